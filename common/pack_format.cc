@@ -1,0 +1,225 @@
+#include "common/pack_format.h"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace cairn {
+namespace {
+
+constexpr char kHeaderMagic[] = "CAIRNPK1";
+constexpr char kFooterMagic[] = "CAIRNPKE";
+constexpr size_t kMagicSize = 8;
+static_assert(sizeof(kHeaderMagic) - 1 == kPackHeaderSize);
+static_assert(sizeof(kFooterMagic) - 1 == kMagicSize);
+static_assert(crypto_generichash_BYTES_MIN == sizeof(PackChecksum));
+
+// Footer field offsets.
+constexpr size_t kFooterIndexOffsetAt = 0;
+constexpr size_t kFooterEntryCountAt = 8;
+constexpr size_t kFooterChecksumAt = 12;
+constexpr size_t kFooterMagicAt = 28;
+static_assert(kFooterMagicAt + kMagicSize == kPackFooterSize);
+
+void PutU32(uint32_t v, std::string* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void PutU64(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+template <size_t N>
+void PutBytes(const std::array<uint8_t, N>& bytes, std::string* out) {
+  out->append(reinterpret_cast<const char*>(bytes.data()), N);
+}
+
+template <size_t N>
+std::array<uint8_t, N> GetBytes(const char* p) {
+  std::array<uint8_t, N> bytes;
+  std::memcpy(bytes.data(), p, N);
+  return bytes;
+}
+
+std::string Hex(const ChunkId& id) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+}
+
+[[noreturn]] void DieMisuse(const char* what) {
+  std::fprintf(stderr, "PackBuilder misuse: %s\n", what);
+  std::abort();
+}
+
+}  // namespace
+
+PackChecksum PackChecksumOf(absl::string_view bytes) {
+  // sodium_init is idempotent and thread-safe; it picks the fastest BLAKE2b.
+  static const bool sodium_ready = sodium_init() >= 0;
+  (void)sodium_ready;
+  PackChecksum sum;
+  crypto_generichash(sum.data(), sum.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size(), nullptr, 0);
+  return sum;
+}
+
+std::string PackBuilder::Header() { return std::string(kHeaderMagic, kPackHeaderSize); }
+
+PackEntry PackBuilder::Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob) {
+  if (blob.empty()) DieMisuse("empty blob");
+  if (blob.size() > kMaxBlobSize) DieMisuse("blob larger than kMaxBlobSize");
+  if (raw_size > kMaxBlobSize) DieMisuse("raw_size larger than kMaxBlobSize");
+  if (full()) DieMisuse("more than kMaxPackEntries blobs");
+  PackEntry entry{id, size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(blob)};
+  entries_.push_back(entry);
+  size_ += blob.size();
+  return entry;
+}
+
+std::string PackBuilder::Finish() const {
+  std::string out;
+  out.reserve(entries_.size() * kPackIndexEntrySize + kPackFooterSize);
+  for (const PackEntry& e : entries_) {
+    PutBytes(e.id, &out);
+    PutU64(e.offset, &out);
+    PutU32(e.length, &out);
+    PutU32(e.raw_size, &out);
+    PutBytes(e.checksum, &out);
+  }
+  PackChecksum index_sum = PackChecksumOf(out);
+  PutU64(size_, &out);
+  PutU32(static_cast<uint32_t>(entries_.size()), &out);
+  PutBytes(index_sum, &out);
+  out.append(kFooterMagic, kMagicSize);
+  return out;
+}
+
+absl::Status VerifyPackHeader(absl::string_view header) {
+  if (header != absl::string_view(kHeaderMagic, kPackHeaderSize)) {
+    return absl::DataLossError(absl::StrCat("pack header is \"", absl::CHexEscape(header),
+                                            "\", expected \"", kHeaderMagic, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t file_size) {
+  if (file_size < kPackHeaderSize + kPackFooterSize) {
+    return absl::DataLossError(absl::StrCat("pack is ", file_size,
+                                            " bytes, too short for a header and a footer (",
+                                            kPackHeaderSize + kPackFooterSize, ")"));
+  }
+  if (footer.size() != kPackFooterSize) {
+    return absl::InvalidArgumentError(absl::StrCat("pack footer buffer is ", footer.size(),
+                                                   " bytes, expected ", kPackFooterSize));
+  }
+  absl::string_view magic = footer.substr(kFooterMagicAt, kMagicSize);
+  if (magic != absl::string_view(kFooterMagic, kMagicSize)) {
+    return absl::DataLossError(absl::StrCat("pack footer magic is \"", absl::CHexEscape(magic),
+                                            "\", expected \"", kFooterMagic,
+                                            "\" (truncated or not a pack)"));
+  }
+  PackFooter out{GetU64(footer.data() + kFooterIndexOffsetAt),
+                 GetU32(footer.data() + kFooterEntryCountAt)};
+  if (out.entry_count > kMaxPackEntries) {
+    return absl::DataLossError(absl::StrCat("pack footer claims ", out.entry_count,
+                                            " entries, over the limit of ", kMaxPackEntries));
+  }
+  const uint64_t index_end = file_size - kPackFooterSize;
+  if (out.index_offset < kPackHeaderSize || out.index_offset > index_end) {
+    return absl::DataLossError(absl::StrCat("pack index offset ", out.index_offset, " is outside [",
+                                            kPackHeaderSize, ", ", index_end, "] for a pack of ",
+                                            file_size, " bytes"));
+  }
+  // entry_count <= 2^20, so the product cannot overflow.
+  const uint64_t expected = uint64_t{out.entry_count} * kPackIndexEntrySize;
+  if (index_end - out.index_offset != expected) {
+    return absl::DataLossError(absl::StrCat("pack index spans ", index_end - out.index_offset,
+                                            " bytes (offset ", out.index_offset, " to ", index_end,
+                                            ") but ", out.entry_count, " entries need ", expected));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
+                                                       const PackFooter& footer,
+                                                       absl::string_view footer_bytes) {
+  if (footer.entry_count > kMaxPackEntries) {
+    return absl::InvalidArgumentError("pack footer was not decoded by DecodePackFooter");
+  }
+  if (index.size() != uint64_t{footer.entry_count} * kPackIndexEntrySize) {
+    return absl::InvalidArgumentError(absl::StrCat("pack index buffer is ", index.size(),
+                                                   " bytes but the footer has ", footer.entry_count,
+                                                   " entries"));
+  }
+  if (footer_bytes.size() != kPackFooterSize ||
+      GetU64(footer_bytes.data() + kFooterIndexOffsetAt) != footer.index_offset ||
+      GetU32(footer_bytes.data() + kFooterEntryCountAt) != footer.entry_count) {
+    return absl::InvalidArgumentError("pack footer bytes do not match the decoded footer");
+  }
+  if (PackChecksumOf(index) != GetBytes<16>(footer_bytes.data() + kFooterChecksumAt)) {
+    return absl::DataLossError(
+        absl::StrCat("pack index checksum mismatch (", footer.entry_count, " entries)"));
+  }
+  std::vector<PackEntry> entries;
+  entries.reserve(footer.entry_count);
+  uint64_t previous_end = kPackHeaderSize;
+  for (uint32_t i = 0; i < footer.entry_count; ++i) {
+    const char* p = index.data() + size_t{i} * kPackIndexEntrySize;
+    PackEntry e{GetBytes<32>(p), GetU64(p + 32), GetU32(p + 40), GetU32(p + 44),
+                GetBytes<16>(p + 48)};
+    auto bad = [&](absl::string_view why) {
+      return absl::DataLossError(absl::StrCat("pack index entry ", i, " (chunk ", Hex(e.id),
+                                              ", offset ", e.offset, ", length ", e.length,
+                                              "): ", why));
+    };
+    if (e.length == 0) return bad("length is 0");
+    if (e.length > kMaxBlobSize) return bad(absl::StrCat("length over the limit ", kMaxBlobSize));
+    if (e.raw_size > kMaxBlobSize) {
+      return bad(absl::StrCat("raw size ", e.raw_size, " over the limit ", kMaxBlobSize));
+    }
+    if (e.offset < previous_end) {
+      return bad(i == 0 ? absl::StrCat("starts inside the header")
+                        : absl::StrCat("overlaps or precedes the previous entry, which ends at ",
+                                       previous_end));
+    }
+    // Compared without computing offset + length, which a hostile offset could overflow.
+    if (e.offset > footer.index_offset || footer.index_offset - e.offset < e.length) {
+      return bad(absl::StrCat("runs past the index at ", footer.index_offset));
+    }
+    previous_end = e.offset + e.length;
+    entries.push_back(e);
+  }
+  return entries;
+}
+
+absl::Status VerifyBlob(const PackEntry& entry, absl::string_view blob) {
+  if (blob.size() != entry.length) {
+    return absl::DataLossError(absl::StrCat("chunk ", Hex(entry.id), " at pack offset ",
+                                            entry.offset, ": blob is ", blob.size(),
+                                            " bytes, index says ", entry.length));
+  }
+  if (PackChecksumOf(blob) != entry.checksum) {
+    return absl::DataLossError(absl::StrCat("chunk ", Hex(entry.id), " at pack offset ",
+                                            entry.offset, ": checksum mismatch"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cairn

@@ -1,0 +1,117 @@
+// The pack file format: many sealed chunks (blobs) in one file, with an index
+// and a footer at the end so a reader finds any blob with two small reads and
+// the server can verify a pack on its own, without any data key.
+//
+//   "CAIRNPK1" | blob | blob | ... | index (kPackIndexEntrySize per blob) | footer
+//
+// Index entry: chunk id (32) | offset u64 | length u32 | raw size u32 | checksum (16)
+// Footer:      index offset u64 | entry count u32 | index checksum (16) | "CAIRNPKE"
+// Integers are little-endian. Checksums are unkeyed BLAKE2b-128 (libsodium
+// crypto_generichash): of the blob for an entry, of the whole index for the footer.
+//
+// Writing: out << PackBuilder::Header(); for each blob: builder.Add(...), out << blob;
+//          out << builder.Finish().
+// Reading: DecodePackFooter(last kPackFooterSize bytes) -> read the index ->
+//          DecodePackIndex -> read a blob -> VerifyBlob.
+#ifndef CAIRN_COMMON_PACK_FORMAT_H_
+#define CAIRN_COMMON_PACK_FORMAT_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace cairn {
+
+// Same alias as common/chunk_id.h (identical alias redeclarations are legal).
+using ChunkId = std::array<uint8_t, 32>;
+
+using PackChecksum = std::array<uint8_t, 16>;
+
+struct PackEntry {
+  ChunkId id;
+  uint64_t offset;    // from the start of the pack file
+  uint32_t length;    // bytes of the sealed blob
+  uint32_t raw_size;  // plaintext size before compression, for the catalog and buffer sizing
+  PackChecksum checksum;
+};
+
+inline constexpr size_t kPackHeaderSize = 8;
+inline constexpr size_t kPackIndexEntrySize = 32 + 8 + 4 + 4 + 16;  // 64
+inline constexpr size_t kPackFooterSize = 8 + 4 + 16 + 8;           // 36
+inline constexpr uint32_t kMaxPackEntries = 1 << 20;
+// A sealed 16 MiB chunk plus generous room for framing and the AEAD tag. Also
+// the bound on raw_size, so readers may allocate from it.
+inline constexpr uint32_t kMaxBlobSize = (16 << 20) + 1024;
+
+// Tracks the index of a pack being written; the caller writes the bytes. Not
+// thread-safe. Call Finish() once, at the end.
+class PackBuilder final {
+ public:
+  PackBuilder() = default;
+  PackBuilder(const PackBuilder&) = delete;
+  PackBuilder& operator=(const PackBuilder&) = delete;
+
+  // The 8 bytes every pack starts with.
+  static std::string Header();
+
+  // Records `blob` at the current end (offset = size()) and computes its
+  // checksum. Preconditions, checked (abort) because a violation is a caller
+  // bug that would write a pack no reader accepts: 0 < blob.size() <=
+  // kMaxBlobSize, raw_size <= kMaxBlobSize, entry_count() < kMaxPackEntries.
+  PackEntry Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob);
+
+  // Bytes written so far: the header plus every blob added.
+  uint64_t size() const { return size_; }
+  size_t entry_count() const { return entries_.size(); }
+  bool full() const { return entries_.size() >= kMaxPackEntries; }
+  const std::vector<PackEntry>& entries() const { return entries_; }
+
+  // The index and footer bytes to append after the last blob.
+  std::string Finish() const;
+
+ private:
+  uint64_t size_ = kPackHeaderSize;
+  std::vector<PackEntry> entries_;
+};
+
+struct PackFooter {
+  uint64_t index_offset;
+  uint32_t entry_count;
+};
+
+// DataLoss unless `header` is the pack magic.
+absl::Status VerifyPackHeader(absl::string_view header);
+
+// Decodes the last kPackFooterSize bytes of a pack of `file_size` bytes.
+// DataLoss with a clear message when: the file cannot hold a header and a
+// footer, the magic is wrong, entry_count > kMaxPackEntries, or the index does
+// not start at or after the header and end exactly where the footer starts
+// with exactly entry_count entries. InvalidArgument if `footer` has the wrong size.
+// After OK, the index is (file_size - kPackFooterSize - index_offset) bytes,
+// at most kMaxPackEntries * kPackIndexEntrySize (64 MiB).
+absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t file_size);
+
+// Decodes the index bytes [footer.index_offset, footer start). DataLoss when
+// the index checksum (kept in `footer_bytes`) does not match, or an entry lies
+// outside [kPackHeaderSize, index_offset), has length 0 or above kMaxBlobSize,
+// raw_size above kMaxBlobSize, or overlaps or precedes the entry before it.
+// InvalidArgument if `index`/`footer_bytes` do not match `footer`.
+absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
+                                                       const PackFooter& footer,
+                                                       absl::string_view footer_bytes);
+
+// DataLoss naming the chunk id (hex) when `blob` is not what `entry` describes.
+absl::Status VerifyBlob(const PackEntry& entry, absl::string_view blob);
+
+// Unkeyed BLAKE2b-128, the checksum used throughout the format.
+PackChecksum PackChecksumOf(absl::string_view bytes);
+
+}  // namespace cairn
+
+#endif  // CAIRN_COMMON_PACK_FORMAT_H_

@@ -1,0 +1,318 @@
+#include "common/pack_format.h"
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cairn {
+namespace {
+
+using ::testing::HasSubstr;
+
+ChunkId IdFor(int i) {
+  ChunkId id{};
+  id.fill(static_cast<uint8_t>(0xa0 + i));
+  id[0] = static_cast<uint8_t>(i);
+  return id;
+}
+
+std::string RandomBytes(std::mt19937_64& rng, size_t n) {
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+struct BuiltPack {
+  std::string bytes;
+  std::vector<PackEntry> entries;
+  std::vector<std::string> blobs;
+};
+
+BuiltPack BuildPack(int blobs, uint64_t seed = 1) {
+  std::mt19937_64 rng(seed);
+  BuiltPack pack;
+  PackBuilder builder;
+  pack.bytes = PackBuilder::Header();
+  for (int i = 0; i < blobs; ++i) {
+    std::string blob = RandomBytes(rng, 1 + rng() % 300);
+    PackEntry e = builder.Add(IdFor(i), static_cast<uint32_t>(blob.size() + 5), blob);
+    EXPECT_EQ(e.offset, pack.bytes.size());
+    pack.bytes += blob;
+    EXPECT_EQ(builder.size(), pack.bytes.size());
+    pack.entries.push_back(e);
+    pack.blobs.push_back(blob);
+  }
+  EXPECT_EQ(builder.entry_count(), static_cast<size_t>(blobs));
+  pack.bytes += builder.Finish();
+  return pack;
+}
+
+// Decodes a whole in-memory pack the way a reader of a file would.
+absl::StatusOr<std::vector<PackEntry>> DecodeAll(absl::string_view file) {
+  if (file.size() < kPackFooterSize) {
+    // Too short to even hold a footer: pass what there is as "the last bytes".
+    return DecodePackFooter(file, file.size()).status();
+  }
+  absl::string_view footer_bytes = file.substr(file.size() - kPackFooterSize);
+  absl::StatusOr<PackFooter> footer = DecodePackFooter(footer_bytes, file.size());
+  if (!footer.ok()) return footer.status();
+  absl::string_view index =
+      file.substr(footer->index_offset, file.size() - kPackFooterSize - footer->index_offset);
+  return DecodePackIndex(index, *footer, footer_bytes);
+}
+
+// An independent encoder of the documented layout, used to craft packs whose
+// index checksum is right but whose entries are hostile.
+void PutLe(uint64_t v, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+std::string CraftTail(const std::vector<PackEntry>& entries, uint64_t index_offset,
+                      uint32_t entry_count) {
+  std::string index;
+  for (const PackEntry& e : entries) {
+    index.append(reinterpret_cast<const char*>(e.id.data()), 32);
+    PutLe(e.offset, 8, &index);
+    PutLe(e.length, 4, &index);
+    PutLe(e.raw_size, 4, &index);
+    index.append(reinterpret_cast<const char*>(e.checksum.data()), 16);
+  }
+  PackChecksum sum = PackChecksumOf(index);
+  std::string tail = index;
+  PutLe(index_offset, 8, &tail);
+  PutLe(entry_count, 4, &tail);
+  tail.append(reinterpret_cast<const char*>(sum.data()), 16);
+  tail += "CAIRNPKE";
+  return tail;
+}
+
+// A pack of `body` bytes of blob area with the given entries, consistently signed.
+std::string CraftPack(const std::vector<PackEntry>& entries, size_t body) {
+  std::string file = PackBuilder::Header() + std::string(body, 'x');
+  file += CraftTail(entries, file.size(), static_cast<uint32_t>(entries.size()));
+  return file;
+}
+
+PackEntry Entry(int i, uint64_t offset, uint32_t length) {
+  return PackEntry{IdFor(i), offset, length, length, PackChecksum{}};
+}
+
+TEST(PackFormatTest, LayoutIsAsDocumented) {
+  EXPECT_EQ(kPackIndexEntrySize, 64u);
+  EXPECT_EQ(kPackFooterSize, 36u);
+  EXPECT_EQ(PackBuilder::Header(), "CAIRNPK1");
+  BuiltPack pack = BuildPack(2);
+  EXPECT_EQ(pack.bytes.substr(pack.bytes.size() - 8), "CAIRNPKE");
+  EXPECT_EQ(pack.bytes.size(),
+            pack.entries.back().offset + pack.blobs.back().size() + 2 * 64 + kPackFooterSize);
+  // The crafted encoder agrees byte for byte with the builder.
+  std::string head = pack.bytes.substr(0, pack.entries.back().offset + pack.blobs.back().size());
+  EXPECT_EQ(head + CraftTail(pack.entries, head.size(), 2), pack.bytes);
+}
+
+TEST(PackFormatTest, RoundTrip) {
+  BuiltPack pack = BuildPack(50);
+  absl::StatusOr<std::vector<PackEntry>> entries = DecodeAll(pack.bytes);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 50u);
+  EXPECT_TRUE(VerifyPackHeader(pack.bytes.substr(0, kPackHeaderSize)).ok());
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const PackEntry& e = (*entries)[i];
+    EXPECT_EQ(e.id, pack.entries[i].id);
+    EXPECT_EQ(e.offset, pack.entries[i].offset);
+    EXPECT_EQ(e.length, pack.entries[i].length);
+    EXPECT_EQ(e.raw_size, pack.blobs[i].size() + 5);
+    EXPECT_EQ(e.checksum, pack.entries[i].checksum);
+    EXPECT_TRUE(VerifyBlob(e, pack.bytes.substr(e.offset, e.length)).ok());
+  }
+}
+
+TEST(PackFormatTest, EmptyPackIsValid) {
+  BuiltPack pack = BuildPack(0);
+  EXPECT_EQ(pack.bytes.size(), kPackHeaderSize + kPackFooterSize);
+  absl::StatusOr<std::vector<PackEntry>> entries = DecodeAll(pack.bytes);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_TRUE(entries->empty());
+}
+
+TEST(PackFormatTest, RefusesFileShorterThanHeaderAndFooter) {
+  BuiltPack pack = BuildPack(0);
+  std::string footer = pack.bytes.substr(kPackHeaderSize);
+  absl::Status status = DecodePackFooter(footer, kPackHeaderSize + kPackFooterSize - 1).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("too short"));
+  EXPECT_TRUE(absl::IsDataLoss(DecodePackFooter("", 0).status()));
+}
+
+TEST(PackFormatTest, RefusesWrongFooterBufferSize) {
+  BuiltPack pack = BuildPack(1);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DecodePackFooter(pack.bytes.substr(pack.bytes.size() - 35), pack.bytes.size()).status()));
+}
+
+TEST(PackFormatTest, RefusesBadMagic) {
+  BuiltPack pack = BuildPack(3);
+  pack.bytes.back() = 'X';
+  absl::Status status = DecodeAll(pack.bytes).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("magic"));
+  EXPECT_TRUE(absl::IsDataLoss(VerifyPackHeader("CAIRNPK2")));
+  EXPECT_TRUE(absl::IsDataLoss(VerifyPackHeader("")));
+}
+
+TEST(PackFormatTest, RefusesIndexOffsetBeyondFile) {
+  std::string file = PackBuilder::Header() + std::string(100, 'x');
+  file += CraftTail({}, 1u << 30, 0);
+  absl::Status status = DecodeAll(file).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("index offset"));
+  file = PackBuilder::Header() + CraftTail({}, ~uint64_t{0}, 0);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAll(file).status()));
+}
+
+TEST(PackFormatTest, RefusesIndexOffsetInsideHeader) {
+  // One entry's worth of index bytes, but the footer says the index starts at 4.
+  std::string file = PackBuilder::Header() + std::string(60, 'x');
+  file += CraftTail({}, 4, 1);
+  absl::Status status = DecodeAll(file).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+}
+
+TEST(PackFormatTest, RefusesInflatedEntryCountBeforeAllocating) {
+  std::string file = PackBuilder::Header() + CraftTail({}, kPackHeaderSize, 0xFFFFFFFFu);
+  absl::Status status =
+      DecodePackFooter(file.substr(file.size() - kPackFooterSize), file.size()).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("entries"));
+  // A count within the limit but not matching the index length.
+  file = PackBuilder::Header() + CraftTail({}, kPackHeaderSize, 1000);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAll(file).status()));
+  // Even a footer with absurd numbers and a huge claimed file size.
+  EXPECT_TRUE(absl::IsDataLoss(
+      DecodePackFooter(CraftTail({}, 8, kMaxPackEntries + 1), uint64_t{1} << 62).status()));
+}
+
+TEST(PackFormatTest, RefusesZeroLengthEntry) {
+  absl::Status status = DecodeAll(CraftPack({Entry(1, 8, 0)}, 10)).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("length is 0"));
+}
+
+TEST(PackFormatTest, RefusesOversizedEntry) {
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAll(CraftPack({Entry(1, 8, kMaxBlobSize + 1)}, 10)).status()));
+  PackEntry raw = Entry(1, 8, 10);
+  raw.raw_size = kMaxBlobSize + 1;
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAll(CraftPack({raw}, 10)).status()));
+}
+
+TEST(PackFormatTest, RefusesEntryPastIndexOffset) {
+  absl::Status status = DecodeAll(CraftPack({Entry(1, 8, 5), Entry(2, 13, 6)}, 10)).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("runs past the index"));
+  // An offset so large that offset + length would wrap around.
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAll(CraftPack({Entry(1, ~uint64_t{0} - 2, 5)}, 10)).status()));
+  // Exactly filling the blob area is fine.
+  EXPECT_TRUE(DecodeAll(CraftPack({Entry(1, 8, 5), Entry(2, 13, 5)}, 10)).ok());
+}
+
+TEST(PackFormatTest, RefusesEntryInsideHeader) {
+  absl::Status status = DecodeAll(CraftPack({Entry(1, 4, 5)}, 10)).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("header"));
+}
+
+TEST(PackFormatTest, RefusesOverlappingAndUnorderedEntries) {
+  absl::Status status = DecodeAll(CraftPack({Entry(1, 8, 5), Entry(2, 12, 2)}, 10)).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("overlaps"));
+  EXPECT_TRUE(
+      absl::IsDataLoss(DecodeAll(CraftPack({Entry(1, 12, 2), Entry(2, 8, 2)}, 10)).status()));
+  // Gaps between blobs are tolerated.
+  EXPECT_TRUE(DecodeAll(CraftPack({Entry(1, 8, 2), Entry(2, 12, 2)}, 10)).ok());
+}
+
+TEST(PackFormatTest, DetectsEveryBitFlipInIndexAndFooter) {
+  BuiltPack pack = BuildPack(3);
+  const size_t tail_start = pack.bytes.size() - 3 * kPackIndexEntrySize - kPackFooterSize;
+  for (size_t byte = tail_start; byte < pack.bytes.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = pack.bytes;
+      flipped[byte] ^= static_cast<char>(1 << bit);
+      absl::Status status = DecodeAll(flipped).status();
+      EXPECT_TRUE(absl::IsDataLoss(status)) << "byte " << byte << " bit " << bit << ": " << status;
+    }
+  }
+}
+
+TEST(PackFormatTest, IndexChecksumMismatchIsNamed) {
+  BuiltPack pack = BuildPack(3);
+  pack.bytes[pack.bytes.size() - kPackFooterSize - 1] ^= 0x10;
+  absl::Status status = DecodeAll(pack.bytes).status();
+  EXPECT_THAT(status.message(), HasSubstr("checksum"));
+}
+
+TEST(PackFormatTest, VerifyBlobNamesTheChunk) {
+  BuiltPack pack = BuildPack(5);
+  const PackEntry& e = pack.entries[2];
+  std::string blob = pack.blobs[2];
+  blob[blob.size() / 2] ^= 0x04;
+  absl::Status status = VerifyBlob(e, blob);
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  const std::string hex = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(e.id.data()), e.id.size()));
+  EXPECT_THAT(status.message(), HasSubstr(hex));
+  EXPECT_TRUE(absl::IsDataLoss(VerifyBlob(e, pack.blobs[2].substr(1))));
+  EXPECT_TRUE(absl::IsDataLoss(VerifyBlob(e, "")));
+}
+
+TEST(PackFormatTest, EveryTruncationIsRefused) {
+  BuiltPack pack = BuildPack(4);
+  for (size_t len = 0; len < pack.bytes.size(); ++len) {
+    absl::Status status = DecodeAll(absl::string_view(pack.bytes).substr(0, len)).status();
+    EXPECT_FALSE(status.ok()) << "truncated to " << len;
+  }
+}
+
+TEST(PackFormatTest, GarbageIsRefused) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string garbage = RandomBytes(rng, rng() % 400);
+    if (garbage.size() >= 8 && rng() % 2) {
+      std::memcpy(garbage.data() + garbage.size() - 8, "CAIRNPKE", 8);
+    }
+    EXPECT_FALSE(DecodeAll(garbage).ok());
+  }
+}
+
+TEST(PackFormatTest, MismatchedDecodeArgumentsAreCallerErrors) {
+  BuiltPack pack = BuildPack(2);
+  std::string footer_bytes = pack.bytes.substr(pack.bytes.size() - kPackFooterSize);
+  absl::StatusOr<PackFooter> footer = DecodePackFooter(footer_bytes, pack.bytes.size());
+  ASSERT_TRUE(footer.ok());
+  std::string index = pack.bytes.substr(footer->index_offset, 2 * kPackIndexEntrySize);
+  EXPECT_TRUE(DecodePackIndex(index, *footer, footer_bytes).ok());
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(DecodePackIndex(index.substr(1), *footer, footer_bytes).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(DecodePackIndex(index, *footer, footer_bytes.substr(1)).status()));
+  PackFooter wrong = *footer;
+  wrong.index_offset += 1;
+  EXPECT_TRUE(absl::IsInvalidArgument(DecodePackIndex(index, wrong, footer_bytes).status()));
+}
+
+TEST(PackFormatDeathTest, BuilderRefusesMisuse) {
+  EXPECT_DEATH(
+      {
+        PackBuilder builder;
+        builder.Add(IdFor(1), 0, "");
+      },
+      "empty blob");
+}
+
+}  // namespace
+}  // namespace cairn
