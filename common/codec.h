@@ -1,0 +1,51 @@
+// Chunk compression with a self-describing frame:
+//   [codec byte][raw length as LEB128 varint][payload]
+// Compress picks the codec (or measures the chunk, in automatic mode) and falls
+// back to storing it raw; Decompress checks every field of hostile input.
+//
+//   std::string framed;  Compress(choice, chunk, &framed);
+//   RETURN_IF_ERROR(Decompress(framed, kMaxChunkSize, &raw));
+#ifndef CAIRN_COMMON_CODEC_H_
+#define CAIRN_COMMON_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace cairn {
+
+// The codec byte of a frame; values are part of the stored format.
+enum class Codec : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2 };
+
+struct CodecChoice {
+  // Per chunk: store incompressible data raw, else compress it with zstd-1
+  // (see docs/performance.md for the measurements behind the rule).
+  bool automatic = true;
+  Codec codec = Codec::kLz4;  // when !automatic
+  int level = 0;              // zstd level 1..19; 0 = zstd's default (3)
+};
+
+// Accepts "auto", "none", "lz4", "zstd" and "zstd:N" with N in 1..19.
+absl::StatusOr<CodecChoice> ParseCodec(absl::string_view spec);
+
+// The spec ParseCodec accepts for c ("auto", "lz4", "zstd:9", ...).
+std::string CodecName(const CodecChoice& c);
+
+// Appends the framed form of raw to *framed. Stores kNone when the codec
+// would not make the data smaller. Thread-safe (contexts are per thread).
+void Compress(const CodecChoice& choice, absl::string_view raw, std::string* framed);
+
+// Replaces *raw with the bytes of one whole frame. InvalidArgument for an
+// empty frame, an unknown codec byte or a raw length over max_raw; DataLoss for
+// a bad varint, a payload that is truncated, corrupt, decodes to another length
+// than declared, or is followed by trailing bytes. Never allocates more than
+// max_raw (plus the codec's fixed-size context). On error *raw is empty.
+absl::Status Decompress(absl::string_view framed, size_t max_raw, std::string* raw);
+
+}  // namespace cairn
+
+#endif  // CAIRN_COMMON_CODEC_H_
