@@ -1,1 +1,267 @@
-int main() { return 0; }
+// cairn-agent: backs up this host's data to a cairn server and restores it.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/flag_names.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/agent_config.h"
+#include "agent/agent_daemon.h"
+#include "agent/backup_runner.h"
+#include "agent/restore_executor.h"
+#include "common/text_config.h"
+
+ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.AgentConfig)");
+ABSL_FLAG(std::string, server, "", "server address HOST:PORT (default 127.0.0.1:7420)");
+ABSL_FLAG(std::string, name, "", "this agent's name (default: the host name)");
+ABSL_FLAG(std::string, tenant, "", "tenant (default \"default\")");
+ABSL_FLAG(std::string, state_dir, "", "agent state directory (default ./cairn-state/agent)");
+ABSL_FLAG(std::string, key_file, "", "tenant key file (default STATE_DIR/tenant.key)");
+ABSL_FLAG(std::vector<std::string>, root, {}, "backup: directories to back up (default: the config's roots)");
+ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or differential");
+ABSL_FLAG(std::string, snapshot, "", "restore: the snapshot id (see `cairnctl snapshots`)");
+ABSL_FLAG(std::string, target, "", "restore: the directory to restore into");
+ABSL_FLAG(std::vector<std::string>, path, {}, "restore: snapshot paths to restore (default all)");
+ABSL_FLAG(bool, overwrite, false, "restore: replace files that exist in the target");
+ABSL_FLAG(bool, allow_special, false, "restore: keep set-id bits and create device nodes");
+ABSL_FLAG(bool, json, false, "print the result as JSON");
+
+namespace {
+
+constexpr char kUsage[] =
+    "cairn-agent: backs up this host to a cairn server and restores from it.\n\n"
+    "Usage:\n"
+    "  cairn-agent init     [--key-file F]        create this tenant's key (once per tenant;\n"
+    "                                              copy it to every agent of the tenant)\n"
+    "  cairn-agent backup   --root DIR [--level full|incremental|differential]\n"
+    "  cairn-agent restore  --snapshot ID --target DIR [--path P ...] [--overwrite]\n"
+    "  cairn-agent daemon                          stay connected; run what the server orders\n\n"
+    "Common flags: --config FILE --server HOST:PORT --name NAME --tenant T --state-dir DIR\n"
+    "Set CAIRN_PASSPHRASE when the key file is passphrase-protected. See docs/operations.md.";
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int Fail(const absl::Status& status) {
+  std::cerr << "cairn-agent: " << status.message() << "\n";
+  return 1;
+}
+
+std::string JsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+absl::StatusOr<cairn::v1::AgentConfig> LoadConfig() {
+  cairn::v1::AgentConfig config;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    absl::Status status = cairn::LoadTextConfig(absl::GetFlag(FLAGS_config), &config);
+    if (!status.ok()) return status;
+  }
+  if (!absl::GetFlag(FLAGS_server).empty()) config.set_server(absl::GetFlag(FLAGS_server));
+  if (!absl::GetFlag(FLAGS_name).empty()) config.set_name(absl::GetFlag(FLAGS_name));
+  if (!absl::GetFlag(FLAGS_tenant).empty()) config.set_tenant(absl::GetFlag(FLAGS_tenant));
+  if (!absl::GetFlag(FLAGS_state_dir).empty()) config.set_state_dir(absl::GetFlag(FLAGS_state_dir));
+  if (!absl::GetFlag(FLAGS_key_file).empty()) config.set_key_file(absl::GetFlag(FLAGS_key_file));
+  return cairn::ResolveAgentConfig(config);
+}
+
+absl::StatusOr<cairn::v1::BackupLevel> ParseLevel(const std::string& level) {
+  if (level == "full") return cairn::v1::BACKUP_LEVEL_FULL;
+  if (level == "incremental" || level == "incr") return cairn::v1::BACKUP_LEVEL_INCREMENTAL;
+  if (level == "differential" || level == "diff") return cairn::v1::BACKUP_LEVEL_DIFFERENTIAL;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--level ", level, " is not one of full, incremental, differential"));
+}
+
+std::vector<std::string> ProtectedPaths(const cairn::v1::AgentConfig& config) {
+  std::vector<std::string> paths = {config.key_file(), config.state_dir()};
+  if (!absl::GetFlag(FLAGS_config).empty()) paths.push_back(absl::GetFlag(FLAGS_config));
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) paths.emplace_back(exe, static_cast<size_t>(n));
+  return paths;
+}
+
+bool Hello(cairn::ServerConnection* conn, const cairn::v1::AgentConfig& config) {
+  cairn::v1::HelloRequest hello;
+  hello.set_agent(config.name());
+  hello.set_tenant(config.tenant());
+  hello.set_version(CAIRN_VERSION);
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  hello.set_hostname(host);
+  for (const std::string& root : config.roots()) hello.add_roots(root);
+  absl::StatusOr<cairn::v1::HelloResponse> response =
+      conn->Call(&cairn::v1::AgentService::Stub::Hello, hello, absl::Seconds(10), absl::Seconds(10));
+  if (!response.ok()) {
+    std::cerr << "cairn-agent: cannot reach the server at " << config.server() << ": "
+              << response.status().message()
+              << "\n  (is cairn-server running? check --server or the config's server key)\n";
+    return false;
+  }
+  return true;
+}
+
+int Backup(const cairn::v1::AgentConfig& config) {
+  absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
+  if (!crypto.ok()) return Fail(crypto.status());
+  absl::StatusOr<cairn::v1::BackupLevel> level = ParseLevel(absl::GetFlag(FLAGS_level));
+  if (!level.ok()) return Fail(level.status());
+  std::vector<std::string> roots = absl::GetFlag(FLAGS_root);
+  if (roots.empty()) roots.assign(config.roots().begin(), config.roots().end());
+  if (roots.empty()) {
+    return Fail(absl::InvalidArgumentError("name what to back up: --root DIR (or roots in the config)"));
+  }
+  cairn::ServerConnection conn(config.server());
+  if (!Hello(&conn, config)) return 1;
+  bool json = absl::GetFlag(FLAGS_json);
+  int rc = 0;
+  if (json) std::cout << "[";
+  for (size_t i = 0; i < roots.size(); ++i) {
+    std::string root = roots[i];
+    if (!root.empty() && root[0] != '/') {
+      char cwd[4096];
+      if (getcwd(cwd, sizeof(cwd)) != nullptr) root = absl::StrCat(cwd, "/", root);
+    }
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    cairn::BackupOptions options;
+    options.root = root;
+    options.level = *level;
+    if (!json) {
+      options.progress = [](const std::string&, const cairn::v1::JobProgress& p) {
+        std::cerr << absl::StrFormat("\r  %d files, %.1f MiB ...", p.files_done(),
+                                     p.bytes_done() / 1048576.0)
+                  << std::flush;
+      };
+    }
+    absl::StatusOr<cairn::BackupResult> result =
+        cairn::RunBackup(&conn, **crypto, config, options);
+    if (!result.ok()) {
+      std::cerr << "cairn-agent: backup of " << root << " failed: " << result.status().message()
+                << "\n";
+      rc = 1;
+      continue;
+    }
+    const cairn::v1::Snapshot& s = result->snapshot;
+    const cairn::v1::BackupStats& st = s.stats();
+    if (json) {
+      std::cout << (i > 0 ? "," : "") << "{\"snapshot\":" << JsonString(s.id())
+                << ",\"root\":" << JsonString(root) << ",\"files\":" << st.files()
+                << ",\"directories\":" << st.directories() << ",\"bytes\":" << st.bytes_scanned()
+                << ",\"bytes_read\":" << st.bytes_read() << ",\"chunks_new\":" << st.chunks_new()
+                << ",\"bytes_uploaded\":" << st.bytes_uploaded()
+                << ",\"files_failed\":" << st.files_failed() << ",\"seconds\":" << st.seconds()
+                << "}";
+    } else {
+      std::cerr << "\r";
+      std::cout << absl::StrFormat(
+          "snapshot %s of %s: %d files, %d dirs, %.1f MiB (read %.1f MiB, uploaded %.1f MiB in "
+          "%d new chunks) in %.2fs\n",
+          s.id(), root, st.files(), st.directories(), st.bytes_scanned() / 1048576.0,
+          st.bytes_read() / 1048576.0, st.bytes_uploaded() / 1048576.0, st.chunks_new(),
+          st.seconds());
+    }
+    for (const cairn::v1::FileError& e : result->errors) {
+      std::cerr << "  not backed up: " << e.path() << ": " << e.error() << "\n";
+    }
+    if (!result->errors.empty()) rc = 3;
+  }
+  if (json) std::cout << "]\n";
+  return rc;
+}
+
+int Restore(const cairn::v1::AgentConfig& config) {
+  absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
+  if (!crypto.ok()) return Fail(crypto.status());
+  cairn::RestoreOptions options;
+  options.snapshot_id = absl::GetFlag(FLAGS_snapshot);
+  options.target = absl::GetFlag(FLAGS_target);
+  if (options.snapshot_id.empty() || options.target.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "restore needs --snapshot ID (see `cairnctl snapshots`) and --target DIR"));
+  }
+  if (options.target[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) != nullptr) options.target = absl::StrCat(cwd, "/", options.target);
+  }
+  options.paths = absl::GetFlag(FLAGS_path);
+  options.overwrite = absl::GetFlag(FLAGS_overwrite);
+  options.allow_special = absl::GetFlag(FLAGS_allow_special);
+  options.protected_paths = ProtectedPaths(config);
+  cairn::ServerConnection conn(config.server());
+  if (!Hello(&conn, config)) return 1;
+  absl::StatusOr<cairn::RestoreResult> result = cairn::RunRestore(&conn, **crypto, options);
+  if (!result.ok()) return Fail(result.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << "{\"snapshot\":" << JsonString(options.snapshot_id)
+              << ",\"target\":" << JsonString(options.target) << ",\"files\":" << result->files
+              << ",\"directories\":" << result->directories << ",\"bytes\":" << result->bytes
+              << ",\"failed\":" << result->failed << "}\n";
+  } else {
+    std::cout << absl::StrFormat("restored %d files, %d dirs, %.1f MiB into %s\n", result->files,
+                                 result->directories, result->bytes / 1048576.0, options.target);
+  }
+  for (const cairn::v1::FileError& e : result->errors) {
+    std::cerr << "  not restored: " << e.path() << ": " << e.error() << "\n";
+  }
+  return result->failed == 0 ? 0 : 3;
+}
+
+int Daemon(const cairn::v1::AgentConfig& config) {
+  absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
+  if (!crypto.ok()) return Fail(crypto.status());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  cairn::AgentDaemon daemon(config, **crypto, ProtectedPaths(config));
+  std::cerr << "cairn-agent " << CAIRN_VERSION << ": " << config.name() << " (tenant "
+            << config.tenant() << ") serving " << config.server() << std::endl;
+  daemon.Run(&g_stop);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) {
+    std::cerr << kUsage << "\n";
+    return 2;
+  }
+  std::string command = args[1];
+  absl::StatusOr<cairn::v1::AgentConfig> config = LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  if (command == "init") {
+    absl::Status status = cairn::CreateKeyFile(
+        config->key_file(), getenv("CAIRN_PASSPHRASE") != nullptr ? getenv("CAIRN_PASSPHRASE") : "");
+    if (!status.ok()) return Fail(status);
+    std::cout << "created tenant key " << config->key_file()
+              << "\nKeep a copy somewhere safe: without it no backup of this tenant can be "
+                 "restored.\n";
+    return 0;
+  }
+  if (command == "backup") return Backup(*config);
+  if (command == "restore") return Restore(*config);
+  if (command == "daemon") return Daemon(*config);
+  std::cerr << "cairn-agent: unknown command \"" << command << "\"\n\n" << kUsage << "\n";
+  return 2;
+}

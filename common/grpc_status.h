@@ -7,6 +7,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace cairn {
 
@@ -15,6 +16,15 @@ inline constexpr size_t kMaxStatusMessageBytes = 1024;
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// For unary handlers: moves the value into *response, or converts the error.
+//   return ReplyWith(repository_->Hello(*request), response);
+template <typename Response>
+grpc::Status ReplyWith(absl::StatusOr<Response> result, Response* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
 
 }  // namespace cairn
 

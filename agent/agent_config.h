@@ -1,0 +1,41 @@
+// The agent's resolved configuration and its tenant crypto: defaults filled
+// in, names checked, the key file read (or created by `cairn-agent init`), and
+// the hasher, sealer, codec and chunker parameters every job uses.
+#ifndef CAIRN_AGENT_AGENT_CONFIG_H_
+#define CAIRN_AGENT_AGENT_CONFIG_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cairn/v1/config.pb.h"
+#include "common/chunk_id.h"
+#include "common/chunker.h"
+#include "common/codec.h"
+#include "common/seal.h"
+
+namespace cairn {
+
+// Fills defaults (server 127.0.0.1:7420, name = host name, tenant "default",
+// state_dir ./cairn-state/agent, key_file state_dir/tenant.key, workers =
+// cores) and validates. Errors name the key.
+absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config);
+
+// What the data path needs from the tenant key. Immutable, thread-safe.
+struct AgentCrypto {
+  ChunkHasher hasher;
+  Sealer sealer;
+  CodecChoice codec;
+  ChunkerParams chunker;
+};
+
+// Reads the key file named by the config. `passphrase` may be empty; the
+// environment variable CAIRN_PASSPHRASE is used when it is.
+absl::StatusOr<std::unique_ptr<AgentCrypto>> LoadAgentCrypto(const v1::AgentConfig& config);
+
+// Creates a new random tenant key file (refuses to overwrite one).
+absl::Status CreateKeyFile(const std::string& path, absl::string_view passphrase);
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_AGENT_CONFIG_H_

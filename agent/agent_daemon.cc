@@ -1,0 +1,189 @@
+#include "agent/agent_daemon.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/backup_runner.h"
+#include "agent/restore_executor.h"
+
+namespace cairn {
+
+AgentDaemon::AgentDaemon(const v1::AgentConfig& config, const AgentCrypto& crypto,
+                         std::vector<std::string> protected_paths)
+    : config_(config),
+      crypto_(crypto),
+      protected_paths_(std::move(protected_paths)),
+      connection_(config.server()) {}
+
+void AgentDaemon::Run(const std::atomic<bool>* stop) {
+  std::thread worker([this, stop] { WorkLoop(stop); });
+  absl::Duration backoff = absl::Milliseconds(200);
+  while (!*stop) {
+    absl::Time started = absl::Now();
+    absl::Status status = Session(stop);
+    if (*stop) break;
+    if (absl::Now() - started > absl::Seconds(30)) backoff = absl::Milliseconds(200);
+    std::cerr << "cairn-agent: control stream ended (" << status.message() << "); reconnecting in "
+              << absl::FormatDuration(backoff) << std::endl;
+    for (absl::Time until = absl::Now() + backoff; absl::Now() < until && !*stop;) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, absl::Seconds(10));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    orders_.clear();
+  }
+  worker.join();
+}
+
+absl::Status AgentDaemon::Session(const std::atomic<bool>* stop) {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AgentEvent, v1::ServerOrder>> stream =
+      connection_.stub()->Control(&context);
+  v1::AgentEvent hello;
+  v1::HelloRequest* h = hello.mutable_hello();
+  h->set_agent(config_.name());
+  h->set_tenant(config_.tenant());
+  h->set_version(CAIRN_VERSION);
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  h->set_hostname(host);
+  for (const std::string& root : config_.roots()) h->add_roots(root);
+  if (!stream->Write(hello)) {
+    return FromGrpcStatus(stream->Finish());
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stream_ = stream.get();
+  }
+  std::cerr << "cairn-agent: " << config_.name() << " connected to " << config_.server()
+            << std::endl;
+  // Heartbeats, and noticing `stop`.
+  std::atomic<bool> session_over{false};
+  std::thread heartbeat([&] {
+    absl::Time next = absl::Now();
+    while (!session_over && !*stop) {
+      if (absl::Now() >= next) {
+        v1::AgentEvent beat;
+        beat.mutable_heartbeat()->set_agent_time_unix_ms(absl::ToUnixMillis(absl::Now()));
+        absl::MutexLock lock(&mu_);
+        if (stream_ != nullptr) stream_->Write(beat);
+        next = absl::Now() + absl::Seconds(10);
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    context.TryCancel();
+  });
+  v1::ServerOrder order;
+  while (stream->Read(&order)) {
+    if (order.has_ping()) continue;
+    absl::MutexLock lock(&mu_);
+    orders_.push_back(order);
+  }
+  session_over = true;
+  heartbeat.join();
+  {
+    absl::MutexLock lock(&mu_);
+    stream_ = nullptr;
+  }
+  return FromGrpcStatus(stream->Finish());
+}
+
+void AgentDaemon::WorkLoop(const std::atomic<bool>* stop) {
+  while (!*stop) {
+    v1::ServerOrder order;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !orders_.empty(); };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200))) continue;
+      order = std::move(orders_.front());
+      orders_.pop_front();
+    }
+    Execute(order);
+  }
+}
+
+void AgentDaemon::SendUpdate(const std::string& job_id, v1::JobState state,
+                             const v1::JobProgress& progress) {
+  v1::AgentEvent event;
+  event.mutable_job_update()->set_job_id(job_id);
+  event.mutable_job_update()->set_state(state);
+  *event.mutable_job_update()->mutable_progress() = progress;
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->Write(event);
+}
+
+void AgentDaemon::FinishJob(const std::string& job_id, v1::JobState state,
+                            const std::string& error, const std::vector<v1::FileError>& errors,
+                            const v1::JobProgress& progress) {
+  v1::FinishJobRequest finish;
+  finish.set_job_id(job_id);
+  finish.set_state(state);
+  finish.set_error(error.substr(0, 4096));
+  for (const v1::FileError& e : errors) *finish.add_file_errors() = e;
+  *finish.mutable_progress() = progress;
+  absl::Status status =
+      connection_.Call(&v1::AgentService::Stub::FinishJob, finish).status();
+  if (!status.ok()) {
+    std::cerr << "cairn-agent: could not report job " << job_id << ": " << status.message()
+              << std::endl;
+  }
+}
+
+void AgentDaemon::Execute(const v1::ServerOrder& order) {
+  const std::string& job_id = order.job_id();
+  if (order.has_backup()) {
+    std::vector<std::string> roots(order.backup().roots().begin(), order.backup().roots().end());
+    if (roots.empty()) roots.assign(config_.roots().begin(), config_.roots().end());
+    for (const std::string& root : roots) {
+      BackupOptions options;
+      options.root = root;
+      options.level = order.backup().level();
+      options.job_id = job_id;
+      options.progress = [this](const std::string& id, const v1::JobProgress& progress) {
+        SendUpdate(id, v1::JOB_STATE_RUNNING, progress);
+      };
+      absl::StatusOr<BackupResult> result = RunBackup(&connection_, crypto_, config_, options);
+      if (!result.ok()) {
+        // RunBackup reports failures after the job began; this covers before.
+        FinishJob(job_id, v1::JOB_STATE_FAILED, std::string(result.status().message()), {}, {});
+        std::cerr << "cairn-agent: backup of " << root << " failed: " << result.status().message()
+                  << std::endl;
+      } else {
+        std::cerr << "cairn-agent: backup of " << root << " committed as "
+                  << result->snapshot.id() << std::endl;
+      }
+    }
+    return;
+  }
+  if (order.has_restore()) {
+    const v1::RestoreOrder& r = order.restore();
+    RestoreOptions options;
+    options.snapshot_id = r.snapshot_id();
+    options.paths.assign(r.paths().begin(), r.paths().end());
+    options.target = r.target_directory();
+    options.overwrite = r.overwrite();
+    options.allow_special = r.allow_special();
+    options.protected_paths = protected_paths_;
+    options.progress = [this, &job_id](const v1::JobProgress& progress) {
+      SendUpdate(job_id, v1::JOB_STATE_RUNNING, progress);
+    };
+    absl::StatusOr<RestoreResult> result = RunRestore(&connection_, crypto_, options);
+    if (!result.ok()) {
+      FinishJob(job_id, v1::JOB_STATE_FAILED, std::string(result.status().message()), {}, {});
+      return;
+    }
+    v1::JobProgress progress;
+    progress.set_files_done(result->files);
+    progress.set_bytes_done(result->bytes);
+    FinishJob(job_id, result->failed == 0 ? v1::JOB_STATE_SUCCEEDED : v1::JOB_STATE_PARTIAL, "",
+              result->errors, progress);
+  }
+}
+
+}  // namespace cairn

@@ -1,0 +1,47 @@
+// Daemon mode: keeps a control stream open to the server (reconnecting with
+// backoff), sends heartbeats and job progress, and carries out the backups
+// and restores the server orders, one at a time, in order of arrival.
+#ifndef CAIRN_AGENT_AGENT_DAEMON_H_
+#define CAIRN_AGENT_AGENT_DAEMON_H_
+
+#include <atomic>
+#include <deque>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/agent_config.h"
+#include "agent/server_connection.h"
+
+namespace cairn {
+
+class AgentDaemon final {
+ public:
+  AgentDaemon(const v1::AgentConfig& config, const AgentCrypto& crypto,
+              std::vector<std::string> protected_paths);
+  // Runs until `*stop` turns true.
+  void Run(const std::atomic<bool>* stop);
+
+ private:
+  // One connected session; returns when the stream ends.
+  absl::Status Session(const std::atomic<bool>* stop);
+  void WorkLoop(const std::atomic<bool>* stop);
+  void Execute(const v1::ServerOrder& order);
+  void SendUpdate(const std::string& job_id, v1::JobState state, const v1::JobProgress& progress);
+  void FinishJob(const std::string& job_id, v1::JobState state, const std::string& error,
+                 const std::vector<v1::FileError>& errors, const v1::JobProgress& progress);
+
+  const v1::AgentConfig& config_;
+  const AgentCrypto& crypto_;
+  std::vector<std::string> protected_paths_;
+  ServerConnection connection_;
+
+  absl::Mutex mu_;
+  std::deque<v1::ServerOrder> orders_ ABSL_GUARDED_BY(mu_);
+  grpc::ClientReaderWriter<v1::AgentEvent, v1::ServerOrder>* stream_ ABSL_GUARDED_BY(mu_) =
+      nullptr;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_AGENT_DAEMON_H_

@@ -1,0 +1,369 @@
+#include "agent/backup_runner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/chunk_uploader.h"
+#include "agent/file_error_log.h"
+#include "agent/file_reader.h"
+#include "agent/tree_spool.h"
+#include "common/file_util.h"
+#include "common/limits.h"
+#include "common/path_rules.h"
+#include "common/posix_error.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+namespace {
+
+constexpr int kMaxDepth = 1024;
+constexpr size_t kMaxInflightBytes = 64u << 20;
+
+int64_t Nanos(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+v1::EntryType TypeOf(mode_t mode) {
+  if (S_ISREG(mode)) return v1::ENTRY_TYPE_FILE;
+  if (S_ISDIR(mode)) return v1::ENTRY_TYPE_DIRECTORY;
+  if (S_ISLNK(mode)) return v1::ENTRY_TYPE_SYMLINK;
+  if (S_ISFIFO(mode)) return v1::ENTRY_TYPE_FIFO;
+  if (S_ISCHR(mode)) return v1::ENTRY_TYPE_CHAR_DEVICE;
+  if (S_ISBLK(mode)) return v1::ENTRY_TYPE_BLOCK_DEVICE;
+  if (S_ISSOCK(mode)) return v1::ENTRY_TYPE_SOCKET;
+  return v1::ENTRY_TYPE_UNSPECIFIED;
+}
+
+void FillMetadata(const struct stat& st, v1::TreeEntry* entry) {
+  entry->set_mode(st.st_mode & 07777);
+  entry->set_uid(st.st_uid);
+  entry->set_gid(st.st_gid);
+  entry->set_mtime_ns(Nanos(st.st_mtim));
+  entry->set_ctime_ns(Nanos(st.st_ctim));
+  entry->set_inode(st.st_ino);
+}
+
+struct WalkStats {
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t bytes_scanned = 0;
+  uint64_t bytes_read = 0;
+  uint64_t files_failed = 0;
+  uint64_t files_reread = 0;
+};
+
+class BackupWalk final {
+ public:
+  BackupWalk(ServerConnection* connection, const AgentCrypto& crypto,
+             const v1::AgentConfig& config, const BackupOptions& options, std::string job_id,
+             std::string parent_snapshot, ChunkUploader* uploader, TreeSpool* spool)
+      : connection_(connection),
+        crypto_(crypto),
+        config_(config),
+        options_(options),
+        job_id_(std::move(job_id)),
+        parent_snapshot_(std::move(parent_snapshot)),
+        uploader_(uploader),
+        spool_(spool) {
+    struct stat st;
+    if (stat(config.state_dir().c_str(), &st) == 0) {
+      state_dir_dev_ = st.st_dev;
+      state_dir_ino_ = st.st_ino;
+    }
+  }
+
+  // Backs up the directory open as `fd`; returns its tree id.
+  absl::StatusOr<std::string> Directory(int fd, const std::string& rel,
+                                        const std::string& parent_tree_id, int depth) {
+    if (depth > kMaxDepth) {
+      return absl::FailedPreconditionError(absl::StrCat(rel, ": directories nested too deep"));
+    }
+    v1::Tree parent;
+    if (!parent_tree_id.empty()) {
+      absl::StatusOr<v1::Tree> loaded = LoadParentTree(parent_tree_id);
+      if (loaded.ok()) parent = *std::move(loaded);  // else: treat as new
+    }
+    absl::flat_hash_map<std::string, const v1::TreeEntry*> previous;
+    for (const v1::TreeEntry& e : parent.entries()) previous[e.name()] = &e;
+
+    ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(fd, rel));
+    v1::Tree tree;
+    for (const std::string& name : names) {
+      std::string path = JoinPath(rel, name);
+      if (Excluded(path, name)) continue;
+      struct stat st;
+      if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // deleted since listed
+        Report(path, PosixError(errno, "stat", path));
+        continue;
+      }
+      if (st.st_dev == state_dir_dev_ && st.st_ino == state_dir_ino_) continue;
+      auto it = previous.find(name);
+      const v1::TreeEntry* before = it == previous.end() ? nullptr : it->second;
+      v1::TreeEntry entry;
+      entry.set_name(name);
+      entry.set_type(TypeOf(st.st_mode));
+      FillMetadata(st, &entry);
+      absl::Status status = Entry(fd, path, name, st, before, depth, &entry);
+      if (!status.ok()) {
+        Report(path, status);
+        // Keep the previous version of what could not be read.
+        if (before != nullptr && before->type() == entry.type()) *tree.add_entries() = *before;
+        continue;
+      }
+      if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) ++stats_.files;
+      *tree.add_entries() = std::move(entry);
+      MaybeReportProgress(path);
+    }
+    ++stats_.directories;
+    std::string serialized;
+    tree.SerializeToString(&serialized);
+    return spool_->Add(serialized);
+  }
+
+  const WalkStats& stats() const { return stats_; }
+  FileErrorLog& errors() { return errors_; }
+
+ private:
+  absl::Status Entry(int dir_fd, const std::string& path, const std::string& name,
+                     const struct stat& st, const v1::TreeEntry* before, int depth,
+                     v1::TreeEntry* entry) {
+    switch (entry->type()) {
+      case v1::ENTRY_TYPE_DIRECTORY: {
+        int child = openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (child < 0) return PosixError(errno, "open directory", path);
+        UniqueFd child_fd(child);
+        std::string parent_subtree;
+        if (before != nullptr && before->type() == v1::ENTRY_TYPE_DIRECTORY) {
+          parent_subtree = before->subtree_id();
+        }
+        ASSIGN_OR_RETURN(std::string id, Directory(child, path, parent_subtree, depth + 1));
+        entry->set_subtree_id(id);
+        return absl::OkStatus();
+      }
+      case v1::ENTRY_TYPE_SYMLINK: {
+        std::string target(static_cast<size_t>(std::max<off_t>(st.st_size, 0)) + 1, '\0');
+        if (target.size() > kMaxPathTotalBytes + 1) target.resize(kMaxPathTotalBytes + 1);
+        ssize_t n = readlinkat(dir_fd, name.c_str(), target.data(), target.size());
+        if (n < 0) return PosixError(errno, "readlink", path);
+        if (static_cast<size_t>(n) >= target.size() || n == 0) {
+          return absl::OutOfRangeError(absl::StrCat(path, ": symlink target too long or empty"));
+        }
+        target.resize(static_cast<size_t>(n));
+        entry->set_link_target(target);
+        return absl::OkStatus();
+      }
+      case v1::ENTRY_TYPE_FILE:
+        return File(dir_fd, path, name, st, before, entry);
+      case v1::ENTRY_TYPE_FIFO:
+      case v1::ENTRY_TYPE_SOCKET:
+        return absl::OkStatus();
+      case v1::ENTRY_TYPE_CHAR_DEVICE:
+      case v1::ENTRY_TYPE_BLOCK_DEVICE:
+        entry->set_rdev(st.st_rdev);
+        return absl::OkStatus();
+      default:
+        return absl::UnimplementedError(absl::StrCat(path, ": unknown file type"));
+    }
+  }
+
+  absl::Status File(int dir_fd, const std::string& path, const std::string& name,
+                    const struct stat& st, const v1::TreeEntry* before, v1::TreeEntry* entry) {
+    entry->set_size(static_cast<uint64_t>(st.st_size));
+    stats_.bytes_scanned += static_cast<uint64_t>(st.st_size);
+    if (st.st_nlink > 1) {
+      auto [it, inserted] = hardlinks_.try_emplace(std::make_pair(st.st_dev, st.st_ino), path);
+      if (!inserted) {
+        entry->set_type(v1::ENTRY_TYPE_HARDLINK);
+        entry->set_link_target(it->second);
+        entry->set_size(0);
+        stats_.bytes_scanned -= static_cast<uint64_t>(st.st_size);
+        return absl::OkStatus();
+      }
+    }
+    // Unchanged since the parent snapshot: trust the metadata (not at full).
+    if (before != nullptr && options_.level != v1::BACKUP_LEVEL_FULL &&
+        before->type() == v1::ENTRY_TYPE_FILE && before->size() == entry->size() &&
+        before->mtime_ns() == entry->mtime_ns() && before->ctime_ns() == entry->ctime_ns() &&
+        before->inode() == entry->inode()) {
+      *entry->mutable_chunks() = before->chunks();
+      return absl::OkStatus();
+    }
+    int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM) {
+      fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) return PosixError(errno, "open", path);
+    UniqueFd file(fd);
+    ASSIGN_OR_RETURN(FileContent content, ReadFileChunks(fd, path, crypto_, uploader_));
+    // Describe the version that was read.
+    FillMetadata(content.st, entry);
+    stats_.bytes_scanned += static_cast<uint64_t>(content.st.st_size) - entry->size();
+    entry->set_size(static_cast<uint64_t>(content.st.st_size));
+    for (v1::ChunkRef& ref : content.chunks) *entry->add_chunks() = std::move(ref);
+    stats_.bytes_read += content.bytes_read;
+    if (content.reads > 1) ++stats_.files_reread;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<v1::Tree> LoadParentTree(const std::string& id) {
+    v1::GetTreeRequest request;
+    request.set_id(id);
+    request.set_snapshot_id(parent_snapshot_);
+    ASSIGN_OR_RETURN(v1::GetTreeResponse response,
+                     connection_->Call(&v1::AgentService::Stub::GetTree, request));
+    v1::Tree tree;
+    if (!tree.ParseFromString(response.tree())) {
+      return absl::DataLossError("the parent snapshot's tree does not parse");
+    }
+    return tree;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListNames(int fd, const std::string& rel) {
+    int dup_fd = dup(fd);
+    if (dup_fd < 0) return PosixError(errno, "dup", rel);
+    DIR* dir = fdopendir(dup_fd);
+    if (dir == nullptr) {
+      close(dup_fd);
+      return PosixError(errno, "opendir", rel.empty() ? options_.root : rel);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* d = readdir(dir)) {
+      absl::string_view name(d->d_name);
+      if (name == "." || name == "..") continue;
+      names.emplace_back(name);
+    }
+    int err = errno;
+    closedir(dir);
+    if (err != 0) return PosixError(err, "readdir", rel);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  bool Excluded(const std::string& path, const std::string& name) const {
+    for (const std::string& pattern : config_.excludes()) {
+      if (fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0 ||
+          fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void Report(const std::string& path, const absl::Status& status) {
+    ++stats_.files_failed;
+    errors_.Add(path, status);
+  }
+
+  void MaybeReportProgress(const std::string& path) {
+    if (!options_.progress) return;
+    absl::Time now = absl::Now();
+    if (now - last_progress_ < absl::Seconds(1)) return;
+    last_progress_ = now;
+    v1::JobProgress progress;
+    progress.set_files_done(stats_.files);
+    progress.set_bytes_done(stats_.bytes_scanned);
+    progress.set_current_path(path);
+    options_.progress(job_id_, progress);
+  }
+
+  ServerConnection* connection_;
+  const AgentCrypto& crypto_;
+  const v1::AgentConfig& config_;
+  const BackupOptions& options_;
+  std::string job_id_;
+  std::string parent_snapshot_;
+  ChunkUploader* uploader_;
+  TreeSpool* spool_;
+  dev_t state_dir_dev_ = 0;
+  ino_t state_dir_ino_ = 0;
+  absl::flat_hash_map<std::pair<dev_t, ino_t>, std::string> hardlinks_;
+  WalkStats stats_;
+  FileErrorLog errors_;
+  absl::Time last_progress_ = absl::Now();
+};
+
+void FailJob(ServerConnection* connection, const std::string& job_id,
+             const absl::Status& status) {
+  v1::FinishJobRequest finish;
+  finish.set_job_id(job_id);
+  finish.set_state(v1::JOB_STATE_FAILED);
+  finish.set_error(std::string(status.message()).substr(0, 4096));
+  connection->Call(&v1::AgentService::Stub::FinishJob, finish, absl::Seconds(10),
+                   absl::Seconds(5))
+      .IgnoreError();
+}
+
+}  // namespace
+
+absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const AgentCrypto& crypto,
+                                       const v1::AgentConfig& config,
+                                       const BackupOptions& options) {
+  absl::Time start = absl::Now();
+  if (options.root.empty() || options.root[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("the root \"", options.root,
+                                                   "\" must be an absolute path"));
+  }
+  // The root itself may be reached through a symlink; nothing inside is.
+  int root_fd = open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return PosixError(errno, "open root", options.root);
+  UniqueFd root(root_fd);
+
+  v1::BeginBackupRequest begin;
+  begin.set_agent(config.name());
+  begin.add_roots(options.root);
+  begin.set_level(options.level);
+  begin.set_job_id(options.job_id);
+  ASSIGN_OR_RETURN(v1::BeginBackupResponse job,
+                   connection->Call(&v1::AgentService::Stub::BeginBackup, begin));
+
+  auto run = [&]() -> absl::StatusOr<BackupResult> {
+    ASSIGN_OR_RETURN(std::unique_ptr<TreeSpool> spool,
+                     TreeSpool::Create(config.state_dir() + "/spool"));
+    ChunkUploader uploader(connection, &crypto, job.job_id(),
+                           static_cast<int>(config.workers()), kMaxInflightBytes);
+    BackupWalk walk(connection, crypto, config, options, job.job_id(),
+                    job.parent_snapshot_id(), &uploader, spool.get());
+    ASSIGN_OR_RETURN(std::string root_tree,
+                     walk.Directory(root.get(), "", job.parent_root_tree_id(), 0));
+    ASSIGN_OR_RETURN(UploadStats upload, uploader.Finish());
+    RETURN_IF_ERROR(spool->Send(connection, job.job_id()));
+
+    v1::CommitSnapshotRequest commit;
+    commit.set_job_id(job.job_id());
+    commit.set_root_tree_id(root_tree);
+    v1::BackupStats stats;
+    stats.set_files(walk.stats().files);
+    stats.set_directories(walk.stats().directories);
+    stats.set_bytes_scanned(walk.stats().bytes_scanned);
+    stats.set_bytes_read(walk.stats().bytes_read);
+    stats.set_files_failed(walk.stats().files_failed);
+    stats.set_files_reread(walk.stats().files_reread);
+    stats.set_chunks_new(upload.chunks_uploaded);
+    stats.set_bytes_uploaded(upload.bytes_uploaded);
+    stats.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+    *commit.mutable_stats() = stats;
+    for (const v1::FileError& e : walk.errors().kept()) *commit.add_file_errors() = e;
+    ASSIGN_OR_RETURN(v1::CommitSnapshotResponse committed,
+                     connection->Call(&v1::AgentService::Stub::CommitSnapshot, commit));
+    BackupResult result;
+    result.snapshot = committed.snapshot();
+    result.errors = walk.errors().TakeKept();
+    return result;
+  };
+  absl::StatusOr<BackupResult> result = run();
+  if (!result.ok()) FailJob(connection, job.job_id(), result.status());
+  return result;
+}
+
+}  // namespace cairn

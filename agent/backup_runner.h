@@ -1,0 +1,42 @@
+// One backup of one root: open a job on the server, walk the root without
+// following symlinks, reuse the parent snapshot's entry for every file whose
+// metadata is unchanged (incremental and differential levels), read and
+// upload the rest, then send the directory trees and commit the snapshot.
+// Every snapshot is complete on its own; unchanged subtrees are shared.
+//
+//   ASSIGN_OR_RETURN(BackupResult r, RunBackup(&conn, crypto, config, options));
+#ifndef CAIRN_AGENT_BACKUP_RUNNER_H_
+#define CAIRN_AGENT_BACKUP_RUNNER_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/agent_config.h"
+#include "agent/server_connection.h"
+#include "cairn/v1/config.pb.h"
+#include "cairn/v1/types.pb.h"
+
+namespace cairn {
+
+struct BackupOptions {
+  std::string root;  // absolute
+  v1::BackupLevel level = v1::BACKUP_LEVEL_INCREMENTAL;
+  std::string job_id;  // set when carrying out an ordered job
+  // Called about once a second with progress.
+  std::function<void(const std::string& job_id, const v1::JobProgress&)> progress;
+};
+
+struct BackupResult {
+  v1::Snapshot snapshot;
+  std::vector<v1::FileError> errors;
+};
+
+absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const AgentCrypto& crypto,
+                                       const v1::AgentConfig& config,
+                                       const BackupOptions& options);
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_BACKUP_RUNNER_H_

@@ -1,0 +1,189 @@
+#include "agent/chunk_uploader.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/limits.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+namespace {
+
+// A batch goes to FindMissingChunks when it holds this many chunks or bytes.
+constexpr size_t kBatchChunks = 256;
+constexpr size_t kBatchBytes = 32u << 20;
+
+}  // namespace
+
+ChunkUploader::ChunkUploader(ServerConnection* connection, const AgentCrypto* crypto,
+                             std::string job_id, int workers, size_t max_inflight_bytes)
+    : connection_(connection),
+      crypto_(crypto),
+      job_id_(std::move(job_id)),
+      max_inflight_bytes_(std::max<size_t>(max_inflight_bytes, 2 * kMaxChunkBytes)) {
+  writer_ = connection_->stub()->UploadChunks(&context_, &response_);
+  for (int i = 0; i < std::max(1, workers); ++i) sealers_.emplace_back([this] { SealLoop(); });
+  sender_ = std::thread([this] { SendLoop(); });
+}
+
+ChunkUploader::~ChunkUploader() {
+  if (!finished_) {
+    {
+      absl::MutexLock lock(&mu_);
+      Fail(absl::CancelledError("upload abandoned"));
+    }
+    context_.TryCancel();
+    StopThreads();
+  }
+}
+
+void ChunkUploader::Fail(absl::Status status) {
+  if (error_.ok()) error_ = std::move(status);
+  to_seal_.clear();
+  to_send_.clear();
+  inflight_bytes_ = 0;
+}
+
+void ChunkUploader::StopThreads() {
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  for (std::thread& t : sealers_) t.join();
+  sealers_.clear();
+  if (sender_.joinable()) sender_.join();
+}
+
+absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data) {
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(error_);
+  }
+  ++stats_.chunks_checked;
+  // The same chunk twice in one job (repeated content) is sent once.
+  if (!queued_ids_.insert(id).second) return absl::OkStatus();
+  batch_.push_back(Item{id, std::string(data)});
+  batch_bytes_ += data.size();
+  if (batch_.size() >= kBatchChunks || batch_bytes_ >= kBatchBytes) return CheckBatch();
+  return absl::OkStatus();
+}
+
+absl::Status ChunkUploader::CheckBatch() {
+  if (batch_.empty()) return absl::OkStatus();
+  v1::FindMissingChunksRequest request;
+  request.set_job_id(job_id_);
+  for (const Item& item : batch_) request.add_ids(std::string(ChunkIdBytes(item.id)));
+  absl::StatusOr<v1::FindMissingChunksResponse> response =
+      connection_->Call(&v1::AgentService::Stub::FindMissingChunks, request);
+  if (!response.ok()) {
+    absl::MutexLock lock(&mu_);
+    Fail(response.status());
+    return response.status();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    for (uint32_t index : response->missing()) {
+      if (index >= batch_.size()) {
+        Fail(absl::InternalError("server answered FindMissingChunks with a bad index"));
+        break;
+      }
+      Item& item = batch_[index];
+      // Back-pressure: wait until the pipeline has room for this chunk.
+      size_t size = item.data.size();
+      auto has_room = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !error_.ok() || inflight_bytes_ + size <= max_inflight_bytes_;
+      };
+      mu_.Await(absl::Condition(&has_room));
+      if (!error_.ok()) break;
+      inflight_bytes_ += size;
+      to_seal_.push_back(std::move(item));
+    }
+  }
+  batch_.clear();
+  batch_bytes_ = 0;
+  absl::MutexLock lock(&mu_);
+  return error_;
+}
+
+void ChunkUploader::SealLoop() {
+  std::string framed;
+  while (true) {
+    Item item;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !to_seal_.empty() || closing_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (to_seal_.empty()) return;  // closing
+      item = std::move(to_seal_.front());
+      to_seal_.pop_front();
+      ++sealing_;
+    }
+    framed.clear();
+    Compress(crypto_->codec, item.data, &framed);
+    std::string sealed;
+    sealed.reserve(framed.size() + Sealer::kOverhead);
+    crypto_->sealer.Seal(item.id, framed, &sealed);
+    absl::MutexLock lock(&mu_);
+    --sealing_;
+    if (error_.ok()) to_send_.emplace_back(std::move(item), std::move(sealed));
+  }
+}
+
+void ChunkUploader::SendLoop() {
+  v1::UploadChunkRequest message;
+  bool first = true;
+  while (true) {
+    std::pair<Item, std::string> next;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !to_send_.empty() || (closing_ && to_seal_.empty() && sealing_ == 0) ||
+               !error_.ok();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (!error_.ok() || to_send_.empty()) {
+        send_done_ = true;
+        return;
+      }
+      next = std::move(to_send_.front());
+      to_send_.pop_front();
+    }
+    message.Clear();
+    if (first) message.set_job_id(job_id_);
+    first = false;
+    message.set_id(std::string(ChunkIdBytes(next.first.id)));
+    message.set_size(static_cast<uint32_t>(next.first.data.size()));
+    size_t sealed_size = next.second.size();
+    message.set_sealed(std::move(next.second));
+    bool ok = writer_->Write(message);
+    absl::MutexLock lock(&mu_);
+    if (!ok) {
+      Fail(absl::UnavailableError("the upload stream broke (server gone or it refused a chunk)"));
+      send_done_ = true;
+      return;
+    }
+    if (inflight_bytes_ >= next.first.data.size()) inflight_bytes_ -= next.first.data.size();
+    ++uploaded_;
+    uploaded_bytes_ += sealed_size;
+  }
+}
+
+absl::StatusOr<UploadStats> ChunkUploader::Finish() {
+  absl::Status status = CheckBatch();
+  StopThreads();
+  finished_ = true;
+  writer_->WritesDone();
+  grpc::Status rpc = writer_->Finish();
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(error_);
+  RETURN_IF_ERROR(status);
+  if (!rpc.ok()) {
+    return absl::Status(FromGrpcStatus(rpc).code(),
+                        absl::StrCat("upload failed: ", rpc.error_message()));
+  }
+  stats_.chunks_uploaded = uploaded_;
+  stats_.bytes_uploaded = uploaded_bytes_;
+  return stats_;
+}
+
+}  // namespace cairn

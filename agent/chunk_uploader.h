@@ -1,0 +1,90 @@
+// Sends the chunks of one backup job that the server lacks. Chunks are
+// checked in batches (FindMissingChunks), the missing ones compressed and
+// sealed on a pool of workers, and streamed in one UploadChunks call. Memory
+// is bounded: Add() blocks while more than `max_inflight_bytes` are queued.
+//
+//   ChunkUploader uploader(&conn, crypto, job_id, workers, 64 << 20);
+//   for (...) RETURN_IF_ERROR(uploader.Add(id, data));
+//   ASSIGN_OR_RETURN(UploadStats stats, uploader.Finish());  // durable now
+#ifndef CAIRN_AGENT_CHUNK_UPLOADER_H_
+#define CAIRN_AGENT_CHUNK_UPLOADER_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/agent_config.h"
+#include "agent/server_connection.h"
+
+namespace cairn {
+
+struct UploadStats {
+  uint64_t chunks_checked = 0;
+  uint64_t chunks_uploaded = 0;
+  uint64_t bytes_uploaded = 0;  // sealed bytes
+};
+
+class ChunkUploader final {
+ public:
+  ChunkUploader(ServerConnection* connection, const AgentCrypto* crypto, std::string job_id,
+                int workers, size_t max_inflight_bytes);
+  ~ChunkUploader();
+  ChunkUploader(const ChunkUploader&) = delete;
+  ChunkUploader& operator=(const ChunkUploader&) = delete;
+
+  // Takes a copy of `data`. Returns the first error the pipeline has met.
+  absl::Status Add(const ChunkId& id, absl::string_view data);
+  // Sends what is queued and closes the stream: OK means every chunk added is
+  // durable on the server.
+  absl::StatusOr<UploadStats> Finish();
+
+ private:
+  struct Item {
+    ChunkId id;
+    std::string data;
+  };
+  absl::Status CheckBatch();
+  void SealLoop();
+  void SendLoop();
+  void Fail(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StopThreads();
+
+  ServerConnection* connection_;
+  const AgentCrypto* crypto_;
+  std::string job_id_;
+  size_t max_inflight_bytes_;
+
+  // Touched only by the caller's thread.
+  std::vector<Item> batch_;
+  size_t batch_bytes_ = 0;
+  absl::flat_hash_set<ChunkId> queued_ids_;
+  UploadStats stats_;
+
+  absl::Mutex mu_;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  size_t inflight_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Item> to_seal_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<Item, std::string>> to_send_ ABSL_GUARDED_BY(mu_);  // (item, sealed)
+  int sealing_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool send_done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t uploaded_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t uploaded_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+
+  grpc::ClientContext context_;
+  v1::UploadChunksResponse response_;
+  std::unique_ptr<grpc::ClientWriter<v1::UploadChunkRequest>> writer_;
+  std::vector<std::thread> sealers_;
+  std::thread sender_;
+  bool finished_ = false;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_CHUNK_UPLOADER_H_

@@ -1,0 +1,35 @@
+// Reads one regular file for a backup: its data extents (holes are skipped,
+// so sparse files stay sparse), cut into chunks, each hashed and handed to the
+// uploader. If the file changes while it is read (size, mtime or ctime moves)
+// it is read again, up to kMaxFileReads times, else reported as changing.
+#ifndef CAIRN_AGENT_FILE_READER_H_
+#define CAIRN_AGENT_FILE_READER_H_
+
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/agent_config.h"
+#include "agent/chunk_uploader.h"
+#include "cairn/v1/types.pb.h"
+
+namespace cairn {
+
+inline constexpr int kMaxFileReads = 3;
+
+struct FileContent {
+  std::vector<v1::ChunkRef> chunks;
+  struct stat st;      // as of the read that was kept
+  uint64_t bytes_read = 0;
+  int reads = 0;       // 1 unless the file changed while being read
+};
+
+// `fd` is open for reading. `path` is for messages only.
+absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
+                                           const AgentCrypto& crypto, ChunkUploader* uploader);
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_FILE_READER_H_

@@ -1,0 +1,48 @@
+// Restores a snapshot (or some of its paths) into a target directory on this
+// host, byte-identical, and never writes outside the target: every name is
+// checked, every directory is opened relative to its parent with O_NOFOLLOW,
+// files are written to a temp file, fsynced and renamed into place, and every
+// chunk's id is recomputed after decryption.
+//
+//   RestoreOptions options{.snapshot_id = "s-…", .target = "/restore"};
+//   ASSIGN_OR_RETURN(RestoreResult r, RunRestore(&conn, crypto, options));
+#ifndef CAIRN_AGENT_RESTORE_EXECUTOR_H_
+#define CAIRN_AGENT_RESTORE_EXECUTOR_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/agent_config.h"
+#include "agent/server_connection.h"
+#include "cairn/v1/types.pb.h"
+
+namespace cairn {
+
+struct RestoreOptions {
+  std::string snapshot_id;
+  std::vector<std::string> paths;  // snapshot-relative; empty = all
+  std::string target;              // absolute
+  bool overwrite = false;          // replace files that exist in the target
+  bool allow_special = false;      // keep set-id bits, create device nodes
+  // Paths the restore must never write over (the agent's key, config, state
+  // directory and binary): a target that contains one is refused.
+  std::vector<std::string> protected_paths;
+  std::function<void(const v1::JobProgress&)> progress;
+};
+
+struct RestoreResult {
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t bytes = 0;
+  std::vector<v1::FileError> errors;  // entries refused or failed (at most 100 kept)
+  uint64_t failed = 0;
+};
+
+absl::StatusOr<RestoreResult> RunRestore(ServerConnection* connection, const AgentCrypto& crypto,
+                                         const RestoreOptions& options);
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_RESTORE_EXECUTOR_H_

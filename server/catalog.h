@@ -1,0 +1,136 @@
+// The server's catalog: agents, tenants, packs, chunks, trees, jobs and
+// snapshots in one SQLite database (WAL, synchronous=FULL). Every method is
+// one short transaction under one mutex, so callers on many threads see a
+// consistent catalog. Schema and growth rules: docs/catalog.md.
+//
+//   ASSIGN_OR_RETURN(auto catalog, Catalog::Open(state_dir + "/catalog.db"));
+//   ASSIGN_OR_RETURN(int64_t tenant, catalog->TenantId("default"));
+//   ASSIGN_OR_RETURN(auto missing, catalog->FindMissingChunks(tenant, ids));
+#ifndef CAIRN_SERVER_CATALOG_H_
+#define CAIRN_SERVER_CATALOG_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "cairn/v1/admin.pb.h"
+#include "cairn/v1/types.pb.h"
+#include "server/sqlite_db.h"
+
+namespace cairn {
+
+// Where a stored chunk lives.
+struct ChunkLocation {
+  int64_t pack_id = 0;
+  std::string tier;
+  std::string pack_name;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t raw_size = 0;
+};
+
+// One chunk of a pack that has been made durable, to be catalogued.
+struct StoredChunk {
+  std::string id;  // 32 bytes
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t raw_size = 0;
+};
+
+struct PackRecord {
+  int64_t id = 0;
+  std::string tier;
+  std::string name;
+  uint64_t size = 0;
+  uint64_t entries = 0;
+  bool quarantined = false;
+};
+
+struct CatalogTotals {
+  uint64_t chunks = 0;
+  uint64_t unique_bytes = 0;
+  uint64_t stored_bytes = 0;
+  uint64_t snapshots = 0;
+  uint64_t logical_bytes = 0;
+  uint64_t packs = 0;
+};
+
+class Catalog final {
+ public:
+  static absl::StatusOr<std::unique_ptr<Catalog>> Open(const std::string& path);
+
+  // Tenants are created on first use.
+  absl::StatusOr<int64_t> TenantId(absl::string_view tenant);
+
+  // Agents.
+  absl::Status UpsertAgent(const v1::AgentInfo& agent);
+  absl::StatusOr<std::optional<v1::AgentInfo>> GetAgent(absl::string_view name);
+  absl::StatusOr<std::vector<v1::AgentInfo>> ListAgents();
+  absl::Status TouchAgent(absl::string_view name, int64_t now_ms);
+
+  // Chunks. Answers by index into `ids`, for ids this tenant lacks.
+  absl::StatusOr<std::vector<uint32_t>> FindMissingChunks(int64_t tenant,
+                                                          absl::Span<const std::string> ids);
+  // Records a durable pack and its chunks in one transaction. A chunk the
+  // tenant already has keeps its first location; returns how many were new.
+  absl::StatusOr<uint64_t> AddPack(int64_t tenant, absl::string_view tier,
+                                   absl::string_view pack_name, uint64_t pack_size,
+                                   absl::Span<const StoredChunk> chunks);
+  absl::StatusOr<std::optional<ChunkLocation>> LocateChunk(int64_t tenant, absl::string_view id);
+  absl::StatusOr<std::vector<PackRecord>> ListPacks();
+  // Names the chunks of one pack (for verify).
+  absl::StatusOr<std::vector<std::string>> PackChunkIds(int64_t pack_id);
+  absl::Status QuarantinePack(int64_t pack_id);
+
+  // Trees. `child_ids` are the subtrees the tree references; all must exist.
+  absl::StatusOr<std::vector<uint32_t>> FindMissingTrees(int64_t tenant,
+                                                         absl::Span<const std::string> ids);
+  absl::Status PutTree(int64_t tenant, absl::string_view id, absl::string_view data);
+  absl::StatusOr<std::optional<std::string>> GetTree(int64_t tenant, absl::string_view id);
+
+  // Jobs. A job's full record is a v1::Job; state and times are also columns
+  // for queries.
+  absl::Status InsertJob(const v1::Job& job, int64_t lease_expires_ms);
+  absl::Status UpdateJob(const v1::Job& job);
+  absl::StatusOr<std::optional<v1::Job>> GetJob(absl::string_view id);
+  absl::StatusOr<std::vector<v1::Job>> ListJobs(absl::string_view agent, uint32_t limit,
+                                                bool running_only);
+  // Jobs in QUEUED state ordered for `agent`, oldest first.
+  absl::StatusOr<std::vector<v1::Job>> QueuedJobs(absl::string_view agent);
+
+  // Snapshots. Commit writes the snapshot and marks its job SUCCEEDED or
+  // PARTIAL in one durable transaction. Idempotent per job: a second commit of
+  // the same job returns the first snapshot.
+  absl::StatusOr<v1::Snapshot> CommitSnapshot(const v1::Snapshot& snapshot, const v1::Job& job);
+  absl::StatusOr<std::optional<v1::Snapshot>> GetSnapshot(absl::string_view id);
+  absl::StatusOr<std::vector<v1::Snapshot>> ListSnapshots(absl::string_view agent,
+                                                          uint32_t limit);
+  // The newest snapshot of (agent, root), of `level` if given.
+  absl::StatusOr<std::optional<v1::Snapshot>> LatestSnapshot(
+      absl::string_view agent, absl::string_view root, std::optional<v1::BackupLevel> level);
+
+  absl::StatusOr<CatalogTotals> Totals();
+  // PRAGMA integrity_check and foreign_key_check; the problems found.
+  absl::StatusOr<std::vector<std::string>> IntegrityCheck();
+
+ private:
+  explicit Catalog(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Migrate();
+  // Indexes into `ids` for which `sql` (binding tenant, id) finds no row.
+  absl::StatusOr<std::vector<uint32_t>> FindMissing(absl::string_view sql, int64_t tenant,
+                                                    absl::Span<const std::string> ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_CATALOG_H_

@@ -1,0 +1,85 @@
+#include "server/server.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/file_util.h"
+#include "common/limits.h"
+#include "common/status_macros.h"
+#include "server/admin_service.h"
+#include "server/agent_service.h"
+#include "server/tiers/local_tier.h"
+
+namespace cairn {
+
+absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
+  if (config.listen().empty()) config.set_listen(kDefaultListen);
+  if (config.state_dir().empty()) config.set_state_dir("./cairn-state/server");
+  if (config.pack_target_bytes() == 0) config.set_pack_target_bytes(64u << 20);
+  if (config.pack_target_bytes() < (1u << 20) || config.pack_target_bytes() > (1ull << 32)) {
+    return absl::InvalidArgumentError("pack_target_bytes must be between 1 MiB and 4 GiB");
+  }
+  if (config.job_lease_seconds() == 0) config.set_job_lease_seconds(3600);
+  if (config.tiers().empty()) {
+    v1::TierConfig* tier = config.add_tiers();
+    tier->set_name("hot");
+    tier->mutable_local()->set_path(config.state_dir() + "/packs");
+  }
+  for (const v1::TierConfig& tier : config.tiers()) {
+    if (tier.name().empty()) return absl::InvalidArgumentError("tiers.name must be set");
+    if (tier.has_local() && tier.local().path().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tiers.local.path must be set for tier ", tier.name()));
+    }
+    if (!tier.has_local()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tier ", tier.name(), " needs a kind (local { path: ... })"));
+    }
+  }
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(
+    const v1::ServerConfig& raw_config) {
+  ASSIGN_OR_RETURN(v1::ServerConfig config, ResolveServerConfig(raw_config));
+  RETURN_IF_ERROR(MakeDirectories(config.state_dir(), 0750));
+  std::unique_ptr<CairnServer> server(new CairnServer());
+  ASSIGN_OR_RETURN(server->catalog_, Catalog::Open(config.state_dir() + "/catalog.db"));
+  std::vector<std::unique_ptr<Tier>> tiers;
+  for (const v1::TierConfig& tier : config.tiers()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Tier> t, OpenLocalTier(tier.name(), tier.local().path()));
+    tiers.push_back(std::move(t));
+  }
+  absl::Duration lease = absl::Seconds(config.job_lease_seconds());
+  server->jobs_ = std::make_unique<JobBoard>(server->catalog_.get(), lease);
+  server->repository_ = std::make_unique<Repository>(
+      server->catalog_.get(), std::move(tiers), server->jobs_.get(),
+      RepositoryOptions{.pack_target_bytes = config.pack_target_bytes(), .job_lease = lease});
+  server->agent_service_ = NewAgentService(server->repository_.get(), server->jobs_.get());
+  server->admin_service_ =
+      NewAdminService(server->repository_.get(), server->jobs_.get(), absl::Now());
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  builder.RegisterService(server->agent_service_.get());
+  builder.RegisterService(server->admin_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config.listen(), " (in use, or not a host:port address?)"));
+  }
+  return server;
+}
+
+CairnServer::~CairnServer() { Shutdown(); }
+
+void CairnServer::Wait() { server_->Wait(); }
+
+void CairnServer::Shutdown() {
+  if (server_ == nullptr) return;
+  jobs_->WakeAll();
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
+}  // namespace cairn

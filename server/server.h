@@ -1,0 +1,53 @@
+// Assembles a running cairn-server from a ServerConfig: state directory,
+// catalog, tiers, job board, repository and the two gRPC services. Used by
+// main() and by tests that need a real server in-process.
+//
+//   ASSIGN_OR_RETURN(auto server, CairnServer::Start(config));
+//   server->Wait();  // or server->Shutdown()
+#ifndef CAIRN_SERVER_SERVER_H_
+#define CAIRN_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cairn/v1/config.pb.h"
+#include "server/catalog.h"
+#include "server/job_board.h"
+#include "server/repository.h"
+
+namespace cairn {
+
+inline constexpr char kDefaultListen[] = "127.0.0.1:7420";
+
+// Fills defaults and checks values; errors name the key.
+absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config);
+
+class CairnServer final {
+ public:
+  static absl::StatusOr<std::unique_ptr<CairnServer>> Start(const v1::ServerConfig& config);
+  ~CairnServer();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+  void Wait();
+  void Shutdown();
+  Catalog* catalog() { return catalog_.get(); }
+
+ private:
+  CairnServer() = default;
+
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<JobBoard> jobs_;
+  std::unique_ptr<Repository> repository_;
+  std::unique_ptr<grpc::Service> agent_service_;
+  std::unique_ptr<grpc::Service> admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_SERVER_H_
