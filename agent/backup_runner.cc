@@ -26,7 +26,7 @@ namespace cairn {
 namespace {
 
 constexpr int kMaxDepth = 1024;
-constexpr size_t kMaxInflightBytes = 64u << 20;
+constexpr size_t kMaxInflightBytes = 32u << 20;
 
 int64_t Nanos(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;

@@ -9,7 +9,7 @@ namespace {
 
 // A batch goes to FindMissingChunks when it holds this many chunks or bytes.
 constexpr size_t kBatchChunks = 256;
-constexpr size_t kBatchBytes = 32u << 20;
+constexpr size_t kBatchBytes = 16u << 20;
 
 }  // namespace
 
@@ -123,6 +123,10 @@ void ChunkUploader::SealLoop() {
     std::string sealed;
     sealed.reserve(framed.size() + Sealer::kOverhead);
     crypto_->sealer.Seal(item.id, framed, &sealed);
+    // The plaintext is no longer needed: free it now, not when sent.
+    uint32_t raw_size = static_cast<uint32_t>(item.data.size());
+    std::string().swap(item.data);
+    item.raw_size = raw_size;
     absl::MutexLock lock(&mu_);
     --sealing_;
     if (error_.ok()) to_send_.emplace_back(std::move(item), std::move(sealed));
@@ -152,7 +156,7 @@ void ChunkUploader::SendLoop() {
     if (first) message.set_job_id(job_id_);
     first = false;
     message.set_id(std::string(ChunkIdBytes(next.first.id)));
-    message.set_size(static_cast<uint32_t>(next.first.data.size()));
+    message.set_size(next.first.raw_size);
     size_t sealed_size = next.second.size();
     message.set_sealed(std::move(next.second));
     bool ok = writer_->Write(message);
@@ -162,7 +166,7 @@ void ChunkUploader::SendLoop() {
       send_done_ = true;
       return;
     }
-    if (inflight_bytes_ >= next.first.data.size()) inflight_bytes_ -= next.first.data.size();
+    inflight_bytes_ -= std::min<size_t>(inflight_bytes_, next.first.raw_size);
     ++uploaded_;
     uploaded_bytes_ += sealed_size;
   }

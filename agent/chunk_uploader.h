@@ -47,7 +47,8 @@ class ChunkUploader final {
  private:
   struct Item {
     ChunkId id;
-    std::string data;
+    std::string data;       // plaintext until sealed
+    uint32_t raw_size = 0;  // set when `data` is released
   };
   absl::Status CheckBatch();
   void SealLoop();
