@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -27,6 +28,20 @@ class SplitMix final {
  private:
   uint64_t state_;
 };
+
+// Two independent N(0, 1) deviates (Box-Muller).
+std::pair<double, double> NormalPair(SplitMix& rng) {
+  double radius = std::sqrt(-2.0 * std::log(rng.Unit()));
+  double angle = 2.0 * M_PI * rng.Unit();
+  return {radius * std::cos(angle), radius * std::sin(angle)};
+}
+
+float FromBf16(uint16_t bits16) {
+  uint32_t bits = static_cast<uint32_t>(bits16) << 16;
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
 
 uint16_t ToBf16(float value) {
   uint32_t bits;
@@ -84,21 +99,78 @@ std::string RandomBytes(size_t size, uint64_t seed) {
   return out;
 }
 
-std::string Bf16Weights(size_t size, uint64_t seed) {
+std::string Bf16Weights(size_t size, uint64_t seed) { return Bf16Normal(size, seed, 0.0, 0.02); }
+
+std::string Bf16Normal(size_t size, uint64_t seed, double mean, double stddev) {
   SplitMix rng(seed);
   std::string out(size, '\0');
   size_t i = 0;
   while (i + 4 <= size) {
-    // Box-Muller: two normal deviates per pair of uniforms.
-    double radius = 0.02 * std::sqrt(-2.0 * std::log(rng.Unit()));
+    // Kept in the exact arithmetic of the first version of Bf16Weights, so
+    // its bytes (and the micro benchmark figures) do not move.
+    double radius = stddev * std::sqrt(-2.0 * std::log(rng.Unit()));
     double angle = 2.0 * M_PI * rng.Unit();
-    uint16_t a = ToBf16(static_cast<float>(radius * std::cos(angle)));
-    uint16_t b = ToBf16(static_cast<float>(radius * std::sin(angle)));
+    uint16_t a = ToBf16(static_cast<float>(mean + radius * std::cos(angle)));
+    uint16_t b = ToBf16(static_cast<float>(mean + radius * std::sin(angle)));
     std::memcpy(&out[i], &a, 2);
     std::memcpy(&out[i + 2], &b, 2);
     i += 4;
   }
   return out;
+}
+
+std::string Fp32Normal(size_t size, uint64_t seed, double mean, double stddev) {
+  SplitMix rng(seed);
+  std::string out(size, '\0');
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    auto [x, y] = NormalPair(rng);
+    float a = static_cast<float>(mean + stddev * x);
+    float b = static_cast<float>(mean + stddev * y);
+    std::memcpy(&out[i], &a, 4);
+    std::memcpy(&out[i + 4], &b, 4);
+  }
+  return out;
+}
+
+std::string Fp32LogNormal(size_t size, uint64_t seed, double log_mean, double log_stddev) {
+  SplitMix rng(seed);
+  std::string out(size, '\0');
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    auto [x, y] = NormalPair(rng);
+    float a = static_cast<float>(std::exp(log_mean + log_stddev * x));
+    float b = static_cast<float>(std::exp(log_mean + log_stddev * y));
+    std::memcpy(&out[i], &a, 4);
+    std::memcpy(&out[i + 4], &b, 4);
+  }
+  return out;
+}
+
+void PerturbBf16(std::string* data, uint64_t seed, double relative_stddev) {
+  SplitMix rng(seed);
+  for (size_t i = 0; i + 4 <= data->size(); i += 4) {
+    auto [x, y] = NormalPair(rng);
+    uint16_t a, b;
+    std::memcpy(&a, data->data() + i, 2);
+    std::memcpy(&b, data->data() + i + 2, 2);
+    a = ToBf16(FromBf16(a) * static_cast<float>(1.0 + relative_stddev * x));
+    b = ToBf16(FromBf16(b) * static_cast<float>(1.0 + relative_stddev * y));
+    std::memcpy(data->data() + i, &a, 2);
+    std::memcpy(data->data() + i + 2, &b, 2);
+  }
+}
+
+void PerturbFp32(std::string* data, uint64_t seed, double relative_stddev) {
+  SplitMix rng(seed);
+  for (size_t i = 0; i + 8 <= data->size(); i += 8) {
+    auto [x, y] = NormalPair(rng);
+    float a, b;
+    std::memcpy(&a, data->data() + i, 4);
+    std::memcpy(&b, data->data() + i + 4, 4);
+    a *= static_cast<float>(1.0 + relative_stddev * x);
+    b *= static_cast<float>(1.0 + relative_stddev * y);
+    std::memcpy(data->data() + i, &a, 4);
+    std::memcpy(data->data() + i + 4, &b, 4);
+  }
 }
 
 std::string TokenIdsU16(size_t size, uint64_t seed) {

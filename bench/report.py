@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's measurements (JSON lines) into the markdown table.
+
+  report.py RESULTS.jsonl OUT.md [docs/performance.md]
+
+Medians over repetitions. With BENCH_DOCS=1 and a third argument, the table
+replaces the "latest run" block of the end-to-end section of that file (the
+block between the two markers; the section and markers are appended if absent).
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+TOOLS = ["restic", "borg", "cairn"]
+BEGIN = "<!-- bench/run.sh: latest run (generated, do not edit by hand) -->"
+END = "<!-- bench/run.sh: end of latest run -->"
+SECTION = "## End to end: cairn vs restic vs borg"
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class Figures:
+    def __init__(self, records):
+        self.records = records
+        self.tools = [t for t in TOOLS if any(r["tool"] == t for r in records)]
+        self.reps = max((r["rep"] for r in records), default=0)
+
+    def values(self, tool, phase, key):
+        return [r[key] for r in self.records
+                if r["tool"] == tool and r["phase"] == phase and key in r]
+
+    def median(self, tool, phase, key):
+        v = self.values(tool, phase, key)
+        return statistics.median(v) if v else None
+
+    def spread(self, tool, phase, key):
+        v = self.values(tool, phase, key)
+        return (min(v), max(v)) if len(v) > 1 else None
+
+    def mbps(self, tool, phase):
+        s = self.median(tool, phase, "seconds")
+        b = self.median(tool, phase, "bytes")
+        return b / s / 1e6 if s else None
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "–"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}"
+
+
+def mib(v):
+    return None if v is None else v / 2**20
+
+
+def build_table(fig):
+    others = [t for t in fig.tools if t != "cairn"]
+    header = "| | " + " | ".join(fig.tools) + " | cairn vs best other | goal |"
+    lines = [header, "|---" * (len(fig.tools) + 3) + "|"]
+
+    def row(label, getter, higher_better, goal=None, digits=1):
+        vals = {t: getter(t) for t in fig.tools}
+        ratio = ""
+        best = [vals[t] for t in others if vals[t] is not None]
+        if "cairn" in vals and vals["cairn"] is not None and best:
+            b = max(best) if higher_better else min(best)
+            if b:
+                ratio = f"{vals['cairn'] / b:.2f}×"
+        verdict = ""
+        if goal and ratio:
+            target, text = goal
+            r = float(ratio[:-1])
+            ok = r >= target if higher_better else r <= target
+            verdict = f"{text} {'✅' if ok else '❌'}"
+        cells = " | ".join(fmt(vals[t], digits) for t in fig.tools)
+        lines.append(f"| {label} | {cells} | {ratio} | {verdict} |")
+
+    m = fig.median
+    row("initial backup, checkpoint + datasets (MB/s)", lambda t: fig.mbps(t, "initial"), True,
+        (3.0, "≥ 3×"))
+    row("next checkpoint, adapters changed (s)", lambda t: m(t, "next_adapters", "seconds"), False,
+        digits=2)
+    row("next checkpoint, every weight perturbed (s)", lambda t: m(t, "next_all", "seconds"), False,
+        digits=2)
+    row("restore of the first snapshot (MB/s)", lambda t: fig.mbps(t, "restore"), True,
+        (2.0, "≥ 2× restic") if "restic" in fig.tools else None)
+    row("stored after the first backup (MiB)", lambda t: mib(m(t, "initial", "stored_bytes")), False,
+        (1.0, "≤ 1×"))
+    row("stored after 3 checkpoints (MiB)", lambda t: mib(m(t, "next_all", "stored_bytes")), False,
+        (1.0, "≤ 1×"))
+    row("small files: initial backup (s)", lambda t: m(t, "tree_initial", "seconds"), False,
+        digits=2)
+    row("small files: 10 changed, incremental (s)", lambda t: m(t, "tree_incremental", "seconds"),
+        False, digits=2)
+    row("small files: stored (MiB)", lambda t: mib(m(t, "tree_incremental", "stored_bytes")), False,
+        (1.0, "≤ 1×"))
+
+    def peak(t, phases, key):
+        v = [x for p in phases for x in fig.values(t, p, key)]
+        return max(v) / 1024 if v else None
+
+    backups = ["initial", "next_adapters", "next_all"]
+    row("peak RSS, client, checkpoint backups (MiB)", lambda t: peak(t, backups, "client_rss_kb"),
+        False, digits=0)
+    row("peak RSS, client, small-file backups (MiB)",
+        lambda t: peak(t, ["tree_initial", "tree_incremental"], "client_rss_kb"), False, digits=0)
+    row("peak RSS, client, restore (MiB)", lambda t: peak(t, ["restore"], "client_rss_kb"), False,
+        digits=0)
+    if "cairn" in fig.tools:
+        srv = lambda p: peak("cairn", p, "server_rss_kb")
+        lines.append(f"| peak RSS, cairn-server (MiB) | | | backups {fmt(srv(backups), 0)}, "
+                     f"small files {fmt(srv(['tree_initial', 'tree_incremental']), 0)}, "
+                     f"restore {fmt(srv(['restore']), 0)} | | |")
+    return lines
+
+
+def build_cpu_table(fig):
+    lines = ["| phase | tool | wall s | client CPU s | server CPU s | (client + server) / wall |",
+             "|---|---|---:|---:|---:|---:|"]
+    for phase in ["initial", "next_adapters", "next_all", "restore", "tree_initial",
+                  "tree_incremental"]:
+        for t in fig.tools:
+            s = fig.median(t, phase, "seconds")
+            if s is None:
+                continue
+            c = fig.median(t, phase, "client_cpu") or 0
+            sv = fig.median(t, phase, "server_cpu") or 0
+            spread = fig.spread(t, phase, "seconds")
+            wall = fmt(s, 2) + (f" ({spread[0]:.2f}–{spread[1]:.2f})" if spread else "")
+            lines.append(f"| {phase} | {t} | {wall} | {fmt(c, 2)} | "
+                         f"{fmt(sv, 2) if t == 'cairn' else ''} | {(c + sv) / s:.2f} |")
+    return lines
+
+
+def report(fig, results_path):
+    date = os.environ.get("BENCH_DATE") or time.strftime(
+        "%Y-%m-%d %H:%M %Z", time.localtime(os.path.getmtime(results_path)))
+    out = [f"**Latest run:** {date}; {os.environ.get('BENCH_MACHINE', '?')}.",
+           f"Versions: {os.environ.get('BENCH_VERSIONS', '?')}.",
+           f"Data: {os.environ.get('BENCH_SETTINGS', '?')}.",
+           ""]
+    reps = fig.reps
+    out.append(f"Medians of {reps} repetitions." if reps > 1 else
+               "Single runs (BENCH_REPS=1): no medians.")
+    for n in os.environ.get("BENCH_NOTES", "").splitlines():
+        if n.strip():
+            out.append(f"Note: {n.strip()}.")
+    out += ["", *build_table(fig), "",
+            "cairn vs best other: cairn's figure divided by the better of restic's and borg's "
+            "(MB/s: above 1 means cairn is faster; seconds, MiB: below 1 means cairn is better).",
+            "",
+            "Where the time goes (client = the restic, borg or cairn-agent process; "
+            "server = cairn-server; min–max over repetitions in brackets):", "",
+            *build_cpu_table(fig)]
+    return "\n".join(out) + "\n"
+
+
+def update_docs(path, block):
+    with open(path) as f:
+        text = f.read()
+    generated = f"{BEGIN}\n{block}{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + generated + tail
+    else:
+        if SECTION not in text:
+            text = text.rstrip("\n") + f"\n\n{SECTION}\n\nReproduce: `make bench` (bench/README.md).\n"
+        text = text.rstrip("\n") + f"\n\n{generated}\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    records = load(sys.argv[1])
+    text = report(Figures(records), sys.argv[1])
+    with open(sys.argv[2], "w") as f:
+        f.write("# cairn vs restic vs borg: end-to-end benchmark (bench/run.sh)\n\n" + text)
+    if len(sys.argv) > 3 and os.environ.get("BENCH_DOCS", "1") == "1":
+        update_docs(sys.argv[3], text)
+
+
+if __name__ == "__main__":
+    main()
