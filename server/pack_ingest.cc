@@ -59,7 +59,8 @@ absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size,
   if (!status.ok()) return failed_ = status;
   pending_.push_back(StoredChunk{std::string(id), entry.offset, entry.length, raw_size});
   in_open_pack_.insert(std::string(id));
-  if (builder_->size() >= pack_target_bytes_) {
+  // Tiny chunks can fill a pack's index long before its byte target.
+  if (builder_->size() >= pack_target_bytes_ || builder_->full()) {
     status = SealPack();
     if (!status.ok()) return failed_ = status;
   }

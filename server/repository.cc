@@ -217,12 +217,13 @@ absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
             return absl::InvalidArgumentError(absl::StrCat(
                 "file \"", absl::CHexEscape(entry.name()), "\" has a malformed chunk list"));
           }
+          // Compared without adding, so a hostile offset cannot wrap around.
+          if (chunk.offset() > entry.size() || chunk.size() > entry.size() - chunk.offset()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "file \"", absl::CHexEscape(entry.name()), "\" has chunks past its size"));
+          }
           end = chunk.offset() + chunk.size();
           chunk_ids.push_back(chunk.id());
-        }
-        if (end > entry.size()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "file \"", absl::CHexEscape(entry.name()), "\" has chunks past its size"));
         }
         break;
       }
@@ -277,6 +278,12 @@ absl::StatusOr<v1::PutTreesResponse> Repository::PutTrees(const v1::PutTreesRequ
   if (static_cast<size_t>(request.trees_size()) > kMaxTreesPerCall) {
     return absl::ResourceExhaustedError(
         absl::StrCat(request.trees_size(), " trees in one call; at most ", kMaxTreesPerCall));
+  }
+  size_t total_bytes = 0;
+  for (const std::string& data : request.trees()) total_bytes += data.size();
+  if (total_bytes > kMaxTreesBytesPerCall) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "trees of ", total_bytes, " bytes in one call; at most ", kMaxTreesBytesPerCall));
   }
   ASSIGN_OR_RETURN(auto job, RunningJob(request.job_id()));
   int64_t tenant = job.second;

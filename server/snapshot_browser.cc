@@ -17,6 +17,20 @@ uint32_t PageLimit(uint32_t requested) {
   return std::min(requested, kMaxFilesPage);
 }
 
+// The order of a depth-first walk over sorted names: paths compare component
+// by component, so '/' sorts before every byte a name may hold ("a/z" comes
+// before "a.b", since "a" < "a.b"). Plain byte order would put "a.b" first.
+bool WalkOrderLess(absl::string_view a, absl::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
 // An entry as listed: chunk lists are not for browsing.
 v1::TreeEntry Listed(const v1::TreeEntry& entry) {
   v1::TreeEntry copy = entry;
@@ -89,12 +103,14 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
       if (full) return absl::OkStatus();
       std::string path = JoinPath(dir, e.name());
       bool is_dir = e.type() == v1::ENTRY_TYPE_DIRECTORY;
-      // Skip what an earlier page returned (paths below `after`'s ancestors
-      // are still visited, since they may come later).
-      bool returned = !after.empty() && path <= after;
-      bool ancestor_of_after =
-          is_dir && !after.empty() && after.size() > path.size() &&
-          after.compare(0, path.size(), path) == 0 && after[path.size()] == '/';
+      // Skip what an earlier page returned. A returned directory is still
+      // entered when `after` is the directory itself or lies inside it, since
+      // the rest of its entries come later.
+      bool returned = !after.empty() && !WalkOrderLess(after, path);
+      bool contains_after =
+          is_dir && !after.empty() && after.size() >= path.size() &&
+          after.compare(0, path.size(), path) == 0 &&
+          (after.size() == path.size() || after[path.size()] == '/');
       if (!returned) {
         if (static_cast<uint32_t>(response.files_size()) >= limit) {
           full = true;
@@ -105,7 +121,7 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
         info->set_path(path);
         *info->mutable_entry() = Listed(e);
       }
-      if (is_dir && request.recursive() && (!returned || ancestor_of_after)) {
+      if (is_dir && request.recursive() && (!returned || contains_after)) {
         RETURN_IF_ERROR(walk(path, e.subtree_id()));
       }
     }

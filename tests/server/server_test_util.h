@@ -1,0 +1,104 @@
+// Shared helpers for the server tests: deterministic fake chunk ids and
+// sealed bytes (the server never decrypts, so any bytes will do), tree
+// builders, a real Catalog + LocalTier + JobBoard + Repository in a fresh temp
+// directory, and short-hands that drive a backup through a Repository.
+//
+//   std::unique_ptr<TestRepo> repo = OpenTestRepo("repo");
+//   ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo->repository, "a1", "t1", "/data"));
+#ifndef CAIRN_TESTS_SERVER_SERVER_TEST_UTIL_H_
+#define CAIRN_TESTS_SERVER_SERVER_TEST_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cairn/v1/agent.pb.h"
+#include "cairn/v1/types.pb.h"
+#include "gtest/gtest.h"
+#include "server/catalog.h"
+#include "server/job_board.h"
+#include "server/repository.h"
+#include "server/tiers/tier.h"
+#include "tests/tiers/tier_test_dir.h"
+
+#define ASSERT_OK(expr)                                         \
+  do {                                                          \
+    const ::absl::Status cairn_test_status_ = (expr);           \
+    ASSERT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
+  } while (0)
+#define EXPECT_OK(expr)                                         \
+  do {                                                          \
+    const ::absl::Status cairn_test_status_ = (expr);           \
+    EXPECT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
+  } while (0)
+#define CAIRN_TEST_CONCAT_INNER_(a, b) a##b
+#define CAIRN_TEST_CONCAT_(a, b) CAIRN_TEST_CONCAT_INNER_(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL_(CAIRN_TEST_CONCAT_(cairn_test_statusor_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
+  auto statusor = (expr);                               \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();      \
+  lhs = std::move(statusor).value()
+
+namespace cairn {
+
+// 32 bytes naming fake chunk `n`; `salt` gives a disjoint family of ids.
+std::string TestChunkId(uint64_t n, uint32_t salt = 0);
+// `size` bytes standing in for a sealed chunk, different per `n`.
+std::string TestSealed(uint64_t n, size_t size);
+std::string Sha256Of(absl::string_view data);
+
+// A file entry of `size` bytes whose data is `chunk_ids`, each `chunk_size`
+// bytes, back to back from offset 0.
+v1::TreeEntry FileEntry(absl::string_view name, const std::vector<std::string>& chunk_ids,
+                        uint32_t chunk_size);
+v1::TreeEntry DirEntry(absl::string_view name, absl::string_view subtree_id);
+// A tree of `entries` in the order given (callers sort, or do not on purpose).
+std::string TreeBytes(const std::vector<v1::TreeEntry>& entries);
+
+// Removes `dir` and everything below it, unless the current test failed:
+// then it stays for a look.
+void RemoveTestDirUnlessFailed(const std::string& dir);
+
+// A repository over real components in a fresh directory (catalog.db and
+// packs/ inside). `tier` stays owned by the repository. The directory goes
+// away with the TestRepo, once everything in it is closed.
+struct TestRepo {
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { RemoveTestDirUnlessFailed(dir); }
+  };
+  Cleanup cleanup;  // first member: destroyed last
+  std::string dir;
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<JobBoard> jobs;
+  std::unique_ptr<Repository> repository;
+  Tier* tier = nullptr;
+};
+std::unique_ptr<TestRepo> OpenTestRepo(absl::string_view label,
+                                       RepositoryOptions options = RepositoryOptions());
+
+// Hello + BeginBackup; the job id.
+absl::StatusOr<std::string> StartBackup(Repository& repository, absl::string_view agent,
+                                        absl::string_view tenant, absl::string_view root,
+                                        v1::BackupLevel level = v1::BACKUP_LEVEL_INCREMENTAL);
+// Stores fake sealed chunks (id -> 64 bytes) for the job through a PackIngest.
+absl::Status StoreChunks(Repository& repository, absl::string_view job_id,
+                         const std::vector<std::string>& ids);
+// PutTrees in batches of at most 64; trees must come children first.
+absl::Status PutTrees(Repository& repository, absl::string_view job_id,
+                      const std::vector<std::string>& trees);
+// PutTrees with exactly these trees in one call.
+absl::Status PutTreesOnce(Repository& repository, absl::string_view job_id,
+                          const std::vector<std::string>& trees);
+absl::StatusOr<v1::Snapshot> Commit(Repository& repository, absl::string_view job_id,
+                                    absl::string_view root_tree_id);
+
+}  // namespace cairn
+
+#endif  // CAIRN_TESTS_SERVER_SERVER_TEST_UTIL_H_
