@@ -7,7 +7,9 @@
 #include "common/limits.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
+#include "server/garbage_collector.h"
 #include "server/pack_verifier.h"
+#include "server/retention.h"
 #include "server/snapshot_browser.h"
 
 namespace cairn {
@@ -127,6 +129,27 @@ class AdminServiceImpl final : public v1::AdminService::Service {
     response->set_packs_checked(report->packs_checked);
     response->set_chunks_checked(report->chunks_checked);
     for (std::string& p : report->problems) response->add_problems(std::move(p));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Prune(ServerContext*, const v1::PruneRequest* request,
+                     v1::PruneResponse* response) override {
+    absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->ListPolicies();
+    if (!policies.ok()) return ToGrpcStatus(policies.status());
+    return ReplyWith(PruneSnapshots(catalog_, *policies, *request, repository_->options().clock()),
+                     response);
+  }
+
+  grpc::Status CollectGarbage(ServerContext*, const v1::GcRequest* request,
+                              v1::GcResponse* response) override {
+    GcOptions options;
+    options.dry_run = request->dry_run();
+    // proto3 cannot tell 0 from unset: 0 means the default.
+    if (request->compact_below() != 0) options.compact_below = request->compact_below();
+    options.grace = repository_->options().gc_grace;
+    absl::StatusOr<GcReport> report = GarbageCollector(repository_).Run(options);
+    if (!report.ok()) return ToGrpcStatus(report.status());
+    *response = report->ToProto();
     return grpc::Status::OK;
   }
 

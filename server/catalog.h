@@ -119,6 +119,83 @@ class Catalog final {
   // PRAGMA integrity_check and foreign_key_check; the problems found.
   absl::StatusOr<std::vector<std::string>> IntegrityCheck();
 
+  // --- GC and prune (catalog_gc.cc) ---
+  // What garbage collection and pruning need: leases, reachability, sweeps
+  // and pack rewrites, each one transaction. See docs/gc.md.
+
+  // A tree or chunk of one tenant.
+  struct TenantObject {
+    int64_t tenant = 0;
+    std::string id;
+  };
+  struct GcTree {
+    int64_t tenant = 0;
+    std::string id;
+    int64_t created_ms = 0;
+    std::string data;
+  };
+  struct GcChunk {
+    int64_t tenant = 0;
+    std::string id;
+    int64_t pack_id = 0;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    uint32_t raw_size = 0;
+  };
+  // A pack with what still lives in it.
+  struct GcPack {
+    PackRecord pack;
+    int64_t created_ms = 0;
+    int64_t tenant = 0;  // of its chunks (a pack holds one tenant's); 0 when empty
+    uint64_t live_chunks = 0;
+    uint64_t live_bytes = 0;  // sealed bytes of the chunks still catalogued here
+  };
+  // A chunk copied into a new pack by compaction.
+  struct GcMove {
+    std::string id;
+    int64_t from_pack = 0;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    uint32_t raw_size = 0;
+  };
+
+  // Sets job `job_id`'s lease to expire at `expires_ms` (never shortening
+  // it). With `only_if_live`, only if it has not expired by `now_ms`; false if
+  // the job is missing or its lease had expired.
+  absl::StatusOr<bool> ExtendJobLease(absl::string_view job_id, int64_t now_ms,
+                                      int64_t expires_ms, bool only_if_live);
+  // Running backup jobs whose lease is live at `now_ms`: (id, creation time).
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> LiveBackupJobs(int64_t now_ms);
+  // Root trees of every snapshot.
+  absl::StatusOr<std::vector<TenantObject>> SnapshotRootTrees();
+  // Trees after (tenant, id) in key order, with their data, until about
+  // `max_bytes` (at least one tree).
+  absl::StatusOr<std::vector<GcTree>> GcTreePage(int64_t after_tenant, absl::string_view after_id,
+                                                 uint64_t max_bytes);
+  // Chunks after (tenant, id) in key order whose pack was created before
+  // `packs_before_ms`.
+  absl::StatusOr<std::vector<GcChunk>> GcChunkPage(int64_t after_tenant, absl::string_view after_id,
+                                                   int64_t packs_before_ms, uint32_t limit);
+  // Deletes trees; returns how many were there.
+  absl::StatusOr<uint64_t> DeleteTrees(absl::Span<const TenantObject> trees);
+  // Deletes chunk rows and then every pack row left without chunks, in one
+  // transaction; returns those packs (their objects are the caller's to delete).
+  absl::StatusOr<std::vector<PackRecord>> DeleteChunks(absl::Span<const TenantObject> chunks,
+                                                       uint64_t* deleted);
+  absl::StatusOr<std::vector<GcPack>> PackUsage();
+  absl::StatusOr<std::vector<GcChunk>> LiveChunksOfPack(int64_t pack_id);
+  // Records the durable pack `pack_name` and repoints each moved chunk of
+  // `tenant` still in its `from_pack` to it, then deletes the source packs
+  // left without chunks, in one transaction; returns the deleted packs.
+  absl::StatusOr<std::vector<PackRecord>> MoveChunks(int64_t tenant, absl::string_view tier,
+                                                     absl::string_view pack_name,
+                                                     uint64_t pack_size,
+                                                     absl::Span<const GcMove> moves);
+  // Deletes snapshot rows (id, note) in one transaction; each one's job stays
+  // and gets `note` in its error field.
+  absl::Status DeleteSnapshots(absl::Span<const std::pair<std::string, std::string>> doomed);
+  // --- end of GC and prune ---
+
  private:
   explicit Catalog(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   absl::Status Migrate();

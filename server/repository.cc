@@ -15,8 +15,6 @@
 namespace cairn {
 namespace {
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
-
 std::string Sha256(absl::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
@@ -47,7 +45,11 @@ bool IsFinished(v1::JobState state) {
 
 Repository::Repository(Catalog* catalog, std::vector<std::unique_ptr<Tier>> tiers,
                        JobBoard* jobs, RepositoryOptions options)
-    : catalog_(catalog), tiers_(std::move(tiers)), jobs_(jobs), options_(options) {}
+    : catalog_(catalog),
+      tiers_(std::move(tiers)),
+      jobs_(jobs),
+      options_(options),
+      gc_guard_(options_.clock) {}
 
 Tier* Repository::FindTier(absl::string_view name) {
   for (auto& tier : tiers_) {
@@ -128,9 +130,13 @@ absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
     ASSIGN_OR_RETURN(job, jobs_->Create(job));
   }
 
+  // The lease runs from now on the server's clock, whenever the job was ordered.
+  int64_t lease_expires = NowMs() + absl::ToInt64Milliseconds(options_.job_lease);
+  RETURN_IF_ERROR(catalog_->ExtendJobLease(job.id(), NowMs(), lease_expires, false).status());
+  gc_guard_.BackupBegan(job.id());
   v1::BeginBackupResponse response;
   response.set_job_id(job.id());
-  response.set_lease_expires_unix_ms(NowMs() + absl::ToInt64Milliseconds(options_.job_lease));
+  response.set_lease_expires_unix_ms(lease_expires);
   if (level != v1::BACKUP_LEVEL_FULL) {
     std::optional<v1::BackupLevel> parent_level;
     if (level == v1::BACKUP_LEVEL_DIFFERENTIAL) parent_level = v1::BACKUP_LEVEL_FULL;
@@ -144,6 +150,21 @@ absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
   return response;
 }
 
+absl::Status Repository::RenewLease(absl::string_view job_id) {
+  int64_t now = NowMs();
+  ASSIGN_OR_RETURN(bool live,
+                   catalog_->ExtendJobLease(
+                       job_id, now, now + absl::ToInt64Milliseconds(options_.job_lease), true));
+  // A lapsed lease stays lapsed: garbage collection may since have deleted
+  // what the job uploaded or was told exists, so it must not commit.
+  if (!live) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, ": lease expired (no call for ",
+                     absl::FormatDuration(options_.job_lease), "); start a new backup"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::pair<v1::Job, int64_t>> Repository::RunningJob(absl::string_view job_id) {
   ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->GetJob(job_id));
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
@@ -151,6 +172,7 @@ absl::StatusOr<std::pair<v1::Job, int64_t>> Repository::RunningJob(absl::string_
     return absl::FailedPreconditionError(absl::StrCat(
         "job ", job_id, " is ", v1::JobState_Name(job->state()), ", not running"));
   }
+  RETURN_IF_ERROR(RenewLease(job_id));
   ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(job->agent()));
   if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
   ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(agent->tenant()));
@@ -161,9 +183,11 @@ absl::StatusOr<v1::FindMissingChunksResponse> Repository::FindMissingChunks(
     const v1::FindMissingChunksRequest& request) {
   RETURN_IF_ERROR(CheckIds(request.ids(), kMaxIdsPerCall));
   ASSIGN_OR_RETURN(auto job, RunningJob(request.job_id()));
+  std::vector<std::string> ids(request.ids().begin(), request.ids().end());
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
-                   catalog_->FindMissingChunks(
-                       job.second, std::vector<std::string>(request.ids().begin(), request.ids().end())));
+                   gc_guard_.FindMissingAndProtect(GcObject::kChunk, ids, [&] {
+                     return catalog_->FindMissingChunks(job.second, ids);
+                   }));
   v1::FindMissingChunksResponse response;
   response.mutable_missing()->Add(missing.begin(), missing.end());
   return response;
@@ -179,9 +203,11 @@ absl::StatusOr<v1::FindMissingTreesResponse> Repository::FindMissingTrees(
     const v1::FindMissingTreesRequest& request) {
   RETURN_IF_ERROR(CheckIds(request.ids(), kMaxIdsPerCall));
   ASSIGN_OR_RETURN(auto job, RunningJob(request.job_id()));
+  std::vector<std::string> ids(request.ids().begin(), request.ids().end());
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
-                   catalog_->FindMissingTrees(
-                       job.second, std::vector<std::string>(request.ids().begin(), request.ids().end())));
+                   gc_guard_.FindMissingAndProtect(GcObject::kTree, ids, [&] {
+                     return catalog_->FindMissingTrees(job.second, ids);
+                   }));
   v1::FindMissingTreesResponse response;
   response.mutable_missing()->Add(missing.begin(), missing.end());
   return response;
@@ -252,12 +278,15 @@ absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
     }
   }
   // Everything a tree references must already be stored: so a stored root
-  // tree means a complete snapshot.
+  // tree means a complete snapshot. Asked through the GC guard, so what is
+  // found here cannot be collected before the tree is stored.
   for (size_t i = 0; i < chunk_ids.size(); i += kMaxIdsPerCall) {
-    size_t n = std::min(kMaxIdsPerCall, chunk_ids.size() - i);
+    absl::Span<const std::string> batch =
+        absl::MakeConstSpan(chunk_ids).subspan(i, std::min(kMaxIdsPerCall, chunk_ids.size() - i));
     ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
-                     catalog_->FindMissingChunks(
-                         tenant, absl::MakeConstSpan(chunk_ids).subspan(i, n)));
+                     gc_guard_.FindMissingAndProtect(GcObject::kChunk, batch, [&] {
+                       return catalog_->FindMissingChunks(tenant, batch);
+                     }));
     if (!missing.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("tree ", HexOf(id), " references chunk ",
@@ -265,7 +294,9 @@ absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
     }
   }
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing_trees,
-                   catalog_->FindMissingTrees(tenant, subtree_ids));
+                   gc_guard_.FindMissingAndProtect(GcObject::kTree, subtree_ids, [&] {
+                     return catalog_->FindMissingTrees(tenant, subtree_ids);
+                   }));
   if (!missing_trees.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("tree ", HexOf(id), " references subtree ",
@@ -349,11 +380,16 @@ absl::StatusOr<v1::CommitSnapshotResponse> Repository::CommitSnapshot(
     return absl::FailedPreconditionError(absl::StrCat(
         "job ", request.job_id(), " is ", v1::JobState_Name(job->state()), "; cannot commit"));
   }
+  // Renewed, not just checked: the lease must outlast this commit.
+  RETURN_IF_ERROR(RenewLease(job->id()));
   ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(job->agent()));
   if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
   ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(agent->tenant()));
+  std::vector<std::string> root{request.root_tree_id()};
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
-                   catalog_->FindMissingTrees(tenant, {request.root_tree_id()}));
+                   gc_guard_.FindMissingAndProtect(GcObject::kTree, root, [&] {
+                     return catalog_->FindMissingTrees(tenant, root);
+                   }));
   if (!missing.empty()) {
     return absl::FailedPreconditionError("the root tree is not stored; PutTrees first");
   }
@@ -432,7 +468,21 @@ absl::StatusOr<std::string> Repository::ReadChunk(int64_t tenant, absl::string_v
         absl::StrCat("chunk ", HexOf(id), " is on tier ", loc->tier, " which is not configured"));
   }
   std::string sealed;
-  RETURN_IF_ERROR(tier->Read(loc->pack_name, loc->offset, loc->length, &sealed));
+  absl::Status read = tier->Read(loc->pack_name, loc->offset, loc->length, &sealed);
+  if (absl::IsNotFound(read)) {
+    // Compaction may have moved the chunk and deleted its old pack between
+    // the lookup and the read; the new location is committed by then.
+    ASSIGN_OR_RETURN(std::optional<ChunkLocation> moved, catalog_->LocateChunk(tenant, id));
+    if (moved.has_value() && moved->pack_id != loc->pack_id) {
+      tier = FindTier(moved->tier);
+      if (tier == nullptr) {
+        return absl::UnavailableError(absl::StrCat("chunk ", HexOf(id), " is on tier ",
+                                                   moved->tier, " which is not configured"));
+      }
+      read = tier->Read(moved->pack_name, moved->offset, moved->length, &sealed);
+    }
+  }
+  RETURN_IF_ERROR(read);
   return sealed;
 }
 

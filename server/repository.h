@@ -5,15 +5,18 @@
 #ifndef CAIRN_SERVER_REPOSITORY_H_
 #define CAIRN_SERVER_REPOSITORY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cairn/v1/agent.pb.h"
 #include "server/catalog.h"
+#include "server/gc_guard.h"
 #include "server/job_board.h"
 #include "server/pack_ingest.h"
 #include "server/tiers/tier.h"
@@ -23,6 +26,10 @@ namespace cairn {
 struct RepositoryOptions {
   uint64_t pack_target_bytes = 64u << 20;
   absl::Duration job_lease = absl::Hours(1);
+  // The server's clock: job leases, snapshot times, GC ages. Tests inject one.
+  std::function<absl::Time()> clock = absl::Now;
+  // Garbage collection spares trees and packs younger than this.
+  absl::Duration gc_grace = absl::Hours(1);
 };
 
 class Repository final {
@@ -51,16 +58,23 @@ class Repository final {
   Catalog* catalog() { return catalog_; }
   const std::vector<std::unique_ptr<Tier>>& tiers() const { return tiers_; }
   Tier* FindTier(absl::string_view name);
+  const RepositoryOptions& options() const { return options_; }
+  // Every "is it stored?" answer to a backup goes through it (docs/gc.md).
+  GcGuard* gc_guard() { return &gc_guard_; }
 
  private:
-  // The running job `job_id`, with its agent's tenant id.
+  // The running job `job_id` whose lease is live (and now extended), with its
+  // agent's tenant id. FailedPrecondition "lease expired" once it lapsed.
   absl::StatusOr<std::pair<v1::Job, int64_t>> RunningJob(absl::string_view job_id);
+  absl::Status RenewLease(absl::string_view job_id);
   absl::Status ValidateTree(int64_t tenant, absl::string_view id, absl::string_view data);
+  int64_t NowMs() const { return absl::ToUnixMillis(options_.clock()); }
 
   Catalog* catalog_;
   std::vector<std::unique_ptr<Tier>> tiers_;
   JobBoard* jobs_;
   RepositoryOptions options_;
+  GcGuard gc_guard_;
 };
 
 }  // namespace cairn
