@@ -1,18 +1,24 @@
 // cairnctl: the admin command line of cairn, a plain client of AdminService.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/flag_names.h"
+#include "cairn/v1/agent.pb.h"
 #include "ctl/admin_client.h"
+#include "common/text_config.h"
 #include "ctl/output.h"
 
 ABSL_FLAG(std::string, server, "", "server address HOST:PORT (default $CAIRN_SERVER or 127.0.0.1:7420)");
@@ -29,6 +35,7 @@ ABSL_FLAG(bool, detach, false, "restore, backup: print the job id and return at 
 ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or differential");
 ABSL_FLAG(std::vector<std::string>, root, {}, "backup: roots (default: the agent's configured roots)");
 ABSL_FLAG(bool, read_data, false, "verify: re-read every chunk, not only pack indexes");
+ABSL_FLAG(bool, dry_run, false, "prune, gc: show what would be removed, remove nothing");
 
 namespace {
 
@@ -46,7 +53,11 @@ constexpr char kUsage[] =
     "  diff SNAPSHOT_A SNAPSHOT_B     what changed between two snapshots\n"
     "  restore SNAPSHOT --target DIR [--to-agent A] [--path P ...] [--overwrite] [--detach]\n"
     "  backup --agent A [--level full|incremental|differential] [--root DIR ...] [--detach]\n"
-    "  verify [--read-data]           check every pack; damaged ones are quarantined\n\n"
+    "  verify [--read-data]           check every pack; damaged ones are quarantined\n"
+    "  policy list | get NAME | apply FILE | delete NAME\n"
+    "                                 policies: what to protect, schedules, retention\n"
+    "  prune [--dry-run]              expire snapshots by their policies' retention\n"
+    "  gc [--dry-run]                 delete unreferenced chunks, compact packs\n\n"
     "Run `cairnctl --help` for every flag; docs/operations.md for the whole story.";
 
 int Fail(const absl::Status& status) {
@@ -93,10 +104,16 @@ int Status(AdminClient& client) {
                HumanBytes(t.free_bytes())});
   }
   std::cout << "\n" << tiers.Render();
-  Table agents({"AGENT", "TENANT", "ONLINE", "LAST SEEN", "LAST BACKUP", "LAST SNAPSHOT"});
+  Table agents({"AGENT", "TENANT", "ONLINE", "LAST SEEN", "LAST BACKUP", "LAST CHANGE",
+                "BACKLOG", "PROTECTION"});
   for (const v1::AgentInfo& a : s.agents()) {
+    std::string protection = a.rpo_violated() ? "RPO VIOLATED" : "ok";
+    if (!a.watcher_problem().empty()) absl::StrAppend(&protection, "; ", a.watcher_problem());
+    if (a.policies().empty()) absl::StrAppend(&protection, " (no policy)");
     agents.Add({a.name(), a.tenant(), a.online() ? "yes" : "no", Ago(a.last_seen_unix_ms()),
-                Ago(a.last_backup_unix_ms()), a.last_snapshot_id()});
+                Ago(a.last_backup_unix_ms()), Ago(a.last_change_unix_ms()),
+                absl::StrCat(a.pending_files(), " files, ", HumanBytes(a.pending_bytes())),
+                protection});
   }
   std::cout << "\n" << agents.Render();
   Table jobs({"JOB", "KIND", "STATE", "AGENT", "WHAT", "STARTED"});
@@ -347,7 +364,11 @@ int Backup(AdminClient& client) {
   auto ordered = client.Call(&v1::AdminService::Stub::OrderBackup, request);
   if (!ordered.ok()) return Fail(ordered.status());
   if (absl::GetFlag(FLAGS_detach)) {
-    std::cout << ordered->job().id() << "\n";
+    if (absl::GetFlag(FLAGS_json)) {
+      std::cout << ToJson(ordered->job()) << "\n";
+    } else {
+      std::cout << ordered->job().id() << "\n";
+    }
     return 0;
   }
   return Follow(client, ordered->job().id());
@@ -369,10 +390,132 @@ int Verify(AdminClient& client) {
   return report->problems().empty() ? 0 : 1;
 }
 
+// absl's --help exits 1 and lists no flags (it looks for a source file named
+// like the binary). Asking for help is not an error: print the usage and this
+// program's flags, and exit 0.
+bool PrintHelpIfAsked(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (!(arg == "--help" || arg == "-h" || (i == 1 && arg == "help"))) continue;
+    std::vector<std::string> lines;
+    for (const auto& [name, flag] : absl::GetAllFlags()) {
+      if (!absl::EndsWith(flag->Filename(), "ctl/main.cc")) continue;
+      std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
+      std::string default_value = flag->DefaultValue();
+      lines.push_back(absl::StrCat(
+          "  --", dashed, "  ", flag->Help(),
+          default_value.empty() ? "" : absl::StrCat(" (default: ", default_value, ")"), "\n"));
+    }
+    std::sort(lines.begin(), lines.end());
+    std::cout << kUsage << "\n\nFlags:\n" << absl::StrJoin(lines, "");
+    return true;
+  }
+  return false;
+}
+
+int PolicyCommand(AdminClient& client, const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("policy takes list, get NAME, apply FILE or delete NAME");
+  const std::string& verb = args[0];
+  bool json = absl::GetFlag(FLAGS_json);
+  if (verb == "list" && args.size() == 1) {
+    auto list = client.Call(&v1::AdminService::Stub::ListPolicies, v1::ListPoliciesRequest());
+    if (!list.ok()) return Fail(list.status());
+    if (json) {
+      std::cout << ToJson(*list) << "\n";
+      return 0;
+    }
+    Table table({"POLICY", "AGENTS", "ROOTS", "SCHEDULES", "CONTINUOUS", "RETENTION"});
+    for (const v1::Policy& p : list->policies()) {
+      std::vector<std::string> roots, schedules;
+      for (const std::string& r : p.roots()) roots.push_back(PrintablePath(r));
+      for (const v1::Schedule& c : p.schedules()) {
+        schedules.push_back(absl::StrCat(c.cron(), " ", LevelName(c.level())));
+      }
+      const v1::RetentionRule& r = p.retention();
+      table.Add({p.name(), absl::StrJoin(p.agents(), ","), absl::StrJoin(roots, ","),
+                 absl::StrJoin(schedules, "; "),
+                 p.continuous() ? absl::StrCat("every ", p.interval_seconds(), "s") : "no",
+                 absl::StrFormat("last %d h %d d %d w %d m %d", r.keep_last(), r.keep_hourly(),
+                                 r.keep_daily(), r.keep_weekly(), r.keep_monthly())});
+    }
+    std::cout << table.Render();
+    return 0;
+  }
+  if ((verb == "get" || verb == "delete") && args.size() == 2) {
+    v1::GetPolicyRequest request;
+    request.set_name(args[1]);
+    if (verb == "delete") {
+      auto done = client.Call(&v1::AdminService::Stub::DeletePolicy, request);
+      if (!done.ok()) return Fail(done.status());
+      std::cout << "deleted policy " << args[1] << "\n";
+      return 0;
+    }
+    auto policy = client.Call(&v1::AdminService::Stub::GetPolicy, request);
+    if (!policy.ok()) return Fail(policy.status());
+    std::cout << (json ? ToJson(*policy) + "\n" : PrintTextConfig(*policy));
+    return 0;
+  }
+  if ((verb == "apply" || verb == "set") && args.size() == 2) {
+    // A file of `policy { ... }` blocks (cairn.v1.PolicySet), or one bare policy.
+    v1::PolicySet set;
+    absl::Status parsed = LoadTextConfig(args[1], &set);
+    if (!parsed.ok()) {
+      v1::Policy single;
+      absl::Status as_single = LoadTextConfig(args[1], &single);
+      if (!as_single.ok()) return Fail(parsed);
+      *set.add_policy() = std::move(single);
+    }
+    if (set.policy().empty()) return Usage(absl::StrCat(args[1], " holds no policy"));
+    for (const v1::Policy& p : set.policy()) {
+      auto stored = client.Call(&v1::AdminService::Stub::SetPolicy, p);
+      if (!stored.ok()) return Fail(stored.status());
+      std::cout << (json ? ToJson(*stored) : absl::StrCat("applied policy ", stored->name())) << "\n";
+    }
+    return 0;
+  }
+  return Usage("policy takes list, get NAME, apply FILE or delete NAME");
+}
+
+int Prune(AdminClient& client) {
+  v1::PruneRequest request;
+  request.set_dry_run(absl::GetFlag(FLAGS_dry_run));
+  request.set_agent(absl::GetFlag(FLAGS_agent));
+  auto pruned = client.Call(&v1::AdminService::Stub::Prune, request, absl::Hours(1));
+  if (!pruned.ok()) return Fail(pruned.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*pruned) << "\n";
+    return 0;
+  }
+  std::cout << (request.dry_run() ? "would expire " : "expired ")
+            << pruned->expired_snapshot_ids_size() << " snapshots, kept " << pruned->kept() << "\n";
+  for (const std::string& id : pruned->expired_snapshot_ids()) std::cout << "  " << id << "\n";
+  return 0;
+}
+
+int Gc(AdminClient& client) {
+  v1::GcRequest request;
+  request.set_dry_run(absl::GetFlag(FLAGS_dry_run));
+  auto gc = client.Call(&v1::AdminService::Stub::CollectGarbage, request, absl::Hours(24));
+  if (!gc.ok()) return Fail(gc.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*gc) << "\n";
+    return 0;
+  }
+  std::cout << absl::StrFormat(
+      "%s%d chunks (%s), %d trees; %d packs deleted, %d compacted; %d chunks rescued by running "
+      "backups\n",
+      request.dry_run() ? "would delete " : "deleted ", gc->chunks_deleted(),
+      HumanBytes(gc->bytes_freed()), gc->trees_deleted(), gc->packs_deleted(),
+      gc->packs_compacted(), gc->chunks_rescued());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> flag_storage = NormalizeFlagNames(argc, argv);
+  if (PrintHelpIfAsked(argc, argv)) return 0;
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> raw = absl::ParseCommandLine(argc, argv);
   if (raw.size() < 2) return Usage("name a command");
@@ -392,6 +535,9 @@ int main(int argc, char** argv) {
   if (command == "restore") return Restore(client, args);
   if (command == "backup") return Backup(client);
   if (command == "verify") return Verify(client);
+  if (command == "policy") return PolicyCommand(client, args);
+  if (command == "prune") return Prune(client);
+  if (command == "gc") return Gc(client);
   if (command == "watch") return args.size() == 1 ? Follow(client, args[0]) : Usage("watch takes a job id");
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "server/garbage_collector.h"
 #include "server/pack_verifier.h"
+#include "server/policy_rules.h"
 #include "server/retention.h"
 #include "server/snapshot_browser.h"
 
@@ -119,6 +120,44 @@ class AdminServiceImpl final : public v1::AdminService::Service {
     return ReplyWith(Backup(*request), response);
   }
 
+  grpc::Status ListPolicies(ServerContext*, const v1::ListPoliciesRequest*,
+                            v1::ListPoliciesResponse* response) override {
+    absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->ListPolicies();
+    if (!policies.ok()) return ToGrpcStatus(policies.status());
+    for (v1::Policy& p : *policies) *response->add_policies() = std::move(p);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetPolicy(ServerContext*, const v1::GetPolicyRequest* request,
+                         v1::Policy* response) override {
+    absl::StatusOr<std::optional<v1::Policy>> policy = catalog_->GetPolicy(request->name());
+    if (!policy.ok()) return ToGrpcStatus(policy.status());
+    if (!policy->has_value()) {
+      return ToGrpcStatus(absl::NotFoundError(
+          absl::StrCat("no policy ", request->name(), "; see `cairnctl policy list`")));
+    }
+    *response = **policy;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SetPolicy(ServerContext*, const v1::Policy* request,
+                         v1::Policy* response) override {
+    v1::Policy policy = *request;
+    absl::Status status = NormalizePolicy(&policy);
+    if (status.ok()) status = catalog_->PutPolicy(policy);
+    if (!status.ok()) return ToGrpcStatus(status);
+    jobs_->Notify();  // control streams push the change to agents
+    *response = std::move(policy);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeletePolicy(ServerContext*, const v1::GetPolicyRequest* request,
+                            v1::DeletePolicyResponse*) override {
+    absl::Status status = catalog_->DeletePolicy(request->name());
+    if (status.ok()) jobs_->Notify();
+    return ToGrpcStatus(status);
+  }
+
   grpc::Status Verify(ServerContext*, const v1::VerifyRequest* request,
                       v1::VerifyResponse* response) override {
     std::vector<Tier*> tiers;
@@ -156,11 +195,25 @@ class AdminServiceImpl final : public v1::AdminService::Service {
  private:
   absl::StatusOr<std::vector<v1::AgentInfo>> Agents() {
     ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, catalog_->ListAgents());
+    ASSIGN_OR_RETURN(std::vector<v1::Policy> policies, catalog_->ListPolicies());
+    int64_t now = absl::ToUnixMillis(absl::Now());
     for (v1::AgentInfo& a : agents) {
       AgentPresence presence = jobs_->Presence(a.name());
       a.set_online(presence.online);
       a.set_pending_files(presence.pending_files);
       a.set_pending_bytes(presence.pending_bytes);
+      a.set_last_change_unix_ms(presence.last_change_unix_ms);
+      a.set_watch_overflows(presence.watch_overflows);
+      a.set_watcher_problem(presence.watcher_problem);
+      // RPO: the tightest objective of the agent's policies, against its
+      // newest snapshot (server clock).
+      for (const v1::Policy& p : PoliciesForAgent(policies, a.name())) {
+        a.add_policies(p.name());
+        if (p.rpo_seconds() > 0 &&
+            now - a.last_backup_unix_ms() > static_cast<int64_t>(p.rpo_seconds()) * 1000) {
+          a.set_rpo_violated(true);
+        }
+      }
     }
     return agents;
   }
@@ -196,7 +249,14 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                                      totals.stored_bytes);
     }
     ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, Agents());
-    for (v1::AgentInfo& a : agents) *response.add_agents() = std::move(a);
+    for (v1::AgentInfo& a : agents) {
+      if (a.rpo_violated()) {
+        response.add_problems(absl::StrCat("agent ", a.name(), " is past its RPO (last backup ",
+                                           a.last_backup_unix_ms() == 0 ? "never" : "too old",
+                                           ")"));
+      }
+      *response.add_agents() = std::move(a);
+    }
     ASSIGN_OR_RETURN(std::vector<v1::Job> running, catalog_->ListJobs("", 100, true));
     for (v1::Job& j : running) *response.add_running_jobs() = std::move(j);
     ASSIGN_OR_RETURN(std::vector<v1::Job> recent, catalog_->ListJobs("", 10, false));

@@ -1,5 +1,6 @@
 #include "server/agent_service.h"
 
+#include <atomic>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
@@ -7,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/limits.h"
+#include "server/policy_rules.h"
 
 namespace cairn {
 namespace {
@@ -111,10 +113,26 @@ class AgentServiceImpl final : public v1::AgentService::Service {
     const std::string agent = event.hello().agent();
     jobs_->SetPresence(agent, AgentPresence{.online = true});
 
-    bool stop = false;
+    std::atomic<bool> stop{false};
     absl::flat_hash_set<std::string> dispatched;
     std::thread writer([&] {
+      std::string sent_policies;
+      absl::Time last_ping = absl::Now();
       while (!stop && !context->IsCancelled()) {
+        // The agent's policies, whenever they differ from what it has.
+        absl::StatusOr<std::vector<v1::Policy>> all = repository_->catalog()->ListPolicies();
+        if (all.ok()) {
+          v1::ServerOrder order;
+          for (v1::Policy& p : PoliciesForAgent(*all, agent)) {
+            *order.mutable_policies()->add_policy() = std::move(p);
+          }
+          if (!order.has_policies()) order.mutable_policies();
+          std::string serialized = order.SerializeAsString();
+          if (serialized != sent_policies) {
+            if (!stream->Write(order)) break;
+            sent_policies = std::move(serialized);
+          }
+        }
         for (v1::Job& job : jobs_->WaitForOrders(agent, absl::Seconds(5), &stop)) {
           v1::ServerOrder order;
           order.set_job_id(job.id());
@@ -135,10 +153,14 @@ class AgentServiceImpl final : public v1::AgentService::Service {
           }
         }
         if (stop) break;
-        // A ping keeps the stream honest: a dead agent makes Write fail.
-        v1::ServerOrder ping;
-        ping.mutable_ping();
-        if (!stream->Write(ping)) break;
+        // A ping now and then keeps the stream honest: a dead agent makes
+        // Write fail.
+        if (absl::Now() - last_ping > absl::Seconds(5)) {
+          v1::ServerOrder ping;
+          ping.mutable_ping();
+          if (!stream->Write(ping)) break;
+          last_ping = absl::Now();
+        }
       }
     });
 
@@ -146,9 +168,14 @@ class AgentServiceImpl final : public v1::AgentService::Service {
       int64_t now = absl::ToUnixMillis(absl::Now());
       repository_->catalog()->TouchAgent(agent, now).IgnoreError();
       if (event.has_heartbeat()) {
-        jobs_->SetPresence(agent, AgentPresence{.online = true,
-                                                .pending_files = event.heartbeat().pending_files(),
-                                                .pending_bytes = event.heartbeat().pending_bytes()});
+        const v1::Heartbeat& beat = event.heartbeat();
+        jobs_->SetPresence(agent,
+                           AgentPresence{.online = true,
+                                         .pending_files = beat.pending_files(),
+                                         .pending_bytes = beat.pending_bytes(),
+                                         .last_change_unix_ms = beat.last_change_unix_ms(),
+                                         .watch_overflows = beat.watch_overflows(),
+                                         .watcher_problem = beat.watcher_problem().substr(0, 512)});
       } else if (event.has_job_update()) {
         UpdateProgress(agent, event.job_update());
       }

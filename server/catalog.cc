@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS snapshots(
   logical_bytes INTEGER NOT NULL,
   data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS snapshots_by_root ON snapshots(agent, root, created_ms);
+CREATE TABLE IF NOT EXISTS policies(
+  name TEXT PRIMARY KEY,
+  updated_ms INTEGER NOT NULL,
+  data BLOB NOT NULL);
 )sql";
 
 template <typename Message>
@@ -475,6 +479,48 @@ absl::StatusOr<std::optional<v1::Snapshot>> Catalog::LatestSnapshot(
   ASSIGN_OR_RETURN(bool found, get.Step());
   if (!found) return std::nullopt;
   return ParseRow<v1::Snapshot>(get.ColumnBlob(0), "snapshot");
+}
+
+absl::StatusOr<std::vector<v1::Policy>> Catalog::ListPolicies() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare("SELECT data FROM policies ORDER BY name"));
+  std::vector<v1::Policy> policies;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, list.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Policy p, ParseRow<v1::Policy>(list.ColumnBlob(0), "policy"));
+    policies.push_back(std::move(p));
+  }
+  return policies;
+}
+
+absl::StatusOr<std::optional<v1::Policy>> Catalog::GetPolicy(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare("SELECT data FROM policies WHERE name=?"));
+  get.BindText(1, name);
+  ASSIGN_OR_RETURN(bool found, get.Step());
+  if (!found) return std::nullopt;
+  return ParseRow<v1::Policy>(get.ColumnBlob(0), "policy");
+}
+
+absl::Status Catalog::PutPolicy(const v1::Policy& policy) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
+      "INSERT INTO policies(name, updated_ms, data) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET updated_ms=?2, data=?3"));
+  put.BindText(1, policy.name());
+  put.Bind(2, absl::ToUnixMillis(absl::Now()));
+  put.BindBlob(3, policy.SerializeAsString());
+  return put.Run();
+}
+
+absl::Status Catalog::DeletePolicy(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement del, db_->Prepare("DELETE FROM policies WHERE name=?"));
+  del.BindText(1, name);
+  RETURN_IF_ERROR(del.Run());
+  if (db_->Changes() == 0) return absl::NotFoundError(absl::StrCat("no policy ", name));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CatalogTotals> Catalog::Totals() {

@@ -115,6 +115,12 @@ class Catalog final {
   absl::StatusOr<std::optional<v1::Snapshot>> LatestSnapshot(
       absl::string_view agent, absl::string_view root, std::optional<v1::BackupLevel> level);
 
+  // Policies, by name.
+  absl::StatusOr<std::vector<v1::Policy>> ListPolicies();
+  absl::StatusOr<std::optional<v1::Policy>> GetPolicy(absl::string_view name);
+  absl::Status PutPolicy(const v1::Policy& policy);
+  absl::Status DeletePolicy(absl::string_view name);
+
   absl::StatusOr<CatalogTotals> Totals();
   // PRAGMA integrity_check and foreign_key_check; the problems found.
   absl::StatusOr<std::vector<std::string>> IntegrityCheck();

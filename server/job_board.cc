@@ -37,15 +37,17 @@ uint64_t JobBoard::version() {
 void JobBoard::WakeAll() { Notify(); }
 
 std::vector<v1::Job> JobBoard::WaitForOrders(absl::string_view agent, absl::Duration timeout,
-                                             const bool* stop) {
-  absl::Time deadline = absl::Now() + timeout;
+                                             const std::atomic<bool>* stop) {
   uint64_t seen = version();
-  while (true) {
-    absl::StatusOr<std::vector<v1::Job>> queued = catalog_->QueuedJobs(agent);
-    if (queued.ok() && !queued->empty()) return *std::move(queued);
-    if (*stop || absl::Now() >= deadline) return {};
-    seen = WaitForChange(seen, std::min(deadline - absl::Now(), absl::Seconds(1)));
-  }
+  absl::StatusOr<std::vector<v1::Job>> queued = catalog_->QueuedJobs(agent);
+  if (queued.ok() && !queued->empty()) return *std::move(queued);
+  if (*stop) return {};
+  // Any change (a new order, a policy edit, shutdown) wakes the caller, who
+  // looks again.
+  WaitForChange(seen, timeout);
+  queued = catalog_->QueuedJobs(agent);
+  if (queued.ok()) return *std::move(queued);
+  return {};
 }
 
 uint64_t JobBoard::WaitForChange(uint64_t seen_version, absl::Duration timeout) {

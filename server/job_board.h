@@ -5,6 +5,7 @@
 #ifndef CAIRN_SERVER_JOB_BOARD_H_
 #define CAIRN_SERVER_JOB_BOARD_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct AgentPresence {
   bool online = false;
   uint64_t pending_files = 0;
   uint64_t pending_bytes = 0;
+  int64_t last_change_unix_ms = 0;
+  uint64_t watch_overflows = 0;
+  std::string watcher_problem;
 };
 
 class JobBoard final {
@@ -35,10 +39,10 @@ class JobBoard final {
   // Records a commit's job change and wakes watchers.
   void Notify();
 
-  // Blocks until a job is queued for `agent`, `timeout` passes or `*stop`
-  // turns true (checked at each wake-up); returns the queued jobs.
+  // The jobs queued for `agent`; if none, blocks until the board changes or
+  // `timeout` passes and looks once more. Returns at once when `*stop`.
   std::vector<v1::Job> WaitForOrders(absl::string_view agent, absl::Duration timeout,
-                                     const bool* stop);
+                                     const std::atomic<bool>* stop);
   // Blocks until the board changes after `seen_version`, or `timeout`.
   uint64_t WaitForChange(uint64_t seen_version, absl::Duration timeout);
   uint64_t version();

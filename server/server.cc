@@ -73,6 +73,8 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", config.listen(), " (in use, or not a host:port address?)"));
   }
+  server->scheduler_ = std::make_unique<Scheduler>(server->catalog_.get(), server->jobs_.get());
+  server->scheduler_->Start();
   return server;
 }
 
@@ -82,6 +84,7 @@ void CairnServer::Wait() { server_->Wait(); }
 
 void CairnServer::Shutdown() {
   if (server_ == nullptr) return;
+  scheduler_.reset();
   jobs_->WakeAll();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }

@@ -17,6 +17,7 @@
 #include "server/catalog.h"
 #include "server/job_board.h"
 #include "server/repository.h"
+#include "server/scheduler.h"
 
 namespace cairn {
 
@@ -45,6 +46,7 @@ class CairnServer final {
   std::unique_ptr<grpc::Service> agent_service_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<Scheduler> scheduler_;
   int port_ = 0;
 };
 
