@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/agent_config.h"
+#include "agent/root_protector.h"
 #include "agent/server_connection.h"
 
 namespace cairn {
@@ -30,6 +32,11 @@ class AgentDaemon final {
   void SendUpdate(const std::string& job_id, v1::JobState state, const v1::JobProgress& progress);
   void FinishJob(const std::string& job_id, v1::JobState state, const std::string& error,
                  const std::vector<v1::FileError>& errors, const v1::JobProgress& progress);
+  // Starts, updates or stops root protectors to match the config's roots and
+  // the policies the server sent.
+  void ApplyPolicies(const v1::PolicySet& policies);
+  RootProtector* ProtectorFor(const std::string& root);
+  v1::Heartbeat Heartbeat();
 
   const v1::AgentConfig& config_;
   const AgentCrypto& crypto_;
@@ -40,6 +47,10 @@ class AgentDaemon final {
   std::deque<v1::ServerOrder> orders_ ABSL_GUARDED_BY(mu_);
   grpc::ClientReaderWriter<v1::AgentEvent, v1::ServerOrder>* stream_ ABSL_GUARDED_BY(mu_) =
       nullptr;
+
+  absl::Mutex protectors_mu_;
+  std::map<std::string, std::unique_ptr<RootProtector>> protectors_
+      ABSL_GUARDED_BY(protectors_mu_);
 };
 
 }  // namespace cairn

@@ -43,6 +43,23 @@ v1::EntryType TypeOf(mode_t mode) {
   return v1::ENTRY_TYPE_UNSPECIFIED;
 }
 
+enum class Dirtiness { kClean, kBelow, kWhole };
+
+// How much of directory `dir` the changed paths touch: kWhole if one of them
+// is `dir` or an ancestor (everything below must be looked at), kBelow if one
+// lies strictly inside, kClean otherwise.
+Dirtiness Classify(const std::set<std::string>& changed, const std::string& dir) {
+  if (changed.contains("")) return Dirtiness::kWhole;
+  for (size_t end = dir.find('/'); ; end = dir.find('/', end + 1)) {
+    if (changed.contains(dir.substr(0, end))) return Dirtiness::kWhole;
+    if (end == std::string::npos) break;
+  }
+  std::string prefix = dir + "/";
+  auto it = changed.lower_bound(prefix);
+  if (it != changed.end() && it->compare(0, prefix.size(), prefix) == 0) return Dirtiness::kBelow;
+  return Dirtiness::kClean;
+}
+
 void FillMetadata(const struct stat& st, v1::TreeEntry* entry) {
   entry->set_mode(st.st_mode & 07777);
   entry->set_uid(st.st_uid);
@@ -59,6 +76,7 @@ struct WalkStats {
   uint64_t bytes_read = 0;
   uint64_t files_failed = 0;
   uint64_t files_reread = 0;
+  uint64_t directories_reused = 0;
 };
 
 class BackupWalk final {
@@ -82,8 +100,11 @@ class BackupWalk final {
   }
 
   // Backs up the directory open as `fd`; returns its tree id.
+  // `whole`: everything below may have changed (no shortcut from the
+  // changed-path set).
   absl::StatusOr<std::string> Directory(int fd, const std::string& rel,
-                                        const std::string& parent_tree_id, int depth) {
+                                        const std::string& parent_tree_id, int depth,
+                                        bool whole) {
     if (depth > kMaxDepth) {
       return absl::FailedPreconditionError(absl::StrCat(rel, ": directories nested too deep"));
     }
@@ -113,7 +134,8 @@ class BackupWalk final {
       entry.set_name(name);
       entry.set_type(TypeOf(st.st_mode));
       FillMetadata(st, &entry);
-      absl::Status status = Entry(fd, path, name, st, before, depth, &entry);
+      absl::Status status = Entry(fd, path, name, st, before, depth, whole, &entry);
+      if (absl::IsAlreadyExists(status)) continue;  // held and not in the parent: left out
       if (!status.ok()) {
         Report(path, status);
         // Keep the previous version of what could not be read.
@@ -135,10 +157,27 @@ class BackupWalk final {
 
  private:
   absl::Status Entry(int dir_fd, const std::string& path, const std::string& name,
-                     const struct stat& st, const v1::TreeEntry* before, int depth,
+                     const struct stat& st, const v1::TreeEntry* before, int depth, bool whole,
                      v1::TreeEntry* entry) {
     switch (entry->type()) {
       case v1::ENTRY_TYPE_DIRECTORY: {
+        bool had = before != nullptr && before->type() == v1::ENTRY_TYPE_DIRECTORY;
+        if (options_.hold && options_.hold(path)) {
+          if (!had) return absl::AlreadyExistsError("held");
+          *entry = *before;
+          ++stats_.directories_reused;
+          return absl::OkStatus();
+        }
+        bool child_whole = whole;
+        if (!whole && options_.changed_paths != nullptr) {
+          Dirtiness d = Classify(*options_.changed_paths, path);
+          if (d == Dirtiness::kClean && had) {
+            *entry = *before;  // untouched since the parent: not even listed
+            ++stats_.directories_reused;
+            return absl::OkStatus();
+          }
+          child_whole = d != Dirtiness::kBelow;
+        }
         int child = openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child < 0) return PosixError(errno, "open directory", path);
         UniqueFd child_fd(child);
@@ -146,7 +185,8 @@ class BackupWalk final {
         if (before != nullptr && before->type() == v1::ENTRY_TYPE_DIRECTORY) {
           parent_subtree = before->subtree_id();
         }
-        ASSIGN_OR_RETURN(std::string id, Directory(child, path, parent_subtree, depth + 1));
+        ASSIGN_OR_RETURN(std::string id,
+                         Directory(child, path, parent_subtree, depth + 1, child_whole));
         entry->set_subtree_id(id);
         return absl::OkStatus();
       }
@@ -251,11 +291,15 @@ class BackupWalk final {
   }
 
   bool Excluded(const std::string& path, const std::string& name) const {
+    auto matches = [&](const std::string& pattern) {
+      return fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0 ||
+             fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+    };
     for (const std::string& pattern : config_.excludes()) {
-      if (fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0 ||
-          fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
-        return true;
-      }
+      if (matches(pattern)) return true;
+    }
+    for (const std::string& pattern : options_.excludes) {
+      if (matches(pattern)) return true;
     }
     return false;
   }
@@ -330,12 +374,16 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
   auto run = [&]() -> absl::StatusOr<BackupResult> {
     ASSIGN_OR_RETURN(std::unique_ptr<TreeSpool> spool,
                      TreeSpool::Create(config.state_dir() + "/spool"));
-    ChunkUploader uploader(connection, &crypto, job.job_id(),
-                           static_cast<int>(config.workers()), kMaxInflightBytes);
+    int workers = static_cast<int>(options.workers > 0 ? options.workers : config.workers());
+    ChunkUploader uploader(connection, &crypto, job.job_id(), workers, kMaxInflightBytes,
+                           options.bandwidth_bytes_per_second);
     BackupWalk walk(connection, crypto, config, options, job.job_id(),
                     job.parent_snapshot_id(), &uploader, spool.get());
+    // Without a parent there is nothing to reuse: look at everything.
+    bool whole = options.changed_paths == nullptr || job.parent_root_tree_id().empty() ||
+                 options.changed_paths->contains("");
     ASSIGN_OR_RETURN(std::string root_tree,
-                     walk.Directory(root.get(), "", job.parent_root_tree_id(), 0));
+                     walk.Directory(root.get(), "", job.parent_root_tree_id(), 0, whole));
     ASSIGN_OR_RETURN(UploadStats upload, uploader.Finish());
     RETURN_IF_ERROR(spool->Send(connection, job.job_id()));
 

@@ -9,6 +9,7 @@
 #define CAIRN_AGENT_BACKUP_RUNNER_H_
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,26 @@
 namespace cairn {
 
 struct BackupOptions {
+  using ProgressFn = std::function<void(const std::string& job_id, const v1::JobProgress&)>;
   std::string root;  // absolute
   v1::BackupLevel level = v1::BACKUP_LEVEL_INCREMENTAL;
   std::string job_id;  // set when carrying out an ordered job
+  // When set (and the job has a parent snapshot), only these root-relative
+  // paths may have changed since the parent ("" = anything): a directory with
+  // no changed path at or below it is taken from the parent without being
+  // read. This is how the daemon's change journal makes incrementals cheap.
+  const std::set<std::string>* changed_paths = nullptr;
+  // Directories (root-relative) to take as they were in the parent snapshot:
+  // consistency groups still being written. Left out if the parent lacks them.
+  std::function<bool(const std::string& dir)> hold;
+  // Glob patterns to leave out, besides the config's (from policies).
+  std::vector<std::string> excludes;
+  // Throttles: sealed bytes per second sent (0 = unlimited); seal workers
+  // (0 = the config's).
+  uint64_t bandwidth_bytes_per_second = 0;
+  uint32_t workers = 0;
   // Called about once a second with progress.
-  std::function<void(const std::string& job_id, const v1::JobProgress&)> progress;
+  ProgressFn progress;
 };
 
 struct BackupResult {

@@ -1,6 +1,7 @@
 #include "agent/chunk_uploader.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
 
@@ -14,11 +15,13 @@ constexpr size_t kBatchBytes = 16u << 20;
 }  // namespace
 
 ChunkUploader::ChunkUploader(ServerConnection* connection, const AgentCrypto* crypto,
-                             std::string job_id, int workers, size_t max_inflight_bytes)
+                             std::string job_id, int workers, size_t max_inflight_bytes,
+                             uint64_t bandwidth_bytes_per_second)
     : connection_(connection),
       crypto_(crypto),
       job_id_(std::move(job_id)),
-      max_inflight_bytes_(std::max<size_t>(max_inflight_bytes, 2 * kMaxChunkBytes)) {
+      max_inflight_bytes_(std::max<size_t>(max_inflight_bytes, 2 * kMaxChunkBytes)),
+      bandwidth_bytes_per_second_(bandwidth_bytes_per_second) {
   writer_ = connection_->stub()->UploadChunks(&context_, &response_);
   for (int i = 0; i < std::max(1, workers); ++i) sealers_.emplace_back([this] { SealLoop(); });
   sender_ = std::thread([this] { SendLoop(); });
@@ -136,6 +139,8 @@ void ChunkUploader::SealLoop() {
 void ChunkUploader::SendLoop() {
   v1::UploadChunkRequest message;
   bool first = true;
+  absl::Time started = absl::Now();
+  uint64_t sent = 0;
   while (true) {
     std::pair<Item, std::string> next;
     {
@@ -159,6 +164,13 @@ void ChunkUploader::SendLoop() {
     message.set_size(next.first.raw_size);
     size_t sealed_size = next.second.size();
     message.set_sealed(std::move(next.second));
+    if (bandwidth_bytes_per_second_ > 0) {
+      // Pace: never ahead of the cap averaged since the stream began.
+      absl::Time due = started + absl::Seconds(static_cast<double>(sent) /
+                                               static_cast<double>(bandwidth_bytes_per_second_));
+      if (due > absl::Now()) absl::SleepFor(due - absl::Now());
+    }
+    sent += sealed_size;
     bool ok = writer_->Write(message);
     absl::MutexLock lock(&mu_);
     if (!ok) {

@@ -32,8 +32,10 @@ struct UploadStats {
 
 class ChunkUploader final {
  public:
+  // `bandwidth_bytes_per_second` caps what is sent (0 = no cap), so a backup
+  // leaves the network to training traffic.
   ChunkUploader(ServerConnection* connection, const AgentCrypto* crypto, std::string job_id,
-                int workers, size_t max_inflight_bytes);
+                int workers, size_t max_inflight_bytes, uint64_t bandwidth_bytes_per_second = 0);
   ~ChunkUploader();
   ChunkUploader(const ChunkUploader&) = delete;
   ChunkUploader& operator=(const ChunkUploader&) = delete;
@@ -60,6 +62,7 @@ class ChunkUploader final {
   const AgentCrypto* crypto_;
   std::string job_id_;
   size_t max_inflight_bytes_;
+  uint64_t bandwidth_bytes_per_second_;
 
   // Touched only by the caller's thread.
   std::vector<Item> batch_;

@@ -1,6 +1,7 @@
 // cairn-agent: backs up this host's data to a cairn server and restores it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -8,14 +9,18 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "common/flag_names.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "agent/agent_config.h"
 #include "agent/agent_daemon.h"
 #include "agent/backup_runner.h"
 #include "agent/restore_executor.h"
+#include "common/flag_names.h"
 #include "common/text_config.h"
 
 ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.AgentConfig)");
@@ -237,10 +242,35 @@ int Daemon(const cairn::v1::AgentConfig& config) {
   return 0;
 }
 
+// absl's --help exits 1 and lists no flags (it looks for a source file named
+// like the binary). Asking for help is not an error: print the usage and this
+// program's flags, and exit 0.
+bool PrintHelpIfAsked(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (!(arg == "--help" || arg == "-h" || (i == 1 && arg == "help"))) continue;
+    std::vector<std::string> lines;
+    for (const auto& [name, flag] : absl::GetAllFlags()) {
+      if (!absl::EndsWith(flag->Filename(), "agent/main.cc")) continue;
+      std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
+      std::string default_value = flag->DefaultValue();
+      lines.push_back(absl::StrCat(
+          "  --", dashed, "  ", flag->Help(),
+          default_value.empty() ? "" : absl::StrCat(" (default: ", default_value, ")"), "\n"));
+    }
+    std::sort(lines.begin(), lines.end());
+    std::cout << kUsage << "\n\nFlags:\n" << absl::StrJoin(lines, "");
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
+  if (PrintHelpIfAsked(argc, argv)) return 0;
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {

@@ -8,12 +8,16 @@
 
 #include <climits>
 #include <cstdlib>
+#include <deque>
+#include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/file_error_log.h"
+#include "agent/tree_spool.h"
 #include "common/chunk_id.h"
 #include "common/codec.h"
 #include "common/file_util.h"
@@ -29,6 +33,10 @@ namespace {
 // Files restored together: their chunks are fetched in one stream.
 constexpr size_t kBatchFiles = 256;
 constexpr uint64_t kBatchBytes = 256u << 20;
+// Directories below the target: a backup never nests deeper, so a snapshot
+// that does comes from a tampered catalog and must not cost unbounded stack
+// and one open descriptor per level.
+constexpr int kMaxRestoreDepth = 1024;
 
 struct timespec ToTimespec(int64_t ns) {
   struct timespec ts;
@@ -90,6 +98,11 @@ class Restorer final {
     request.set_id(id);
     ASSIGN_OR_RETURN(v1::GetTreeResponse response,
                      connection_->Call(&v1::AgentService::Stub::GetTree, request));
+    // Subtrees are content-addressed: one that does not hash to its id was
+    // tampered with, and checking makes a cycle of trees impossible.
+    if (!id.empty() && TreeId(response.tree()) != id) {
+      return absl::DataLossError(absl::StrCat("tree ", HexOf(id), " does not match its id"));
+    }
     v1::Tree tree;
     if (!tree.ParseFromString(response.tree())) {
       return absl::DataLossError(absl::StrCat("tree ", HexOf(id), " does not parse"));
@@ -112,7 +125,9 @@ class Restorer final {
       }
       if (found == nullptr) return absl::NotFoundError(absl::StrCat(path, " is not in the snapshot"));
       if (i + 1 == parts.size()) {
+        depth_ = static_cast<int>(i);
         absl::Status status = RestoreEntry(dir_fd, rel, *found);
+        depth_ = 0;
         // Queued files refer to directory descriptors closed on return.
         absl::Status flushed = FlushFiles();
         return status.ok() ? flushed : status;
@@ -147,6 +162,12 @@ class Restorer final {
     std::string path = JoinPath(rel, entry.name());
     switch (entry.type()) {
       case v1::ENTRY_TYPE_DIRECTORY: {
+        if (depth_ >= kMaxRestoreDepth) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "directories nested more than ", kMaxRestoreDepth, " deep; not restored"));
+        }
+        ++depth_;
+        absl::Cleanup leave = [this] { --depth_; };
         ASSIGN_OR_RETURN(UniqueFd child, EnsureDirectory(dir_fd, path, entry.name()));
         ASSIGN_OR_RETURN(v1::Tree subtree, LoadTree(entry.subtree_id()));
         RETURN_IF_ERROR(RestoreTree(child.get(), path, subtree));
@@ -319,6 +340,10 @@ class Restorer final {
     return absl::OkStatus();
   }
 
+  // Streams the chunks [start, end) of `order` and writes each where it goes.
+  // The stream is read on this thread; decryption, decompression, the id
+  // check and the writes run on a pool of workers (one per core by default),
+  // at most 2 chunks per worker queued, so memory stays bounded.
   absl::Status FetchChunks(
       const std::vector<std::string>& order, size_t start, size_t end,
       absl::flat_hash_map<std::string, std::vector<std::pair<size_t, const v1::ChunkRef*>>>&
@@ -330,38 +355,72 @@ class Restorer final {
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Hours(1)));
     std::unique_ptr<grpc::ClientReader<v1::ReadChunkResponse>> reader =
         connection_->stub()->ReadChunks(&context, request);
+
+    const size_t workers = std::max<size_t>(1, options_.workers > 0
+                                                   ? options_.workers
+                                                   : std::thread::hardware_concurrency());
+    absl::Mutex mu;
+    std::deque<v1::ReadChunkResponse> queue;
+    bool closing = false;
+    auto work = [&] {
+      std::string framed, plain;
+      while (true) {
+        v1::ReadChunkResponse chunk;
+        {
+          absl::MutexLock lock(&mu);
+          auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+            return !queue.empty() || closing;
+          };
+          mu.Await(absl::Condition(&ready));
+          if (queue.empty()) return;
+          chunk = std::move(queue.front());
+          queue.pop_front();
+        }
+        const auto& targets = wanted.at(chunk.id());
+        absl::Status status = OpenChunk(chunk.id(), chunk.sealed(), &framed, &plain);
+        if (status.ok() && plain.size() != targets.front().second->size()) {
+          status = absl::DataLossError(absl::StrCat("chunk ", HexOf(chunk.id()), " has ",
+                                                    plain.size(), " bytes, the file expects ",
+                                                    targets.front().second->size()));
+        }
+        for (const auto& [index, ref] : targets) {
+          PendingFile& file = batch_[index];
+          absl::Status write = status;
+          if (write.ok()) write = PwriteAll(file.fd.get(), plain, ref->offset(), file.path);
+          absl::MutexLock lock(&mu);
+          if (!write.ok() && !file.failed) {
+            file.failed = true;
+            Report(file.path, write);
+          }
+          if (write.ok()) result_.bytes += plain.size();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t i = 0; i < workers; ++i) pool.emplace_back(work);
+
+    absl::Status status = absl::OkStatus();
     v1::ReadChunkResponse response;
-    std::string framed;
-    std::string plain;
     size_t next = start;
     while (reader->Read(&response)) {
       if (next >= end || response.id() != order[next]) {
         context.TryCancel();
-        return absl::DataLossError("the server sent chunks out of order");
+        status = absl::DataLossError("the server sent chunks out of order");
+        break;
       }
       ++next;
-      const auto& targets = wanted[response.id()];
-      absl::Status status = OpenChunk(response.id(), response.sealed(), &framed, &plain);
-      if (status.ok() && plain.size() != targets.front().second->size()) {
-        status = absl::DataLossError(absl::StrCat("chunk ", HexOf(response.id()), " has ",
-                                                  plain.size(), " bytes, the file expects ",
-                                                  targets.front().second->size()));
-      }
-      for (const auto& [index, ref] : targets) {
-        PendingFile& file = batch_[index];
-        if (file.failed) continue;
-        absl::Status write = status;
-        if (write.ok()) {
-          write = PwriteAll(file.fd.get(), plain, ref->offset(), file.path);
-        }
-        if (!write.ok()) {
-          file.failed = true;
-          Report(file.path, write);
-        }
-      }
-      result_.bytes += plain.size() * targets.size();
+      absl::MutexLock lock(&mu);
+      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return queue.size() < 2 * workers; };
+      mu.Await(absl::Condition(&room));
+      queue.push_back(std::move(response));
     }
+    {
+      absl::MutexLock lock(&mu);
+      closing = true;
+    }
+    for (std::thread& t : pool) t.join();
     grpc::Status rpc = reader->Finish();
+    RETURN_IF_ERROR(status);
     if (!rpc.ok()) return FromGrpcStatus(rpc);
     if (next != end) return absl::DataLossError("the server sent fewer chunks than asked");
     return absl::OkStatus();
@@ -453,6 +512,7 @@ class Restorer final {
   const RestoreOptions& options_;
   bool is_root_ = false;
   int root_fd_ = -1;
+  int depth_ = 0;  // directories entered below the target
   std::vector<PendingFile> batch_;
   uint64_t batch_bytes_ = 0;
   RestoreResult result_;
@@ -460,13 +520,22 @@ class Restorer final {
   absl::Time last_progress_ = absl::Now();
 };
 
-// The real path of `path`, or of its longest existing ancestor joined with the rest.
+// The real path of `path`, or of its longest existing ancestor joined with
+// the rest, where "." and ".." in the missing part are resolved by name (as
+// mkdir -p would walk them).
 std::string RealPathOf(const std::string& path) {
   char buf[PATH_MAX];
   if (realpath(path.c_str(), buf) != nullptr) return buf;
   size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return path;
-  return JoinPath(RealPathOf(path.substr(0, slash)), path.substr(slash + 1));
+  if (slash == std::string::npos) return path;
+  std::string parent = RealPathOf(slash == 0 ? "/" : path.substr(0, slash));
+  std::string last = path.substr(slash + 1);
+  if (last.empty() || last == ".") return parent;
+  std::string joined = last == ".."   ? DirName(parent)
+                       : parent == "/" ? "/" + last
+                                       : parent + "/" + last;
+  if (realpath(joined.c_str(), buf) != nullptr) return buf;
+  return joined;
 }
 
 }  // namespace
@@ -480,19 +549,26 @@ absl::StatusOr<RestoreResult> RunRestore(ServerConnection* connection, const Age
   if (target.find_first_not_of('/') == std::string::npos) {
     return absl::InvalidArgumentError("restoring into / is refused; name a directory");
   }
+  auto check = [&](const std::string& real_target) -> absl::Status {
+    if (real_target == "/") {
+      return absl::InvalidArgumentError("restoring into / is refused; name a directory");
+    }
+    for (const std::string& p : options.protected_paths) {
+      if (p.empty()) continue;
+      std::string real = RealPathOf(p);
+      if (IsPrefixPath(real_target, real) || IsPrefixPath(real, real_target)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "refusing to restore into ", target, ": it overlaps the agent's own ", real));
+      }
+    }
+    return absl::OkStatus();
+  };
+  // Before anything is created (a refused target gets no directories), and
+  // again once it exists and its real path is certain.
+  RETURN_IF_ERROR(check(RealPathOf(target)));
   RETURN_IF_ERROR(MakeDirectories(target, 0700));
   std::string real_target = RealPathOf(target);
-  if (real_target == "/") {
-    return absl::InvalidArgumentError("restoring into / is refused; name a directory");
-  }
-  for (const std::string& p : options.protected_paths) {
-    if (p.empty()) continue;
-    std::string real = RealPathOf(p);
-    if (IsPrefixPath(real_target, real) || IsPrefixPath(real, real_target)) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "refusing to restore into ", target, ": it overlaps the agent's own ", real));
-    }
-  }
+  RETURN_IF_ERROR(check(real_target));
   int fd = open(real_target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return PosixError(errno, "open restore target", target);
   UniqueFd root(fd);

@@ -26,6 +26,7 @@ struct RestoreOptions {
   std::string target;              // absolute
   bool overwrite = false;          // replace files that exist in the target
   bool allow_special = false;      // keep set-id bits, create device nodes
+  int workers = 0;                 // decrypt/decompress/write threads; 0 = one per core
   // Paths the restore must never write over (the agent's key, config, state
   // directory and binary): a target that contains one is refused.
   std::vector<std::string> protected_paths;

@@ -1,0 +1,213 @@
+#include "agent/root_protector.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+
+#include <iostream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ids.h"
+#include "common/path_rules.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+namespace {
+
+std::string JournalName(const std::string& root) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(root.data()), root.size(), digest);
+  return absl::StrCat("journal-",
+                      HexOf(absl::string_view(reinterpret_cast<const char*>(digest), 8)));
+}
+
+bool FileExistsAt(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RootProtector>> RootProtector::Start(
+    ProtectionSettings settings, const v1::AgentConfig& config, const AgentCrypto& crypto,
+    ServerConnection* connection) {
+  std::unique_ptr<RootProtector> p(
+      new RootProtector(settings.root, config, crypto, connection));
+  RETURN_IF_ERROR(MakeDirectories(config.state_dir(), 0700));
+  ASSIGN_OR_RETURN(p->journal_,
+                   ChangeJournal::Open(config.state_dir() + "/" + JournalName(settings.root)));
+  // Whatever happened while no watcher ran is unknown: the next backup
+  // compares every file's metadata with the last snapshot (reconcile).
+  RETURN_IF_ERROR(p->journal_->AddEverything(absl::Now()));
+  RETURN_IF_ERROR(p->journal_->Sync());
+  absl::StatusOr<std::unique_ptr<ChangeWatcher>> watcher =
+      ChangeWatcher::Start(settings.root, settings.excludes);
+  if (watcher.ok()) {
+    p->watcher_ = *std::move(watcher);
+  } else {
+    // Without a watcher every backup is a full metadata scan; say so.
+    p->problem_ = absl::StrCat("not watching ", settings.root, ": ", watcher.status().message());
+  }
+  {
+    absl::MutexLock lock(&p->mu_);
+    p->settings_ = std::move(settings);
+  }
+  p->thread_ = std::thread([raw = p.get()] { raw->Loop(); });
+  return p;
+}
+
+RootProtector::~RootProtector() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void RootProtector::Update(ProtectionSettings settings) {
+  absl::MutexLock lock(&mu_);
+  settings_ = std::move(settings);
+}
+
+ProtectionState RootProtector::state() {
+  ProtectionState s;
+  s.pending_paths = journal_->size();
+  absl::MutexLock lock(&mu_);
+  s.last_change = last_change_;
+  s.last_snapshot = last_snapshot_;
+  s.problem = problem_;
+  if (watcher_ != nullptr) {
+    WatcherStats w = watcher_->stats();
+    s.overflows = w.overflows;
+    s.watched_directories = w.watched_directories;
+    if (s.problem.empty()) s.problem = w.problem;
+  }
+  return s;
+}
+
+std::string RootProtector::GroupOf(const std::string& path) {
+  // The nearest ancestor directory (or the path itself) that a group's glob matches.
+  std::string dir = path;
+  while (true) {
+    for (const v1::ConsistencyGroup& g : settings_.groups) {
+      if (!dir.empty() && fnmatch(g.path().c_str(), dir.c_str(), FNM_PATHNAME) == 0) return dir;
+    }
+    size_t slash = dir.rfind('/');
+    if (slash == std::string::npos) return "";
+    dir.resize(slash);
+  }
+}
+
+void RootProtector::Record(const std::vector<WatchEvent>& events) {
+  absl::MutexLock lock(&mu_);
+  for (const WatchEvent& e : events) {
+    journal_->Add(e.path, e.when).IgnoreError();
+    last_change_ = std::max(last_change_, e.when);
+    if (e.path.empty()) whole_root_pending_ = true;
+    std::string group = GroupOf(e.path);
+    if (!group.empty()) group_activity_[group] = e.when;
+  }
+}
+
+void RootProtector::Loop() {
+  std::vector<WatchEvent> events;
+  absl::Time last_sync = absl::Now();
+  while (!stop_) {
+    events.clear();
+    if (watcher_ != nullptr) {
+      absl::Status polled = watcher_->Poll(absl::Milliseconds(250), &events);
+      if (!polled.ok()) {
+        absl::MutexLock lock(&mu_);
+        problem_ = std::string(polled.message());
+      }
+    } else {
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+    if (!events.empty()) Record(events);
+    absl::Time now = absl::Now();
+    if (now - last_sync >= absl::Milliseconds(200)) {
+      journal_->Sync().IgnoreError();  // a few fsyncs a second at most
+      last_sync = now;
+    }
+    bool due = false;
+    {
+      absl::MutexLock lock(&mu_);
+      due = settings_.continuous && (whole_root_pending_ || journal_->size() > 0) &&
+            now - last_change_ >= settings_.quiet &&
+            now - last_snapshot_ >= settings_.interval;
+    }
+    if (due) {
+      absl::StatusOr<BackupResult> result = Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr);
+      if (!result.ok()) {
+        std::cerr << "cairn-agent: continuous backup of " << root_
+                  << " failed: " << result.status().message() << std::endl;
+        absl::MutexLock lock(&mu_);
+        last_snapshot_ = now;  // retry after another interval, not in a loop
+      }
+    }
+  }
+  journal_->Sync().IgnoreError();
+}
+
+absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
+                                                   const std::string& job_id,
+                                                   BackupOptions::ProgressFn progress) {
+  absl::MutexLock one_at_a_time(&backup_mu_);
+  RETURN_IF_ERROR(journal_->Sync());
+  ChangeJournal::Pending pending = journal_->Snapshot();
+  std::set<std::string> changed;
+  if (pending.everything) changed.insert("");
+  for (auto& [path, when] : pending.paths) changed.insert(path);
+
+  BackupOptions options;
+  options.root = root_;
+  options.level = level;
+  options.job_id = job_id;
+  options.progress = std::move(progress);
+  options.changed_paths = &changed;
+  std::vector<std::string> held;
+  absl::Mutex held_mu;
+  {
+    absl::MutexLock lock(&mu_);
+    options.bandwidth_bytes_per_second = settings_.bandwidth_bytes_per_second;
+    options.excludes = settings_.excludes;
+    options.workers = settings_.workers;
+    if (!settings_.groups.empty()) {
+      // Decide once, now, which groups are settled.
+      absl::Time now = absl::Now();
+      std::vector<v1::ConsistencyGroup> groups = settings_.groups;
+      absl::flat_hash_map<std::string, absl::Time> activity = group_activity_;
+      options.hold = [this, groups, activity, now, &held, &held_mu](const std::string& dir) {
+        for (const v1::ConsistencyGroup& g : groups) {
+          if (fnmatch(g.path().c_str(), dir.c_str(), FNM_PATHNAME) != 0) continue;
+          bool ok = false;
+          for (const std::string& marker : g.markers()) {
+            ok |= FileExistsAt(JoinPath(root_, JoinPath(dir, marker)));
+          }
+          if (g.markers().empty()) {
+            auto it = activity.find(dir);
+            ok = it == activity.end() || now - it->second >= absl::Seconds(g.settle_seconds());
+          }
+          if (!ok) {
+            absl::MutexLock lock(&held_mu);
+            held.push_back(dir);
+          }
+          return !ok;
+        }
+        return false;
+      };
+    }
+  }
+  ASSIGN_OR_RETURN(BackupResult result, RunBackup(connection_, crypto_, config_, options));
+  // What the snapshot covers is no longer pending; held groups stay pending.
+  RETURN_IF_ERROR(journal_->Commit(pending.sequence));
+  absl::Time now = absl::Now();
+  for (const std::string& dir : held) RETURN_IF_ERROR(journal_->Add(dir, now));
+  RETURN_IF_ERROR(journal_->Sync());
+  absl::MutexLock lock(&mu_);
+  last_snapshot_ = now;
+  if (pending.everything) whole_root_pending_ = false;
+  return result;
+}
+
+}  // namespace cairn
