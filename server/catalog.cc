@@ -81,6 +81,18 @@ absl::StatusOr<Message> ParseRow(const std::string& blob, absl::string_view what
   return message;
 }
 
+// Every row of `stmt`, whose first column is a serialized `Message`.
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ParseRows(SqliteStatement& stmt, absl::string_view what) {
+  std::vector<Message> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    ASSIGN_OR_RETURN(Message m, ParseRow<Message>(stmt.ColumnBlob(0), what));
+    out.push_back(std::move(m));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
@@ -375,14 +387,7 @@ absl::StatusOr<std::vector<v1::Job>> Catalog::ListJobs(absl::string_view agent, 
   list.BindText(1, agent);
   list.Bind(2, running_only ? 1 : 0);
   list.Bind(3, limit);
-  std::vector<v1::Job> jobs;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, list.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Job job, ParseRow<v1::Job>(list.ColumnBlob(0), "job"));
-    jobs.push_back(std::move(job));
-  }
-  return jobs;
+  return ParseRows<v1::Job>(list, "job");
 }
 
 absl::StatusOr<std::vector<v1::Job>> Catalog::QueuedJobs(absl::string_view agent) {
@@ -391,14 +396,7 @@ absl::StatusOr<std::vector<v1::Job>> Catalog::QueuedJobs(absl::string_view agent
       "SELECT data FROM jobs WHERE agent=? AND state=? ORDER BY created_ms, id"));
   list.BindText(1, agent);
   list.Bind(2, v1::JOB_STATE_QUEUED);
-  std::vector<v1::Job> jobs;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, list.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Job job, ParseRow<v1::Job>(list.ColumnBlob(0), "job"));
-    jobs.push_back(std::move(job));
-  }
-  return jobs;
+  return ParseRows<v1::Job>(list, "job");
 }
 
 absl::StatusOr<v1::Snapshot> Catalog::CommitSnapshot(const v1::Snapshot& snapshot,
@@ -457,14 +455,7 @@ absl::StatusOr<std::vector<v1::Snapshot>> Catalog::ListSnapshots(absl::string_vi
       "ORDER BY created_ms DESC, rowid DESC LIMIT ?2"));
   list.BindText(1, agent);
   list.Bind(2, limit);
-  std::vector<v1::Snapshot> snapshots;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, list.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Snapshot s, ParseRow<v1::Snapshot>(list.ColumnBlob(0), "snapshot"));
-    snapshots.push_back(std::move(s));
-  }
-  return snapshots;
+  return ParseRows<v1::Snapshot>(list, "snapshot");
 }
 
 absl::StatusOr<std::optional<v1::Snapshot>> Catalog::LatestSnapshot(
@@ -484,14 +475,7 @@ absl::StatusOr<std::optional<v1::Snapshot>> Catalog::LatestSnapshot(
 absl::StatusOr<std::vector<v1::Policy>> Catalog::ListPolicies() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare("SELECT data FROM policies ORDER BY name"));
-  std::vector<v1::Policy> policies;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, list.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Policy p, ParseRow<v1::Policy>(list.ColumnBlob(0), "policy"));
-    policies.push_back(std::move(p));
-  }
-  return policies;
+  return ParseRows<v1::Policy>(list, "policy");
 }
 
 absl::StatusOr<std::optional<v1::Policy>> Catalog::GetPolicy(absl::string_view name) {
