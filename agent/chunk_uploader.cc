@@ -191,6 +191,12 @@ absl::StatusOr<UploadStats> ChunkUploader::Finish() {
   writer_->WritesDone();
   grpc::Status rpc = writer_->Finish();
   absl::MutexLock lock(&mu_);
+  // When the server ended the stream, its reason (disk full, a refused
+  // chunk) says more than our side's "the stream broke".
+  if (!rpc.ok() && rpc.error_code() != grpc::StatusCode::CANCELLED) {
+    return absl::Status(FromGrpcStatus(rpc).code(),
+                        absl::StrCat("upload failed: ", rpc.error_message()));
+  }
   RETURN_IF_ERROR(error_);
   RETURN_IF_ERROR(status);
   if (!rpc.ok()) {
