@@ -242,35 +242,12 @@ int Daemon(const cairn::v1::AgentConfig& config) {
   return 0;
 }
 
-// absl's --help exits 1 and lists no flags (it looks for a source file named
-// like the binary). Asking for help is not an error: print the usage and this
-// program's flags, and exit 0.
-bool PrintHelpIfAsked(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") return false;
-    if (!(arg == "--help" || arg == "-h" || (i == 1 && arg == "help"))) continue;
-    std::vector<std::string> lines;
-    for (const auto& [name, flag] : absl::GetAllFlags()) {
-      if (!absl::EndsWith(flag->Filename(), "agent/main.cc")) continue;
-      std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
-      std::string default_value = flag->DefaultValue();
-      lines.push_back(absl::StrCat(
-          "  --", dashed, "  ", flag->Help(),
-          default_value.empty() ? "" : absl::StrCat(" (default: ", default_value, ")"), "\n"));
-    }
-    std::sort(lines.begin(), lines.end());
-    std::cout << kUsage << "\n\nFlags:\n" << absl::StrJoin(lines, "");
-    return true;
-  }
-  return false;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
-  if (PrintHelpIfAsked(argc, argv)) return 0;
+  if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "agent/main.cc", true)) return 0;
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {

@@ -390,29 +390,6 @@ int Verify(AdminClient& client) {
   return report->problems().empty() ? 0 : 1;
 }
 
-// absl's --help exits 1 and lists no flags (it looks for a source file named
-// like the binary). Asking for help is not an error: print the usage and this
-// program's flags, and exit 0.
-bool PrintHelpIfAsked(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") return false;
-    if (!(arg == "--help" || arg == "-h" || (i == 1 && arg == "help"))) continue;
-    std::vector<std::string> lines;
-    for (const auto& [name, flag] : absl::GetAllFlags()) {
-      if (!absl::EndsWith(flag->Filename(), "ctl/main.cc")) continue;
-      std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
-      std::string default_value = flag->DefaultValue();
-      lines.push_back(absl::StrCat(
-          "  --", dashed, "  ", flag->Help(),
-          default_value.empty() ? "" : absl::StrCat(" (default: ", default_value, ")"), "\n"));
-    }
-    std::sort(lines.begin(), lines.end());
-    std::cout << kUsage << "\n\nFlags:\n" << absl::StrJoin(lines, "");
-    return true;
-  }
-  return false;
-}
 
 int PolicyCommand(AdminClient& client, const std::vector<std::string>& args) {
   if (args.empty()) return Usage("policy takes list, get NAME, apply FILE or delete NAME");
@@ -515,7 +492,7 @@ int Gc(AdminClient& client) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> flag_storage = NormalizeFlagNames(argc, argv);
-  if (PrintHelpIfAsked(argc, argv)) return 0;
+  if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "ctl/main.cc", true)) return 0;
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> raw = absl::ParseCommandLine(argc, argv);
   if (raw.size() < 2) return Usage("name a command");

@@ -31,29 +31,6 @@ constexpr char kUsage[] =
     "Without a config it listens on 127.0.0.1:7420 and keeps its catalog and packs\n"
     "under ./cairn-state/server. See docs/operations.md.";
 
-// absl's --help exits 1 and lists no flags (it looks for a source file named
-// like the binary). Asking for help is not an error: print the usage and this
-// program's flags, and exit 0.
-bool PrintHelpIfAsked(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") return false;
-    if (!(arg == "--help" || arg == "-h")) continue;
-    std::vector<std::string> lines;
-    for (const auto& [name, flag] : absl::GetAllFlags()) {
-      if (!absl::EndsWith(flag->Filename(), "server/main.cc")) continue;
-      std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
-      std::string default_value = flag->DefaultValue();
-      lines.push_back(absl::StrCat(
-          "  --", dashed, "  ", flag->Help(),
-          default_value.empty() ? "" : absl::StrCat(" (default: ", default_value, ")"), "\n"));
-    }
-    std::sort(lines.begin(), lines.end());
-    std::cout << kUsage << "\n\nFlags:\n" << absl::StrJoin(lines, "");
-    return true;
-  }
-  return false;
-}
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
@@ -62,7 +39,7 @@ void OnSignal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
-  if (PrintHelpIfAsked(argc, argv)) return 0;
+  if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "server/main.cc", false)) return 0;
   absl::SetProgramUsageMessage(kUsage);
   absl::ParseCommandLine(argc, argv);
   cairn::v1::ServerConfig config;
