@@ -1,0 +1,161 @@
+// Test fixtures for agent tests: a real cairn-server started in-process on a
+// loopback port, an agent identity (config, fresh tenant key, Hello done), and
+// helpers to back up and restore real temp directories, to plant tampered
+// snapshots straight into the catalog, and to compare two directory trees.
+//
+//   CAIRN_ASSERT_OK_AND_ASSIGN(auto env, AgentTestEnv::Start("roundtrip"));
+//   CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult b, env->Backup(src, v1::BACKUP_LEVEL_FULL));
+#ifndef CAIRN_TESTS_AGENT_AGENT_TEST_UTIL_H_
+#define CAIRN_TESTS_AGENT_AGENT_TEST_UTIL_H_
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "agent/agent_config.h"
+#include "agent/backup_runner.h"
+#include "agent/restore_executor.h"
+#include "agent/server_connection.h"
+#include "cairn/v1/config.pb.h"
+#include "cairn/v1/types.pb.h"
+#include "gtest/gtest.h"
+#include "server/server.h"
+
+#define CAIRN_TEST_CONCAT_INNER(a, b) a##b
+#define CAIRN_TEST_CONCAT(a, b) CAIRN_TEST_CONCAT_INNER(a, b)
+
+#define CAIRN_ASSERT_OK(expr)                                   \
+  do {                                                          \
+    const absl::Status cairn_test_status_ = (expr);             \
+    ASSERT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
+  } while (0)
+
+#define CAIRN_EXPECT_OK(expr)                                   \
+  do {                                                          \
+    const absl::Status cairn_test_status_ = (expr);             \
+    EXPECT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
+  } while (0)
+
+#define CAIRN_ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  CAIRN_ASSERT_OK_AND_ASSIGN_IMPL(CAIRN_TEST_CONCAT(cairn_test_or_, __LINE__), lhs, expr)
+#define CAIRN_ASSERT_OK_AND_ASSIGN_IMPL(var, lhs, expr) \
+  auto var = (expr);                                    \
+  ASSERT_TRUE(var.ok()) << var.status();                \
+  lhs = std::move(var).value()
+
+namespace cairn {
+
+// A new, empty directory under ::testing::TempDir(), unique to this process
+// and call. Tests leave it behind on failure for inspection and remove it
+// themselves on success (RemoveTree).
+std::string MakeTestDir(absl::string_view label);
+// rm -rf without following symlinks; ignores errors.
+void RemoveTree(const std::string& path);
+
+// One agent: its resolved config and its tenant crypto.
+struct AgentIdentity {
+  v1::AgentConfig config;
+  std::unique_ptr<AgentCrypto> crypto;
+};
+
+class AgentTestEnv final {
+ public:
+  static constexpr char kTenant[] = "t1";
+  static constexpr char kAgentName[] = "agent-a";
+
+  // Starts a server in <base>/server and agent `kAgentName` with a fresh key
+  // in <base>/agent-a, and says Hello.
+  static absl::StatusOr<std::unique_ptr<AgentTestEnv>> Start(absl::string_view label);
+  ~AgentTestEnv();
+  AgentTestEnv(const AgentTestEnv&) = delete;
+  AgentTestEnv& operator=(const AgentTestEnv&) = delete;
+
+  const std::string& base() const { return base_; }
+  CairnServer* server() { return server_.get(); }
+  ServerConnection* connection() { return connection_.get(); }
+  const AgentIdentity& agent() const { return agent_; }
+  std::string server_state_dir() const { return base_ + "/server"; }
+
+  // Another agent of the same tenant, with a copy of the tenant key in its
+  // own state directory; Hello done.
+  absl::StatusOr<AgentIdentity> AddAgent(const std::string& name);
+
+  absl::StatusOr<BackupResult> Backup(const std::string& root, v1::BackupLevel level);
+  absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options);
+  absl::StatusOr<RestoreResult> Restore(const std::string& snapshot_id, const std::string& target);
+
+  // Tampering, bypassing the server's validation.
+  // Stores `tree` under the SHA-256 of its bytes (the honest id); returns it.
+  absl::StatusOr<std::string> PutRawTree(const v1::Tree& tree);
+  // Stores `data` under an arbitrary id.
+  absl::Status PutRawTreeAs(const std::string& id, const std::string& data);
+  // A committed snapshot of agent-a whose root is `root_tree_id`.
+  absl::StatusOr<std::string> CommitRawSnapshot(const std::string& root_tree_id);
+  absl::StatusOr<v1::Tree> GetRawTree(const std::string& id);
+
+ private:
+  AgentTestEnv() = default;
+  absl::Status Hello(const v1::AgentConfig& config);
+  absl::StatusOr<AgentIdentity> MakeAgent(const std::string& name, bool new_key);
+
+  std::string base_;
+  std::unique_ptr<CairnServer> server_;
+  std::unique_ptr<ServerConnection> connection_;
+  AgentIdentity agent_;
+};
+
+// What a tree comparison looks at for one path (relative to the root).
+struct PathInfo {
+  char type = '?';     // f d l p c b s
+  uint32_t perms = 0;  // st_mode & 07777
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t mtime_ns = 0;     // not compared for directories when ignore_dir_mtime
+  uint64_t size = 0;        // files only
+  std::string digest;       // files: hash of the non-zero 4 KiB blocks with their offsets
+  std::string link_target;  // symlinks
+  std::string link_group;   // non-directories with nlink > 1: smallest path of the inode
+  uint64_t rdev = 0;
+
+  bool operator==(const PathInfo& other) const = default;
+};
+std::string DescribePathInfo(const PathInfo& info);
+
+using TreeManifest = std::map<std::string, PathInfo>;
+
+// Walks `root` without following symlinks. Paths are relative ("a/b").
+absl::StatusOr<TreeManifest> CaptureTree(const std::string& root);
+// The manifest entries at or under `prefix` ("" = all), paths unchanged.
+TreeManifest SubManifest(const TreeManifest& manifest, const std::string& prefix);
+// Human-readable differences; empty when equal. Directory mtimes are
+// compared unless `ignore_dir_mtime`.
+std::string DiffManifests(const TreeManifest& want, const TreeManifest& got,
+                          bool ignore_dir_mtime = false);
+
+// Digest of a file's logical content in the same form as PathInfo::digest.
+absl::StatusOr<std::string> ContentDigest(const std::string& path);
+
+// Small file helpers; each returns a Status that names the path.
+absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode = 0644);
+absl::Status AppendFile(const std::string& path, absl::string_view data);
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+absl::Status SetMtime(const std::string& path, int64_t seconds);
+// Deterministic pseudo-random bytes.
+std::string RandomBytes(size_t n, uint64_t seed);
+// Every name in `dir` except "." and "..", sorted.
+std::vector<std::string> ListDir(const std::string& dir);
+// True when some error's path equals `path`.
+bool HasErrorFor(const std::vector<v1::FileError>& errors, absl::string_view path);
+std::string DescribeErrors(const std::vector<v1::FileError>& errors);
+
+}  // namespace cairn
+
+#endif  // CAIRN_TESTS_AGENT_AGENT_TEST_UTIL_H_

@@ -1,0 +1,195 @@
+// ChunkUploader against a real in-process server: repeated chunks go once,
+// Finish means durable, an abandoned upload leaves nothing behind, and data
+// the tenant already has is never sent again.
+#include "agent/chunk_uploader.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/agent/agent_test_util.h"
+
+namespace cairn {
+namespace {
+
+struct TestChunk {
+  ChunkId id;
+  std::string data;
+};
+
+class ChunkUploaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override { CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("uploader")); }
+
+  void TearDown() override {
+    if (env_ == nullptr) return;
+    std::string base = env_->base();
+    env_.reset();
+    if (!HasFailure()) RemoveTree(base);
+  }
+
+  const AgentCrypto& crypto() const { return *env_->agent().crypto; }
+
+  absl::StatusOr<std::string> BeginJob() {
+    v1::BeginBackupRequest begin;
+    begin.set_agent(AgentTestEnv::kAgentName);
+    begin.add_roots("/uploader-test");
+    begin.set_level(v1::BACKUP_LEVEL_FULL);
+    absl::StatusOr<v1::BeginBackupResponse> job =
+        env_->connection()->Call(&v1::AgentService::Stub::BeginBackup, begin);
+    if (!job.ok()) return job.status();
+    return job->job_id();
+  }
+
+  std::vector<TestChunk> MakeChunks(size_t count, size_t size, uint64_t seed) const {
+    std::vector<TestChunk> chunks;
+    for (size_t i = 0; i < count; ++i) {
+      std::string data = RandomBytes(size, seed * 1000003 + i);
+      chunks.push_back(TestChunk{crypto().hasher.Hash(data), std::move(data)});
+    }
+    return chunks;
+  }
+
+  // Indexes of `chunks` the server does not have for this tenant.
+  absl::StatusOr<std::vector<uint32_t>> Missing(const std::string& job_id,
+                                                const std::vector<TestChunk>& chunks) {
+    v1::FindMissingChunksRequest request;
+    request.set_job_id(job_id);
+    for (const TestChunk& c : chunks) request.add_ids(std::string(ChunkIdBytes(c.id)));
+    absl::StatusOr<v1::FindMissingChunksResponse> response =
+        env_->connection()->Call(&v1::AgentService::Stub::FindMissingChunks, request);
+    if (!response.ok()) return response.status();
+    return std::vector<uint32_t>(response->missing().begin(), response->missing().end());
+  }
+
+  // Files under the server's pack tier: (temp files, committed files).
+  std::pair<int, int> PackFiles(uint64_t* temp_bytes = nullptr) const {
+    int temp = 0;
+    int committed = 0;
+    if (temp_bytes != nullptr) *temp_bytes = 0;
+    std::error_code error;
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             env_->server_state_dir() + "/packs", error);
+         !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+      if (!it->is_regular_file()) continue;
+      if (it->path().filename().string().find('~') != std::string::npos) {
+        ++temp;
+        if (temp_bytes != nullptr) *temp_bytes += it->file_size();
+      } else {
+        ++committed;
+      }
+    }
+    return {temp, committed};
+  }
+
+  std::unique_ptr<AgentTestEnv> env_;
+};
+
+TEST_F(ChunkUploaderTest, RepeatedChunksInOneJobAreSentOnce) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job, BeginJob());
+  std::vector<TestChunk> chunks = MakeChunks(10, 5000, 1);
+  ChunkUploader uploader(env_->connection(), &crypto(), job, 2, 8u << 20);
+  for (int round = 0; round < 2; ++round) {
+    for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(uploader.Add(c.id, c.data));
+  }
+  CAIRN_ASSERT_OK(uploader.Add(chunks[3].id, chunks[3].data));
+  CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats stats, uploader.Finish());
+  EXPECT_EQ(stats.chunks_checked, 21u);
+  EXPECT_EQ(stats.chunks_uploaded, 10u);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job, chunks));
+  EXPECT_TRUE(missing.empty());
+}
+
+TEST_F(ChunkUploaderTest, EveryChunkIsPresentAfterFinish) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job, BeginJob());
+  // Several FindMissingChunks batches and more data than the in-flight bound.
+  std::vector<TestChunk> chunks = MakeChunks(700, 16384, 2);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> before, Missing(job, chunks));
+  EXPECT_EQ(before.size(), chunks.size());
+  ChunkUploader uploader(env_->connection(), &crypto(), job, 2, 1u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(uploader.Add(c.id, c.data));
+  CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats stats, uploader.Finish());
+  EXPECT_EQ(stats.chunks_uploaded, chunks.size());
+  EXPECT_GT(stats.bytes_uploaded, 0u);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job, chunks));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " chunks missing after Finish";
+  EXPECT_EQ(PackFiles().first, 0) << "temp pack files left after a finished upload";
+}
+
+TEST_F(ChunkUploaderTest, FinishWithNothingAddedStoresNothing) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job, BeginJob());
+  ChunkUploader uploader(env_->connection(), &crypto(), job, 2, 8u << 20);
+  CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats stats, uploader.Finish());
+  EXPECT_EQ(stats.chunks_uploaded, 0u);
+  EXPECT_EQ(PackFiles(), std::make_pair(0, 0));
+}
+
+TEST_F(ChunkUploaderTest, UploaderDestroyedWithoutFinishStoresNothingDurable) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job, BeginJob());
+  // 300 chunks of 64 KiB: the first batch of checks is full at 256, so those
+  // are sealed and streamed while the rest wait for Finish. The server's
+  // pack (64 MiB target) stays open.
+  std::vector<TestChunk> chunks = MakeChunks(300, 65536, 3);
+  {
+    ChunkUploader uploader(env_->connection(), &crypto(), job, 2, 64u << 20);
+    for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(uploader.Add(c.id, c.data));
+    // Wait until the server is writing the open pack, so the abandonment
+    // really cuts an upload in progress.
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    uint64_t temp_bytes = 0;
+    while (absl::Now() < deadline) {
+      PackFiles(&temp_bytes);
+      if (temp_bytes > (1u << 20)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_GT(temp_bytes, 1u << 20) << "the upload never reached the server";
+  }
+  // The server drops the open pack when it sees the stream cancelled.
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline && PackFiles().first > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(PackFiles(), std::make_pair(0, 0)) << "an abandoned upload left pack files";
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job, chunks));
+  EXPECT_EQ(missing.size(), chunks.size()) << "chunks of an abandoned upload count as stored";
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, env_->server()->catalog()->ListPacks());
+  EXPECT_TRUE(packs.empty());
+
+  // The same job can still upload them properly afterwards.
+  ChunkUploader retry(env_->connection(), &crypto(), job, 2, 64u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(retry.Add(c.id, c.data));
+  CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats stats, retry.Finish());
+  EXPECT_EQ(stats.chunks_uploaded, chunks.size());
+  CAIRN_ASSERT_OK_AND_ASSIGN(missing, Missing(job, chunks));
+  EXPECT_TRUE(missing.empty());
+}
+
+TEST_F(ChunkUploaderTest, SecondJobWithTheSameDataUploadsNothing) {
+  std::vector<TestChunk> chunks = MakeChunks(300, 20000, 4);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string first_job, BeginJob());
+  {
+    ChunkUploader uploader(env_->connection(), &crypto(), first_job, 2, 8u << 20);
+    for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(uploader.Add(c.id, c.data));
+    CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats stats, uploader.Finish());
+    EXPECT_EQ(stats.chunks_uploaded, chunks.size());
+  }
+  std::pair<int, int> files_before = PackFiles();
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string second_job, BeginJob());
+  ChunkUploader again(env_->connection(), &crypto(), second_job, 2, 8u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(again.Add(c.id, c.data));
+  CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats stats, again.Finish());
+  EXPECT_EQ(stats.chunks_checked, chunks.size());
+  EXPECT_EQ(stats.chunks_uploaded, 0u);
+  EXPECT_EQ(stats.bytes_uploaded, 0u);
+  EXPECT_EQ(PackFiles(), files_before) << "a second job wrote packs for data already stored";
+}
+
+}  // namespace
+}  // namespace cairn

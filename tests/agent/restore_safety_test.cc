@@ -1,0 +1,524 @@
+// A restore never writes outside its target, even when the catalog has been
+// tampered with: hostile names and link targets, symlinks planted in the
+// target or in the snapshot itself, set-id bits and device nodes, trees that
+// refer to themselves, and chunks stored under the wrong id. Tampered
+// snapshots are written straight into the catalog, past the server's checks.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/tree_spool.h"
+#include "common/chunk_id.h"
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
+#include "server/sqlite_db.h"
+#include "tests/agent/agent_test_util.h"
+
+namespace cairn {
+namespace {
+
+class RestoreSafetyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("restore_safety"));
+    src_ = env_->base() + "/src";
+    work_ = env_->base() + "/work";
+    target_ = work_ + "/target";
+    sentinel_ = work_ + "/sentinel";
+    victim_dir_ = work_ + "/victim-dir";
+    victim_file_ = work_ + "/victim.txt";
+    ASSERT_EQ(mkdir(src_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(work_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(target_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(sentinel_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(victim_dir_.c_str(), 0755), 0);
+    CAIRN_ASSERT_OK(WriteFile(victim_dir_ + "/keep", "victim directory's file"));
+    CAIRN_ASSERT_OK(WriteFile(victim_file_, "victim file"));
+    CAIRN_ASSERT_OK(SetMtime(victim_dir_ + "/keep", 1400000000));
+    CAIRN_ASSERT_OK(SetMtime(victim_file_, 1400000000));
+    CAIRN_ASSERT_OK(SetMtime(victim_dir_, 1400000000));
+    CAIRN_ASSERT_OK(SetMtime(sentinel_, 1400000000));
+
+    // Real chunks for tampered entries to point at.
+    CAIRN_ASSERT_OK(WriteFile(src_ + "/alpha", "alpha's content"));
+    CAIRN_ASSERT_OK(WriteFile(src_ + "/beta", "beta's content, a bit longer"));
+    CAIRN_ASSERT_OK(WriteFile(src_ + "/gamma", "gamma's content"));
+    ASSERT_EQ(mkdir((src_ + "/sub").c_str(), 0755), 0);
+    CAIRN_ASSERT_OK(WriteFile(src_ + "/sub/inner", "inner content"));
+    CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult backup, env_->Backup(src_, v1::BACKUP_LEVEL_FULL));
+    ASSERT_TRUE(backup.errors.empty()) << DescribeErrors(backup.errors);
+    honest_snapshot_ = backup.snapshot.id();
+    CAIRN_ASSERT_OK_AND_ASSIGN(v1::Tree root, env_->GetRawTree(backup.snapshot.root_tree_id()));
+    for (const v1::TreeEntry& e : root.entries()) honest_[e.name()] = e;
+    ASSERT_EQ(honest_.count("alpha"), 1u);
+    ASSERT_EQ(honest_["alpha"].chunks_size(), 1);
+    ASSERT_EQ(honest_["beta"].chunks_size(), 1);
+
+    CAIRN_ASSERT_OK_AND_ASSIGN(outside_before_, Outside());
+  }
+
+  void TearDown() override {
+    if (env_ == nullptr) return;
+    std::string base = env_->base();
+    env_.reset();
+    if (!HasFailure()) RemoveTree(base);
+  }
+
+  // Everything under work/ except the target: what a restore must not touch.
+  absl::StatusOr<TreeManifest> Outside() {
+    ASSIGN_OR_RETURN(TreeManifest all, CaptureTree(work_));
+    for (auto it = all.begin(); it != all.end();) {
+      if (it->first == "target" || it->first.rfind("target/", 0) == 0) {
+        it = all.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return all;
+  }
+
+  void ExpectOutsideUntouched() {
+    CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest now, Outside());
+    EXPECT_EQ(DiffManifests(outside_before_, now), "") << "something outside the target changed";
+    EXPECT_TRUE(ListDir(sentinel_).empty());
+  }
+
+  v1::TreeEntry FileLike(const std::string& name, const std::string& source = "alpha") {
+    v1::TreeEntry e = honest_[source];
+    e.set_name(name);
+    return e;
+  }
+  static v1::TreeEntry Symlink(const std::string& name, const std::string& target) {
+    v1::TreeEntry e;
+    e.set_name(name);
+    e.set_type(v1::ENTRY_TYPE_SYMLINK);
+    e.set_mode(0777);
+    e.set_link_target(target);
+    return e;
+  }
+  static v1::TreeEntry Hardlink(const std::string& name, const std::string& first) {
+    v1::TreeEntry e;
+    e.set_name(name);
+    e.set_type(v1::ENTRY_TYPE_HARDLINK);
+    e.set_mode(0644);
+    e.set_link_target(first);
+    return e;
+  }
+  absl::StatusOr<v1::TreeEntry> Dir(const std::string& name, std::vector<v1::TreeEntry> entries) {
+    v1::Tree tree;
+    for (v1::TreeEntry& e : entries) *tree.add_entries() = std::move(e);
+    ASSIGN_OR_RETURN(std::string id, env_->PutRawTree(tree));
+    v1::TreeEntry e;
+    e.set_name(name);
+    e.set_type(v1::ENTRY_TYPE_DIRECTORY);
+    e.set_mode(0755);
+    e.set_subtree_id(id);
+    return e;
+  }
+  absl::StatusOr<std::string> Snapshot(std::vector<v1::TreeEntry> entries) {
+    v1::Tree tree;
+    for (v1::TreeEntry& e : entries) *tree.add_entries() = std::move(e);
+    ASSIGN_OR_RETURN(std::string id, env_->PutRawTree(tree));
+    return env_->CommitRawSnapshot(id);
+  }
+  absl::StatusOr<RestoreResult> Restore(const std::string& snapshot, bool overwrite = false,
+                                        std::vector<std::string> paths = {},
+                                        bool allow_special = false) {
+    RestoreOptions options;
+    options.snapshot_id = snapshot;
+    options.target = target_;
+    options.overwrite = overwrite;
+    options.paths = std::move(paths);
+    options.allow_special = allow_special;
+    return env_->Restore(options);
+  }
+
+  std::vector<std::string> HostileNames() const {
+    return {"../x",
+            sentinel_ + "/abs",
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../sentinel/up",
+            std::string("nul\0byte", 8),
+            std::string(300, 'n')};
+  }
+
+  std::unique_ptr<AgentTestEnv> env_;
+  std::string src_, work_, target_, sentinel_, victim_dir_, victim_file_;
+  std::string honest_snapshot_;
+  std::map<std::string, v1::TreeEntry> honest_;
+  TreeManifest outside_before_;
+};
+
+TEST_F(RestoreSafetyTest, HostileNamesAreRefusedForEveryEntryType) {
+  const std::vector<std::string> names = HostileNames();
+  for (v1::EntryType type : {v1::ENTRY_TYPE_FILE, v1::ENTRY_TYPE_DIRECTORY, v1::ENTRY_TYPE_SYMLINK,
+                             v1::ENTRY_TYPE_HARDLINK}) {
+    SCOPED_TRACE(v1::EntryType_Name(type));
+    RemoveTree(target_);
+    std::vector<v1::TreeEntry> entries = {FileLike("ok")};
+    for (const std::string& name : names) {
+      switch (type) {
+        case v1::ENTRY_TYPE_FILE:
+          entries.push_back(FileLike(name));
+          break;
+        case v1::ENTRY_TYPE_DIRECTORY: {
+          CAIRN_ASSERT_OK_AND_ASSIGN(v1::TreeEntry dir, Dir(name, {FileLike("inner")}));
+          entries.push_back(dir);
+          break;
+        }
+        case v1::ENTRY_TYPE_SYMLINK:
+          entries.push_back(Symlink(name, victim_file_));
+          break;
+        default:
+          entries.push_back(Hardlink(name, "ok"));
+          break;
+      }
+    }
+    CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot(entries));
+    CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
+    EXPECT_EQ(result.failed, names.size()) << DescribeErrors(result.errors);
+    EXPECT_EQ(result.errors.size(), names.size());
+    EXPECT_EQ(ListDir(target_), std::vector<std::string>{"ok"});
+    ExpectOutsideUntouched();
+  }
+}
+
+TEST_F(RestoreSafetyTest, HostileRestorePathsAreRefused) {
+  RemoveTree(target_);
+  const std::vector<std::string> paths = {"../x",   "/etc/passwd",          "",  "a//b",
+                                          "alpha/", "sub/../../victim.txt", ".", "sub/./inner"};
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(honest_snapshot_, false, paths));
+  EXPECT_EQ(result.failed, paths.size()) << DescribeErrors(result.errors);
+  EXPECT_TRUE(ListDir(target_).empty());
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, DirectoryOverARestoredSymlinkIsRefused) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string first, Snapshot({Symlink("evil", victim_dir_)}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult r1, Restore(first));
+  ASSERT_TRUE(r1.errors.empty()) << DescribeErrors(r1.errors);
+
+  CAIRN_ASSERT_OK_AND_ASSIGN(v1::TreeEntry evil, Dir("evil", {FileLike("passwd")}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string second, Snapshot({evil}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult r2, Restore(second, /*overwrite=*/true));
+  EXPECT_TRUE(HasErrorFor(r2.errors, "evil")) << DescribeErrors(r2.errors);
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult r3, Restore(second, true, {"evil/passwd"}));
+  EXPECT_EQ(r3.failed, 1u) << DescribeErrors(r3.errors);
+  struct stat st;
+  ASSERT_EQ(lstat((target_ + "/evil").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, SameNameTwiceInOneTreeNeverWritesThroughALink) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(v1::TreeEntry dir, Dir("d", {FileLike("passwd")}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(
+      std::string snapshot,
+      Snapshot({Symlink("d", victim_dir_), dir, Symlink("f", victim_file_), FileLike("f")}));
+  for (bool overwrite : {false, true}) {
+    SCOPED_TRACE(overwrite);
+    RemoveTree(target_);
+    CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot, overwrite));
+    EXPECT_GE(result.failed, 1u);
+    ExpectOutsideUntouched();
+  }
+}
+
+TEST_F(RestoreSafetyTest, SymlinkPlantedAtAFileNameIsReplacedNotFollowed) {
+  ASSERT_EQ(symlink(victim_file_.c_str(), (target_ + "/alpha").c_str()), 0);
+  // Without overwrite: refused, the link stays.
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult refused, Restore(honest_snapshot_, false, {"alpha"}));
+  EXPECT_TRUE(HasErrorFor(refused.errors, "alpha")) << DescribeErrors(refused.errors);
+  struct stat st;
+  ASSERT_EQ(lstat((target_ + "/alpha").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  // With overwrite: the link itself is replaced by the file.
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(honest_snapshot_, true));
+  EXPECT_TRUE(result.errors.empty()) << DescribeErrors(result.errors);
+  ASSERT_EQ(lstat((target_ + "/alpha").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string alpha, ReadFile(target_ + "/alpha"));
+  EXPECT_EQ(alpha, "alpha's content");
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, SymlinkPlantedAtAParentDirectoryIsNotWrittenThrough) {
+  ASSERT_EQ(symlink(victim_dir_.c_str(), (target_ + "/sub").c_str()), 0);
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult all, Restore(honest_snapshot_, true));
+  EXPECT_TRUE(HasErrorFor(all.errors, "sub")) << DescribeErrors(all.errors);
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult one, Restore(honest_snapshot_, true, {"sub/inner"}));
+  EXPECT_EQ(one.failed, 1u) << DescribeErrors(one.errors);
+  // The rest of the snapshot still restored.
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string gamma, ReadFile(target_ + "/gamma"));
+  EXPECT_EQ(gamma, "gamma's content");
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, HardlinksToOutsideOrThroughLinksAreRefused) {
+  const std::vector<std::string> bad_targets = {
+      "../../etc/passwd",    "/etc/passwd", "../victim.txt", victim_file_,
+      "ok/../../victim.txt", "a-link/keep", "a-link",        "",
+      "no-such-file"};
+  std::vector<v1::TreeEntry> entries = {FileLike("ok"), Symlink("a-link", victim_dir_)};
+  for (size_t i = 0; i < bad_targets.size(); ++i) {
+    entries.push_back(Hardlink(absl::StrCat("h", i), bad_targets[i]));
+  }
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot(entries));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
+  // "a-link" as a hardlink source links the symlink itself: allowed, harmless.
+  EXPECT_EQ(result.failed, bad_targets.size() - 1) << DescribeErrors(result.errors);
+  for (size_t i = 0; i < bad_targets.size(); ++i) {
+    if (bad_targets[i] == "a-link") continue;
+    struct stat st;
+    EXPECT_NE(lstat(absl::StrCat(target_, "/h", i).c_str(), &st), 0) << bad_targets[i];
+  }
+  struct stat st;
+  ASSERT_EQ(stat(victim_file_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);
+  ASSERT_EQ(stat((victim_dir_ + "/keep").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, HardlinkGroupLedByASymlinkLinksTheSymlinkItself) {
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot,
+                             Snapshot({Symlink("a", victim_file_), Hardlink("b", "a")}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
+  EXPECT_TRUE(result.errors.empty()) << DescribeErrors(result.errors);
+  struct stat a, b, victim;
+  ASSERT_EQ(lstat((target_ + "/a").c_str(), &a), 0);
+  ASSERT_EQ(lstat((target_ + "/b").c_str(), &b), 0);
+  EXPECT_TRUE(S_ISLNK(b.st_mode));
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  ASSERT_EQ(stat(victim_file_.c_str(), &victim), 0);
+  EXPECT_NE(victim.st_ino, b.st_ino);
+  EXPECT_EQ(victim.st_nlink, 1u);
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, RestoreIntoRootIsRefused) {
+  const std::string root_link = work_ + "/root-link";
+  ASSERT_EQ(symlink("/", root_link.c_str()), 0);
+  CAIRN_ASSERT_OK_AND_ASSIGN(outside_before_, Outside());
+  for (const std::string& target : {std::string("/"), std::string("//"), std::string("/."),
+                                    std::string("/tmp/.."), root_link, root_link + "/"}) {
+    SCOPED_TRACE(target);
+    RestoreOptions options;
+    options.snapshot_id = honest_snapshot_;
+    options.target = target;
+    absl::StatusOr<RestoreResult> result = env_->Restore(options);
+    EXPECT_FALSE(result.ok());
+    struct stat st;
+    EXPECT_NE(lstat("/alpha", &st), 0) << "restored into /";
+  }
+  for (const std::string& target : {std::string(""), std::string("relative/dir")}) {
+    RestoreOptions options;
+    options.snapshot_id = honest_snapshot_;
+    options.target = target;
+    EXPECT_FALSE(env_->Restore(options).ok()) << target;
+  }
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, RestoreOverTheAgentsOwnFilesIsRefused) {
+  const v1::AgentConfig& config = env_->agent().config;
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string key_before, ReadFile(config.key_file()));
+  for (const std::string& target : {config.state_dir(), env_->base(), config.state_dir() + "/spool",
+                                    config.state_dir() + "/", config.state_dir() + "/new/dir",
+                                    env_->base() + "/no-such/../agent-" + config.name() + "/new"}) {
+    SCOPED_TRACE(target);
+    RestoreOptions options;
+    options.snapshot_id = honest_snapshot_;
+    options.target = target;
+    options.overwrite = true;
+    options.protected_paths = {config.key_file(), config.state_dir()};
+    absl::StatusOr<RestoreResult> result = env_->Restore(options);
+    EXPECT_TRUE(absl::IsPermissionDenied(result.status())) << result.status();
+  }
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string key_after, ReadFile(config.key_file()));
+  EXPECT_TRUE(key_before == key_after);
+  EXPECT_FALSE(ReadFile(config.state_dir() + "/alpha").ok());
+  struct stat st;
+  EXPECT_NE(stat((config.state_dir() + "/new").c_str(), &st), 0)
+      << "a refused restore still created directories in the agent's state";
+  EXPECT_NE(stat((env_->base() + "/no-such").c_str(), &st), 0);
+  // An unrelated target is fine with the same protections.
+  RestoreOptions options;
+  options.snapshot_id = honest_snapshot_;
+  options.target = target_;
+  options.protected_paths = {config.key_file(), config.state_dir()};
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, env_->Restore(options));
+  EXPECT_TRUE(result.errors.empty()) << DescribeErrors(result.errors);
+}
+
+TEST_F(RestoreSafetyTest, SetIdBitsNeedAllowSpecial) {
+  const std::string src = env_->base() + "/setid";
+  ASSERT_EQ(mkdir(src.c_str(), 0755), 0);
+  CAIRN_ASSERT_OK(WriteFile(src + "/suid", "#!/bin/sh\n", 0755));
+  ASSERT_EQ(chmod((src + "/suid").c_str(), 04755), 0);
+  CAIRN_ASSERT_OK(WriteFile(src + "/sgid", "#!/bin/sh\n", 0711));
+  ASSERT_EQ(chmod((src + "/sgid").c_str(), 02711), 0);
+  ASSERT_EQ(mkdir((src + "/sgid-dir").c_str(), 0755), 0);
+  ASSERT_EQ(chmod((src + "/sgid-dir").c_str(), 02775), 0);
+  struct stat st;
+  ASSERT_EQ(stat((src + "/suid").c_str(), &st), 0);
+  if ((st.st_mode & 04000) == 0) GTEST_SKIP() << "this filesystem drops set-id bits";
+  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult backup, env_->Backup(src, v1::BACKUP_LEVEL_FULL));
+
+  auto mode_of = [](const std::string& path) {
+    struct stat s;
+    return lstat(path.c_str(), &s) == 0 ? static_cast<int>(s.st_mode & 07777) : -1;
+  };
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult plain, Restore(backup.snapshot.id()));
+  EXPECT_TRUE(plain.errors.empty()) << DescribeErrors(plain.errors);
+  EXPECT_EQ(mode_of(target_ + "/suid"), 0755);
+  EXPECT_EQ(mode_of(target_ + "/sgid"), 0711);
+  EXPECT_EQ(mode_of(target_ + "/sgid-dir"), 0775);
+
+  RemoveTree(target_);
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult special,
+                             Restore(backup.snapshot.id(), false, {}, /*allow_special=*/true));
+  EXPECT_TRUE(special.errors.empty()) << DescribeErrors(special.errors);
+  EXPECT_EQ(mode_of(target_ + "/suid"), 04755);
+  EXPECT_EQ(mode_of(target_ + "/sgid"), 02711);
+  EXPECT_EQ(mode_of(target_ + "/sgid-dir"), 02775);
+}
+
+TEST_F(RestoreSafetyTest, DeviceNodesAndFifosNeedAllowSpecial) {
+  auto special = [](const std::string& name, v1::EntryType type, uint64_t rdev) {
+    v1::TreeEntry e;
+    e.set_name(name);
+    e.set_type(type);
+    e.set_mode(0666);
+    e.set_rdev(rdev);
+    return e;
+  };
+  CAIRN_ASSERT_OK_AND_ASSIGN(
+      std::string snapshot, Snapshot({special("disk", v1::ENTRY_TYPE_BLOCK_DEVICE, makedev(8, 0)),
+                                      FileLike("ok"), special("pipe", v1::ENTRY_TYPE_FIFO, 0),
+                                      special("zero", v1::ENTRY_TYPE_CHAR_DEVICE, makedev(1, 5))}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult plain, Restore(snapshot));
+  EXPECT_EQ(plain.failed, 3u) << DescribeErrors(plain.errors);
+  EXPECT_TRUE(HasErrorFor(plain.errors, "zero"));
+  EXPECT_TRUE(HasErrorFor(plain.errors, "disk"));
+  EXPECT_EQ(ListDir(target_), std::vector<std::string>{"ok"});
+
+  RemoveTree(target_);
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult allowed, Restore(snapshot, false, {}, true));
+  struct stat st;
+  ASSERT_EQ(lstat((target_ + "/pipe").c_str(), &st), 0) << DescribeErrors(allowed.errors);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  if (lstat((target_ + "/zero").c_str(), &st) != 0) {
+    GTEST_SKIP() << "cannot create device nodes here: " << DescribeErrors(allowed.errors);
+  }
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(1, 5));
+  ASSERT_EQ(lstat((target_ + "/disk").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISBLK(st.st_mode));
+}
+
+TEST_F(RestoreSafetyTest, SwappedChunksFailOnlyTheirFilesAndNameTheChunk) {
+  const std::string a = honest_["alpha"].chunks(0).id();
+  const std::string b = honest_["beta"].chunks(0).id();
+  {
+    CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
+                               SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
+    CAIRN_ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
+    const std::string parked(32, '\0');
+    for (const auto& [from, to] :
+         std::vector<std::pair<std::string, std::string>>{{a, parked}, {b, a}, {parked, b}}) {
+      CAIRN_ASSERT_OK_AND_ASSIGN(SqliteStatement move,
+                                 db->Prepare("UPDATE chunks SET id = ?2 WHERE id = ?1"));
+      move.BindBlob(1, from);
+      move.BindBlob(2, to);
+      CAIRN_ASSERT_OK(move.Run());
+      ASSERT_EQ(db->Changes(), 1);
+    }
+    CAIRN_ASSERT_OK(db->Exec("COMMIT"));
+  }
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(honest_snapshot_));
+  EXPECT_EQ(result.failed, 2u) << DescribeErrors(result.errors);
+  auto error_of = [&](const std::string& path) -> std::string {
+    for (const v1::FileError& e : result.errors) {
+      if (e.path() == path) return e.error();
+    }
+    return "";
+  };
+  CAIRN_ASSERT_OK_AND_ASSIGN(ChunkId id_a, ChunkIdFromBytes(a));
+  CAIRN_ASSERT_OK_AND_ASSIGN(ChunkId id_b, ChunkIdFromBytes(b));
+  EXPECT_NE(error_of("alpha").find(ChunkIdHex(id_a)), std::string::npos) << error_of("alpha");
+  EXPECT_NE(error_of("beta").find(ChunkIdHex(id_b)), std::string::npos) << error_of("beta");
+  // The other files restored; the failed ones left nothing behind.
+  EXPECT_EQ(ListDir(target_), (std::vector<std::string>{"gamma", "sub"}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string gamma, ReadFile(target_ + "/gamma"));
+  EXPECT_EQ(gamma, "gamma's content");
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string inner, ReadFile(target_ + "/sub/inner"));
+  EXPECT_EQ(inner, "inner content");
+}
+
+TEST_F(RestoreSafetyTest, TreeThatContainsItselfEndsWithAnError) {
+  // A tree stored under an id that is not its hash, naming itself as a
+  // subtree: an endless directory chain if the restore trusted the id.
+  const std::string loop_id(32, '\x42');
+  v1::Tree tree;
+  v1::TreeEntry* loop = tree.add_entries();
+  loop->set_name("loop");
+  loop->set_type(v1::ENTRY_TYPE_DIRECTORY);
+  loop->set_mode(0755);
+  loop->set_subtree_id(loop_id);
+  CAIRN_ASSERT_OK(env_->PutRawTreeAs(loop_id, tree.SerializeAsString()));
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot({FileLike("ok"), *loop}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
+  EXPECT_GE(result.failed, 1u);
+  // At most one level was created: the subtree failed its hash check.
+  EXPECT_TRUE(ListDir(target_ + "/loop/loop").empty());
+  ExpectOutsideUntouched();
+}
+
+TEST_F(RestoreSafetyTest, OverlyDeepSnapshotIsCutOffWithAnError) {
+  // Honest ids, but deeper than any backup produces (it stops at 1024).
+  constexpr int kDepth = 1100;
+  // Stored in one transaction: 1100 catalog commits would each fsync.
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
+                             SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
+  CAIRN_ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
+  v1::TreeEntry next = FileLike("leaf");
+  for (int i = 0; i < kDepth; ++i) {
+    v1::Tree tree;
+    *tree.add_entries() = next;
+    std::string data = tree.SerializeAsString();
+    CAIRN_ASSERT_OK_AND_ASSIGN(
+        SqliteStatement put, db->Prepare("INSERT INTO trees(tenant_id, id, data) "
+                                         "VALUES((SELECT id FROM tenants WHERE name = ?), ?, ?)"));
+    put.BindText(1, AgentTestEnv::kTenant);
+    put.BindBlob(2, TreeId(data));
+    put.BindBlob(3, data);
+    CAIRN_ASSERT_OK(put.Run());
+    next.Clear();
+    next.set_name("d");
+    next.set_type(v1::ENTRY_TYPE_DIRECTORY);
+    next.set_mode(0755);
+    next.set_subtree_id(TreeId(data));
+  }
+  CAIRN_ASSERT_OK(db->Exec("COMMIT"));
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot({next}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
+  EXPECT_GE(result.failed, 1u) << "a 1100-deep snapshot restored without complaint";
+  bool named = false;
+  for (const v1::FileError& e : result.errors) {
+    named = named || e.error().find("nested") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << DescribeErrors(result.errors);
+  ExpectOutsideUntouched();
+}
+
+}  // namespace
+}  // namespace cairn
