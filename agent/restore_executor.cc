@@ -460,7 +460,7 @@ class Restorer final {
     if (is_root_ && fchown(fd, entry.uid(), entry.gid()) != 0) {
       return PosixError(errno, "chown", file.path);
     }
-    mode_t mode = entry.mode() & (options_.allow_special ? 07777 : 0777);
+    mode_t mode = entry.mode() & (options_.allow_special ? 07777 : 01777);
     if (fchmod(fd, mode) != 0) return PosixError(errno, "chmod", file.path);
     struct timespec times[2] = {ToTimespec(entry.mtime_ns()), ToTimespec(entry.mtime_ns())};
     if (futimens(fd, times) != 0) return PosixError(errno, "set times of", file.path);
@@ -501,7 +501,7 @@ class Restorer final {
 
   void ApplyDirectoryMetadata(int fd, const v1::TreeEntry& entry) {
     if (is_root_) fchown(fd, entry.uid(), entry.gid());
-    fchmod(fd, entry.mode() & (options_.allow_special ? 07777 : 0777));
+    fchmod(fd, entry.mode() & (options_.allow_special ? 07777 : 01777));
     struct timespec times[2] = {ToTimespec(entry.mtime_ns()), ToTimespec(entry.mtime_ns())};
     futimens(fd, times);
     fsync(fd);

@@ -25,7 +25,7 @@ struct RestoreOptions {
   std::vector<std::string> paths;  // snapshot-relative; empty = all
   std::string target;              // absolute
   bool overwrite = false;          // replace files that exist in the target
-  bool allow_special = false;      // keep set-id bits, create device nodes
+  bool allow_special = false;      // keep set-id bits, create device nodes (sticky is always kept)
   int workers = 0;                 // decrypt/decompress/write threads; 0 = one per core
   // Paths the restore must never write over (the agent's key, config, state
   // directory and binary): a target that contains one is refused.
