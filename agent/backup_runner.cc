@@ -50,7 +50,7 @@ enum class Dirtiness { kClean, kBelow, kWhole };
 // lies strictly inside, kClean otherwise.
 Dirtiness Classify(const std::set<std::string>& changed, const std::string& dir) {
   if (changed.contains("")) return Dirtiness::kWhole;
-  for (size_t end = dir.find('/'); ; end = dir.find('/', end + 1)) {
+  for (size_t end = dir.find('/');; end = dir.find('/', end + 1)) {
     if (changed.contains(dir.substr(0, end))) return Dirtiness::kWhole;
     if (end == std::string::npos) break;
   }
@@ -81,9 +81,9 @@ struct WalkStats {
 
 class BackupWalk final {
  public:
-  BackupWalk(ServerConnection* connection, const AgentCrypto& crypto,
-             const v1::AgentConfig& config, const BackupOptions& options, std::string job_id,
-             std::string parent_snapshot, ChunkUploader* uploader, TreeSpool* spool)
+  BackupWalk(ServerConnection* connection, const AgentCrypto& crypto, const v1::AgentConfig& config,
+             const BackupOptions& options, std::string job_id, std::string parent_snapshot,
+             ChunkUploader* uploader, TreeSpool* spool)
       : connection_(connection),
         crypto_(crypto),
         config_(config),
@@ -91,7 +91,8 @@ class BackupWalk final {
         job_id_(std::move(job_id)),
         parent_snapshot_(std::move(parent_snapshot)),
         uploader_(uploader),
-        spool_(spool) {
+        spool_(spool),
+        chunker_(crypto.chunker, nullptr) {
     struct stat st;
     if (stat(config.state_dir().c_str(), &st) == 0) {
       state_dir_dev_ = st.st_dev;
@@ -103,8 +104,7 @@ class BackupWalk final {
   // `whole`: everything below may have changed (no shortcut from the
   // changed-path set).
   absl::StatusOr<std::string> Directory(int fd, const std::string& rel,
-                                        const std::string& parent_tree_id, int depth,
-                                        bool whole) {
+                                        const std::string& parent_tree_id, int depth, bool whole) {
     if (depth > kMaxDepth) {
       return absl::FailedPreconditionError(absl::StrCat(rel, ": directories nested too deep"));
     }
@@ -244,7 +244,7 @@ class BackupWalk final {
     }
     if (fd < 0) return PosixError(errno, "open", path);
     UniqueFd file(fd);
-    ASSIGN_OR_RETURN(FileContent content, ReadFileChunks(fd, path, crypto_, uploader_));
+    ASSIGN_OR_RETURN(FileContent content, ReadFileChunks(fd, path, crypto_, &chunker_, uploader_));
     // Describe the version that was read.
     FillMetadata(content.st, entry);
     stats_.bytes_scanned += static_cast<uint64_t>(content.st.st_size) - entry->size();
@@ -329,6 +329,7 @@ class BackupWalk final {
   std::string parent_snapshot_;
   ChunkUploader* uploader_;
   TreeSpool* spool_;
+  Chunker chunker_;  // one for the walk, Reset per file extent
   dev_t state_dir_dev_ = 0;
   ino_t state_dir_ino_ = 0;
   absl::flat_hash_map<std::pair<dev_t, ino_t>, std::string> hardlinks_;
@@ -337,14 +338,12 @@ class BackupWalk final {
   absl::Time last_progress_ = absl::Now();
 };
 
-void FailJob(ServerConnection* connection, const std::string& job_id,
-             const absl::Status& status) {
+void FailJob(ServerConnection* connection, const std::string& job_id, const absl::Status& status) {
   v1::FinishJobRequest finish;
   finish.set_job_id(job_id);
   finish.set_state(v1::JOB_STATE_FAILED);
   finish.set_error(std::string(status.message()).substr(0, 4096));
-  connection->Call(&v1::AgentService::Stub::FinishJob, finish, absl::Seconds(10),
-                   absl::Seconds(5))
+  connection->Call(&v1::AgentService::Stub::FinishJob, finish, absl::Seconds(10), absl::Seconds(5))
       .IgnoreError();
 }
 
@@ -355,8 +354,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
                                        const BackupOptions& options) {
   absl::Time start = absl::Now();
   if (options.root.empty() || options.root[0] != '/') {
-    return absl::InvalidArgumentError(absl::StrCat("the root \"", options.root,
-                                                   "\" must be an absolute path"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the root \"", options.root, "\" must be an absolute path"));
   }
   // The root itself may be reached through a symlink; nothing inside is.
   int root_fd = open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -377,8 +376,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     int workers = static_cast<int>(options.workers > 0 ? options.workers : config.workers());
     ChunkUploader uploader(connection, &crypto, job.job_id(), workers, kMaxInflightBytes,
                            options.bandwidth_bytes_per_second);
-    BackupWalk walk(connection, crypto, config, options, job.job_id(),
-                    job.parent_snapshot_id(), &uploader, spool.get());
+    BackupWalk walk(connection, crypto, config, options, job.job_id(), job.parent_snapshot_id(),
+                    &uploader, spool.get());
     // Without a parent there is nothing to reuse: look at everything.
     bool whole = options.changed_paths == nullptr || job.parent_root_tree_id().empty() ||
                  options.changed_paths->contains("");

@@ -50,7 +50,8 @@ absl::StatusOr<std::vector<std::pair<uint64_t, uint64_t>>> DataExtents(int fd, u
 }  // namespace
 
 absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
-                                           const AgentCrypto& crypto, ChunkUploader* uploader) {
+                                           const AgentCrypto& crypto, Chunker* chunker,
+                                           ChunkUploader* uploader) {
   FileContent content;
   for (int attempt = 1; attempt <= kMaxFileReads; ++attempt) {
     struct stat before;
@@ -60,10 +61,10 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
     ASSIGN_OR_RETURN(auto extents, DataExtents(fd, static_cast<uint64_t>(before.st_size), path));
     for (const auto& [offset, length] : extents) {
       FdRangeSource source(fd, offset, length, path);
-      Chunker chunker(crypto.chunker, &source);
+      chunker->Reset(&source);
       Chunk chunk;
       while (true) {
-        ASSIGN_OR_RETURN(bool more, chunker.Next(&chunk));
+        ASSIGN_OR_RETURN(bool more, chunker->Next(&chunk));
         if (!more) break;
         ChunkId id = crypto.hasher.Hash(chunk.data);
         RETURN_IF_ERROR(uploader->Add(id, chunk.data));
@@ -81,9 +82,8 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
       return content;
     }
   }
-  return absl::AbortedError(absl::StrCat(
-      path, " kept changing while it was read (", kMaxFileReads,
-      " tries); its previous version is kept"));
+  return absl::AbortedError(absl::StrCat(path, " kept changing while it was read (", kMaxFileReads,
+                                         " tries); its previous version is kept"));
 }
 
 }  // namespace cairn

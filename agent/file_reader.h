@@ -14,6 +14,7 @@
 #include "agent/agent_config.h"
 #include "agent/chunk_uploader.h"
 #include "cairn/v1/types.pb.h"
+#include "common/chunker.h"
 
 namespace cairn {
 
@@ -21,14 +22,16 @@ inline constexpr int kMaxFileReads = 3;
 
 struct FileContent {
   std::vector<v1::ChunkRef> chunks;
-  struct stat st;      // as of the read that was kept
+  struct stat st;  // as of the read that was kept
   uint64_t bytes_read = 0;
-  int reads = 0;       // 1 unless the file changed while being read
+  int reads = 0;  // 1 unless the file changed while being read
 };
 
-// `fd` is open for reading. `path` is for messages only.
+// `fd` is open for reading. `path` is for messages only. `chunker` is reused
+// across files (Reset per extent): a fresh one pays page faults on its buffer.
 absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
-                                           const AgentCrypto& crypto, ChunkUploader* uploader);
+                                           const AgentCrypto& crypto, Chunker* chunker,
+                                           ChunkUploader* uploader);
 
 }  // namespace cairn
 
