@@ -1,15 +1,18 @@
 #include "agent/root_protector.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
@@ -27,6 +30,49 @@ std::string JournalName(const std::string& root) {
 bool FileExistsAt(const std::string& path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0;
+}
+
+absl::Time ChangeTime(const struct stat& st) { return absl::TimeFromTimespec(st.st_ctim); }
+
+// The newest inode change time (writes move it too) of the directory open as
+// `fd` and of everything below it, not following symlinks.
+absl::Time NewestChangeBelow(int fd, int depth) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return absl::InfiniteFuture();  // unknown: not settled
+  absl::Time newest = ChangeTime(st);
+  int dup_fd = dup(fd);
+  if (dup_fd < 0) return absl::InfiniteFuture();
+  DIR* dir = fdopendir(dup_fd);
+  if (dir == nullptr) {
+    close(dup_fd);
+    return absl::InfiniteFuture();
+  }
+  while (struct dirent* d = readdir(dir)) {
+    absl::string_view name(d->d_name);
+    if (name == "." || name == "..") continue;
+    if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // deleted meanwhile; the directory's ctime moved
+      newest = absl::InfiniteFuture();
+      break;
+    }
+    newest = std::max(newest, ChangeTime(st));
+    if (S_ISDIR(st.st_mode) && depth < 64) {
+      UniqueFd child(openat(fd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child.valid()) {
+        newest = absl::InfiniteFuture();
+        break;
+      }
+      newest = std::max(newest, NewestChangeBelow(child.get(), depth + 1));
+    }
+  }
+  closedir(dir);
+  return newest;
+}
+
+absl::Time NewestChangeBelow(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return absl::InfiniteFuture();
+  return NewestChangeBelow(fd.get(), 0);
 }
 
 }  // namespace
@@ -185,8 +231,13 @@ absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
             ok |= FileExistsAt(JoinPath(root_, JoinPath(dir, marker)));
           }
           if (g.markers().empty()) {
+            // The watcher's record misses writes it has not reported yet
+            // and those made before it started (a restart mid-checkpoint):
+            // the files' own change times count too.
             auto it = activity.find(dir);
-            ok = it == activity.end() || now - it->second >= absl::Seconds(g.settle_seconds());
+            absl::Time newest = it == activity.end() ? absl::InfinitePast() : it->second;
+            newest = std::max(newest, NewestChangeBelow(JoinPath(root_, dir)));
+            ok = now - newest >= absl::Seconds(g.settle_seconds());
           }
           if (!ok) {
             absl::MutexLock lock(&held_mu);
@@ -206,7 +257,10 @@ absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
   RETURN_IF_ERROR(journal_->Sync());
   absl::MutexLock lock(&mu_);
   last_snapshot_ = now;
-  if (pending.everything) whole_root_pending_ = false;
+  // A rescan asked for while the backup ran (overflow, root replaced) is
+  // newer than what was committed and still marked in the journal; Record
+  // holds mu_ while it marks, so reading the journal here misses none.
+  if (pending.everything) whole_root_pending_ = journal_->Snapshot().everything;
   return result;
 }
 
