@@ -76,8 +76,12 @@ absl::StatusOr<v1::HelloResponse> Repository::Hello(const v1::HelloRequest& requ
   info.set_tenant(request.tenant());
   info.set_hostname(request.hostname());
   info.set_version(request.version());
-  info.clear_roots();
-  for (const std::string& root : request.roots()) info.add_roots(root);
+  // One-shot commands run without the daemon's config send no roots; they
+  // must not erase the roots the daemon reported.
+  if (request.roots_size() > 0) {
+    info.clear_roots();
+    for (const std::string& root : request.roots()) info.add_roots(root);
+  }
   info.set_last_seen_unix_ms(NowMs());
   RETURN_IF_ERROR(catalog_->UpsertAgent(info));
 
