@@ -2,6 +2,9 @@
 """Turns bench/run.sh's measurements (JSON lines) into the markdown table.
 
   report.py RESULTS.jsonl OUT.md [docs/performance.md]
+  report.py --continuous CONTINUOUS.jsonl OUT.md [docs/performance.md]
+
+The second form reports bench/continuous.sh into its own block and section.
 
 Medians over repetitions. With BENCH_DOCS=1 and a third argument, the table
 replaces the "latest run" block of the end-to-end section of that file (the
@@ -17,6 +20,9 @@ TOOLS = ["restic", "borg", "cairn"]
 BEGIN = "<!-- bench/run.sh: latest run (generated, do not edit by hand) -->"
 END = "<!-- bench/run.sh: end of latest run -->"
 SECTION = "## End to end: cairn vs restic vs borg"
+CONT_BEGIN = "<!-- bench/continuous.sh: latest run (generated, do not edit by hand) -->"
+CONT_END = "<!-- bench/continuous.sh: end of latest run -->"
+CONT_SECTION = "## Continuous protection"
 
 
 def load(path):
@@ -162,23 +168,110 @@ def report(fig, results_path):
     return "\n".join(out) + "\n"
 
 
-def update_docs(path, block):
+def update_docs(path, block, begin=BEGIN, end=END, section=SECTION):
     with open(path) as f:
         text = f.read()
-    generated = f"{BEGIN}\n{block}{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    generated = f"{begin}\n{block}{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + generated + tail
     else:
-        if SECTION not in text:
-            text = text.rstrip("\n") + f"\n\n{SECTION}\n\nReproduce: `make bench` (bench/README.md).\n"
+        if section not in text:
+            text = text.rstrip("\n") + f"\n\n{section}\n\nReproduce: `make bench` (bench/README.md).\n"
         text = text.rstrip("\n") + f"\n\n{generated}\n"
     with open(path, "w") as f:
         f.write(text)
 
 
+def continuous_report(records):
+    """bench/continuous.sh: ordered incrementals, continuous latency, idle cost."""
+    def rows(**want):
+        return [r for r in records if all(r.get(k) == v for k, v in want.items())]
+
+    def med(rs, key):
+        v = [r[key] for r in rs if key in r]
+        return statistics.median(v) if v else None
+
+    def span(rs, key):
+        v = [r[key] for r in rs if key in r]
+        return f" ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else ""
+
+    inc = rows(phase="incremental")
+    tools = [t for t in TOOLS if any(r["tool"] == t for r in inc)]
+    others = [t for t in tools if t != "cairn"]
+    reps = max((r["rep"] for r in inc), default=0)
+    out = [f"**Latest run:** {os.environ.get('BENCH_DATE', '?')}; "
+           f"{os.environ.get('BENCH_MACHINE', '?')}.",
+           f"Versions: {os.environ.get('BENCH_VERSIONS', '?')}.",
+           f"Data: {os.environ.get('BENCH_SETTINGS', '?')}."]
+    for n in os.environ.get("BENCH_NOTES", "").splitlines():
+        if n.strip():
+            out.append(f"Note: {n.strip()}.")
+    out += ["", f"**(a) Incremental backup, ordered while the daemon watches** (seconds, "
+            f"median of {reps}, min–max in brackets; cairn: `cairnctl backup --agent A` from the "
+            "order to the committed snapshot):", "",
+            "| cache | " + " | ".join(tools) + " | cairn faster than the faster other by | goal |",
+            "|---" * (len(tools) + 3) + "|"]
+    for cache in ["warm", "cold"]:
+        vals = {t: med(rows(phase="incremental", tool=t, cache=cache), "seconds") for t in tools}
+        cells = " | ".join(fmt(vals[t], 3) + span(rows(phase="incremental", tool=t, cache=cache),
+                                                   "seconds") for t in tools)
+        best = [vals[t] for t in others if vals[t] is not None]
+        ratio = verdict = ""
+        if best and vals.get("cairn"):
+            r = min(best) / vals["cairn"]
+            ratio = f"{r:.1f}×"
+            verdict = f"≥ 20× {'✅' if r >= 20 else '❌'}"
+        out.append(f"| {cache} | {cells} | {ratio} | {verdict} |")
+    out += ["", "Where cairn's time goes (medians, seconds after `cairnctl backup` started; "
+            "the job's times are the server's clock, on the same host):", "",
+            "| cache | order accepted | agent took it | snapshot committed | cairnctl returned | "
+            "after `sync` (wall) | cairn-agent CPU | cairn-server CPU | cairnctl CPU |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for cache in ["warm", "cold"]:
+        rs = rows(phase="incremental", tool="cairn", cache=cache)
+        if not rs:
+            continue
+        cells = [fmt(med(rs, k), 3) for k in
+                 ["created", "started", "finished", "seconds_before_sync", "seconds"]]
+        cells += [fmt(med(rs, k), 2) for k in ["agent_cpu", "server_cpu", "client_cpu"]]
+        out.append(f"| {cache} | " + " | ".join(cells) + " |")
+    lat = rows(phase="continuous")
+    if lat:
+        seen = [r["seconds"] for r in lat]
+        committed = [r["committed_seconds"] for r in lat]
+        out += ["", f"**(b) Continuous mode** (`continuous: true`, interval 1 s, quiet 1 s; "
+                f"{len(lat)} snapshots): seconds from the last write to", "",
+                "| | median | max | goal |", "|---|---:|---:|---|",
+                f"| the snapshot listed by `cairnctl snapshots` (polled every 50 ms) | "
+                f"{fmt(statistics.median(seen), 2)} | {fmt(max(seen), 2)} | "
+                f"≤ 3 s {'✅' if max(seen) <= 3 else '❌'} |",
+                f"| its commit (`created_unix_ms`, server clock) | "
+                f"{fmt(statistics.median(committed), 2)} | {fmt(max(committed), 2)} | |"]
+    for r in rows(phase="idle"):
+        s = r["seconds"]
+        out += ["", f"**(c) The daemon at rest**, watching the tree for {s:.0f} s "
+                "(continuous policy applied, nothing changing):", "",
+                "| cairn-agent CPU (% of one core) | wake-ups / s | RSS at start / end (MiB) | "
+                "peak RSS since start-up (MiB) | threads | cairn-server CPU (%) |",
+                "|---:|---:|---:|---:|---:|---:|",
+                f"| {r['agent_cpu'] / s * 100:.3f} | {r['wakeups'] / s:.1f} | "
+                f"{r['rss_start_kb'] / 1024:.1f} / {r['rss_end_kb'] / 1024:.1f} | "
+                f"{r['hwm_kb'] / 1024:.0f} | {r['threads']} | {r['server_cpu'] / s * 100:.3f} |"]
+        if r.get("snapshots"):
+            out.append(f"\n{r['snapshots']} snapshots were committed while idle.")
+    return "\n".join(out) + "\n"
+
+
 def main():
+    if sys.argv[1] == "--continuous":
+        text = continuous_report(load(sys.argv[2]))
+        with open(sys.argv[3], "w") as f:
+            f.write("# cairn continuous protection benchmark (bench/continuous.sh)\n\n" + text)
+        if len(sys.argv) > 4 and os.environ.get("BENCH_DOCS", "1") == "1":
+            update_docs(sys.argv[4], text, CONT_BEGIN, CONT_END, CONT_SECTION)
+        return
     records = load(sys.argv[1])
     text = report(Figures(records), sys.argv[1])
     with open(sys.argv[2], "w") as f:

@@ -18,6 +18,8 @@
 #   BENCH_KEEP [0]           keep repositories after the run
 #   BENCH_CAIRN_VERSION      label for the cairn build (default: git describe of
 #                            this tree; set it when BUILD_DIR holds another build)
+#   BENCH_CONTINUOUS [1]     then run bench/continuous.sh on the same tree (0: skip;
+#                            its own settings, e.g. BENCH_IDLE_SECONDS, are in that file)
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -362,3 +364,10 @@ BENCH_NOTES=$(printf '%s\n' "${NOTES[@]}")
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" "$RESULTS" "$OUT/results.md" "$SRC/docs/performance.md"
 cat "$OUT/results.md"
+
+# --- continuous protection, on the same tree, under the lock we hold ---------
+if [ "${BENCH_CONTINUOUS:-1}" = 1 ]; then
+  say "continuous protection (bench/continuous.sh)"
+  BENCH_LOCK="" BENCH_DIR=$W BENCH_TREE_FILES=$TREE_FILES BENCH_TREE_DIRS=$TREE_DIRS \
+    BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/continuous.sh" "$BUILD"
+fi
