@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,15 +15,14 @@
 #include "common/ids.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
+#include "common/tree_id.h"
 
 namespace cairn {
 namespace {
 
+// One journal per root, named by a hash of the root's path.
 std::string JournalName(const std::string& root) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(root.data()), root.size(), digest);
-  return absl::StrCat("journal-",
-                      HexOf(absl::string_view(reinterpret_cast<const char*>(digest), 8)));
+  return absl::StrCat("journal-", HexOf(absl::string_view(TreeId(root)).substr(0, 8)));
 }
 
 bool FileExistsAt(const std::string& path) {

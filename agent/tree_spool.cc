@@ -1,7 +1,6 @@
 #include "agent/tree_spool.h"
 
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -10,12 +9,6 @@
 #include "common/status_macros.h"
 
 namespace cairn {
-
-std::string TreeId(absl::string_view serialized) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(serialized.data()), serialized.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
 
 absl::StatusOr<std::unique_ptr<TreeSpool>> TreeSpool::Create(const std::string& dir) {
   RETURN_IF_ERROR(MakeDirectories(dir, 0700));

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "agent/server_connection.h"
 #include "common/file_util.h"
+#include "common/tree_id.h"
 
 namespace cairn {
 
@@ -38,8 +39,6 @@ class TreeSpool final {
   uint64_t size_ = 0;
   std::vector<Record> records_;
 };
-
-std::string TreeId(absl::string_view serialized);
 
 }  // namespace cairn
 

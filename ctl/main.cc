@@ -82,13 +82,17 @@ std::string JobTarget(const v1::Job& job) {
   return "";
 }
 
+// With --json, prints `message` as JSON and returns true: the caller is done.
+bool PrintedJson(const google::protobuf::Message& message) {
+  if (!absl::GetFlag(FLAGS_json)) return false;
+  std::cout << ToJson(message) << "\n";
+  return true;
+}
+
 int Status(AdminClient& client) {
   auto status = client.Call(&v1::AdminService::Stub::GetStatus, v1::GetStatusRequest());
   if (!status.ok()) return Fail(status.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*status) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*status)) return 0;
   const v1::GetStatusResponse& s = *status;
   std::cout << absl::StrFormat("cairn-server %s at %s: %s, up %ds\n", s.version(), client.address(),
                                s.healthy() ? "healthy" : "PROBLEMS", s.uptime_seconds());
@@ -130,10 +134,7 @@ int Status(AdminClient& client) {
 int Agents(AdminClient& client) {
   auto agents = client.Call(&v1::AdminService::Stub::ListAgents, v1::ListAgentsRequest());
   if (!agents.ok()) return Fail(agents.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*agents) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*agents)) return 0;
   Table table({"AGENT", "TENANT", "HOST", "VERSION", "ONLINE", "LAST SEEN", "LAST BACKUP", "ROOTS"});
   for (const v1::AgentInfo& a : agents->agents()) {
     std::vector<std::string> roots;
@@ -152,10 +153,7 @@ int Jobs(AdminClient& client) {
   request.set_limit(absl::GetFlag(FLAGS_limit));
   auto jobs = client.Call(&v1::AdminService::Stub::ListJobs, request);
   if (!jobs.ok()) return Fail(jobs.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*jobs) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*jobs)) return 0;
   Table table({"JOB", "KIND", "STATE", "AGENT", "WHAT", "CREATED", "RESULT"});
   for (const v1::Job& j : jobs->jobs()) {
     std::string result = j.error().empty() ? j.snapshot_id() : j.error();
@@ -172,10 +170,7 @@ int Job(AdminClient& client, const std::string& id) {
   request.set_job_id(id);
   auto job = client.Call(&v1::AdminService::Stub::GetJob, request);
   if (!job.ok()) return Fail(job.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(job->job()) << "\n";
-    return 0;
-  }
+  if (PrintedJson(job->job())) return 0;
   const v1::Job& j = job->job();
   std::cout << absl::StrFormat("job %s: %s %s on %s\n  %s\n", j.id(), KindName(j.kind()),
                                StateName(j.state()), j.agent(), JobTarget(j));
@@ -195,10 +190,7 @@ int Snapshots(AdminClient& client) {
   request.set_limit(absl::GetFlag(FLAGS_limit));
   auto snapshots = client.Call(&v1::AdminService::Stub::ListSnapshots, request);
   if (!snapshots.ok()) return Fail(snapshots.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*snapshots) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*snapshots)) return 0;
   Table table({"SNAPSHOT", "AGENT", "ROOT", "LEVEL", "CREATED", "FILES", "SIZE", "NEW DATA"});
   for (const v1::Snapshot& s : snapshots->snapshots()) {
     table.Add({s.id(), s.agent(), s.roots_size() > 0 ? PrintablePath(s.roots(0)) : "",
@@ -254,10 +246,7 @@ int Diff(AdminClient& client, const std::vector<std::string>& args) {
   request.set_limit(absl::GetFlag(FLAGS_limit));
   auto diff = client.Call(&v1::AdminService::Stub::DiffSnapshots, request);
   if (!diff.ok()) return Fail(diff.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*diff) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*diff)) return 0;
   for (const v1::Change& c : diff->changes()) {
     const char* mark = c.kind() == v1::CHANGE_KIND_ADDED     ? "+"
                        : c.kind() == v1::CHANGE_KIND_REMOVED ? "-"
@@ -460,10 +449,7 @@ int Prune(AdminClient& client) {
   request.set_agent(absl::GetFlag(FLAGS_agent));
   auto pruned = client.Call(&v1::AdminService::Stub::Prune, request, absl::Hours(1));
   if (!pruned.ok()) return Fail(pruned.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*pruned) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*pruned)) return 0;
   std::cout << (request.dry_run() ? "would expire " : "expired ")
             << pruned->expired_snapshot_ids_size() << " snapshots, kept " << pruned->kept() << "\n";
   for (const std::string& id : pruned->expired_snapshot_ids()) std::cout << "  " << id << "\n";
@@ -475,10 +461,7 @@ int Gc(AdminClient& client) {
   request.set_dry_run(absl::GetFlag(FLAGS_dry_run));
   auto gc = client.Call(&v1::AdminService::Stub::CollectGarbage, request, absl::Hours(24));
   if (!gc.ok()) return Fail(gc.status());
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*gc) << "\n";
-    return 0;
-  }
+  if (PrintedJson(*gc)) return 0;
   std::cout << absl::StrFormat(
       "%s%d chunks (%s), %d trees; %d packs deleted, %d compacted; %d chunks rescued by running "
       "backups\n",

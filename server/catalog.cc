@@ -325,13 +325,24 @@ absl::StatusOr<std::vector<uint32_t>> Catalog::FindMissingTrees(
 }
 
 absl::Status Catalog::PutTree(int64_t tenant, absl::string_view id, absl::string_view data) {
+  std::pair<std::string, std::string> one{std::string(id), std::string(data)};
+  return PutTrees(tenant, absl::MakeConstSpan(&one, 1));
+}
+
+absl::Status Catalog::PutTrees(int64_t tenant,
+                               absl::Span<const std::pair<std::string, std::string>> trees) {
   absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
   ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
       "INSERT OR IGNORE INTO trees(tenant_id, id, data) VALUES(?, ?, ?)"));
-  put.Bind(1, tenant);
-  put.BindBlob(2, id);
-  put.BindBlob(3, data);
-  return put.Run();
+  for (const auto& [id, data] : trees) {
+    put.Reset();
+    put.Bind(1, tenant);
+    put.BindBlob(2, id);
+    put.BindBlob(3, data);
+    RETURN_IF_ERROR(put.Run());
+  }
+  return txn.Commit();
 }
 
 absl::StatusOr<std::optional<std::string>> Catalog::GetTree(int64_t tenant,

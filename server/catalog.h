@@ -92,6 +92,9 @@ class Catalog final {
   absl::StatusOr<std::vector<uint32_t>> FindMissingTrees(int64_t tenant,
                                                          absl::Span<const std::string> ids);
   absl::Status PutTree(int64_t tenant, absl::string_view id, absl::string_view data);
+  // Several (id, data) trees in one transaction: one fsync, not one per tree.
+  absl::Status PutTrees(int64_t tenant,
+                        absl::Span<const std::pair<std::string, std::string>> trees);
   absl::StatusOr<std::optional<std::string>> GetTree(int64_t tenant, absl::string_view id);
 
   // Jobs. A job's full record is a v1::Job; state and times are also columns

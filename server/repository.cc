@@ -1,7 +1,5 @@
 #include "server/repository.h"
 
-#include <openssl/sha.h>
-
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -11,15 +9,10 @@
 #include "common/limits.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
+#include "common/tree_id.h"
 
 namespace cairn {
 namespace {
-
-std::string Sha256(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
 
 template <typename Ids>
 absl::Status CheckIds(const Ids& ids, size_t max) {
@@ -218,7 +211,8 @@ absl::StatusOr<v1::FindMissingTreesResponse> Repository::FindMissingTrees(
 }
 
 absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
-                                      absl::string_view data) {
+                                      absl::string_view data,
+                                      const absl::flat_hash_set<std::string>& earlier) {
   if (data.size() > kMaxTreeBytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("tree is ", data.size(), " bytes; at most ", kMaxTreeBytes));
@@ -262,7 +256,7 @@ absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
           return absl::InvalidArgumentError(absl::StrCat(
               "directory \"", absl::CHexEscape(entry.name()), "\" has no valid subtree id"));
         }
-        subtree_ids.push_back(entry.subtree_id());
+        if (!earlier.contains(entry.subtree_id())) subtree_ids.push_back(entry.subtree_id());
         break;
       case v1::ENTRY_TYPE_SYMLINK:
       case v1::ENTRY_TYPE_HARDLINK:
@@ -322,13 +316,19 @@ absl::StatusOr<v1::PutTreesResponse> Repository::PutTrees(const v1::PutTreesRequ
   }
   ASSIGN_OR_RETURN(auto job, RunningJob(request.job_id()));
   int64_t tenant = job.second;
-  v1::PutTreesResponse response;
+  // Every tree is checked first, then all are stored in one transaction: a
+  // call stores all its trees or none, with one fsync.
+  std::vector<std::pair<std::string, std::string>> trees;
+  absl::flat_hash_set<std::string> earlier;
   for (const std::string& data : request.trees()) {
-    std::string id = Sha256(data);
-    RETURN_IF_ERROR(ValidateTree(tenant, id, data));
-    RETURN_IF_ERROR(catalog_->PutTree(tenant, id, data));
-    response.set_stored(response.stored() + 1);
+    std::string id = TreeId(data);
+    RETURN_IF_ERROR(ValidateTree(tenant, id, data, earlier));
+    earlier.insert(id);
+    trees.emplace_back(std::move(id), data);
   }
+  RETURN_IF_ERROR(catalog_->PutTrees(tenant, trees));
+  v1::PutTreesResponse response;
+  response.set_stored(static_cast<uint32_t>(trees.size()));
   return response;
 }
 

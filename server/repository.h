@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -67,7 +68,10 @@ class Repository final {
   // agent's tenant id. FailedPrecondition "lease expired" once it lapsed.
   absl::StatusOr<std::pair<v1::Job, int64_t>> RunningJob(absl::string_view job_id);
   absl::Status RenewLease(absl::string_view job_id);
-  absl::Status ValidateTree(int64_t tenant, absl::string_view id, absl::string_view data);
+  // `earlier` holds the ids of trees sent before this one in the same call:
+  // they count as stored (they are written together, after validation).
+  absl::Status ValidateTree(int64_t tenant, absl::string_view id, absl::string_view data,
+                            const absl::flat_hash_set<std::string>& earlier);
   int64_t NowMs() const { return absl::ToUnixMillis(options_.clock()); }
 
   Catalog* catalog_;
