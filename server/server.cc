@@ -5,8 +5,8 @@
 #include "common/file_util.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
-#include "server/admin_service.h"
-#include "server/agent_service.h"
+#include "server/rpc/admin_service.h"
+#include "server/rpc/agent_service.h"
 #include "server/tiers/local_tier.h"
 
 namespace cairn {

@@ -14,10 +14,10 @@
 
 #include "absl/status/statusor.h"
 #include "cairn/v1/config.pb.h"
-#include "server/catalog.h"
-#include "server/job_board.h"
-#include "server/repository.h"
-#include "server/scheduler.h"
+#include "server/catalog/catalog.h"
+#include "server/schedule/job_board.h"
+#include "server/ingest/repository.h"
+#include "server/schedule/scheduler.h"
 
 namespace cairn {
 

@@ -16,7 +16,7 @@
 #include "common/chunk_id.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
-#include "server/sqlite_db.h"
+#include "server/catalog/sqlite_db.h"
 #include "tests/agent/agent_test_util.h"
 
 namespace cairn {

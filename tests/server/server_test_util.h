@@ -20,11 +20,11 @@
 #include "cairn/v1/agent.pb.h"
 #include "cairn/v1/types.pb.h"
 #include "gtest/gtest.h"
-#include "server/catalog.h"
-#include "server/job_board.h"
-#include "server/repository.h"
+#include "server/catalog/catalog.h"
+#include "server/schedule/job_board.h"
+#include "server/ingest/repository.h"
 #include "server/tiers/tier.h"
-#include "tests/tiers/tier_test_dir.h"
+#include "tests/server/tiers/tier_test_dir.h"
 
 #define ASSERT_OK(expr)                                         \
   do {                                                          \

@@ -1,0 +1,69 @@
+// Receives the sealed chunks of one upload stream and turns them into durable
+// packs: append to an open pack on the hot tier, and once the pack reaches its
+// target size (or the stream ends) write its index, commit it (fsync, rename,
+// fsync dir) and only then record its chunks in the catalog. A chunk counts as
+// stored only once its pack is durable; a stream that breaks leaves at most an
+// uncommitted temp file, which the tier removes.
+//
+//   PackIngest ingest(&catalog, tier, tenant, options);
+//   for (...) RETURN_IF_ERROR(ingest.Add(id, size, sealed));
+//   RETURN_IF_ERROR(ingest.Finish());
+#ifndef CAIRN_SERVER_INGEST_PACK_INGEST_H_
+#define CAIRN_SERVER_INGEST_PACK_INGEST_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "common/pack_format.h"
+#include "server/catalog/catalog.h"
+#include "server/tiers/tier.h"
+
+namespace cairn {
+
+struct IngestStats {
+  uint64_t chunks_stored = 0;
+  uint64_t chunks_already_present = 0;
+  uint64_t bytes_stored = 0;
+  uint64_t packs = 0;
+};
+
+class PackIngest final {
+ public:
+  PackIngest(Catalog* catalog, Tier* tier, int64_t tenant, uint64_t pack_target_bytes);
+  ~PackIngest();
+  PackIngest(const PackIngest&) = delete;
+  PackIngest& operator=(const PackIngest&) = delete;
+
+  // Checks framing (id length, sizes within bounds) and appends. After an
+  // error the ingest stays failed and stores nothing more.
+  absl::Status Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed);
+  // Makes everything added durable and catalogued.
+  absl::Status Finish();
+  const IngestStats& stats() const { return stats_; }
+
+ private:
+  absl::Status OpenPack();
+  absl::Status SealPack();
+
+  Catalog* catalog_;
+  Tier* tier_;
+  int64_t tenant_;
+  uint64_t pack_target_bytes_;
+  absl::Status failed_;
+  std::unique_ptr<TierWriter> writer_;
+  std::unique_ptr<PackBuilder> builder_;
+  std::string pack_name_;
+  std::vector<StoredChunk> pending_;
+  absl::flat_hash_set<std::string> in_open_pack_;
+  IngestStats stats_;
+};
+
+// A new, unique pack object name.
+std::string NewPackName();
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_INGEST_PACK_INGEST_H_

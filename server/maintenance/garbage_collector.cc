@@ -1,0 +1,540 @@
+#include "server/maintenance/garbage_collector.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/limits.h"
+#include "common/pack_format.h"
+#include "common/status_macros.h"
+#include "server/ingest/pack_ingest.h"
+#include "server/maintenance/pack_verifier.h"
+
+namespace cairn {
+namespace {
+
+// Bytes of trees read per catalog call, so the catalog is never held long.
+constexpr uint64_t kTreePageBytes = 8u << 20;
+constexpr uint32_t kChunkPage = 4096;
+
+// A tenant's tree or chunk, compactly (ids are 32 bytes).
+struct ObjKey {
+  int64_t tenant = 0;
+  std::array<char, kChunkIdBytes> id{};
+
+  bool operator==(const ObjKey& other) const { return tenant == other.tenant && id == other.id; }
+  template <typename H>
+  friend H AbslHashValue(H h, const ObjKey& key) {
+    return H::combine(std::move(h), key.tenant, absl::string_view(key.id.data(), key.id.size()));
+  }
+};
+
+std::optional<ObjKey> KeyOf(int64_t tenant, absl::string_view id) {
+  if (id.size() != kChunkIdBytes) return std::nullopt;
+  ObjKey key;
+  key.tenant = tenant;
+  std::memcpy(key.id.data(), id.data(), kChunkIdBytes);
+  return key;
+}
+
+std::string IdOf(const ObjKey& key) { return std::string(key.id.data(), key.id.size()); }
+
+// One run's state; lives for one GarbageCollector::Run.
+class Collection final {
+ public:
+  Collection(Repository* repository, const GcOptions& options)
+      : repository_(repository),
+        catalog_(repository->catalog()),
+        guard_(repository->gc_guard()),
+        options_(options) {}
+
+  absl::StatusOr<GcReport> Run() {
+    int64_t now = absl::ToUnixMillis(repository_->options().clock());
+    // Read after the guard began: a backup that begins later hears all its
+    // answers in periods the guard keeps, and makes only data newer than now.
+    ASSIGN_OR_RETURN(auto live, catalog_->LiveBackupJobs(now));
+    std::vector<std::string> live_ids;
+    horizon_ms_ = now - absl::ToInt64Milliseconds(options_.grace);
+    for (const auto& [id, created_ms] : live) {
+      live_ids.push_back(id);
+      horizon_ms_ =
+          std::min(horizon_ms_, created_ms - absl::ToInt64Milliseconds(options_.clock_slack));
+    }
+    guard_->ForgetAnswersBefore(live_ids);
+    RETURN_IF_ERROR(Phase(GcPhase::kStarted));
+    RETURN_IF_ERROR(CollectTrees());
+    RETURN_IF_ERROR(CollectChunks());
+    RETURN_IF_ERROR(Compact());
+    if (!options_.dry_run) RETURN_IF_ERROR(DeleteOrphans());
+    RETURN_IF_ERROR(Phase(GcPhase::kFinished));
+    return report_;
+  }
+
+ private:
+  struct TreeInfo {
+    int64_t created_ms = 0;
+    std::vector<ObjKey> subtrees;
+  };
+
+  absl::Status Phase(GcPhase phase) {
+    return options_.phase_hook ? options_.phase_hook(phase) : absl::OkStatus();
+  }
+
+  void Problem(std::string text) { report_.problems.push_back(std::move(text)); }
+
+  // Pages through every tree, parsed. An unparsable tree is reported to
+  // `fn` as nullopt: nothing it references can be known.
+  template <typename Fn>
+  absl::Status ForEachTree(Fn fn) {
+    int64_t after_tenant = 0;
+    std::string after_id;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<Catalog::GcTree> page,
+                       catalog_->GcTreePage(after_tenant, after_id, kTreePageBytes));
+      if (page.empty()) return absl::OkStatus();
+      for (Catalog::GcTree& row : page) {
+        std::optional<v1::Tree> tree;
+        v1::Tree parsed;
+        if (parsed.ParseFromString(row.data)) tree = std::move(parsed);
+        fn(row, tree);
+      }
+      after_tenant = page.back().tenant;
+      after_id = page.back().id;
+    }
+  }
+
+  // Trees no snapshot reaches, older than the horizon, and not reported to a
+  // backup, go. What a spared tree references stays with it.
+  absl::Status CollectTrees() {
+    absl::flat_hash_map<ObjKey, TreeInfo> trees;
+    std::vector<ObjKey> roots;
+    RETURN_IF_ERROR(
+        ForEachTree([&](const Catalog::GcTree& row, const std::optional<v1::Tree>& tree) {
+          std::optional<ObjKey> key = KeyOf(row.tenant, row.id);
+          if (!key.has_value()) return;  // not a tree id this server writes: leave it
+          TreeInfo& info = trees[*key];
+          info.created_ms = row.created_ms;
+          if (!tree.has_value()) {
+            Problem(absl::StrCat("tree ", HexOf(row.id), " does not parse; kept"));
+            unsafe_tenants_.insert(row.tenant);
+            roots.push_back(*key);
+            return;
+          }
+          for (const v1::TreeEntry& entry : tree->entries()) {
+            if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) continue;
+            std::optional<ObjKey> sub = KeyOf(row.tenant, entry.subtree_id());
+            if (sub.has_value()) info.subtrees.push_back(*sub);
+          }
+          // Young trees may belong to a backup not yet committed.
+          if (row.created_ms >= horizon_ms_) roots.push_back(*key);
+        }));
+    // Listed after the trees: a snapshot committed meanwhile keeps its trees.
+    ASSIGN_OR_RETURN(std::vector<Catalog::TenantObject> snapshot_roots,
+                     catalog_->SnapshotRootTrees());
+    for (const Catalog::TenantObject& r : snapshot_roots) {
+      std::optional<ObjKey> key = KeyOf(r.tenant, r.id);
+      if (key.has_value()) roots.push_back(*key);
+    }
+    absl::flat_hash_set<ObjKey> reached;
+    Reach(trees, roots, &reached);
+    std::vector<ObjKey> candidates;
+    std::vector<std::string> candidate_ids;
+    for (const auto& [key, info] : trees) {
+      if (reached.contains(key)) continue;
+      candidates.push_back(key);
+      candidate_ids.push_back(IdOf(key));
+    }
+    guard_->SetCandidates(GcObject::kTree, candidate_ids);
+    RETURN_IF_ERROR(Phase(GcPhase::kTreeCandidates));
+
+    RETURN_IF_ERROR(guard_->Sweep([&](const GcGuard::Sparer& sparer) -> absl::Status {
+      std::vector<ObjKey> spared;
+      for (const ObjKey& key : candidates) {
+        GcSpare why = sparer.Why(GcObject::kTree, IdOf(key));
+        if (why == GcSpare::kNo) continue;
+        spared.push_back(key);
+        if (why == GcSpare::kRescued) {
+          ++report_.trees_rescued;
+        } else {
+          ++report_.spared_maybe_reused;
+        }
+      }
+      // A backup told a tree exists relies on everything below it.
+      Reach(trees, spared, &reached);
+      std::vector<Catalog::TenantObject> doomed;
+      for (const ObjKey& key : candidates) {
+        // A tenant with an unparsable tree may reach anything of its own.
+        if (reached.contains(key) || unsafe_tenants_.contains(key.tenant)) continue;
+        doomed.push_back(Catalog::TenantObject{key.tenant, IdOf(key)});
+        if (options_.dry_run) doomed_trees_.insert(key);
+      }
+      if (options_.dry_run) {
+        report_.trees_deleted = doomed.size();
+        return absl::OkStatus();
+      }
+      ASSIGN_OR_RETURN(report_.trees_deleted, catalog_->DeleteTrees(doomed));
+      return absl::OkStatus();
+    }));
+    return Phase(GcPhase::kTreesSwept);
+  }
+
+  static void Reach(const absl::flat_hash_map<ObjKey, TreeInfo>& trees,
+                    const std::vector<ObjKey>& from, absl::flat_hash_set<ObjKey>* reached) {
+    std::vector<ObjKey> stack;
+    for (const ObjKey& key : from) {
+      if (reached->insert(key).second) stack.push_back(key);
+    }
+    while (!stack.empty()) {
+      ObjKey key = stack.back();
+      stack.pop_back();
+      auto it = trees.find(key);
+      if (it == trees.end()) continue;
+      for (const ObjKey& sub : it->second.subtrees) {
+        if (reached->insert(sub).second) stack.push_back(sub);
+      }
+    }
+  }
+
+  // Chunks no remaining tree references, in packs older than the horizon and
+  // not reported to a backup, go; then packs left without chunks.
+  absl::Status CollectChunks() {
+    absl::flat_hash_set<ObjKey> referenced;
+    RETURN_IF_ERROR(
+        ForEachTree([&](const Catalog::GcTree& row, const std::optional<v1::Tree>& tree) {
+          if (!tree.has_value()) {
+            unsafe_tenants_.insert(row.tenant);
+            return;
+          }
+          std::optional<ObjKey> self = KeyOf(row.tenant, row.id);
+          if (self.has_value() && doomed_trees_.contains(*self)) return;  // dry run
+          for (const v1::TreeEntry& entry : tree->entries()) {
+            for (const v1::ChunkRef& chunk : entry.chunks()) {
+              std::optional<ObjKey> key = KeyOf(row.tenant, chunk.id());
+              if (key.has_value()) referenced.insert(*key);
+            }
+          }
+        }));
+
+    std::vector<Catalog::GcChunk> candidates;
+    int64_t after_tenant = 0;
+    std::string after_id;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<Catalog::GcChunk> page,
+                       catalog_->GcChunkPage(after_tenant, after_id, horizon_ms_, kChunkPage));
+      if (page.empty()) break;
+      after_tenant = page.back().tenant;
+      after_id = page.back().id;
+      for (Catalog::GcChunk& c : page) {
+        if (unsafe_tenants_.contains(c.tenant)) continue;
+        std::optional<ObjKey> key = KeyOf(c.tenant, c.id);
+        if (!key.has_value() || referenced.contains(*key)) continue;
+        candidates.push_back(std::move(c));
+      }
+    }
+    referenced = {};
+    std::vector<std::string> candidate_ids;
+    candidate_ids.reserve(candidates.size());
+    for (const Catalog::GcChunk& c : candidates) candidate_ids.push_back(c.id);
+    guard_->SetCandidates(GcObject::kChunk, candidate_ids);
+    candidate_ids = {};
+    RETURN_IF_ERROR(Phase(GcPhase::kChunkCandidates));
+
+    std::vector<PackRecord> emptied;
+    RETURN_IF_ERROR(guard_->Sweep([&](const GcGuard::Sparer& sparer) -> absl::Status {
+      std::vector<Catalog::TenantObject> doomed;
+      for (const Catalog::GcChunk& c : candidates) {
+        GcSpare why = sparer.Why(GcObject::kChunk, c.id);
+        if (why == GcSpare::kRescued) {
+          ++report_.chunks_rescued;
+        } else if (why == GcSpare::kMaybeReused) {
+          ++report_.spared_maybe_reused;
+        } else {
+          doomed.push_back(Catalog::TenantObject{c.tenant, c.id});
+          Removed& r = removed_[c.pack_id];
+          ++r.chunks;
+          r.bytes += c.length;
+        }
+      }
+      if (options_.dry_run) {
+        report_.chunks_deleted = doomed.size();
+        return absl::OkStatus();
+      }
+      // The rows go first, in one transaction; objects only after it committed.
+      ASSIGN_OR_RETURN(emptied, catalog_->DeleteChunks(doomed, &report_.chunks_deleted));
+      return absl::OkStatus();
+    }));
+    RETURN_IF_ERROR(Phase(GcPhase::kChunksSwept));
+    return DeleteObjects(emptied, GcPhase::kEmptyPackDeleted);
+  }
+
+  // Deletes the objects of packs whose rows are gone (committed).
+  absl::Status DeleteObjects(const std::vector<PackRecord>& packs, GcPhase after_first) {
+    bool first = true;
+    for (const PackRecord& p : packs) {
+      Tier* tier = repository_->FindTier(p.tier);
+      if (tier == nullptr) {
+        Problem(absl::StrCat("pack ", p.name, " is on tier ", p.tier,
+                             " which is not configured; its object was not deleted"));
+        continue;
+      }
+      absl::Status deleted = tier->Delete(p.name);
+      if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+      ++report_.packs_deleted;
+      report_.bytes_freed += static_cast<int64_t>(p.size);
+      if (first) {
+        first = false;
+        RETURN_IF_ERROR(Phase(after_first));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // A pack being filled by compaction: one tenant, one tier.
+  struct Rewrite {
+    int64_t tenant = 0;
+    Tier* tier = nullptr;
+    std::string name;
+    std::unique_ptr<TierWriter> writer;
+    std::unique_ptr<PackBuilder> builder;
+    std::vector<Catalog::GcMove> moves;
+    uint64_t sources = 0;
+  };
+
+  absl::Status Compact() {
+    if (options_.compact_below <= 0) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<Catalog::GcPack> usage, catalog_->PackUsage());
+    // (tier, tenant) -> packs to rewrite, oldest first.
+    std::map<std::pair<std::string, int64_t>, std::vector<Catalog::GcPack>> groups;
+    for (Catalog::GcPack& p : usage) {
+      if (options_.dry_run) {  // as if the sweep had run
+        auto it = removed_.find(p.pack.id);
+        if (it != removed_.end()) {
+          p.live_chunks -= std::min(p.live_chunks, it->second.chunks);
+          p.live_bytes -= std::min(p.live_bytes, it->second.bytes);
+        }
+        if (p.live_chunks == 0) {
+          ++report_.packs_deleted;
+          continue;
+        }
+      }
+      uint64_t overhead = kPackHeaderSize + kPackFooterSize + p.pack.entries * kPackIndexEntrySize;
+      if (p.pack.quarantined || p.live_chunks == 0 || p.pack.size <= overhead) continue;
+      double live = static_cast<double>(p.live_bytes) / static_cast<double>(p.pack.size - overhead);
+      if (live >= options_.compact_below) continue;
+      if (options_.dry_run) {
+        ++report_.packs_compacted;
+        continue;
+      }
+      if (repository_->FindTier(p.pack.tier) == nullptr) continue;
+      groups[{p.pack.tier, p.tenant}].push_back(std::move(p));
+    }
+    for (auto& [where, packs] : groups) {
+      Rewrite rewrite;
+      rewrite.tenant = where.second;
+      rewrite.tier = repository_->FindTier(where.first);
+      for (const Catalog::GcPack& p : packs) RETURN_IF_ERROR(CopyLive(p.pack, &rewrite));
+      RETURN_IF_ERROR(Flush(&rewrite));
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads and checks every live blob of `pack`, then appends them to the
+  // rewrite. A damaged pack is quarantined and left alone.
+  absl::Status CopyLive(const PackRecord& pack, Rewrite* rewrite) {
+    ASSIGN_OR_RETURN(std::vector<Catalog::GcChunk> live, catalog_->LiveChunksOfPack(pack.id));
+    if (live.empty()) return absl::OkStatus();
+    std::vector<std::string> blobs;
+    absl::Status read = ReadLive(pack, live, &blobs);
+    if (absl::IsDataLoss(read)) {
+      Problem(absl::StrCat("pack ", pack.name, " (tier ", pack.tier, "): ", read.message(),
+                           "; quarantined, not compacted"));
+      return catalog_->QuarantinePack(pack.id);
+    }
+    RETURN_IF_ERROR(read);
+    if (rewrite->builder != nullptr &&
+        rewrite->builder->entry_count() + live.size() > kMaxPackEntries) {
+      RETURN_IF_ERROR(Flush(rewrite));
+    }
+    if (rewrite->writer == nullptr) {
+      rewrite->name = NewPackName();
+      ASSIGN_OR_RETURN(rewrite->writer, rewrite->tier->Create(rewrite->name));
+      rewrite->builder = std::make_unique<PackBuilder>();
+      RETURN_IF_ERROR(rewrite->writer->Append(PackBuilder::Header()));
+    }
+    for (size_t i = 0; i < live.size(); ++i) {
+      ChunkId id;
+      std::memcpy(id.data(), live[i].id.data(), kChunkIdBytes);
+      PackEntry entry = rewrite->builder->Add(id, live[i].raw_size, blobs[i]);
+      RETURN_IF_ERROR(rewrite->writer->Append(blobs[i]));
+      rewrite->moves.push_back(
+          Catalog::GcMove{live[i].id, pack.id, entry.offset, entry.length, live[i].raw_size});
+    }
+    ++rewrite->sources;
+    if (rewrite->builder->size() >= repository_->options().pack_target_bytes) {
+      RETURN_IF_ERROR(Flush(rewrite));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadLive(const PackRecord& pack, const std::vector<Catalog::GcChunk>& live,
+                        std::vector<std::string>* blobs) {
+    Tier* tier = repository_->FindTier(pack.tier);
+    ASSIGN_OR_RETURN(std::vector<PackEntry> index, ReadPackIndex(tier, pack.name));
+    absl::flat_hash_map<uint64_t, const PackEntry*> by_offset;
+    for (const PackEntry& e : index) by_offset[e.offset] = &e;
+    for (const Catalog::GcChunk& c : live) {
+      auto it = by_offset.find(c.offset);
+      if (it == by_offset.end() || it->second->length != c.length ||
+          std::memcmp(it->second->id.data(), c.id.data(), kChunkIdBytes) != 0) {
+        return absl::DataLossError(
+            absl::StrCat("the pack's index lacks chunk ", HexOf(c.id), " at offset ", c.offset));
+      }
+      std::string blob;
+      RETURN_IF_ERROR(tier->Read(pack.name, c.offset, c.length, &blob));
+      RETURN_IF_ERROR(VerifyBlob(*it->second, blob));
+      blobs->push_back(std::move(blob));
+    }
+    return absl::OkStatus();
+  }
+
+  // Makes the rewrite durable, then repoints its chunks and drops the old
+  // packs' rows in one transaction, then deletes the old objects. A crash
+  // before the transaction leaves an orphan new object; after it, orphan old
+  // ones: the rows always name an object that exists.
+  absl::Status Flush(Rewrite* rewrite) {
+    if (rewrite->writer == nullptr) return absl::OkStatus();
+    RETURN_IF_ERROR(rewrite->writer->Append(rewrite->builder->Finish()));
+    RETURN_IF_ERROR(rewrite->writer->Commit());
+    uint64_t size = rewrite->writer->size();
+    ++report_.packs_written;
+    report_.bytes_freed -= static_cast<int64_t>(size);
+    RETURN_IF_ERROR(Phase(GcPhase::kCompactPackWritten));
+    ASSIGN_OR_RETURN(std::vector<PackRecord> emptied,
+                     catalog_->MoveChunks(rewrite->tenant, rewrite->tier->name(), rewrite->name,
+                                          size, rewrite->moves));
+    report_.packs_compacted += rewrite->sources;
+    RETURN_IF_ERROR(Phase(GcPhase::kCompactRepointed));
+    rewrite->writer.reset();
+    rewrite->builder.reset();
+    rewrite->moves.clear();
+    rewrite->sources = 0;
+    return DeleteObjects(emptied, GcPhase::kCompactOldPackDeleted);
+  }
+
+  // Pack objects the catalog does not name: left by a crash between writing
+  // and cataloguing, or between uncataloguing and deleting. Deleted once seen
+  // orphaned for the grace period, so a pack being catalogued right now is safe.
+  absl::Status DeleteOrphans() {
+    bool first = true;
+    for (const std::unique_ptr<Tier>& tier : repository_->tiers()) {
+      ASSIGN_OR_RETURN(std::vector<std::string> objects, tier->List());
+      ASSIGN_OR_RETURN(std::vector<PackRecord> packs, catalog_->ListPacks());
+      absl::flat_hash_set<std::string> known;
+      for (const PackRecord& p : packs) {
+        if (p.tier == tier->name()) known.insert(p.name);
+      }
+      std::vector<std::string> orphans;
+      for (std::string& name : objects) {
+        if (absl::StartsWith(name, "pack-") && !known.contains(name)) {
+          orphans.push_back(std::move(name));
+        }
+      }
+      for (const std::string& name : guard_->OrphansDue(tier->name(), orphans, options_.grace)) {
+        absl::StatusOr<uint64_t> size = tier->Size(name);
+        absl::Status deleted = tier->Delete(name);
+        if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+        ++report_.orphans_deleted;
+        ++report_.packs_deleted;
+        if (size.ok()) report_.bytes_freed += static_cast<int64_t>(*size);
+        if (first) {
+          first = false;
+          RETURN_IF_ERROR(Phase(GcPhase::kOrphanDeleted));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  struct Removed {
+    uint64_t chunks = 0;
+    uint64_t bytes = 0;
+  };
+
+  Repository* repository_;
+  Catalog* catalog_;
+  GcGuard* guard_;
+  const GcOptions& options_;
+  int64_t horizon_ms_ = 0;  // trees and packs created from here on stay
+  // Tenants with an unparsable tree: their chunks cannot be judged.
+  absl::flat_hash_set<int64_t> unsafe_tenants_;
+  absl::flat_hash_set<ObjKey> doomed_trees_;       // dry run only
+  absl::flat_hash_map<int64_t, Removed> removed_;  // per pack, by the sweep
+  GcReport report_;
+};
+
+}  // namespace
+
+absl::string_view GcPhaseName(GcPhase phase) {
+  switch (phase) {
+    case GcPhase::kStarted:
+      return "started";
+    case GcPhase::kTreeCandidates:
+      return "tree-candidates";
+    case GcPhase::kTreesSwept:
+      return "trees-swept";
+    case GcPhase::kChunkCandidates:
+      return "chunk-candidates";
+    case GcPhase::kChunksSwept:
+      return "chunks-swept";
+    case GcPhase::kEmptyPackDeleted:
+      return "empty-pack-deleted";
+    case GcPhase::kCompactPackWritten:
+      return "compact-pack-written";
+    case GcPhase::kCompactRepointed:
+      return "compact-repointed";
+    case GcPhase::kCompactOldPackDeleted:
+      return "compact-old-pack-deleted";
+    case GcPhase::kOrphanDeleted:
+      return "orphan-deleted";
+    case GcPhase::kFinished:
+      return "finished";
+  }
+  return "unknown";
+}
+
+v1::GcResponse GcReport::ToProto() const {
+  v1::GcResponse response;
+  response.set_chunks_deleted(chunks_deleted);
+  response.set_bytes_freed(bytes_freed > 0 ? static_cast<uint64_t>(bytes_freed) : 0);
+  response.set_packs_deleted(packs_deleted);
+  response.set_packs_compacted(packs_compacted);
+  response.set_trees_deleted(trees_deleted);
+  response.set_chunks_rescued(chunks_rescued);
+  return response;
+}
+
+absl::StatusOr<GcReport> GarbageCollector::Run(const GcOptions& options) {
+  if (!(options.compact_below >= 0 && options.compact_below <= 1)) {
+    return absl::InvalidArgumentError("compact_below must be between 0 and 1");
+  }
+  if (options.grace < absl::ZeroDuration() || options.clock_slack < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the grace period and clock slack cannot be negative");
+  }
+  GcGuard* guard = repository_->gc_guard();
+  RETURN_IF_ERROR(guard->Begin());
+  absl::Cleanup end = [guard] { guard->End(); };
+  Collection collection(repository_, options);
+  return collection.Run();
+}
+
+}  // namespace cairn

@@ -1,0 +1,90 @@
+// Garbage collection: deletes the trees and chunks no snapshot needs, deletes
+// packs left empty, rewrites packs that are mostly garbage, and removes pack
+// objects the catalog does not know. Safe while backups run (docs/gc.md: the
+// GcGuard spares whatever a live backup was told exists, and data younger
+// than the oldest live backup or the grace period) and after a crash at any
+// point (an object is deleted only after the commit that stops referencing
+// it). One collection runs at a time per repository; a second is Aborted.
+//
+//   GarbageCollector gc(repository);
+//   ASSIGN_OR_RETURN(GcReport report, gc.Run(GcOptions{.grace = absl::Hours(1)}));
+#ifndef CAIRN_SERVER_MAINTENANCE_GARBAGE_COLLECTOR_H_
+#define CAIRN_SERVER_MAINTENANCE_GARBAGE_COLLECTOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cairn/v1/admin.pb.h"
+#include "server/ingest/repository.h"
+
+namespace cairn {
+
+// Points in a collection where a crash leaves a distinct state; tests stop
+// there (GcOptions::phase_hook).
+enum class GcPhase {
+  kStarted,                // guard begun, horizon known
+  kTreeCandidates,         // unreachable trees found, not yet deleted
+  kTreesSwept,             // their rows deleted
+  kChunkCandidates,        // unreferenced chunks found, not yet deleted
+  kChunksSwept,            // their rows and the empty packs' rows deleted
+  kEmptyPackDeleted,       // after deleting the first empty pack's object
+  kCompactPackWritten,     // a rewritten pack is durable, the catalog not yet repointed
+  kCompactRepointed,       // its chunks repointed, the old objects not yet deleted
+  kCompactOldPackDeleted,  // after deleting the first old pack's object
+  kOrphanDeleted,          // after deleting the first orphan object
+  kFinished,
+};
+absl::string_view GcPhaseName(GcPhase phase);
+
+struct GcOptions {
+  bool dry_run = false;  // count what would go; change nothing
+  // Packs whose live fraction (sealed bytes of catalogued chunks over all
+  // their blob bytes) is below this are rewritten. 0 disables compaction.
+  double compact_below = 0.5;
+  // Trees, packs and orphan objects younger than this stay.
+  absl::Duration grace = absl::Hours(1);
+  // So do those created up to this long before the oldest live backup job:
+  // margin for the clock stepping back between the two timestamps.
+  absl::Duration clock_slack = absl::Seconds(1);
+  // Called at each phase; an error ends the run right there, as a crash
+  // would (no clean-up beyond releasing the guard). For tests.
+  std::function<absl::Status(GcPhase)> phase_hook;
+};
+
+struct GcReport {
+  uint64_t trees_deleted = 0;
+  uint64_t chunks_deleted = 0;
+  uint64_t chunks_rescued = 0;  // reported present to a backup during this run
+  uint64_t trees_rescued = 0;
+  uint64_t spared_maybe_reused = 0;  // chunks and trees the reuse log may hold
+  uint64_t packs_deleted = 0;        // emptied packs, old packs of compactions, orphans
+  uint64_t packs_compacted = 0;      // packs rewritten
+  uint64_t packs_written = 0;        // new packs compaction wrote
+  uint64_t orphans_deleted = 0;
+  int64_t bytes_freed = 0;            // pack bytes deleted minus pack bytes written
+  std::vector<std::string> problems;  // damage found on the way (packs quarantined)
+
+  v1::GcResponse ToProto() const;
+};
+
+class GarbageCollector final {
+ public:
+  explicit GarbageCollector(Repository* repository) : repository_(repository) {}
+
+  // One collection. Aborted if another is running. On an error (a full disk,
+  // an I/O error) it stops; nothing referenced has been deleted, and what it
+  // left behind (a pack written but not yet catalogued) is an orphan that
+  // the next run removes.
+  absl::StatusOr<GcReport> Run(const GcOptions& options);
+
+ private:
+  Repository* repository_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_MAINTENANCE_GARBAGE_COLLECTOR_H_
