@@ -41,7 +41,7 @@ v1::TreeEntry Listed(const v1::TreeEntry& entry) {
 }  // namespace
 
 absl::StatusOr<v1::Tree> SnapshotBrowser::LoadTree(int64_t tenant, absl::string_view id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> data, catalog_->GetTree(tenant, id));
+  ASSIGN_OR_RETURN(std::optional<std::string> data, catalog_->trees().Get(tenant, id));
   if (!data.has_value()) {
     return absl::DataLossError(absl::StrCat("catalog: tree ", HexOf(id), " is missing"));
   }
@@ -55,11 +55,11 @@ absl::StatusOr<v1::Tree> SnapshotBrowser::LoadTree(int64_t tenant, absl::string_
 absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
     const v1::ListFilesRequest& request) {
   ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot,
-                   catalog_->GetSnapshot(request.snapshot_id()));
+                   catalog_->snapshots().Get(request.snapshot_id()));
   if (!snapshot.has_value()) {
     return absl::NotFoundError(absl::StrCat("no snapshot ", request.snapshot_id()));
   }
-  ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(snapshot->tenant()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(snapshot->tenant()));
   const uint32_t limit = PageLimit(request.limit());
 
   // Descend to the prefix.
@@ -134,9 +134,9 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
 absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
     const v1::DiffSnapshotsRequest& request) {
   ASSIGN_OR_RETURN(std::optional<v1::Snapshot> from,
-                   catalog_->GetSnapshot(request.from_snapshot_id()));
+                   catalog_->snapshots().Get(request.from_snapshot_id()));
   ASSIGN_OR_RETURN(std::optional<v1::Snapshot> to,
-                   catalog_->GetSnapshot(request.to_snapshot_id()));
+                   catalog_->snapshots().Get(request.to_snapshot_id()));
   if (!from.has_value() || !to.has_value()) {
     return absl::NotFoundError(absl::StrCat("no snapshot ", !from.has_value()
                                                                 ? request.from_snapshot_id()
@@ -145,7 +145,7 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
   if (from->tenant() != to->tenant()) {
     return absl::InvalidArgumentError("the two snapshots belong to different tenants");
   }
-  ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(from->tenant()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(from->tenant()));
   const uint32_t limit = PageLimit(request.limit());
   v1::DiffSnapshotsResponse response;
 

@@ -1,6 +1,8 @@
 // A thin RAII layer over SQLite: one connection, prepared statements with
-// typed binds, and transactions that roll back unless committed. Every SQLite
-// error becomes an absl::Status that names the statement.
+// typed binds (cached per connection: a statement goes back to the cache,
+// reset, when it goes out of scope), and transactions that roll back unless
+// committed. Every SQLite error becomes an absl::Status that names the
+// statement. Not thread-safe: each user holds its own lock around a SqliteDb.
 //
 //   ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path));
 //   ASSIGN_OR_RETURN(auto stmt, db->Prepare("SELECT size FROM packs WHERE id=?"));
@@ -14,6 +16,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -21,9 +26,11 @@
 
 namespace cairn {
 
+class SqliteDb;
+
 class SqliteStatement final {
  public:
-  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteStatement(SqliteDb* owner, sqlite3_stmt* stmt) : owner_(owner), stmt_(stmt) {}
   SqliteStatement(SqliteStatement&& other) noexcept;
   SqliteStatement& operator=(SqliteStatement&&) = delete;
   SqliteStatement(const SqliteStatement&) = delete;
@@ -47,28 +54,39 @@ class SqliteStatement final {
   bool ColumnIsNull(int index) const;
 
  private:
-  sqlite3* db_;
+  SqliteDb* owner_;
   sqlite3_stmt* stmt_;
 };
 
 class SqliteDb final {
  public:
   // Opens (creating) the database at `path` in WAL mode with synchronous=FULL
-  // and foreign keys on. Busy waits up to 10 s for other connections.
-  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // and foreign keys on. Busy waits up to 10 s for other connections. `vfs`
+  // names a registered SQLite VFS (empty: the default), for tests that
+  // simulate power loss.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                        const std::string& vfs = "");
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
   absl::Status Exec(absl::string_view sql);
+  // Prepares `sql`, or takes the prepared statement from this connection's
+  // cache when it is not in use.
   absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);
   int64_t LastInsertRowId() const;
   int Changes() const;
   sqlite3* raw() { return db_; }
 
  private:
+  friend class SqliteStatement;
   explicit SqliteDb(sqlite3* db) : db_(db) {}
+  // Takes back a statement whose user is done with it (reset, unbound).
+  void Release(sqlite3_stmt* stmt);
+
   sqlite3* db_;
+  // Idle prepared statements by SQL text.
+  absl::flat_hash_map<std::string, std::vector<sqlite3_stmt*>> idle_;
 };
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless Commit()

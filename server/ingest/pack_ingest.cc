@@ -89,7 +89,7 @@ absl::Status PackIngest::SealPack() {
   uint64_t size = writer_->size();
   // The pack is durable; now it may be referenced.
   ASSIGN_OR_RETURN(uint64_t added,
-                   catalog_->AddPack(tenant_, tier_->name(), pack_name_, size, pending_));
+                   catalog_->chunks().AddPack(tenant_, tier_->name(), pack_name_, size, pending_));
   stats_.chunks_stored += added;
   stats_.chunks_already_present += pending_.size() - added;
   stats_.bytes_stored += size;

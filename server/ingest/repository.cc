@@ -58,7 +58,7 @@ absl::StatusOr<v1::HelloResponse> Repository::Hello(const v1::HelloRequest& requ
       request.version().size() > 64) {
     return absl::InvalidArgumentError("hello: too many roots or over-long host name/version");
   }
-  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> existing, catalog_->GetAgent(request.agent()));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> existing, catalog_->agents().Get(request.agent()));
   if (existing.has_value() && existing->tenant() != request.tenant()) {
     return absl::PermissionDeniedError(absl::StrCat(
         "agent ", request.agent(), " belongs to tenant ", existing->tenant(),
@@ -76,7 +76,7 @@ absl::StatusOr<v1::HelloResponse> Repository::Hello(const v1::HelloRequest& requ
     for (const std::string& root : request.roots()) info.add_roots(root);
   }
   info.set_last_seen_unix_ms(NowMs());
-  RETURN_IF_ERROR(catalog_->UpsertAgent(info));
+  RETURN_IF_ERROR(catalog_->agents().Upsert(info));
 
   v1::HelloResponse response;
   response.set_server_version(CAIRN_VERSION);
@@ -88,7 +88,7 @@ absl::StatusOr<v1::HelloResponse> Repository::Hello(const v1::HelloRequest& requ
 
 absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
     const v1::BeginBackupRequest& request) {
-  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(request.agent()));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(request.agent()));
   if (!agent.has_value()) {
     return absl::FailedPreconditionError(
         absl::StrCat("unknown agent ", request.agent(), "; call Hello first"));
@@ -102,7 +102,7 @@ absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
 
   v1::Job job;
   if (!request.job_id().empty()) {
-    ASSIGN_OR_RETURN(std::optional<v1::Job> ordered, catalog_->GetJob(request.job_id()));
+    ASSIGN_OR_RETURN(std::optional<v1::Job> ordered, catalog_->jobs().Get(request.job_id()));
     if (!ordered.has_value() || ordered->agent() != request.agent() ||
         ordered->kind() != v1::JOB_KIND_BACKUP) {
       return absl::NotFoundError(
@@ -129,7 +129,7 @@ absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
 
   // The lease runs from now on the server's clock, whenever the job was ordered.
   int64_t lease_expires = NowMs() + absl::ToInt64Milliseconds(options_.job_lease);
-  RETURN_IF_ERROR(catalog_->ExtendJobLease(job.id(), NowMs(), lease_expires, false).status());
+  RETURN_IF_ERROR(catalog_->jobs().ExtendLease(job.id(), NowMs(), lease_expires, false).status());
   gc_guard_.BackupBegan(job.id());
   v1::BeginBackupResponse response;
   response.set_job_id(job.id());
@@ -138,7 +138,7 @@ absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
     std::optional<v1::BackupLevel> parent_level;
     if (level == v1::BACKUP_LEVEL_DIFFERENTIAL) parent_level = v1::BACKUP_LEVEL_FULL;
     ASSIGN_OR_RETURN(std::optional<v1::Snapshot> parent,
-                     catalog_->LatestSnapshot(request.agent(), request.roots(0), parent_level));
+                     catalog_->snapshots().Latest(request.agent(), request.roots(0), parent_level));
     if (parent.has_value()) {
       response.set_parent_snapshot_id(parent->id());
       response.set_parent_root_tree_id(parent->root_tree_id());
@@ -150,7 +150,7 @@ absl::StatusOr<v1::BeginBackupResponse> Repository::BeginBackup(
 absl::Status Repository::RenewLease(absl::string_view job_id) {
   int64_t now = NowMs();
   ASSIGN_OR_RETURN(bool live,
-                   catalog_->ExtendJobLease(
+                   catalog_->jobs().ExtendLease(
                        job_id, now, now + absl::ToInt64Milliseconds(options_.job_lease), true));
   // A lapsed lease stays lapsed: garbage collection may since have deleted
   // what the job uploaded or was told exists, so it must not commit.
@@ -163,16 +163,16 @@ absl::Status Repository::RenewLease(absl::string_view job_id) {
 }
 
 absl::StatusOr<std::pair<v1::Job, int64_t>> Repository::RunningJob(absl::string_view job_id) {
-  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->GetJob(job_id));
+  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(job_id));
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
   if (job->state() != v1::JOB_STATE_RUNNING) {
     return absl::FailedPreconditionError(absl::StrCat(
         "job ", job_id, " is ", v1::JobState_Name(job->state()), ", not running"));
   }
   RETURN_IF_ERROR(RenewLease(job_id));
-  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(job->agent()));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
   if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
-  ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(agent->tenant()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(agent->tenant()));
   return std::make_pair(*std::move(job), tenant);
 }
 
@@ -183,7 +183,7 @@ absl::StatusOr<v1::FindMissingChunksResponse> Repository::FindMissingChunks(
   std::vector<std::string> ids(request.ids().begin(), request.ids().end());
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
                    gc_guard_.FindMissingAndProtect(GcObject::kChunk, ids, [&] {
-                     return catalog_->FindMissingChunks(job.second, ids);
+                     return catalog_->chunks().FindMissing(job.second, ids);
                    }));
   v1::FindMissingChunksResponse response;
   response.mutable_missing()->Add(missing.begin(), missing.end());
@@ -203,7 +203,7 @@ absl::StatusOr<v1::FindMissingTreesResponse> Repository::FindMissingTrees(
   std::vector<std::string> ids(request.ids().begin(), request.ids().end());
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
                    gc_guard_.FindMissingAndProtect(GcObject::kTree, ids, [&] {
-                     return catalog_->FindMissingTrees(job.second, ids);
+                     return catalog_->trees().FindMissing(job.second, ids);
                    }));
   v1::FindMissingTreesResponse response;
   response.mutable_missing()->Add(missing.begin(), missing.end());
@@ -283,7 +283,7 @@ absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
         absl::MakeConstSpan(chunk_ids).subspan(i, std::min(kMaxIdsPerCall, chunk_ids.size() - i));
     ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
                      gc_guard_.FindMissingAndProtect(GcObject::kChunk, batch, [&] {
-                       return catalog_->FindMissingChunks(tenant, batch);
+                       return catalog_->chunks().FindMissing(tenant, batch);
                      }));
     if (!missing.empty()) {
       return absl::FailedPreconditionError(
@@ -293,7 +293,7 @@ absl::Status Repository::ValidateTree(int64_t tenant, absl::string_view id,
   }
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing_trees,
                    gc_guard_.FindMissingAndProtect(GcObject::kTree, subtree_ids, [&] {
-                     return catalog_->FindMissingTrees(tenant, subtree_ids);
+                     return catalog_->trees().FindMissing(tenant, subtree_ids);
                    }));
   if (!missing_trees.empty()) {
     return absl::FailedPreconditionError(
@@ -326,7 +326,7 @@ absl::StatusOr<v1::PutTreesResponse> Repository::PutTrees(const v1::PutTreesRequ
     earlier.insert(id);
     trees.emplace_back(std::move(id), data);
   }
-  RETURN_IF_ERROR(catalog_->PutTrees(tenant, trees));
+  RETURN_IF_ERROR(catalog_->trees().Put(tenant, trees));
   v1::PutTreesResponse response;
   response.set_stored(static_cast<uint32_t>(trees.size()));
   return response;
@@ -337,13 +337,13 @@ absl::StatusOr<v1::GetTreeResponse> Repository::GetTree(const v1::GetTreeRequest
     return absl::InvalidArgumentError("a tree id is 32 bytes (or empty for the root)");
   }
   ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot,
-                   catalog_->GetSnapshot(request.snapshot_id()));
+                   catalog_->snapshots().Get(request.snapshot_id()));
   if (!snapshot.has_value()) {
     return absl::NotFoundError(absl::StrCat("no snapshot ", request.snapshot_id()));
   }
-  ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(snapshot->tenant()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(snapshot->tenant()));
   const std::string& id = request.id().empty() ? snapshot->root_tree_id() : request.id();
-  ASSIGN_OR_RETURN(std::optional<std::string> tree, catalog_->GetTree(tenant, id));
+  ASSIGN_OR_RETURN(std::optional<std::string> tree, catalog_->trees().Get(tenant, id));
   if (!tree.has_value()) {
     return absl::NotFoundError(absl::StrCat("no tree ", HexOf(id)));
   }
@@ -353,11 +353,11 @@ absl::StatusOr<v1::GetTreeResponse> Repository::GetTree(const v1::GetTreeRequest
 }
 
 absl::StatusOr<int64_t> Repository::SnapshotTenant(absl::string_view snapshot_id) {
-  ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot, catalog_->GetSnapshot(snapshot_id));
+  ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot, catalog_->snapshots().Get(snapshot_id));
   if (!snapshot.has_value()) {
     return absl::NotFoundError(absl::StrCat("no snapshot ", snapshot_id));
   }
-  return catalog_->TenantId(snapshot->tenant());
+  return catalog_->agents().TenantId(snapshot->tenant());
 }
 
 absl::StatusOr<v1::CommitSnapshotResponse> Repository::CommitSnapshot(
@@ -369,12 +369,12 @@ absl::StatusOr<v1::CommitSnapshotResponse> Repository::CommitSnapshot(
     return absl::ResourceExhaustedError(
         absl::StrCat("at most ", kMaxFileErrors, " file errors per job"));
   }
-  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->GetJob(request.job_id()));
+  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(request.job_id()));
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", request.job_id()));
   if (job->state() != v1::JOB_STATE_RUNNING) {
     // A retried commit of a job that already committed returns its snapshot.
     if (!job->snapshot_id().empty()) {
-      ASSIGN_OR_RETURN(std::optional<v1::Snapshot> done, catalog_->GetSnapshot(job->snapshot_id()));
+      ASSIGN_OR_RETURN(std::optional<v1::Snapshot> done, catalog_->snapshots().Get(job->snapshot_id()));
       if (done.has_value() && done->root_tree_id() == request.root_tree_id()) {
         v1::CommitSnapshotResponse response;
         *response.mutable_snapshot() = *std::move(done);
@@ -386,13 +386,13 @@ absl::StatusOr<v1::CommitSnapshotResponse> Repository::CommitSnapshot(
   }
   // Renewed, not just checked: the lease must outlast this commit.
   RETURN_IF_ERROR(RenewLease(job->id()));
-  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(job->agent()));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
   if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
-  ASSIGN_OR_RETURN(int64_t tenant, catalog_->TenantId(agent->tenant()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(agent->tenant()));
   std::vector<std::string> root{request.root_tree_id()};
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing,
                    gc_guard_.FindMissingAndProtect(GcObject::kTree, root, [&] {
-                     return catalog_->FindMissingTrees(tenant, root);
+                     return catalog_->trees().FindMissing(tenant, root);
                    }));
   if (!missing.empty()) {
     return absl::FailedPreconditionError("the root tree is not stored; PutTrees first");
@@ -415,7 +415,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> Repository::CommitSnapshot(
       parent_level = v1::BACKUP_LEVEL_FULL;
     }
     ASSIGN_OR_RETURN(std::optional<v1::Snapshot> parent,
-                     catalog_->LatestSnapshot(job->agent(), snapshot.roots(0), parent_level));
+                     catalog_->snapshots().Latest(job->agent(), snapshot.roots(0), parent_level));
     if (parent.has_value()) snapshot.set_parent_id(parent->id());
   }
 
@@ -426,13 +426,13 @@ absl::StatusOr<v1::CommitSnapshotResponse> Repository::CommitSnapshot(
   *job->mutable_file_errors() = request.file_errors();
   job->mutable_progress()->set_files_done(request.stats().files());
   job->mutable_progress()->set_bytes_done(request.stats().bytes_scanned());
-  ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->CommitSnapshot(snapshot, *job));
+  ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->snapshots().Commit(snapshot, *job));
   jobs_->Notify();
   // The agent's "last backup" for status.
   agent->set_last_backup_unix_ms(now);
   agent->set_last_snapshot_id(committed.id());
   agent->set_last_seen_unix_ms(now);
-  RETURN_IF_ERROR(catalog_->UpsertAgent(*agent));
+  RETURN_IF_ERROR(catalog_->agents().Upsert(*agent));
   v1::CommitSnapshotResponse response;
   *response.mutable_snapshot() = std::move(committed);
   return response;
@@ -446,7 +446,7 @@ absl::Status Repository::FinishJob(const v1::FinishJobRequest& request) {
       request.error().size() > 4096) {
     return absl::ResourceExhaustedError("too many file errors or an over-long error");
   }
-  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->GetJob(request.job_id()));
+  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(request.job_id()));
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", request.job_id()));
   if (IsFinished(job->state())) return absl::OkStatus();  // retried
   job->set_state(request.state());
@@ -464,7 +464,7 @@ absl::Status Repository::FinishJob(const v1::FinishJobRequest& request) {
 
 absl::StatusOr<std::string> Repository::ReadChunk(int64_t tenant, absl::string_view id) {
   if (id.size() != kChunkIdBytes) return absl::InvalidArgumentError("a chunk id is 32 bytes");
-  ASSIGN_OR_RETURN(std::optional<ChunkLocation> loc, catalog_->LocateChunk(tenant, id));
+  ASSIGN_OR_RETURN(std::optional<ChunkLocation> loc, catalog_->chunks().Locate(tenant, id));
   if (!loc.has_value()) return absl::NotFoundError(absl::StrCat("no chunk ", HexOf(id)));
   Tier* tier = FindTier(loc->tier);
   if (tier == nullptr) {
@@ -476,7 +476,7 @@ absl::StatusOr<std::string> Repository::ReadChunk(int64_t tenant, absl::string_v
   if (absl::IsNotFound(read)) {
     // Compaction may have moved the chunk and deleted its old pack between
     // the lookup and the read; the new location is committed by then.
-    ASSIGN_OR_RETURN(std::optional<ChunkLocation> moved, catalog_->LocateChunk(tenant, id));
+    ASSIGN_OR_RETURN(std::optional<ChunkLocation> moved, catalog_->chunks().Locate(tenant, id));
     if (moved.has_value() && moved->pack_id != loc->pack_id) {
       tier = FindTier(moved->tier);
       if (tier == nullptr) {

@@ -62,7 +62,7 @@ class Collection final {
     int64_t now = absl::ToUnixMillis(repository_->options().clock());
     // Read after the guard began: a backup that begins later hears all its
     // answers in periods the guard keeps, and makes only data newer than now.
-    ASSIGN_OR_RETURN(auto live, catalog_->LiveBackupJobs(now));
+    ASSIGN_OR_RETURN(auto live, catalog_->jobs().LiveBackups(now));
     std::vector<std::string> live_ids;
     horizon_ms_ = now - absl::ToInt64Milliseconds(options_.grace);
     for (const auto& [id, created_ms] : live) {
@@ -99,10 +99,10 @@ class Collection final {
     int64_t after_tenant = 0;
     std::string after_id;
     while (true) {
-      ASSIGN_OR_RETURN(std::vector<Catalog::GcTree> page,
-                       catalog_->GcTreePage(after_tenant, after_id, kTreePageBytes));
+      ASSIGN_OR_RETURN(std::vector<TreeRow> page,
+                       catalog_->trees().Page(after_tenant, after_id, kTreePageBytes));
       if (page.empty()) return absl::OkStatus();
-      for (Catalog::GcTree& row : page) {
+      for (TreeRow& row : page) {
         std::optional<v1::Tree> tree;
         v1::Tree parsed;
         if (parsed.ParseFromString(row.data)) tree = std::move(parsed);
@@ -119,7 +119,7 @@ class Collection final {
     absl::flat_hash_map<ObjKey, TreeInfo> trees;
     std::vector<ObjKey> roots;
     RETURN_IF_ERROR(
-        ForEachTree([&](const Catalog::GcTree& row, const std::optional<v1::Tree>& tree) {
+        ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
           std::optional<ObjKey> key = KeyOf(row.tenant, row.id);
           if (!key.has_value()) return;  // not a tree id this server writes: leave it
           TreeInfo& info = trees[*key];
@@ -139,9 +139,9 @@ class Collection final {
           if (row.created_ms >= horizon_ms_) roots.push_back(*key);
         }));
     // Listed after the trees: a snapshot committed meanwhile keeps its trees.
-    ASSIGN_OR_RETURN(std::vector<Catalog::TenantObject> snapshot_roots,
-                     catalog_->SnapshotRootTrees());
-    for (const Catalog::TenantObject& r : snapshot_roots) {
+    ASSIGN_OR_RETURN(std::vector<TenantObject> snapshot_roots,
+                     catalog_->snapshots().RootTrees());
+    for (const TenantObject& r : snapshot_roots) {
       std::optional<ObjKey> key = KeyOf(r.tenant, r.id);
       if (key.has_value()) roots.push_back(*key);
     }
@@ -171,18 +171,18 @@ class Collection final {
       }
       // A backup told a tree exists relies on everything below it.
       Reach(trees, spared, &reached);
-      std::vector<Catalog::TenantObject> doomed;
+      std::vector<TenantObject> doomed;
       for (const ObjKey& key : candidates) {
         // A tenant with an unparsable tree may reach anything of its own.
         if (reached.contains(key) || unsafe_tenants_.contains(key.tenant)) continue;
-        doomed.push_back(Catalog::TenantObject{key.tenant, IdOf(key)});
+        doomed.push_back(TenantObject{key.tenant, IdOf(key)});
         if (options_.dry_run) doomed_trees_.insert(key);
       }
       if (options_.dry_run) {
         report_.trees_deleted = doomed.size();
         return absl::OkStatus();
       }
-      ASSIGN_OR_RETURN(report_.trees_deleted, catalog_->DeleteTrees(doomed));
+      ASSIGN_OR_RETURN(report_.trees_deleted, catalog_->trees().Delete(doomed));
       return absl::OkStatus();
     }));
     return Phase(GcPhase::kTreesSwept);
@@ -210,7 +210,7 @@ class Collection final {
   absl::Status CollectChunks() {
     absl::flat_hash_set<ObjKey> referenced;
     RETURN_IF_ERROR(
-        ForEachTree([&](const Catalog::GcTree& row, const std::optional<v1::Tree>& tree) {
+        ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
           if (!tree.has_value()) {
             unsafe_tenants_.insert(row.tenant);
             return;
@@ -225,16 +225,16 @@ class Collection final {
           }
         }));
 
-    std::vector<Catalog::GcChunk> candidates;
+    std::vector<ChunkRow> candidates;
     int64_t after_tenant = 0;
     std::string after_id;
     while (true) {
-      ASSIGN_OR_RETURN(std::vector<Catalog::GcChunk> page,
-                       catalog_->GcChunkPage(after_tenant, after_id, horizon_ms_, kChunkPage));
+      ASSIGN_OR_RETURN(std::vector<ChunkRow> page,
+                       catalog_->chunks().Page(after_tenant, after_id, horizon_ms_, kChunkPage));
       if (page.empty()) break;
       after_tenant = page.back().tenant;
       after_id = page.back().id;
-      for (Catalog::GcChunk& c : page) {
+      for (ChunkRow& c : page) {
         if (unsafe_tenants_.contains(c.tenant)) continue;
         std::optional<ObjKey> key = KeyOf(c.tenant, c.id);
         if (!key.has_value() || referenced.contains(*key)) continue;
@@ -244,22 +244,22 @@ class Collection final {
     referenced = {};
     std::vector<std::string> candidate_ids;
     candidate_ids.reserve(candidates.size());
-    for (const Catalog::GcChunk& c : candidates) candidate_ids.push_back(c.id);
+    for (const ChunkRow& c : candidates) candidate_ids.push_back(c.id);
     guard_->SetCandidates(GcObject::kChunk, candidate_ids);
     candidate_ids = {};
     RETURN_IF_ERROR(Phase(GcPhase::kChunkCandidates));
 
     std::vector<PackRecord> emptied;
     RETURN_IF_ERROR(guard_->Sweep([&](const GcGuard::Sparer& sparer) -> absl::Status {
-      std::vector<Catalog::TenantObject> doomed;
-      for (const Catalog::GcChunk& c : candidates) {
+      std::vector<TenantObject> doomed;
+      for (const ChunkRow& c : candidates) {
         GcSpare why = sparer.Why(GcObject::kChunk, c.id);
         if (why == GcSpare::kRescued) {
           ++report_.chunks_rescued;
         } else if (why == GcSpare::kMaybeReused) {
           ++report_.spared_maybe_reused;
         } else {
-          doomed.push_back(Catalog::TenantObject{c.tenant, c.id});
+          doomed.push_back(TenantObject{c.tenant, c.id});
           Removed& r = removed_[c.pack_id];
           ++r.chunks;
           r.bytes += c.length;
@@ -270,7 +270,7 @@ class Collection final {
         return absl::OkStatus();
       }
       // The rows go first, in one transaction; objects only after it committed.
-      ASSIGN_OR_RETURN(emptied, catalog_->DeleteChunks(doomed, &report_.chunks_deleted));
+      ASSIGN_OR_RETURN(emptied, catalog_->chunks().Delete(doomed, &report_.chunks_deleted));
       return absl::OkStatus();
     }));
     RETURN_IF_ERROR(Phase(GcPhase::kChunksSwept));
@@ -306,16 +306,16 @@ class Collection final {
     std::string name;
     std::unique_ptr<TierWriter> writer;
     std::unique_ptr<PackBuilder> builder;
-    std::vector<Catalog::GcMove> moves;
+    std::vector<StoredChunk> moves;
     uint64_t sources = 0;
   };
 
   absl::Status Compact() {
     if (options_.compact_below <= 0) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::vector<Catalog::GcPack> usage, catalog_->PackUsage());
+    ASSIGN_OR_RETURN(std::vector<PackUsage> usage, catalog_->chunks().Usage());
     // (tier, tenant) -> packs to rewrite, oldest first.
-    std::map<std::pair<std::string, int64_t>, std::vector<Catalog::GcPack>> groups;
-    for (Catalog::GcPack& p : usage) {
+    std::map<std::pair<std::string, int64_t>, std::vector<PackUsage>> groups;
+    for (PackUsage& p : usage) {
       if (options_.dry_run) {  // as if the sweep had run
         auto it = removed_.find(p.pack.id);
         if (it != removed_.end()) {
@@ -342,7 +342,7 @@ class Collection final {
       Rewrite rewrite;
       rewrite.tenant = where.second;
       rewrite.tier = repository_->FindTier(where.first);
-      for (const Catalog::GcPack& p : packs) RETURN_IF_ERROR(CopyLive(p.pack, &rewrite));
+      for (const PackUsage& p : packs) RETURN_IF_ERROR(CopyLive(p.pack, &rewrite));
       RETURN_IF_ERROR(Flush(&rewrite));
     }
     return absl::OkStatus();
@@ -351,14 +351,14 @@ class Collection final {
   // Reads and checks every live blob of `pack`, then appends them to the
   // rewrite. A damaged pack is quarantined and left alone.
   absl::Status CopyLive(const PackRecord& pack, Rewrite* rewrite) {
-    ASSIGN_OR_RETURN(std::vector<Catalog::GcChunk> live, catalog_->LiveChunksOfPack(pack.id));
+    ASSIGN_OR_RETURN(std::vector<ChunkRow> live, catalog_->chunks().LiveChunksOfPack(pack.id));
     if (live.empty()) return absl::OkStatus();
     std::vector<std::string> blobs;
     absl::Status read = ReadLive(pack, live, &blobs);
     if (absl::IsDataLoss(read)) {
       Problem(absl::StrCat("pack ", pack.name, " (tier ", pack.tier, "): ", read.message(),
                            "; quarantined, not compacted"));
-      return catalog_->QuarantinePack(pack.id);
+      return catalog_->chunks().Quarantine(pack.id);
     }
     RETURN_IF_ERROR(read);
     if (rewrite->builder != nullptr &&
@@ -377,7 +377,7 @@ class Collection final {
       PackEntry entry = rewrite->builder->Add(id, live[i].raw_size, blobs[i]);
       RETURN_IF_ERROR(rewrite->writer->Append(blobs[i]));
       rewrite->moves.push_back(
-          Catalog::GcMove{live[i].id, pack.id, entry.offset, entry.length, live[i].raw_size});
+          StoredChunk{live[i].id, entry.offset, entry.length, live[i].raw_size, pack.id});
     }
     ++rewrite->sources;
     if (rewrite->builder->size() >= repository_->options().pack_target_bytes) {
@@ -386,13 +386,13 @@ class Collection final {
     return absl::OkStatus();
   }
 
-  absl::Status ReadLive(const PackRecord& pack, const std::vector<Catalog::GcChunk>& live,
+  absl::Status ReadLive(const PackRecord& pack, const std::vector<ChunkRow>& live,
                         std::vector<std::string>* blobs) {
     Tier* tier = repository_->FindTier(pack.tier);
     ASSIGN_OR_RETURN(std::vector<PackEntry> index, ReadPackIndex(tier, pack.name));
     absl::flat_hash_map<uint64_t, const PackEntry*> by_offset;
     for (const PackEntry& e : index) by_offset[e.offset] = &e;
-    for (const Catalog::GcChunk& c : live) {
+    for (const ChunkRow& c : live) {
       auto it = by_offset.find(c.offset);
       if (it == by_offset.end() || it->second->length != c.length ||
           std::memcmp(it->second->id.data(), c.id.data(), kChunkIdBytes) != 0) {
@@ -420,7 +420,7 @@ class Collection final {
     report_.bytes_freed -= static_cast<int64_t>(size);
     RETURN_IF_ERROR(Phase(GcPhase::kCompactPackWritten));
     ASSIGN_OR_RETURN(std::vector<PackRecord> emptied,
-                     catalog_->MoveChunks(rewrite->tenant, rewrite->tier->name(), rewrite->name,
+                     catalog_->chunks().MoveChunks(rewrite->tenant, rewrite->tier->name(), rewrite->name,
                                           size, rewrite->moves));
     report_.packs_compacted += rewrite->sources;
     RETURN_IF_ERROR(Phase(GcPhase::kCompactRepointed));
@@ -438,7 +438,7 @@ class Collection final {
     bool first = true;
     for (const std::unique_ptr<Tier>& tier : repository_->tiers()) {
       ASSIGN_OR_RETURN(std::vector<std::string> objects, tier->List());
-      ASSIGN_OR_RETURN(std::vector<PackRecord> packs, catalog_->ListPacks());
+      ASSIGN_OR_RETURN(std::vector<PackRecord> packs, catalog_->chunks().ListPacks());
       absl::flat_hash_set<std::string> known;
       for (const PackRecord& p : packs) {
         if (p.tier == tier->name()) known.insert(p.name);

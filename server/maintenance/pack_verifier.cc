@@ -25,7 +25,7 @@ absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_vi
 
 absl::StatusOr<VerifyReport> PackVerifier::VerifyAll(bool read_data) {
   VerifyReport report;
-  ASSIGN_OR_RETURN(std::vector<PackRecord> packs, catalog_->ListPacks());
+  ASSIGN_OR_RETURN(std::vector<PackRecord> packs, catalog_->chunks().ListPacks());
   for (const PackRecord& pack : packs) {
     if (pack.quarantined) continue;
     absl::Status status = VerifyPack(pack, read_data, &report);
@@ -33,7 +33,7 @@ absl::StatusOr<VerifyReport> PackVerifier::VerifyAll(bool read_data) {
     if (!status.ok()) {
       report.problems.push_back(absl::StrCat("pack ", pack.name, " (tier ", pack.tier,
                                              "): ", status.message(), "; quarantined"));
-      RETURN_IF_ERROR(catalog_->QuarantinePack(pack.id));
+      RETURN_IF_ERROR(catalog_->chunks().Quarantine(pack.id));
     }
   }
   return report;
@@ -47,7 +47,7 @@ absl::Status PackVerifier::VerifyPack(const PackRecord& pack, bool read_data,
   }
   if (tier == nullptr) return absl::NotFoundError(absl::StrCat("tier ", pack.tier, " is gone"));
   ASSIGN_OR_RETURN(std::vector<PackEntry> entries, ReadPackIndex(tier, pack.name));
-  ASSIGN_OR_RETURN(std::vector<std::string> catalogued, catalog_->PackChunkIds(pack.id));
+  ASSIGN_OR_RETURN(std::vector<std::string> catalogued, catalog_->chunks().PackChunkIds(pack.id));
   absl::flat_hash_set<std::string> in_index;
   for (const PackEntry& e : entries) {
     in_index.insert(std::string(reinterpret_cast<const char*>(e.id.data()), e.id.size()));

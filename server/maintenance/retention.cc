@@ -109,8 +109,8 @@ absl::StatusOr<v1::PruneResponse> PruneSnapshots(Catalog* catalog,
                                                  const v1::PruneRequest& request, absl::Time now) {
   if (!request.agent().empty()) RETURN_IF_ERROR(ValidateAgentName(request.agent(), "agent"));
   ASSIGN_OR_RETURN(std::vector<v1::Snapshot> snapshots,
-                   catalog->ListSnapshots(request.agent(), std::numeric_limits<uint32_t>::max()));
-  ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, catalog->ListAgents());
+                   catalog->snapshots().List(request.agent(), std::numeric_limits<uint32_t>::max()));
+  ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, catalog->agents().List());
   absl::flat_hash_map<std::string, std::vector<std::string>> agent_roots;
   for (const v1::AgentInfo& a : agents) {
     agent_roots[a.name()].assign(a.roots().begin(), a.roots().end());
@@ -167,7 +167,7 @@ absl::StatusOr<v1::PruneResponse> PruneSnapshots(Catalog* catalog,
     }
   }
   response.set_kept(kept);
-  if (!request.dry_run() && !doomed.empty()) RETURN_IF_ERROR(catalog->DeleteSnapshots(doomed));
+  if (!request.dry_run() && !doomed.empty()) RETURN_IF_ERROR(catalog->snapshots().Delete(doomed));
   return response;
 }
 

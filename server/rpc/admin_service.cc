@@ -53,7 +53,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   grpc::Status ListJobs(ServerContext*, const v1::ListJobsRequest* request,
                         v1::ListJobsResponse* response) override {
     absl::StatusOr<std::vector<v1::Job>> jobs =
-        catalog_->ListJobs(request->agent(), ListLimit(request->limit()), false);
+        catalog_->jobs().List(request->agent(), ListLimit(request->limit()), false);
     if (!jobs.ok()) return ToGrpcStatus(jobs.status());
     for (v1::Job& j : *jobs) *response->add_jobs() = std::move(j);
     return grpc::Status::OK;
@@ -61,7 +61,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
   grpc::Status GetJob(ServerContext*, const v1::GetJobRequest* request,
                       v1::GetJobResponse* response) override {
-    absl::StatusOr<std::optional<v1::Job>> job = catalog_->GetJob(request->job_id());
+    absl::StatusOr<std::optional<v1::Job>> job = catalog_->jobs().Get(request->job_id());
     if (!job.ok()) return ToGrpcStatus(job.status());
     if (!job->has_value()) {
       return ToGrpcStatus(absl::NotFoundError(absl::StrCat("no job ", request->job_id())));
@@ -75,7 +75,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
     std::string last;
     uint64_t version = jobs_->version();
     while (!context->IsCancelled()) {
-      absl::StatusOr<std::optional<v1::Job>> job = catalog_->GetJob(request->job_id());
+      absl::StatusOr<std::optional<v1::Job>> job = catalog_->jobs().Get(request->job_id());
       if (!job.ok()) return ToGrpcStatus(job.status());
       if (!job->has_value()) {
         return ToGrpcStatus(absl::NotFoundError(absl::StrCat("no job ", request->job_id())));
@@ -94,7 +94,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   grpc::Status ListSnapshots(ServerContext*, const v1::ListSnapshotsRequest* request,
                              v1::ListSnapshotsResponse* response) override {
     absl::StatusOr<std::vector<v1::Snapshot>> snapshots =
-        catalog_->ListSnapshots(request->agent(), ListLimit(request->limit()));
+        catalog_->snapshots().List(request->agent(), ListLimit(request->limit()));
     if (!snapshots.ok()) return ToGrpcStatus(snapshots.status());
     for (v1::Snapshot& s : *snapshots) *response->add_snapshots() = std::move(s);
     return grpc::Status::OK;
@@ -122,7 +122,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
   grpc::Status ListPolicies(ServerContext*, const v1::ListPoliciesRequest*,
                             v1::ListPoliciesResponse* response) override {
-    absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->ListPolicies();
+    absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->policies().List();
     if (!policies.ok()) return ToGrpcStatus(policies.status());
     for (v1::Policy& p : *policies) *response->add_policies() = std::move(p);
     return grpc::Status::OK;
@@ -130,7 +130,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
   grpc::Status GetPolicy(ServerContext*, const v1::GetPolicyRequest* request,
                          v1::Policy* response) override {
-    absl::StatusOr<std::optional<v1::Policy>> policy = catalog_->GetPolicy(request->name());
+    absl::StatusOr<std::optional<v1::Policy>> policy = catalog_->policies().Get(request->name());
     if (!policy.ok()) return ToGrpcStatus(policy.status());
     if (!policy->has_value()) {
       return ToGrpcStatus(absl::NotFoundError(
@@ -144,7 +144,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                          v1::Policy* response) override {
     v1::Policy policy = *request;
     absl::Status status = NormalizePolicy(&policy);
-    if (status.ok()) status = catalog_->PutPolicy(policy);
+    if (status.ok()) status = catalog_->policies().Put(policy);
     if (!status.ok()) return ToGrpcStatus(status);
     jobs_->Notify();  // control streams push the change to agents
     *response = std::move(policy);
@@ -153,7 +153,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
   grpc::Status DeletePolicy(ServerContext*, const v1::GetPolicyRequest* request,
                             v1::DeletePolicyResponse*) override {
-    absl::Status status = catalog_->DeletePolicy(request->name());
+    absl::Status status = catalog_->policies().Delete(request->name());
     if (status.ok()) jobs_->Notify();
     return ToGrpcStatus(status);
   }
@@ -173,7 +173,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
   grpc::Status Prune(ServerContext*, const v1::PruneRequest* request,
                      v1::PruneResponse* response) override {
-    absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->ListPolicies();
+    absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->policies().List();
     if (!policies.ok()) return ToGrpcStatus(policies.status());
     return ReplyWith(PruneSnapshots(catalog_, *policies, *request, repository_->options().clock()),
                      response);
@@ -194,8 +194,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
  private:
   absl::StatusOr<std::vector<v1::AgentInfo>> Agents() {
-    ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, catalog_->ListAgents());
-    ASSIGN_OR_RETURN(std::vector<v1::Policy> policies, catalog_->ListPolicies());
+    ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, catalog_->agents().List());
+    ASSIGN_OR_RETURN(std::vector<v1::Policy> policies, catalog_->policies().List());
     int64_t now = absl::ToUnixMillis(absl::Now());
     for (v1::AgentInfo& a : agents) {
       AgentPresence presence = jobs_->Presence(a.name());
@@ -257,9 +257,9 @@ class AdminServiceImpl final : public v1::AdminService::Service {
       }
       *response.add_agents() = std::move(a);
     }
-    ASSIGN_OR_RETURN(std::vector<v1::Job> running, catalog_->ListJobs("", 100, true));
+    ASSIGN_OR_RETURN(std::vector<v1::Job> running, catalog_->jobs().List("", 100, true));
     for (v1::Job& j : running) *response.add_running_jobs() = std::move(j);
-    ASSIGN_OR_RETURN(std::vector<v1::Job> recent, catalog_->ListJobs("", 10, false));
+    ASSIGN_OR_RETURN(std::vector<v1::Job> recent, catalog_->jobs().List("", 10, false));
     for (v1::Job& j : recent) *response.add_recent_jobs() = std::move(j);
     response.set_healthy(response.problems_size() == 0);
     return response;
@@ -267,14 +267,14 @@ class AdminServiceImpl final : public v1::AdminService::Service {
 
   absl::StatusOr<v1::OrderResponse> Restore(const v1::RestoreOrder& order) {
     ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot,
-                     catalog_->GetSnapshot(order.snapshot_id()));
+                     catalog_->snapshots().Get(order.snapshot_id()));
     if (!snapshot.has_value()) {
       return absl::NotFoundError(absl::StrCat("no snapshot ", order.snapshot_id(),
                                               "; see `cairnctl snapshots`"));
     }
     std::string target_agent = order.target_agent().empty() ? snapshot->agent()
                                                             : order.target_agent();
-    ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(target_agent));
+    ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(target_agent));
     if (!agent.has_value()) {
       return absl::NotFoundError(absl::StrCat("no agent ", target_agent,
                                               "; see `cairnctl agents`"));
@@ -315,7 +315,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   }
 
   absl::StatusOr<v1::OrderResponse> Backup(const v1::OrderBackupRequest& request) {
-    ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->GetAgent(request.agent()));
+    ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(request.agent()));
     if (!agent.has_value()) {
       return absl::NotFoundError(absl::StrCat("no agent ", request.agent(),
                                               "; see `cairnctl agents`"));

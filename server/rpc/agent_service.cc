@@ -120,7 +120,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
       absl::Time last_ping = absl::Now();
       while (!stop && !context->IsCancelled()) {
         // The agent's policies, whenever they differ from what it has.
-        absl::StatusOr<std::vector<v1::Policy>> all = repository_->catalog()->ListPolicies();
+        absl::StatusOr<std::vector<v1::Policy>> all = repository_->catalog()->policies().List();
         if (all.ok()) {
           v1::ServerOrder order;
           for (v1::Policy& p : PoliciesForAgent(*all, agent)) {
@@ -166,7 +166,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
     while (stream->Read(&event)) {
       int64_t now = absl::ToUnixMillis(absl::Now());
-      repository_->catalog()->TouchAgent(agent, now).IgnoreError();
+      repository_->catalog()->agents().Touch(agent, now).IgnoreError();
       if (event.has_heartbeat()) {
         const v1::Heartbeat& beat = event.heartbeat();
         jobs_->SetPresence(agent,
@@ -186,7 +186,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
     jobs_->SetPresence(agent, AgentPresence{.online = false});
     // Orders this stream carried that never finished cannot finish now.
     for (const std::string& id : dispatched) {
-      absl::StatusOr<std::optional<v1::Job>> job = repository_->catalog()->GetJob(id);
+      absl::StatusOr<std::optional<v1::Job>> job = repository_->catalog()->jobs().Get(id);
       if (job.ok() && job->has_value() && (*job)->state() == v1::JOB_STATE_RUNNING &&
           (*job)->kind() == v1::JOB_KIND_RESTORE) {
         (*job)->set_state(v1::JOB_STATE_FAILED);
@@ -200,7 +200,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
  private:
   void UpdateProgress(const std::string& agent, const v1::JobUpdate& update) {
-    absl::StatusOr<std::optional<v1::Job>> job = repository_->catalog()->GetJob(update.job_id());
+    absl::StatusOr<std::optional<v1::Job>> job = repository_->catalog()->jobs().Get(update.job_id());
     if (!job.ok() || !job->has_value() || (*job)->agent() != agent ||
         (*job)->state() != v1::JOB_STATE_RUNNING) {
       return;

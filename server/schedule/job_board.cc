@@ -13,13 +13,13 @@ absl::StatusOr<v1::Job> JobBoard::Create(v1::Job job) {
   job.set_id(NewJobId());
   job.set_created_unix_ms(now);
   if (job.state() == v1::JOB_STATE_RUNNING) job.set_started_unix_ms(now);
-  RETURN_IF_ERROR(catalog_->InsertJob(job, now + absl::ToInt64Milliseconds(lease_)));
+  RETURN_IF_ERROR(catalog_->jobs().Insert(job, now + absl::ToInt64Milliseconds(lease_)));
   Notify();
   return job;
 }
 
 absl::Status JobBoard::Update(const v1::Job& job) {
-  RETURN_IF_ERROR(catalog_->UpdateJob(job));
+  RETURN_IF_ERROR(catalog_->jobs().Update(job));
   Notify();
   return absl::OkStatus();
 }
@@ -39,13 +39,13 @@ void JobBoard::WakeAll() { Notify(); }
 std::vector<v1::Job> JobBoard::WaitForOrders(absl::string_view agent, absl::Duration timeout,
                                              const std::atomic<bool>* stop) {
   uint64_t seen = version();
-  absl::StatusOr<std::vector<v1::Job>> queued = catalog_->QueuedJobs(agent);
+  absl::StatusOr<std::vector<v1::Job>> queued = catalog_->jobs().Queued(agent);
   if (queued.ok() && !queued->empty()) return *std::move(queued);
   if (*stop) return {};
   // Any change (a new order, a policy edit, shutdown) wakes the caller, who
   // looks again.
   WaitForChange(seen, timeout);
-  queued = catalog_->QueuedJobs(agent);
+  queued = catalog_->jobs().Queued(agent);
   if (queued.ok()) return *std::move(queued);
   return {};
 }

@@ -30,8 +30,8 @@ int Scheduler::Tick() {
   absl::Time now = clock_();
   absl::Time since = last_tick_;
   last_tick_ = now;
-  absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->ListPolicies();
-  absl::StatusOr<std::vector<v1::AgentInfo>> agents = catalog_->ListAgents();
+  absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->policies().List();
+  absl::StatusOr<std::vector<v1::AgentInfo>> agents = catalog_->agents().List();
   if (!policies.ok() || !agents.ok()) return 0;
   int ordered = 0;
   for (const v1::Policy& policy : *policies) {
@@ -42,7 +42,7 @@ int Scheduler::Tick() {
         if (!PolicyCoversAgent(policy, agent.name())) continue;
         std::vector<std::string> roots(policy.roots().begin(), policy.roots().end());
         if (roots.empty()) roots.assign(agent.roots().begin(), agent.roots().end());
-        absl::StatusOr<std::vector<v1::Job>> active = catalog_->ListJobs(agent.name(), 100, true);
+        absl::StatusOr<std::vector<v1::Job>> active = catalog_->jobs().List(agent.name(), 100, true);
         for (const std::string& root : roots) {
           bool busy = false;
           if (active.ok()) {

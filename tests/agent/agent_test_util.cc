@@ -254,13 +254,13 @@ absl::StatusOr<std::string> AgentTestEnv::PutRawTree(const v1::Tree& tree) {
 }
 
 absl::Status AgentTestEnv::PutRawTreeAs(const std::string& id, const std::string& data) {
-  ASSIGN_OR_RETURN(int64_t tenant, server_->catalog()->TenantId(kTenant));
-  return server_->catalog()->PutTree(tenant, id, data);
+  ASSIGN_OR_RETURN(int64_t tenant, server_->catalog()->agents().TenantId(kTenant));
+  return server_->catalog()->trees().Put(tenant, {{std::string(id), std::string(data)}});
 }
 
 absl::StatusOr<v1::Tree> AgentTestEnv::GetRawTree(const std::string& id) {
-  ASSIGN_OR_RETURN(int64_t tenant, server_->catalog()->TenantId(kTenant));
-  ASSIGN_OR_RETURN(std::optional<std::string> data, server_->catalog()->GetTree(tenant, id));
+  ASSIGN_OR_RETURN(int64_t tenant, server_->catalog()->agents().TenantId(kTenant));
+  ASSIGN_OR_RETURN(std::optional<std::string> data, server_->catalog()->trees().Get(tenant, id));
   if (!data.has_value()) return absl::NotFoundError(absl::StrCat("no tree ", HexOf(id)));
   v1::Tree tree;
   if (!tree.ParseFromString(*data)) return absl::DataLossError("tree does not parse");
@@ -277,7 +277,7 @@ absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& r
   job.set_created_unix_ms(now);
   job.mutable_backup()->add_roots("/tampered");
   job.mutable_backup()->set_level(v1::BACKUP_LEVEL_FULL);
-  RETURN_IF_ERROR(server_->catalog()->InsertJob(job, 0));
+  RETURN_IF_ERROR(server_->catalog()->jobs().Insert(job, 0));
   v1::Snapshot snapshot;
   snapshot.set_id(NewSnapshotId());
   snapshot.set_agent(kAgentName);
@@ -290,7 +290,7 @@ absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& r
   job.set_state(v1::JOB_STATE_SUCCEEDED);
   job.set_finished_unix_ms(now);
   job.set_snapshot_id(snapshot.id());
-  ASSIGN_OR_RETURN(v1::Snapshot committed, server_->catalog()->CommitSnapshot(snapshot, job));
+  ASSIGN_OR_RETURN(v1::Snapshot committed, server_->catalog()->snapshots().Commit(snapshot, job));
   return committed.id();
 }
 

@@ -159,7 +159,7 @@ TEST_F(ChunkUploaderTest, UploaderDestroyedWithoutFinishStoresNothingDurable) {
   EXPECT_EQ(PackFiles(), std::make_pair(0, 0)) << "an abandoned upload left pack files";
   CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job, chunks));
   EXPECT_EQ(missing.size(), chunks.size()) << "chunks of an abandoned upload count as stored";
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, env_->server()->catalog()->ListPacks());
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, env_->server()->catalog()->chunks().ListPacks());
   EXPECT_TRUE(packs.empty());
 
   // The same job can still upload them properly afterwards.

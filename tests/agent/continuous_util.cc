@@ -48,7 +48,7 @@ TreeManifest WithoutSentinel(TreeManifest manifest) {
 }
 
 absl::StatusOr<std::vector<v1::Snapshot>> AgentSnapshots(AgentTestEnv& env) {
-  return env.server()->catalog()->ListSnapshots(AgentTestEnv::kAgentName, 100000);
+  return env.server()->catalog()->snapshots().List(AgentTestEnv::kAgentName, 100000);
 }
 
 absl::StatusOr<std::vector<v1::TreeEntry>> SnapshotDirectory(AgentTestEnv& env,

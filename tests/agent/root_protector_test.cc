@@ -555,7 +555,7 @@ TEST_F(RootProtectorTest, RescanRequestedDuringAnOrderedBackupIsNotDropped) {
   // The job exists once the backup holds the root open.
   EXPECT_TRUE(WaitUntil([&] {
     absl::StatusOr<std::vector<v1::Job>> running =
-        env_->server()->catalog()->ListJobs(AgentTestEnv::kAgentName, 10, true);
+        env_->server()->catalog()->jobs().List(AgentTestEnv::kAgentName, 10, true);
     return !backing_up || (running.ok() && !running->empty());
   }));
   const std::string away = root_ + ".away";

@@ -135,13 +135,13 @@ void CatalogGrowthTest::Build(Growth* out) {
   // trees and the root.
   ASSERT_OK_AND_ASSIGN(std::string job1,
                        StartBackup(repository, "node-1", "t1", "/data", v1::BACKUP_LEVEL_FULL));
-  ASSERT_OK_AND_ASSIGN(int64_t tenant, repo->catalog->TenantId("t1"));
+  ASSERT_OK_AND_ASSIGN(int64_t tenant, repo->catalog->agents().TenantId("t1"));
   {
     std::vector<StoredChunk> chunks;
     for (uint64_t n = 0; n < uint64_t{kDirs} * kFilesPerDir; ++n) {
       chunks.push_back(StoredChunk{TestChunkId(n, 0), 8 + n * 2000, 2000, kChunkSize});
     }
-    ASSERT_OK(repo->catalog->AddPack(tenant, "hot", "pack-bulk-1", 8 + chunks.size() * 2000, chunks)
+    ASSERT_OK(repo->catalog->chunks().AddPack(tenant, "hot", "pack-bulk-1", 8 + chunks.size() * 2000, chunks)
                   .status());
   }
   std::vector<std::string> trees;
@@ -171,7 +171,7 @@ void CatalogGrowthTest::Build(Growth* out) {
     new_trees.push_back(DirTree(d, {f}));
     dir_ids[d] = Sha256Of(new_trees.back());
   }
-  ASSERT_OK(repo->catalog->AddPack(tenant, "hot", "pack-bulk-2", 20008, new_chunks).status());
+  ASSERT_OK(repo->catalog->chunks().AddPack(tenant, "hot", "pack-bulk-2", 20008, new_chunks).status());
   new_trees.push_back(RootTree(dir_ids));
   {
     // An agent asks first and sends only what the server lacks.

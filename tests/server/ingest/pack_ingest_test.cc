@@ -35,7 +35,7 @@ class PackIngestTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(catalog_, Catalog::Open(dir_ + "/catalog.db"));
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Tier> local, OpenLocalTier("hot", dir_ + "/packs"));
     tier_ = WrapWithFaults(std::move(local));
-    ASSERT_OK_AND_ASSIGN(tenant_, catalog_->TenantId("t1"));
+    ASSERT_OK_AND_ASSIGN(tenant_, catalog_->agents().TenantId("t1"));
   }
 
   void TearDown() override {
@@ -64,7 +64,7 @@ class PackIngestTest : public ::testing::Test {
 
   size_t MissingCount(uint64_t first, uint64_t count) {
     absl::StatusOr<std::vector<uint32_t>> missing =
-        catalog_->FindMissingChunks(tenant_, Ids(first, count));
+        catalog_->chunks().FindMissing(tenant_, Ids(first, count));
     EXPECT_TRUE(missing.ok()) << missing.status();
     return missing.ok() ? missing->size() : 0;
   }
@@ -94,7 +94,7 @@ class PackIngestTest : public ::testing::Test {
         if (it != sent_.end()) {
           EXPECT_EQ(blob, it->second);
         }
-        absl::StatusOr<std::optional<ChunkLocation>> loc = catalog_->LocateChunk(tenant_, id);
+        absl::StatusOr<std::optional<ChunkLocation>> loc = catalog_->chunks().Locate(tenant_, id);
         EXPECT_TRUE(loc.ok() && loc->has_value());
         if (loc.ok() && loc->has_value()) {
           EXPECT_EQ((*loc)->pack_name, pack);

@@ -69,7 +69,7 @@ class RepositoryTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::optional<v1::Job>> GetJob(absl::string_view id) {
-    return repo_->catalog->GetJob(id);
+    return repo_->catalog->jobs().Get(id);
   }
 
   std::unique_ptr<TestRepo> repo_;
@@ -87,7 +87,7 @@ TEST_F(RepositoryTest, HelloRefusesBadNames) {
     EXPECT_EQ(repository().Hello(Hello("ok-agent", name)).status().code(),
               absl::StatusCode::kInvalidArgument);
   }
-  ASSERT_OK_AND_ASSIGN(std::vector<v1::AgentInfo> agents, repo_->catalog->ListAgents());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::AgentInfo> agents, repo_->catalog->agents().List());
   EXPECT_THAT(agents, SizeIs(1));  // only a1 from SetUp
 
   ASSERT_OK(repository().Hello(Hello(std::string(64, 'a'), "t1")).status());
@@ -107,7 +107,7 @@ TEST_F(RepositoryTest, HelloAnswersLimitsAndRecordsTheAgent) {
   EXPECT_EQ(response.max_message_bytes(), static_cast<uint32_t>(kMaxGrpcMessageBytes));
   EXPECT_EQ(response.max_ids_per_call(), kMaxIdsPerCall);
   EXPECT_GT(response.server_time_unix_ms(), 0);
-  ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> agent, repo_->catalog->GetAgent("a2"));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> agent, repo_->catalog->agents().Get("a2"));
   ASSERT_TRUE(agent.has_value());
   EXPECT_EQ(agent->tenant(), "t2");
   EXPECT_EQ(agent->hostname(), "node-7");
@@ -118,7 +118,7 @@ TEST_F(RepositoryTest, HelloOfAnAgentUnderAnotherTenantIsDenied) {
   absl::Status status = repository().Hello(Hello("a1", "t2")).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
   EXPECT_THAT(status.message(), HasSubstr("t1"));
-  ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> agent, repo_->catalog->GetAgent("a1"));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> agent, repo_->catalog->agents().Get("a1"));
   EXPECT_EQ(agent->tenant(), "t1");
   // Its own tenant is still welcome.
   EXPECT_OK(repository().Hello(Hello("a1", "t1")).status());
@@ -408,9 +408,9 @@ TEST_F(RepositoryTest, RetriedCommitReturnsTheSameSnapshot) {
   ASSERT_OK_AND_ASSIGN(std::optional<v1::Job> job, GetJob(job_));
   EXPECT_EQ(job->state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(job->snapshot_id(), first.snapshot().id());
-  ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> agent, repo_->catalog->GetAgent("a1"));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> agent, repo_->catalog->agents().Get("a1"));
   EXPECT_EQ(agent->last_snapshot_id(), first.snapshot().id());
-  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> all, repo_->catalog->ListSnapshots("", 10));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> all, repo_->catalog->snapshots().List("", 10));
   EXPECT_THAT(all, SizeIs(1));
 
   // A "retry" naming another root is not a retry.
@@ -448,7 +448,7 @@ TEST_F(RepositoryTest, CommitOfAFailedJobIsRefused) {
   absl::Status status = Commit(repository(), job_, root).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
   EXPECT_THAT(status.message(), HasSubstr("FAILED"));
-  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> all, repo_->catalog->ListSnapshots("", 10));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> all, repo_->catalog->snapshots().List("", 10));
   EXPECT_THAT(all, IsEmpty());
 }
 
@@ -515,8 +515,8 @@ TEST_F(RepositoryTest, ReadChunkIsScopedToTheTenant) {
     ASSERT_OK(ingest->Add(TestChunkId(77), 500, sealed));
     ASSERT_OK(ingest->Finish());
   }
-  ASSERT_OK_AND_ASSIGN(int64_t t1, repo_->catalog->TenantId("t1"));
-  ASSERT_OK_AND_ASSIGN(int64_t t2, repo_->catalog->TenantId("t2"));
+  ASSERT_OK_AND_ASSIGN(int64_t t1, repo_->catalog->agents().TenantId("t1"));
+  ASSERT_OK_AND_ASSIGN(int64_t t2, repo_->catalog->agents().TenantId("t2"));
   ASSERT_OK_AND_ASSIGN(std::string got, repository().ReadChunk(t1, TestChunkId(77)));
   EXPECT_EQ(got, sealed);
   absl::Status other = repository().ReadChunk(t2, TestChunkId(77)).status();

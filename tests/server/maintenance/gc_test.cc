@@ -147,15 +147,15 @@ absl::StatusOr<v1::Snapshot> Backup(GcRepo& repo, const Files& files,
 }
 
 absl::Status Forget(GcRepo& repo, const v1::Snapshot& snapshot) {
-  return repo.catalog->DeleteSnapshots({{snapshot.id(), "expired by the test"}});
+  return repo.catalog->snapshots().Delete({{snapshot.id(), "expired by the test"}});
 }
 
-int64_t TenantOf(GcRepo& repo) { return *repo.catalog->TenantId(kTenant); }
+int64_t TenantOf(GcRepo& repo) { return *repo.catalog->agents().TenantId(kTenant); }
 
 bool Stored(GcRepo& repo, absl::string_view id) {
   std::vector<std::string> ids{std::string(id)};
   absl::StatusOr<std::vector<uint32_t>> missing =
-      repo.catalog->FindMissingChunks(TenantOf(repo), ids);
+      repo.catalog->chunks().FindMissing(TenantOf(repo), ids);
   return missing.ok() && missing->empty();
 }
 
@@ -167,7 +167,7 @@ std::set<std::string> TierObjects(GcRepo& repo) {
 
 std::set<std::string> CatalogPacks(GcRepo& repo) {
   std::set<std::string> names;
-  absl::StatusOr<std::vector<PackRecord>> packs = repo.catalog->ListPacks();
+  absl::StatusOr<std::vector<PackRecord>> packs = repo.catalog->chunks().ListPacks();
   EXPECT_TRUE(packs.ok()) << packs.status();
   if (packs.ok()) {
     for (const PackRecord& p : *packs) names.insert(p.name);
@@ -181,14 +181,14 @@ void ExpectAllSnapshotsReadable(GcRepo& repo) {
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> problems, repo.catalog->IntegrityCheck());
   EXPECT_THAT(problems, IsEmpty());
   ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> snapshots,
-                       repo.catalog->ListSnapshots("", std::numeric_limits<uint32_t>::max()));
+                       repo.catalog->snapshots().List("", std::numeric_limits<uint32_t>::max()));
   for (const v1::Snapshot& s : snapshots) {
-    ASSERT_OK_AND_ASSIGN(int64_t tenant, repo.catalog->TenantId(s.tenant()));
+    ASSERT_OK_AND_ASSIGN(int64_t tenant, repo.catalog->agents().TenantId(s.tenant()));
     std::vector<std::string> pending{s.root_tree_id()};
     while (!pending.empty()) {
       std::string id = pending.back();
       pending.pop_back();
-      ASSERT_OK_AND_ASSIGN(std::optional<std::string> data, repo.catalog->GetTree(tenant, id));
+      ASSERT_OK_AND_ASSIGN(std::optional<std::string> data, repo.catalog->trees().Get(tenant, id));
       ASSERT_TRUE(data.has_value()) << "snapshot " << s.id() << " lost a tree";
       v1::Tree tree;
       ASSERT_TRUE(tree.ParseFromString(*data));
@@ -196,7 +196,7 @@ void ExpectAllSnapshotsReadable(GcRepo& repo) {
         if (e.type() == v1::ENTRY_TYPE_DIRECTORY) pending.push_back(e.subtree_id());
         for (const v1::ChunkRef& c : e.chunks()) {
           ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> loc,
-                               repo.catalog->LocateChunk(tenant, c.id()));
+                               repo.catalog->chunks().Locate(tenant, c.id()));
           ASSERT_TRUE(loc.has_value()) << "snapshot " << s.id() << " lost a chunk";
           Tier* tier = repo.repository->FindTier(loc->tier);
           ASSERT_NE(tier, nullptr);
@@ -259,7 +259,7 @@ TEST_F(GcTest, DeletesExactlyTheUnreferencedChunksAndFreesTheirPacks) {
   EXPECT_EQ(TierObjects(*repo_), CatalogPacks(*repo_));
   EXPECT_EQ(TierObjects(*repo_).size(), 2u);
   ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
-  EXPECT_EQ(s2.id(), (*repo_->catalog->ListSnapshots("", 10))[0].id());
+  EXPECT_EQ(s2.id(), (*repo_->catalog->snapshots().List("", 10))[0].id());
 
   ASSERT_OK_AND_ASSIGN(GcReport again, Gc());
   EXPECT_EQ(again.chunks_deleted + again.trees_deleted + again.packs_deleted, 0u);
@@ -274,7 +274,7 @@ TEST_F(GcTest, CompactionMovesLiveChunksAndRestoresStillReadThem) {
   std::set<std::string> before = TierObjects(*repo_);
   int64_t tenant = TenantOf(*repo_);
   ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> old_loc,
-                       repo_->catalog->LocateChunk(tenant, Id(5)));
+                       repo_->catalog->chunks().Locate(tenant, Id(5)));
   ASSERT_OK(Forget(*repo_, s1));
 
   ASSERT_OK_AND_ASSIGN(GcReport report, Gc());
@@ -288,7 +288,7 @@ TEST_F(GcTest, CompactionMovesLiveChunksAndRestoresStillReadThem) {
   EXPECT_EQ(before.count(*after.begin()), 0u) << "a new pack, the old ones deleted";
   EXPECT_EQ(after, CatalogPacks(*repo_));
   ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> new_loc,
-                       repo_->catalog->LocateChunk(tenant, Id(5)));
+                       repo_->catalog->chunks().Locate(tenant, Id(5)));
   ASSERT_TRUE(new_loc.has_value());
   EXPECT_NE(new_loc->pack_name, old_loc->pack_name);
   for (const std::string& id : live) {
@@ -299,7 +299,7 @@ TEST_F(GcTest, CompactionMovesLiveChunksAndRestoresStillReadThem) {
   // The rewritten pack is all live: nothing more to do.
   ASSERT_OK_AND_ASSIGN(GcReport again, Gc());
   EXPECT_EQ(again.packs_compacted + again.packs_deleted + again.chunks_deleted, 0u);
-  EXPECT_EQ(s2.root_tree_id(), (*repo_->catalog->GetSnapshot(s2.id()))->root_tree_id());
+  EXPECT_EQ(s2.root_tree_id(), (*repo_->catalog->snapshots().Get(s2.id()))->root_tree_id());
 }
 
 TEST_F(GcTest, PacksAboveTheThresholdStay) {
@@ -512,7 +512,7 @@ TEST_F(GcTest, ExpiredLeaseRefusesCommitAfterGcCollectedItsData) {
   EXPECT_EQ(Missing(*repo_, job, {u}).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(repo_->repository->StartUpload(job).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> snapshots, repo_->catalog->ListSnapshots("", 10));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> snapshots, repo_->catalog->snapshots().List("", 10));
   EXPECT_THAT(snapshots, IsEmpty());
 }
 
@@ -571,7 +571,7 @@ TEST_F(GcTest, DamagedPackIsQuarantinedNotCompacted) {
   EXPECT_EQ(report.packs_compacted, 0u);
   ASSERT_EQ(report.problems.size(), 1u);
   EXPECT_THAT(report.problems[0], HasSubstr("quarantined"));
-  ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, repo_->catalog->ListPacks());
+  ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, repo_->catalog->chunks().ListPacks());
   ASSERT_EQ(packs.size(), 1u);
   EXPECT_TRUE(packs[0].quarantined);
 }
@@ -702,14 +702,14 @@ TEST(GcServiceTest, PruneAndCollectGarbageRpcs) {
   v1::AgentInfo agent;
   agent.set_name("gpu-1");
   agent.set_tenant("t");
-  ASSERT_OK(catalog->UpsertAgent(agent));
+  ASSERT_OK(catalog->agents().Upsert(agent));
   std::vector<std::string> ids;
   for (int day = 1; day <= 3; ++day) {
     v1::Job job;
     job.set_id(absl::StrCat("j-", day));
     job.set_kind(v1::JOB_KIND_BACKUP);
     job.set_agent("gpu-1");
-    ASSERT_OK(catalog->InsertJob(job, 0));
+    ASSERT_OK(catalog->jobs().Insert(job, 0));
     v1::Snapshot s;
     s.set_id(absl::StrCat("s-", day));
     s.set_agent("gpu-1");
@@ -719,7 +719,7 @@ TEST(GcServiceTest, PruneAndCollectGarbageRpcs) {
     s.set_created_unix_ms(absl::ToUnixMillis(absl::Now() - absl::Hours(24 * (4 - day))));
     s.set_job_id(job.id());
     job.set_state(v1::JOB_STATE_SUCCEEDED);
-    ASSERT_OK(catalog->CommitSnapshot(s, job).status());
+    ASSERT_OK(catalog->snapshots().Commit(s, job).status());
     ids.push_back(s.id());
   }
   v1::Policy policy;
@@ -727,7 +727,7 @@ TEST(GcServiceTest, PruneAndCollectGarbageRpcs) {
   policy.add_agents("gpu-*");
   policy.add_roots("/data");
   policy.mutable_retention()->set_keep_last(1);
-  ASSERT_OK(catalog->PutPolicy(policy));
+  ASSERT_OK(catalog->policies().Put(policy));
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
                                      grpc::InsecureChannelCredentials());
@@ -746,7 +746,7 @@ TEST(GcServiceTest, PruneAndCollectGarbageRpcs) {
     v1::PruneResponse response;
     ASSERT_TRUE(stub->Prune(&context, v1::PruneRequest(), &response).ok());
     EXPECT_EQ(response.expired_snapshot_ids_size(), 2);
-    ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> left, catalog->ListSnapshots("", 10));
+    ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> left, catalog->snapshots().List("", 10));
     ASSERT_EQ(left.size(), 1u);
     EXPECT_EQ(left[0].id(), ids[2]);
   }

@@ -248,7 +248,7 @@ class PruneTest : public ::testing::Test {
       info.set_name(agent);
       info.set_tenant("t");
       info.add_roots("/data");
-      ASSERT_OK(catalog_->UpsertAgent(info));
+      ASSERT_OK(catalog_->agents().Upsert(info));
     }
   }
 
@@ -259,7 +259,7 @@ class PruneTest : public ::testing::Test {
     job.set_kind(v1::JOB_KIND_BACKUP);
     job.set_state(v1::JOB_STATE_RUNNING);
     job.set_agent(std::string(agent));
-    EXPECT_OK(catalog_->InsertJob(job, 0));
+    EXPECT_OK(catalog_->jobs().Insert(job, 0));
     job.set_state(v1::JOB_STATE_SUCCEEDED);
     v1::Snapshot s;
     s.set_id(absl::StrCat("s-", n));
@@ -270,13 +270,13 @@ class PruneTest : public ::testing::Test {
     s.set_created_unix_ms(Ms(when));
     s.set_job_id(job.id());
     job.set_snapshot_id(s.id());
-    EXPECT_TRUE(catalog_->CommitSnapshot(s, job).ok());
+    EXPECT_TRUE(catalog_->snapshots().Commit(s, job).ok());
     return s.id();
   }
 
   std::vector<std::string> Remaining() {
     absl::StatusOr<std::vector<v1::Snapshot>> all =
-        catalog_->ListSnapshots("", std::numeric_limits<uint32_t>::max());
+        catalog_->snapshots().List("", std::numeric_limits<uint32_t>::max());
     EXPECT_TRUE(all.ok());
     std::vector<std::string> ids;
     for (const v1::Snapshot& s : *all) ids.push_back(s.id());
@@ -320,7 +320,7 @@ TEST_F(PruneTest, KeepLastAndDailyDeleteTheRest) {
   EXPECT_THAT(done.expired_snapshot_ids(), UnorderedElementsAre(d1a, d1b, d3a));
   EXPECT_THAT(Remaining(), UnorderedElementsAre(d3b, d2, other_root));
   // The job stays, with a note.
-  ASSERT_OK_AND_ASSIGN(std::optional<v1::Job> job, catalog_->GetJob("j-1"));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Job> job, catalog_->jobs().Get("j-1"));
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_THAT(job->error(), ::testing::HasSubstr("expired by the retention of policy p"));

@@ -24,9 +24,9 @@ class SchedulerTest : public ::testing::Test {
     agent.set_name("gpu-1");
     agent.set_tenant("t");
     agent.add_roots("/data");
-    ASSERT_TRUE(catalog_->UpsertAgent(agent).ok());
+    ASSERT_TRUE(catalog_->agents().Upsert(agent).ok());
     agent.set_name("cpu-1");
-    ASSERT_TRUE(catalog_->UpsertAgent(agent).ok());
+    ASSERT_TRUE(catalog_->agents().Upsert(agent).ok());
   }
 
   std::string dir_;
@@ -43,7 +43,7 @@ TEST_F(SchedulerTest, OrdersDueBackupsOncePerRootAndSkipsBusyOnes) {
   v1::Schedule* s = policy.add_schedules();
   s->set_cron("0 3 * * *");
   s->set_level(v1::BACKUP_LEVEL_DIFFERENTIAL);
-  ASSERT_TRUE(catalog_->PutPolicy(policy).ok());
+  ASSERT_TRUE(catalog_->policies().Put(policy).ok());
 
   absl::Time now = absl::FromCivil(absl::CivilMinute(2026, 11, 25, 2, 58), absl::UTCTimeZone());
   Scheduler scheduler(catalog_.get(), jobs_.get(), [&now] { return now; });
@@ -51,11 +51,11 @@ TEST_F(SchedulerTest, OrdersDueBackupsOncePerRootAndSkipsBusyOnes) {
   EXPECT_EQ(scheduler.Tick(), 0);
   now += absl::Minutes(2);  // 03:01: due once
   EXPECT_EQ(scheduler.Tick(), 2);
-  auto queued = catalog_->QueuedJobs("gpu-1");
+  auto queued = catalog_->jobs().Queued("gpu-1");
   ASSERT_TRUE(queued.ok());
   ASSERT_EQ(queued->size(), 2u);
   EXPECT_EQ((*queued)[0].backup().level(), v1::BACKUP_LEVEL_DIFFERENTIAL);
-  EXPECT_TRUE(catalog_->QueuedJobs("cpu-1")->empty());
+  EXPECT_TRUE(catalog_->jobs().Queued("cpu-1")->empty());
   // Not due again until tomorrow, and the queued ones would block repeats.
   now += absl::Minutes(10);
   EXPECT_EQ(scheduler.Tick(), 0);

@@ -1,0 +1,284 @@
+#include "server/catalog/chunk_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "server/catalog/rows.h"
+
+namespace cairn {
+namespace {
+
+// The one mapping of pack columns (id, tier, name, size, entries,
+// quarantined), starting at column `first`.
+constexpr char kPackColumns[] = "p.id, p.tier, p.name, p.size, p.entries, p.quarantined";
+PackRecord PackFromRow(const SqliteStatement& row, int first = 0) {
+  PackRecord p;
+  p.id = row.ColumnInt(first);
+  p.tier = row.ColumnText(first + 1);
+  p.name = row.ColumnText(first + 2);
+  p.size = row.ColumnInt(first + 3);
+  p.entries = row.ColumnInt(first + 4);
+  p.quarantined = row.ColumnInt(first + 5) != 0;
+  return p;
+}
+
+// The one mapping of chunk columns (tenant_id, id, pack_id, offset, length, raw_size).
+constexpr char kChunkColumns[] = "c.tenant_id, c.id, c.pack_id, c.offset, c.length, c.raw_size";
+ChunkRow ChunkFromRow(const SqliteStatement& row) {
+  ChunkRow c;
+  c.tenant = row.ColumnInt(0);
+  c.id = row.ColumnBlob(1);
+  c.pack_id = row.ColumnInt(2);
+  c.offset = row.ColumnInt(3);
+  c.length = static_cast<uint32_t>(row.ColumnInt(4));
+  c.raw_size = static_cast<uint32_t>(row.ColumnInt(5));
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<uint32_t>> ChunkStore::FindMissing(int64_t tenant,
+                                                              absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&mu_);
+  return MissingIndexes(db_.get(),
+                        "SELECT 1 FROM chunks c JOIN packs p ON p.id=c.pack_id "
+                        "WHERE c.tenant_id=? AND c.id=? AND p.quarantined=0",
+                        tenant, ids);
+}
+
+absl::StatusOr<int64_t> ChunkStore::InsertPack(absl::string_view tier, absl::string_view name,
+                                               uint64_t size, uint64_t entries) {
+  ASSIGN_OR_RETURN(SqliteStatement pack,
+                   db_->Prepare("INSERT INTO packs(tier, name, size, entries, created_ms) "
+                                "VALUES(?, ?, ?, ?, ?)"));
+  pack.BindText(1, tier);
+  pack.BindText(2, name);
+  pack.Bind(3, static_cast<int64_t>(size));
+  pack.Bind(4, static_cast<int64_t>(entries));
+  pack.Bind(5, absl::ToUnixMillis(absl::Now()));
+  RETURN_IF_ERROR(pack.Run());
+  return db_->LastInsertRowId();
+}
+
+absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view tier,
+                                             absl::string_view pack_name, uint64_t pack_size,
+                                             absl::Span<const StoredChunk> chunks) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  ASSIGN_OR_RETURN(int64_t pack_id, InsertPack(tier, pack_name, pack_size, chunks.size()));
+  // A quarantined copy of a chunk is replaced by the new, good one.
+  ASSIGN_OR_RETURN(SqliteStatement chunk, db_->Prepare(R"sql(
+      INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size)
+      VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+      ON CONFLICT(tenant_id, id) DO UPDATE SET
+        pack_id=?3, offset=?4, length=?5, raw_size=?6
+      WHERE (SELECT quarantined FROM packs WHERE id=chunks.pack_id) != 0)sql"));
+  uint64_t added = 0;
+  for (const StoredChunk& c : chunks) {
+    chunk.Reset();
+    chunk.Bind(1, tenant);
+    chunk.BindBlob(2, c.id);
+    chunk.Bind(3, pack_id);
+    chunk.Bind(4, static_cast<int64_t>(c.offset));
+    chunk.Bind(5, c.length);
+    chunk.Bind(6, c.raw_size);
+    RETURN_IF_ERROR(chunk.Run());
+    added += db_->Changes();
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return added;
+}
+
+absl::StatusOr<std::optional<ChunkLocation>> ChunkStore::Locate(int64_t tenant,
+                                                                absl::string_view id) {
+  std::string one(id);
+  ASSIGN_OR_RETURN(auto found, LocateMany(tenant, absl::MakeConstSpan(&one, 1)));
+  return std::move(found[0]);
+}
+
+absl::StatusOr<std::vector<std::optional<ChunkLocation>>> ChunkStore::LocateMany(
+    int64_t tenant, absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare(
+      "SELECT c.pack_id, p.tier, p.name, c.offset, c.length, c.raw_size "
+      "FROM chunks c JOIN packs p ON p.id=c.pack_id WHERE c.tenant_id=? AND c.id=?"));
+  std::vector<std::optional<ChunkLocation>> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    get.Reset();
+    get.Bind(1, tenant);
+    get.BindBlob(2, id);
+    ASSIGN_OR_RETURN(bool found, get.Step());
+    if (!found) {
+      out.emplace_back();
+      continue;
+    }
+    ChunkLocation& loc = out.emplace_back(ChunkLocation()).value();
+    loc.pack_id = get.ColumnInt(0);
+    loc.tier = get.ColumnText(1);
+    loc.pack_name = get.ColumnText(2);
+    loc.offset = get.ColumnInt(3);
+    loc.length = static_cast<uint32_t>(get.ColumnInt(4));
+    loc.raw_size = static_cast<uint32_t>(get.ColumnInt(5));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<PackRecord>> ChunkStore::ListPacks() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement list,
+                   db_->Prepare(absl::StrCat("SELECT ", kPackColumns, " FROM packs p ORDER BY id")));
+  return MapRows<PackRecord>(list, [](const SqliteStatement& row) { return PackFromRow(row); });
+}
+
+absl::StatusOr<std::optional<PackRecord>> ChunkStore::GetPack(int64_t pack_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement get,
+                   db_->Prepare(absl::StrCat("SELECT ", kPackColumns, " FROM packs p WHERE id=?")));
+  get.Bind(1, pack_id);
+  ASSIGN_OR_RETURN(bool found, get.Step());
+  if (!found) return std::nullopt;
+  return PackFromRow(get);
+}
+
+absl::StatusOr<std::vector<std::string>> ChunkStore::PackChunkIds(int64_t pack_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement list,
+                   db_->Prepare("SELECT id FROM chunks WHERE pack_id=? ORDER BY offset"));
+  list.Bind(1, pack_id);
+  return MapRows<std::string>(list, [](const SqliteStatement& row) { return row.ColumnBlob(0); });
+}
+
+absl::Status ChunkStore::Quarantine(int64_t pack_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare("UPDATE packs SET quarantined=1 WHERE id=?"));
+  q.Bind(1, pack_id);
+  return q.Run();
+}
+
+absl::StatusOr<std::vector<PackUsage>> ChunkStore::Usage() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
+      "SELECT ", kPackColumns, ", p.created_ms, coalesce(min(c.tenant_id), 0), count(c.id), "
+      "coalesce(sum(c.length), 0) FROM packs p LEFT JOIN chunks c ON c.pack_id = p.id "
+      "GROUP BY p.id ORDER BY p.id")));
+  return MapRows<PackUsage>(list, [](const SqliteStatement& row) {
+    PackUsage p;
+    p.pack = PackFromRow(row);
+    p.created_ms = row.ColumnInt(6);
+    p.tenant = row.ColumnInt(7);
+    p.live_chunks = row.ColumnInt(8);
+    p.live_bytes = row.ColumnInt(9);
+    return p;
+  });
+}
+
+absl::StatusOr<std::vector<ChunkRow>> ChunkStore::LiveChunksOfPack(int64_t pack_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
+      "SELECT ", kChunkColumns, " FROM chunks c WHERE c.pack_id = ? ORDER BY c.offset")));
+  list.Bind(1, pack_id);
+  return MapRows<ChunkRow>(list, ChunkFromRow);
+}
+
+absl::StatusOr<std::vector<ChunkRow>> ChunkStore::Page(int64_t after_tenant,
+                                                       absl::string_view after_id,
+                                                       int64_t packs_before_ms, uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
+      "SELECT ", kChunkColumns, " FROM chunks c JOIN packs p ON p.id = c.pack_id "
+      "WHERE (c.tenant_id, c.id) > (?1, ?2) AND p.created_ms < ?3 "
+      "ORDER BY c.tenant_id, c.id LIMIT ?4")));
+  list.Bind(1, after_tenant);
+  list.BindBlob(2, after_id);
+  list.Bind(3, packs_before_ms);
+  list.Bind(4, limit);
+  return MapRows<ChunkRow>(list, ChunkFromRow);
+}
+
+// Nothing ever adds chunks to an existing pack, so an empty pack row is
+// garbage whatever its age. Runs inside the caller's transaction.
+absl::StatusOr<std::vector<PackRecord>> ChunkStore::DeleteEmptyPacks() {
+  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
+      "SELECT ", kPackColumns, " FROM packs p "
+      "WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.pack_id = p.id) ORDER BY p.id")));
+  ASSIGN_OR_RETURN(std::vector<PackRecord> empty,
+                   MapRows<PackRecord>(list, [](const SqliteStatement& row) {
+                     return PackFromRow(row);
+                   }));
+  ASSIGN_OR_RETURN(SqliteStatement del, db_->Prepare("DELETE FROM packs WHERE id = ?"));
+  for (const PackRecord& p : empty) {
+    del.Reset();
+    del.Bind(1, p.id);
+    RETURN_IF_ERROR(del.Run());
+  }
+  return empty;
+}
+
+absl::StatusOr<std::vector<PackRecord>> ChunkStore::Delete(absl::Span<const TenantObject> chunks,
+                                                           uint64_t* deleted) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  ASSIGN_OR_RETURN(SqliteStatement del,
+                   db_->Prepare("DELETE FROM chunks WHERE tenant_id = ? AND id = ?"));
+  *deleted = 0;
+  for (const TenantObject& c : chunks) {
+    del.Reset();
+    del.Bind(1, c.tenant);
+    del.BindBlob(2, c.id);
+    RETURN_IF_ERROR(del.Run());
+    *deleted += db_->Changes();
+  }
+  ASSIGN_OR_RETURN(std::vector<PackRecord> empty, DeleteEmptyPacks());
+  RETURN_IF_ERROR(txn.Commit());
+  return empty;
+}
+
+absl::StatusOr<std::vector<PackRecord>> ChunkStore::MoveChunks(
+    int64_t tenant, absl::string_view tier, absl::string_view pack_name, uint64_t pack_size,
+    absl::Span<const StoredChunk> moves) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  ASSIGN_OR_RETURN(int64_t pack_id, InsertPack(tier, pack_name, pack_size, moves.size()));
+  // Only a row still in its source pack moves: anything else about it changed
+  // meanwhile and the copy is simply not used.
+  ASSIGN_OR_RETURN(
+      SqliteStatement move,
+      db_->Prepare("UPDATE chunks SET pack_id = ?1, offset = ?2, length = ?3, raw_size = ?4 "
+                   "WHERE tenant_id = ?5 AND id = ?6 AND pack_id = ?7"));
+  for (const StoredChunk& m : moves) {
+    move.Reset();
+    move.Bind(1, pack_id);
+    move.Bind(2, static_cast<int64_t>(m.offset));
+    move.Bind(3, m.length);
+    move.Bind(4, m.raw_size);
+    move.Bind(5, tenant);
+    move.BindBlob(6, m.id);
+    move.Bind(7, m.from_pack);
+    RETURN_IF_ERROR(move.Run());
+  }
+  ASSIGN_OR_RETURN(std::vector<PackRecord> empty, DeleteEmptyPacks());
+  RETURN_IF_ERROR(txn.Commit());
+  return empty;
+}
+
+absl::StatusOr<CatalogTotals> ChunkStore::Totals() {
+  absl::MutexLock lock(&mu_);
+  CatalogTotals totals;
+  ASSIGN_OR_RETURN(SqliteStatement chunks, db_->Prepare(
+      "SELECT count(*), coalesce(sum(raw_size),0), coalesce(sum(length),0) FROM chunks"));
+  ASSIGN_OR_RETURN(bool row, chunks.Step());
+  if (row) {
+    totals.chunks = chunks.ColumnInt(0);
+    totals.unique_bytes = chunks.ColumnInt(1);
+    totals.stored_bytes = chunks.ColumnInt(2);
+  }
+  ASSIGN_OR_RETURN(SqliteStatement packs, db_->Prepare("SELECT count(*) FROM packs"));
+  ASSIGN_OR_RETURN(row, packs.Step());
+  if (row) totals.packs = packs.ColumnInt(0);
+  return totals;
+}
+
+}  // namespace cairn

@@ -1,0 +1,85 @@
+// Chunks and the packs that hold them. A chunk row is written only once its
+// pack is durable on its tier; chunks are scoped by tenant, so one tenant can
+// neither see nor probe another's. A quarantined pack's chunks count as
+// missing (the next backup uploads them again) and a new copy replaces the
+// quarantined location.
+//
+//   ASSIGN_OR_RETURN(std::vector<uint32_t> missing, catalog->chunks().FindMissing(tenant, ids));
+//   ASSIGN_OR_RETURN(uint64_t added, catalog->chunks().AddPack(tenant, "hot", name, size, rows));
+#ifndef CAIRN_SERVER_CATALOG_CHUNK_STORE_H_
+#define CAIRN_SERVER_CATALOG_CHUNK_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "server/catalog/records.h"
+#include "server/catalog/sqlite_db.h"
+
+namespace cairn {
+
+class ChunkStore final {
+ public:
+  explicit ChunkStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  // Indexes into `ids` of the chunks this tenant does not hold in a healthy pack.
+  absl::StatusOr<std::vector<uint32_t>> FindMissing(int64_t tenant,
+                                                    absl::Span<const std::string> ids);
+  // Records a durable pack and its chunks in one transaction. A chunk the
+  // tenant already has keeps its first location; returns how many were new.
+  absl::StatusOr<uint64_t> AddPack(int64_t tenant, absl::string_view tier,
+                                   absl::string_view pack_name, uint64_t pack_size,
+                                   absl::Span<const StoredChunk> chunks);
+  absl::StatusOr<std::optional<ChunkLocation>> Locate(int64_t tenant, absl::string_view id);
+  // Locate for many ids at once, answers in the order of `ids`.
+  absl::StatusOr<std::vector<std::optional<ChunkLocation>>> LocateMany(
+      int64_t tenant, absl::Span<const std::string> ids);
+
+  absl::StatusOr<std::vector<PackRecord>> ListPacks();
+  absl::StatusOr<std::optional<PackRecord>> GetPack(int64_t pack_id);
+  // The ids of the chunks catalogued in one pack (for verify).
+  absl::StatusOr<std::vector<std::string>> PackChunkIds(int64_t pack_id);
+  absl::Status Quarantine(int64_t pack_id);
+
+  // --- For garbage collection (docs/gc.md) ---
+  // Every pack with what still lives in it.
+  absl::StatusOr<std::vector<PackUsage>> Usage();
+  absl::StatusOr<std::vector<ChunkRow>> LiveChunksOfPack(int64_t pack_id);
+  // Chunks after (tenant, id) in key order whose pack was created before
+  // `packs_before_ms`, at most `limit`.
+  absl::StatusOr<std::vector<ChunkRow>> Page(int64_t after_tenant, absl::string_view after_id,
+                                             int64_t packs_before_ms, uint32_t limit);
+  // Deletes chunk rows and then every pack row left without chunks, in one
+  // transaction; returns those packs (their objects are the caller's to delete).
+  absl::StatusOr<std::vector<PackRecord>> Delete(absl::Span<const TenantObject> chunks,
+                                                 uint64_t* deleted);
+  // Records the durable pack `pack_name` and repoints each moved chunk of
+  // `tenant` still in its `from_pack` to it, then deletes the source packs
+  // left without chunks, in one transaction; returns the deleted packs.
+  absl::StatusOr<std::vector<PackRecord>> MoveChunks(int64_t tenant, absl::string_view tier,
+                                                     absl::string_view pack_name,
+                                                     uint64_t pack_size,
+                                                     absl::Span<const StoredChunk> moves);
+
+  // chunks, unique_bytes, stored_bytes and packs of the totals.
+  absl::StatusOr<CatalogTotals> Totals();
+
+ private:
+  absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name,
+                                     uint64_t size, uint64_t entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<PackRecord>> DeleteEmptyPacks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_CATALOG_CHUNK_STORE_H_
