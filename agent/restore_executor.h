@@ -1,8 +1,12 @@
 // Restores a snapshot (or some of its paths) into a target directory on this
-// host, byte-identical, and never writes outside the target: every name is
-// checked, every directory is opened relative to its parent with O_NOFOLLOW,
-// files are written to a temp file, fsynced and renamed into place, and every
-// chunk's id is recomputed after decryption.
+// host, byte-identical, and never writes outside the target (restore_target.h
+// says how). The walk reads trees ahead (TreeFetcher) and queues files in
+// windows (FileWindow); each window's distinct chunks are fetched once,
+// grouped by pack, and decrypted, checked and written on a pool of workers
+// that lives for the whole restore (ChunkFetcher), so a chunk shared by many
+// files is fetched and opened once. Hardlinks come after their first name;
+// directories get their metadata last, deepest first. Durability costs one
+// syncfs of the target at the end, not one fsync per file.
 //
 //   RestoreOptions options{.snapshot_id = "s-…", .target = "/restore"};
 //   ASSIGN_OR_RETURN(RestoreResult r, RunRestore(&conn, crypto, options));
@@ -39,6 +43,10 @@ struct RestoreResult {
   uint64_t bytes = 0;
   std::vector<v1::FileError> errors;  // entries refused or failed (at most 100 kept)
   uint64_t failed = 0;
+  // How the data came: distinct chunks fetched, ReadChunks and tree calls.
+  uint64_t chunks_fetched = 0;
+  uint64_t chunk_calls = 0;
+  uint64_t tree_calls = 0;
 };
 
 absl::StatusOr<RestoreResult> RunRestore(ServerConnection* connection, const AgentCrypto& crypto,

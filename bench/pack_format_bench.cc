@@ -32,7 +32,7 @@ BENCHMARK(BM_PackBuilderAdd)->Arg(64 << 10)->Arg(1 << 20)->Arg(8 << 20);
 void BM_VerifyBlob(benchmark::State& state) {
   const std::string blob = RandomBlob(static_cast<size_t>(state.range(0)));
   PackBuilder builder;
-  const PackEntry entry = builder.Add(ChunkId{}, static_cast<uint32_t>(blob.size()), blob);
+  const PackEntry entry = *builder.Add(ChunkId{}, static_cast<uint32_t>(blob.size()), blob);
   for (auto _ : state) benchmark::DoNotOptimize(VerifyBlob(entry, blob));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(blob.size()));
 }
@@ -47,7 +47,7 @@ void BM_DecodePackIndex(benchmark::State& state) {
   for (int i = 0; i < entries; ++i) {
     ChunkId id{};
     id[0] = static_cast<uint8_t>(i);
-    builder.Add(id, static_cast<uint32_t>(blob.size()), blob);
+    benchmark::DoNotOptimize(builder.Add(id, static_cast<uint32_t>(blob.size()), blob));
     pack += blob;
   }
   pack += builder.Finish();

@@ -63,11 +63,6 @@ std::string Hex(const ChunkId& id) {
       absl::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
 }
 
-[[noreturn]] void DieMisuse(const char* what) {
-  std::fprintf(stderr, "PackBuilder misuse: %s\n", what);
-  std::abort();
-}
-
 }  // namespace
 
 PackChecksum PackChecksumOf(absl::string_view bytes) {
@@ -82,11 +77,17 @@ PackChecksum PackChecksumOf(absl::string_view bytes) {
 
 std::string PackBuilder::Header() { return std::string(kHeaderMagic, kPackHeaderSize); }
 
-PackEntry PackBuilder::Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob) {
-  if (blob.empty()) DieMisuse("empty blob");
-  if (blob.size() > kMaxBlobSize) DieMisuse("blob larger than kMaxBlobSize");
-  if (raw_size > kMaxBlobSize) DieMisuse("raw_size larger than kMaxBlobSize");
-  if (full()) DieMisuse("more than kMaxPackEntries blobs");
+absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
+                                           absl::string_view blob) {
+  if (blob.empty() || blob.size() > kMaxBlobSize || raw_size > kMaxBlobSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pack blob of chunk ", Hex(id), ": ", blob.size(), " sealed bytes for ", raw_size,
+        " plaintext bytes; a blob holds 1 to ", kMaxBlobSize));
+  }
+  if (full()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("a pack holds at most ", kMaxPackEntries, " blobs"));
+  }
   PackEntry entry{id, size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(blob)};
   entries_.push_back(entry);
   size_ += blob.size();

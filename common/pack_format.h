@@ -61,10 +61,10 @@ class PackBuilder final {
   static std::string Header();
 
   // Records `blob` at the current end (offset = size()) and computes its
-  // checksum. Preconditions, checked (abort) because a violation is a caller
-  // bug that would write a pack no reader accepts: 0 < blob.size() <=
-  // kMaxBlobSize, raw_size <= kMaxBlobSize, entry_count() < kMaxPackEntries.
-  PackEntry Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob);
+  // checksum. InvalidArgument (and nothing recorded) unless 0 < blob.size() <=
+  // kMaxBlobSize and raw_size <= kMaxBlobSize; ResourceExhausted when the
+  // pack already holds kMaxPackEntries blobs: a reader would refuse such a pack.
+  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob);
 
   // Bytes written so far: the header plus every blob added.
   uint64_t size() const { return size_; }

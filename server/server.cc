@@ -38,25 +38,26 @@ absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
   return config;
 }
 
-absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(
-    const v1::ServerConfig& raw_config) {
+absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::ServerConfig& config) {
+  return Start(config, CoreOptions{.run_scheduler = true});
+}
+
+absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::ServerConfig& raw_config,
+                                                                CoreOptions options) {
   ASSIGN_OR_RETURN(v1::ServerConfig config, ResolveServerConfig(raw_config));
   RETURN_IF_ERROR(MakeDirectories(config.state_dir(), 0750));
   std::unique_ptr<CairnServer> server(new CairnServer());
-  ASSIGN_OR_RETURN(server->catalog_, Catalog::Open(config.state_dir() + "/catalog.db"));
   std::vector<std::unique_ptr<Tier>> tiers;
   for (const v1::TierConfig& tier : config.tiers()) {
     ASSIGN_OR_RETURN(std::unique_ptr<Tier> t, OpenLocalTier(tier.name(), tier.local().path()));
     tiers.push_back(std::move(t));
   }
-  absl::Duration lease = absl::Seconds(config.job_lease_seconds());
-  server->jobs_ = std::make_unique<JobBoard>(server->catalog_.get(), lease);
-  server->repository_ = std::make_unique<Repository>(
-      server->catalog_.get(), std::move(tiers), server->jobs_.get(),
-      RepositoryOptions{.pack_target_bytes = config.pack_target_bytes(), .job_lease = lease});
-  server->agent_service_ = NewAgentService(server->repository_.get(), server->jobs_.get());
-  server->admin_service_ =
-      NewAdminService(server->repository_.get(), server->jobs_.get(), absl::Now());
+  options.pack_target_bytes = config.pack_target_bytes();
+  options.job_lease = absl::Seconds(config.job_lease_seconds());
+  ASSIGN_OR_RETURN(server->core_, ServerCore::Open(config.state_dir() + "/catalog.db",
+                                                   std::move(tiers), std::move(options)));
+  server->agent_service_ = NewAgentService(server->core_.get());
+  server->admin_service_ = NewAdminService(server->core_.get());
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(), &server->port_);
@@ -73,8 +74,6 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", config.listen(), " (in use, or not a host:port address?)"));
   }
-  server->scheduler_ = std::make_unique<Scheduler>(server->catalog_.get(), server->jobs_.get());
-  server->scheduler_->Start();
   return server;
 }
 
@@ -84,8 +83,7 @@ void CairnServer::Wait() { server_->Wait(); }
 
 void CairnServer::Shutdown() {
   if (server_ == nullptr) return;
-  scheduler_.reset();
-  jobs_->WakeAll();
+  core_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 

@@ -1,5 +1,5 @@
 // Assembles a running cairn-server from a ServerConfig: state directory,
-// catalog, tiers, job board, repository and the two gRPC services. Used by
+// tiers and the server core, and the two gRPC services over it. Used by
 // main() and by tests that need a real server in-process.
 //
 //   ASSIGN_OR_RETURN(auto server, CairnServer::Start(config));
@@ -14,10 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "cairn/v1/config.pb.h"
-#include "server/catalog/catalog.h"
-#include "server/schedule/job_board.h"
-#include "server/ingest/repository.h"
-#include "server/schedule/scheduler.h"
+#include "server/core/server_core.h"
 
 namespace cairn {
 
@@ -29,24 +26,26 @@ absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config);
 class CairnServer final {
  public:
   static absl::StatusOr<std::unique_ptr<CairnServer>> Start(const v1::ServerConfig& config);
+  // With core options a test sets (clock, SQLite VFS, scheduler); the
+  // config still decides pack size, lease and tiers.
+  static absl::StatusOr<std::unique_ptr<CairnServer>> Start(const v1::ServerConfig& config,
+                                                            CoreOptions options);
   ~CairnServer();
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
   void Wait();
   void Shutdown();
-  Catalog* catalog() { return catalog_.get(); }
+  ServerCore* core() { return core_.get(); }
+  Catalog* catalog() { return &core_->catalog(); }
 
  private:
   CairnServer() = default;
 
-  std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<JobBoard> jobs_;
-  std::unique_ptr<Repository> repository_;
+  std::unique_ptr<ServerCore> core_;
   std::unique_ptr<grpc::Service> agent_service_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<Scheduler> scheduler_;
   int port_ = 0;
 };
 

@@ -1,11 +1,11 @@
 // Receives the sealed chunks of one upload stream and turns them into durable
 // packs: append to an open pack on the hot tier, and once the pack reaches its
-// target size (or the stream ends) write its index, commit it (fsync, rename,
-// fsync dir) and only then record its chunks in the catalog. A chunk counts as
-// stored only once its pack is durable; a stream that breaks leaves at most an
+// target size (or the stream ends) commit it (fsync, rename, fsync dir) and
+// only then record its chunks in the catalog. A chunk counts as stored only
+// once its pack is durable; a stream that breaks leaves at most an
 // uncommitted temp file, which the tier removes.
 //
-//   PackIngest ingest(&catalog, tier, tenant, options);
+//   PackIngest ingest(&catalog->chunks(), tier, tenant, target_bytes);
 //   for (...) RETURN_IF_ERROR(ingest.Add(id, size, sealed));
 //   RETURN_IF_ERROR(ingest.Finish());
 #ifndef CAIRN_SERVER_INGEST_PACK_INGEST_H_
@@ -17,8 +17,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "common/pack_format.h"
-#include "server/catalog/catalog.h"
+#include "server/catalog/chunk_store.h"
+#include "server/ingest/pack_writer.h"
 #include "server/tiers/tier.h"
 
 namespace cairn {
@@ -32,8 +32,7 @@ struct IngestStats {
 
 class PackIngest final {
  public:
-  PackIngest(Catalog* catalog, Tier* tier, int64_t tenant, uint64_t pack_target_bytes);
-  ~PackIngest();
+  PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t pack_target_bytes);
   PackIngest(const PackIngest&) = delete;
   PackIngest& operator=(const PackIngest&) = delete;
 
@@ -45,24 +44,19 @@ class PackIngest final {
   const IngestStats& stats() const { return stats_; }
 
  private:
-  absl::Status OpenPack();
+  absl::Status AddOrFail(absl::string_view id, uint32_t raw_size, absl::string_view sealed);
   absl::Status SealPack();
 
-  Catalog* catalog_;
+  ChunkStore* chunks_;
   Tier* tier_;
   int64_t tenant_;
   uint64_t pack_target_bytes_;
   absl::Status failed_;
-  std::unique_ptr<TierWriter> writer_;
-  std::unique_ptr<PackBuilder> builder_;
-  std::string pack_name_;
+  std::unique_ptr<PackWriter> pack_;
   std::vector<StoredChunk> pending_;
   absl::flat_hash_set<std::string> in_open_pack_;
   IngestStats stats_;
 };
-
-// A new, unique pack object name.
-std::string NewPackName();
 
 }  // namespace cairn
 

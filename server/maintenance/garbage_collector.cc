@@ -17,8 +17,7 @@
 #include "common/limits.h"
 #include "common/pack_format.h"
 #include "common/status_macros.h"
-#include "server/ingest/pack_ingest.h"
-#include "server/maintenance/pack_verifier.h"
+#include "server/maintenance/pack_compactor.h"
 
 namespace cairn {
 namespace {
@@ -52,14 +51,12 @@ std::string IdOf(const ObjKey& key) { return std::string(key.id.data(), key.id.s
 // One run's state; lives for one GarbageCollector::Run.
 class Collection final {
  public:
-  Collection(Repository* repository, const GcOptions& options)
-      : repository_(repository),
-        catalog_(repository->catalog()),
-        guard_(repository->gc_guard()),
-        options_(options) {}
+  Collection(Catalog* catalog, const TierSet* tiers, GcGuard* guard,
+             const std::function<absl::Time()>& clock, const GcOptions& options)
+      : catalog_(catalog), tiers_(tiers), guard_(guard), clock_(clock), options_(options) {}
 
   absl::StatusOr<GcReport> Run() {
-    int64_t now = absl::ToUnixMillis(repository_->options().clock());
+    int64_t now = absl::ToUnixMillis(clock_());
     // Read after the guard began: a backup that begins later hears all its
     // answers in periods the guard keeps, and makes only data newer than now.
     ASSIGN_OR_RETURN(auto live, catalog_->jobs().LiveBackups(now));
@@ -281,7 +278,7 @@ class Collection final {
   absl::Status DeleteObjects(const std::vector<PackRecord>& packs, GcPhase after_first) {
     bool first = true;
     for (const PackRecord& p : packs) {
-      Tier* tier = repository_->FindTier(p.tier);
+      Tier* tier = tiers_->Find(p.tier);
       if (tier == nullptr) {
         Problem(absl::StrCat("pack ", p.name, " is on tier ", p.tier,
                              " which is not configured; its object was not deleted"));
@@ -299,22 +296,12 @@ class Collection final {
     return absl::OkStatus();
   }
 
-  // A pack being filled by compaction: one tenant, one tier.
-  struct Rewrite {
-    int64_t tenant = 0;
-    Tier* tier = nullptr;
-    std::string name;
-    std::unique_ptr<TierWriter> writer;
-    std::unique_ptr<PackBuilder> builder;
-    std::vector<StoredChunk> moves;
-    uint64_t sources = 0;
-  };
-
+  // Packs whose live fraction is below compact_below are rewritten, per
+  // (tier, tenant), oldest first (PackCompactor).
   absl::Status Compact() {
     if (options_.compact_below <= 0) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<PackUsage> usage, catalog_->chunks().Usage());
-    // (tier, tenant) -> packs to rewrite, oldest first.
-    std::map<std::pair<std::string, int64_t>, std::vector<PackUsage>> groups;
+    std::map<std::pair<std::string, int64_t>, std::vector<PackRecord>> groups;
     for (PackUsage& p : usage) {
       if (options_.dry_run) {  // as if the sweep had run
         auto it = removed_.find(p.pack.id);
@@ -335,100 +322,32 @@ class Collection final {
         ++report_.packs_compacted;
         continue;
       }
-      if (repository_->FindTier(p.pack.tier) == nullptr) continue;
-      groups[{p.pack.tier, p.tenant}].push_back(std::move(p));
+      if (tiers_->Find(p.pack.tier) == nullptr) continue;
+      groups[{p.pack.tier, p.tenant}].push_back(std::move(p.pack));
     }
-    for (auto& [where, packs] : groups) {
-      Rewrite rewrite;
-      rewrite.tenant = where.second;
-      rewrite.tier = repository_->FindTier(where.first);
-      for (const PackUsage& p : packs) RETURN_IF_ERROR(CopyLive(p.pack, &rewrite));
-      RETURN_IF_ERROR(Flush(&rewrite));
-    }
-    return absl::OkStatus();
-  }
-
-  // Reads and checks every live blob of `pack`, then appends them to the
-  // rewrite. A damaged pack is quarantined and left alone.
-  absl::Status CopyLive(const PackRecord& pack, Rewrite* rewrite) {
-    ASSIGN_OR_RETURN(std::vector<ChunkRow> live, catalog_->chunks().LiveChunksOfPack(pack.id));
-    if (live.empty()) return absl::OkStatus();
-    std::vector<std::string> blobs;
-    absl::Status read = ReadLive(pack, live, &blobs);
-    if (absl::IsDataLoss(read)) {
-      Problem(absl::StrCat("pack ", pack.name, " (tier ", pack.tier, "): ", read.message(),
-                           "; quarantined, not compacted"));
-      return catalog_->chunks().Quarantine(pack.id);
-    }
-    RETURN_IF_ERROR(read);
-    if (rewrite->builder != nullptr &&
-        rewrite->builder->entry_count() + live.size() > kMaxPackEntries) {
-      RETURN_IF_ERROR(Flush(rewrite));
-    }
-    if (rewrite->writer == nullptr) {
-      rewrite->name = NewPackName();
-      ASSIGN_OR_RETURN(rewrite->writer, rewrite->tier->Create(rewrite->name));
-      rewrite->builder = std::make_unique<PackBuilder>();
-      RETURN_IF_ERROR(rewrite->writer->Append(PackBuilder::Header()));
-    }
-    for (size_t i = 0; i < live.size(); ++i) {
-      ChunkId id;
-      std::memcpy(id.data(), live[i].id.data(), kChunkIdBytes);
-      PackEntry entry = rewrite->builder->Add(id, live[i].raw_size, blobs[i]);
-      RETURN_IF_ERROR(rewrite->writer->Append(blobs[i]));
-      rewrite->moves.push_back(
-          StoredChunk{live[i].id, entry.offset, entry.length, live[i].raw_size, pack.id});
-    }
-    ++rewrite->sources;
-    if (rewrite->builder->size() >= repository_->options().pack_target_bytes) {
-      RETURN_IF_ERROR(Flush(rewrite));
+    PackCompactor compactor(&catalog_->chunks(), tiers_, options_.pack_target_bytes,
+                            [this](PackCompactor::Point point) {
+                              switch (point) {
+                                case PackCompactor::Point::kWritten:
+                                  return Phase(GcPhase::kCompactPackWritten);
+                                case PackCompactor::Point::kRepointed:
+                                  return Phase(GcPhase::kCompactRepointed);
+                                case PackCompactor::Point::kOldDeleted:
+                                  return Phase(GcPhase::kCompactOldPackDeleted);
+                              }
+                              return absl::OkStatus();
+                            });
+    for (const auto& [where, packs] : groups) {
+      CompactionCounts counts;
+      absl::Status status = compactor.Compact(where.first, where.second, packs, &counts);
+      report_.packs_compacted += counts.packs_compacted;
+      report_.packs_written += counts.packs_written;
+      report_.packs_deleted += counts.packs_deleted;
+      report_.bytes_freed += counts.bytes_freed;
+      for (std::string& p : counts.problems) Problem(std::move(p));
+      RETURN_IF_ERROR(status);
     }
     return absl::OkStatus();
-  }
-
-  absl::Status ReadLive(const PackRecord& pack, const std::vector<ChunkRow>& live,
-                        std::vector<std::string>* blobs) {
-    Tier* tier = repository_->FindTier(pack.tier);
-    ASSIGN_OR_RETURN(std::vector<PackEntry> index, ReadPackIndex(tier, pack.name));
-    absl::flat_hash_map<uint64_t, const PackEntry*> by_offset;
-    for (const PackEntry& e : index) by_offset[e.offset] = &e;
-    for (const ChunkRow& c : live) {
-      auto it = by_offset.find(c.offset);
-      if (it == by_offset.end() || it->second->length != c.length ||
-          std::memcmp(it->second->id.data(), c.id.data(), kChunkIdBytes) != 0) {
-        return absl::DataLossError(
-            absl::StrCat("the pack's index lacks chunk ", HexOf(c.id), " at offset ", c.offset));
-      }
-      std::string blob;
-      RETURN_IF_ERROR(tier->Read(pack.name, c.offset, c.length, &blob));
-      RETURN_IF_ERROR(VerifyBlob(*it->second, blob));
-      blobs->push_back(std::move(blob));
-    }
-    return absl::OkStatus();
-  }
-
-  // Makes the rewrite durable, then repoints its chunks and drops the old
-  // packs' rows in one transaction, then deletes the old objects. A crash
-  // before the transaction leaves an orphan new object; after it, orphan old
-  // ones: the rows always name an object that exists.
-  absl::Status Flush(Rewrite* rewrite) {
-    if (rewrite->writer == nullptr) return absl::OkStatus();
-    RETURN_IF_ERROR(rewrite->writer->Append(rewrite->builder->Finish()));
-    RETURN_IF_ERROR(rewrite->writer->Commit());
-    uint64_t size = rewrite->writer->size();
-    ++report_.packs_written;
-    report_.bytes_freed -= static_cast<int64_t>(size);
-    RETURN_IF_ERROR(Phase(GcPhase::kCompactPackWritten));
-    ASSIGN_OR_RETURN(std::vector<PackRecord> emptied,
-                     catalog_->chunks().MoveChunks(rewrite->tenant, rewrite->tier->name(), rewrite->name,
-                                          size, rewrite->moves));
-    report_.packs_compacted += rewrite->sources;
-    RETURN_IF_ERROR(Phase(GcPhase::kCompactRepointed));
-    rewrite->writer.reset();
-    rewrite->builder.reset();
-    rewrite->moves.clear();
-    rewrite->sources = 0;
-    return DeleteObjects(emptied, GcPhase::kCompactOldPackDeleted);
   }
 
   // Pack objects the catalog does not name: left by a crash between writing
@@ -436,7 +355,7 @@ class Collection final {
   // orphaned for the grace period, so a pack being catalogued right now is safe.
   absl::Status DeleteOrphans() {
     bool first = true;
-    for (const std::unique_ptr<Tier>& tier : repository_->tiers()) {
+    for (const std::unique_ptr<Tier>& tier : tiers_->all()) {
       ASSIGN_OR_RETURN(std::vector<std::string> objects, tier->List());
       ASSIGN_OR_RETURN(std::vector<PackRecord> packs, catalog_->chunks().ListPacks());
       absl::flat_hash_set<std::string> known;
@@ -470,9 +389,10 @@ class Collection final {
     uint64_t bytes = 0;
   };
 
-  Repository* repository_;
   Catalog* catalog_;
+  const TierSet* tiers_;
   GcGuard* guard_;
+  const std::function<absl::Time()>& clock_;
   const GcOptions& options_;
   int64_t horizon_ms_ = 0;  // trees and packs created from here on stay
   // Tenants with an unparsable tree: their chunks cannot be judged.
@@ -530,10 +450,9 @@ absl::StatusOr<GcReport> GarbageCollector::Run(const GcOptions& options) {
   if (options.grace < absl::ZeroDuration() || options.clock_slack < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the grace period and clock slack cannot be negative");
   }
-  GcGuard* guard = repository_->gc_guard();
-  RETURN_IF_ERROR(guard->Begin());
-  absl::Cleanup end = [guard] { guard->End(); };
-  Collection collection(repository_, options);
+  RETURN_IF_ERROR(guard_->Begin());
+  absl::Cleanup end = [this] { guard_->End(); };
+  Collection collection(catalog_, tiers_, guard_, clock_, options);
   return collection.Run();
 }
 

@@ -6,7 +6,7 @@
 // point (an object is deleted only after the commit that stops referencing
 // it). One collection runs at a time per repository; a second is Aborted.
 //
-//   GarbageCollector gc(repository);
+//   GarbageCollector gc(catalog, &tiers, &guard, absl::Now);
 //   ASSIGN_OR_RETURN(GcReport report, gc.Run(GcOptions{.grace = absl::Hours(1)}));
 #ifndef CAIRN_SERVER_MAINTENANCE_GARBAGE_COLLECTOR_H_
 #define CAIRN_SERVER_MAINTENANCE_GARBAGE_COLLECTOR_H_
@@ -19,7 +19,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cairn/v1/admin.pb.h"
-#include "server/ingest/repository.h"
+#include "server/catalog/catalog.h"
+#include "server/ingest/gc_guard.h"
+#include "server/tiers/tier_set.h"
 
 namespace cairn {
 
@@ -50,6 +52,8 @@ struct GcOptions {
   // So do those created up to this long before the oldest live backup job:
   // margin for the clock stepping back between the two timestamps.
   absl::Duration clock_slack = absl::Seconds(1);
+  // Size of the packs compaction writes.
+  uint64_t pack_target_bytes = 64u << 20;
   // Called at each phase; an error ends the run right there, as a crash
   // would (no clean-up beyond releasing the guard). For tests.
   std::function<absl::Status(GcPhase)> phase_hook;
@@ -73,7 +77,10 @@ struct GcReport {
 
 class GarbageCollector final {
  public:
-  explicit GarbageCollector(Repository* repository) : repository_(repository) {}
+  // `clock` is the server's: ages, grace periods and leases are measured on it.
+  GarbageCollector(Catalog* catalog, const TierSet* tiers, GcGuard* guard,
+                   std::function<absl::Time()> clock)
+      : catalog_(catalog), tiers_(tiers), guard_(guard), clock_(std::move(clock)) {}
 
   // One collection. Aborted if another is running. On an error (a full disk,
   // an I/O error) it stops; nothing referenced has been deleted, and what it
@@ -82,7 +89,10 @@ class GarbageCollector final {
   absl::StatusOr<GcReport> Run(const GcOptions& options);
 
  private:
-  Repository* repository_;
+  Catalog* catalog_;
+  const TierSet* tiers_;
+  GcGuard* guard_;
+  std::function<absl::Time()> clock_;
 };
 
 }  // namespace cairn

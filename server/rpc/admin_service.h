@@ -1,21 +1,16 @@
-// gRPC handlers of cairn.v1.AdminService: status, listings, diff, orders and
-// verify. Handlers check bounds and delegate to Catalog, SnapshotBrowser,
-// JobBoard and PackVerifier.
+// gRPC handlers of cairn.v1.AdminService: status, listings, diff, orders,
+// policies and maintenance; each admits the caller and calls the core.
 #ifndef CAIRN_SERVER_RPC_ADMIN_SERVICE_H_
 #define CAIRN_SERVER_RPC_ADMIN_SERVICE_H_
 
 #include <memory>
 
-#include "absl/time/time.h"
 #include "cairn/v1/admin.grpc.pb.h"
-#include "server/schedule/job_board.h"
-#include "server/ingest/repository.h"
+#include "server/core/server_core.h"
 
 namespace cairn {
 
-std::unique_ptr<v1::AdminService::Service> NewAdminService(Repository* repository,
-                                                           JobBoard* jobs,
-                                                           absl::Time started);
+std::unique_ptr<v1::AdminService::Service> NewAdminService(ServerCore* core);
 
 }  // namespace cairn
 

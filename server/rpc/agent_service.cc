@@ -3,12 +3,9 @@
 #include <atomic>
 #include <thread>
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
-#include "common/limits.h"
-#include "server/schedule/policy_rules.h"
+#include "server/rpc/admission.h"
 
 namespace cairn {
 namespace {
@@ -17,30 +14,35 @@ using grpc::ServerContext;
 
 class AgentServiceImpl final : public v1::AgentService::Service {
  public:
-  AgentServiceImpl(Repository* repository, JobBoard* jobs)
-      : repository_(repository), jobs_(jobs) {}
+  explicit AgentServiceImpl(ServerCore* core) : core_(core) {}
 
-  grpc::Status Hello(ServerContext*, const v1::HelloRequest* request,
+  grpc::Status Hello(ServerContext* context, const v1::HelloRequest* request,
                      v1::HelloResponse* response) override {
-    return ReplyWith(repository_->Hello(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, Hello), response,
+                 [&](const Caller& c) { return core_->control().Hello(c, *request); });
   }
 
-  grpc::Status BeginBackup(ServerContext*, const v1::BeginBackupRequest* request,
+  grpc::Status BeginBackup(ServerContext* context, const v1::BeginBackupRequest* request,
                            v1::BeginBackupResponse* response) override {
-    return ReplyWith(repository_->BeginBackup(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, BeginBackup), response,
+                 [&](const Caller& c) { return core_->ingest().BeginBackup(c, *request); });
   }
 
-  grpc::Status FindMissingChunks(ServerContext*, const v1::FindMissingChunksRequest* request,
+  grpc::Status FindMissingChunks(ServerContext* context, const v1::FindMissingChunksRequest* request,
                                  v1::FindMissingChunksResponse* response) override {
-    return ReplyWith(repository_->FindMissingChunks(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, FindMissingChunks), response,
+                 [&](const Caller& c) { return core_->ingest().FindMissingChunks(c, *request); });
   }
 
   grpc::Status UploadChunks(ServerContext* context,
                             grpc::ServerReader<v1::UploadChunkRequest>* reader,
                             v1::UploadChunksResponse* response) override {
+    absl::StatusOr<Caller> caller = Admit(context, CAIRN_METHOD(AgentService, UploadChunks));
+    if (!caller.ok()) return ToGrpcStatus(caller.status());
     v1::UploadChunkRequest chunk;
     if (!reader->Read(&chunk)) return grpc::Status::OK;  // an empty stream stores nothing
-    absl::StatusOr<std::unique_ptr<PackIngest>> ingest = repository_->StartUpload(chunk.job_id());
+    absl::StatusOr<std::unique_ptr<PackIngest>> ingest =
+        core_->ingest().StartUpload(*caller, chunk.job_id());
     if (!ingest.ok()) return ToGrpcStatus(ingest.status());
     do {
       absl::Status status = (*ingest)->Add(chunk.id(), chunk.size(), chunk.sealed());
@@ -57,174 +59,103 @@ class AgentServiceImpl final : public v1::AgentService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status FindMissingTrees(ServerContext*, const v1::FindMissingTreesRequest* request,
+  grpc::Status FindMissingTrees(ServerContext* context, const v1::FindMissingTreesRequest* request,
                                 v1::FindMissingTreesResponse* response) override {
-    return ReplyWith(repository_->FindMissingTrees(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, FindMissingTrees), response,
+                 [&](const Caller& c) { return core_->ingest().FindMissingTrees(c, *request); });
   }
 
-  grpc::Status PutTrees(ServerContext*, const v1::PutTreesRequest* request,
+  grpc::Status PutTrees(ServerContext* context, const v1::PutTreesRequest* request,
                         v1::PutTreesResponse* response) override {
-    return ReplyWith(repository_->PutTrees(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, PutTrees), response,
+                 [&](const Caller& c) { return core_->ingest().PutTrees(c, *request); });
   }
 
-  grpc::Status GetTree(ServerContext*, const v1::GetTreeRequest* request,
+  grpc::Status GetTree(ServerContext* context, const v1::GetTreeRequest* request,
                        v1::GetTreeResponse* response) override {
-    return ReplyWith(repository_->GetTree(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, GetTree), response,
+                 [&](const Caller& c) { return core_->reader().GetTree(c, *request); });
   }
 
-  grpc::Status CommitSnapshot(ServerContext*, const v1::CommitSnapshotRequest* request,
+  grpc::Status GetTrees(ServerContext* context, const v1::GetTreesRequest* request,
+                        v1::GetTreesResponse* response) override {
+    return Unary(context, CAIRN_METHOD(AgentService, GetTrees), response,
+                 [&](const Caller& c) { return core_->reader().GetTrees(c, *request); });
+  }
+
+  grpc::Status CommitSnapshot(ServerContext* context, const v1::CommitSnapshotRequest* request,
                               v1::CommitSnapshotResponse* response) override {
-    return ReplyWith(repository_->CommitSnapshot(*request), response);
+    return Unary(context, CAIRN_METHOD(AgentService, CommitSnapshot), response,
+                 [&](const Caller& c) { return core_->ingest().CommitSnapshot(c, *request); });
   }
 
-  grpc::Status FinishJob(ServerContext*, const v1::FinishJobRequest* request,
+  grpc::Status FinishJob(ServerContext* context, const v1::FinishJobRequest* request,
                          v1::FinishJobResponse*) override {
-    return ToGrpcStatus(repository_->FinishJob(*request));
+    return UnaryStatus(context, CAIRN_METHOD(AgentService, FinishJob),
+                       [&](const Caller& c) { return core_->orders().FinishJob(c, *request); });
   }
 
   grpc::Status ReadChunks(ServerContext* context, const v1::ReadChunksRequest* request,
                           grpc::ServerWriter<v1::ReadChunkResponse>* writer) override {
-    if (static_cast<size_t>(request->ids_size()) > kMaxReadIdsPerCall) {
-      return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-          request->ids_size(), " ids in one call; at most ", kMaxReadIdsPerCall)));
-    }
-    absl::StatusOr<int64_t> tenant = repository_->SnapshotTenant(request->snapshot_id());
-    if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+    absl::StatusOr<Caller> caller = Admit(context, CAIRN_METHOD(AgentService, ReadChunks));
+    if (!caller.ok()) return ToGrpcStatus(caller.status());
     v1::ReadChunkResponse chunk;
-    for (const std::string& id : request->ids()) {
-      if (context->IsCancelled()) return grpc::Status::CANCELLED;
-      absl::StatusOr<std::string> sealed = repository_->ReadChunk(*tenant, id);
-      if (!sealed.ok()) return ToGrpcStatus(sealed.status());
-      chunk.set_id(id);
-      chunk.set_sealed(*std::move(sealed));
-      if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
-    }
-    return grpc::Status::OK;
+    return ToGrpcStatus(core_->reader().ReadChunks(
+        *caller, *request, [&](absl::string_view id, absl::string_view sealed) {
+          if (context->IsCancelled()) return absl::CancelledError("the reader went away");
+          chunk.set_id(std::string(id));
+          chunk.set_sealed(std::string(sealed));
+          if (!writer->Write(chunk)) return absl::CancelledError("the reader went away");
+          return absl::OkStatus();
+        }));
   }
 
+  // The control stream: the first event is the agent's hello; then a writer
+  // thread sends what the session has for the agent while this thread reads
+  // the agent's events, until either side ends.
   grpc::Status Control(ServerContext* context,
                        grpc::ServerReaderWriter<v1::ServerOrder, v1::AgentEvent>* stream) override {
+    absl::StatusOr<Caller> caller = Admit(context, CAIRN_METHOD(AgentService, Control));
+    if (!caller.ok()) return ToGrpcStatus(caller.status());
     v1::AgentEvent event;
     if (!stream->Read(&event) || !event.has_hello()) {
       return ToGrpcStatus(absl::InvalidArgumentError("the control stream starts with hello"));
     }
-    absl::StatusOr<v1::HelloResponse> hello = repository_->Hello(event.hello());
-    if (!hello.ok()) return ToGrpcStatus(hello.status());
-    const std::string agent = event.hello().agent();
-    jobs_->SetPresence(agent, AgentPresence{.online = true});
-
-    std::atomic<bool> stop{false};
-    absl::flat_hash_set<std::string> dispatched;
+    absl::StatusOr<std::unique_ptr<ControlSession>> session =
+        core_->control().Connect(*caller, event.hello());
+    if (!session.ok()) return ToGrpcStatus(session.status());
+    absl::Status ended;  // why the writer stopped, if the server ended the stream
+    std::atomic<bool> agent_closed{false};
     std::thread writer([&] {
-      std::string sent_policies;
-      absl::Time last_ping = absl::Now();
-      while (!stop && !context->IsCancelled()) {
-        // The agent's policies, whenever they differ from what it has.
-        absl::StatusOr<std::vector<v1::Policy>> all = repository_->catalog()->policies().List();
-        if (all.ok()) {
-          v1::ServerOrder order;
-          for (v1::Policy& p : PoliciesForAgent(*all, agent)) {
-            *order.mutable_policies()->add_policy() = std::move(p);
-          }
-          if (!order.has_policies()) order.mutable_policies();
-          std::string serialized = order.SerializeAsString();
-          if (serialized != sent_policies) {
-            if (!stream->Write(order)) break;
-            sent_policies = std::move(serialized);
-          }
+      while (!context->IsCancelled()) {
+        absl::StatusOr<std::vector<v1::ServerOrder>> orders =
+            (*session)->NextOrders(absl::Seconds(5));
+        if (!orders.ok()) {
+          if (!absl::IsCancelled(orders.status())) ended = orders.status();
+          break;
         }
-        for (v1::Job& job : jobs_->WaitForOrders(agent, absl::Seconds(5), &stop)) {
-          v1::ServerOrder order;
-          order.set_job_id(job.id());
-          if (job.kind() == v1::JOB_KIND_RESTORE) {
-            *order.mutable_restore() = job.restore();
-          } else if (job.kind() == v1::JOB_KIND_BACKUP) {
-            *order.mutable_backup() = job.backup();
-          } else {
-            continue;
-          }
-          job.set_state(v1::JOB_STATE_RUNNING);
-          job.set_started_unix_ms(absl::ToUnixMillis(absl::Now()));
-          if (!jobs_->Update(job).ok()) continue;
-          dispatched.insert(job.id());
-          if (!stream->Write(order)) {
-            stop = true;
-            break;
-          }
-        }
-        if (stop) break;
-        // A ping now and then keeps the stream honest: a dead agent makes
-        // Write fail.
-        if (absl::Now() - last_ping > absl::Seconds(5)) {
-          v1::ServerOrder ping;
-          ping.mutable_ping();
-          if (!stream->Write(ping)) break;
-          last_ping = absl::Now();
-        }
+        bool written = true;
+        for (const v1::ServerOrder& order : *orders) written = written && stream->Write(order);
+        if (!written) break;
       }
+      if (!agent_closed) context->TryCancel();  // ends the Read below
     });
-
-    while (stream->Read(&event)) {
-      int64_t now = absl::ToUnixMillis(absl::Now());
-      repository_->catalog()->agents().Touch(agent, now).IgnoreError();
-      if (event.has_heartbeat()) {
-        const v1::Heartbeat& beat = event.heartbeat();
-        jobs_->SetPresence(agent,
-                           AgentPresence{.online = true,
-                                         .pending_files = beat.pending_files(),
-                                         .pending_bytes = beat.pending_bytes(),
-                                         .last_change_unix_ms = beat.last_change_unix_ms(),
-                                         .watch_overflows = beat.watch_overflows(),
-                                         .watcher_problem = beat.watcher_problem().substr(0, 512)});
-      } else if (event.has_job_update()) {
-        UpdateProgress(agent, event.job_update());
-      }
-    }
-    stop = true;
-    jobs_->WakeAll();
+    while (stream->Read(&event)) (*session)->OnEvent(event);
+    agent_closed = true;
+    (*session)->Stop();
     writer.join();
-    jobs_->SetPresence(agent, AgentPresence{.online = false});
-    // Orders this stream carried that never finished cannot finish now.
-    for (const std::string& id : dispatched) {
-      absl::StatusOr<std::optional<v1::Job>> job = repository_->catalog()->jobs().Get(id);
-      if (job.ok() && job->has_value() && (*job)->state() == v1::JOB_STATE_RUNNING &&
-          (*job)->kind() == v1::JOB_KIND_RESTORE) {
-        (*job)->set_state(v1::JOB_STATE_FAILED);
-        (*job)->set_error("the agent disconnected before the job finished");
-        (*job)->set_finished_unix_ms(absl::ToUnixMillis(absl::Now()));
-        jobs_->Update(**job).IgnoreError();
-      }
-    }
-    return grpc::Status::OK;
+    session->reset();
+    return ToGrpcStatus(ended);
   }
 
  private:
-  void UpdateProgress(const std::string& agent, const v1::JobUpdate& update) {
-    absl::StatusOr<std::optional<v1::Job>> job = repository_->catalog()->jobs().Get(update.job_id());
-    if (!job.ok() || !job->has_value() || (*job)->agent() != agent ||
-        (*job)->state() != v1::JOB_STATE_RUNNING) {
-      return;
-    }
-    v1::JobProgress progress = update.progress();
-    // Totals the server knew (from the snapshot) stay unless the agent knows better.
-    if (progress.files_total() == 0) progress.set_files_total((*job)->progress().files_total());
-    if (progress.bytes_total() == 0) progress.set_bytes_total((*job)->progress().bytes_total());
-    *(*job)->mutable_progress() = progress;
-    if ((*job)->progress().current_path().size() > 4096) {
-      (*job)->mutable_progress()->mutable_current_path()->resize(4096);
-    }
-    jobs_->Update(**job).IgnoreError();
-  }
-
-  Repository* repository_;
-  JobBoard* jobs_;
+  ServerCore* core_;
 };
 
 }  // namespace
 
-std::unique_ptr<v1::AgentService::Service> NewAgentService(Repository* repository,
-                                                           JobBoard* jobs) {
-  return std::make_unique<AgentServiceImpl>(repository, jobs);
+std::unique_ptr<v1::AgentService::Service> NewAgentService(ServerCore* core) {
+  return std::make_unique<AgentServiceImpl>(core);
 }
 
 }  // namespace cairn

@@ -1,18 +1,16 @@
-// gRPC handlers of cairn.v1.AgentService. Each checks the request's shape,
-// calls Repository or JobBoard, and converts the status once.
+// gRPC handlers of cairn.v1.AgentService: each admits the caller and hands
+// the request to the core (ingest, snapshot reads, control sessions, orders).
 #ifndef CAIRN_SERVER_RPC_AGENT_SERVICE_H_
 #define CAIRN_SERVER_RPC_AGENT_SERVICE_H_
 
 #include <memory>
 
 #include "cairn/v1/agent.grpc.pb.h"
-#include "server/schedule/job_board.h"
-#include "server/ingest/repository.h"
+#include "server/core/server_core.h"
 
 namespace cairn {
 
-std::unique_ptr<v1::AgentService::Service> NewAgentService(Repository* repository,
-                                                           JobBoard* jobs);
+std::unique_ptr<v1::AgentService::Service> NewAgentService(ServerCore* core);
 
 }  // namespace cairn
 

@@ -61,8 +61,9 @@ uint64_t JobBoard::WaitForChange(uint64_t seen_version, absl::Duration timeout) 
 
 void JobBoard::SetPresence(absl::string_view agent, const AgentPresence& presence) {
   absl::MutexLock lock(&mu_);
+  // Not a change of the board: nobody waits on presence, and a thousand
+  // agents' heartbeats must not wake every control session.
   presence_[agent] = presence;
-  ++version_;
 }
 
 AgentPresence JobBoard::Presence(absl::string_view agent) {

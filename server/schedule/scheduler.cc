@@ -7,10 +7,17 @@
 
 namespace cairn {
 
-Scheduler::Scheduler(Catalog* catalog, JobBoard* jobs, std::function<absl::Time()> clock)
-    : catalog_(catalog), jobs_(jobs), clock_(std::move(clock)), last_tick_(clock_()) {}
+Scheduler::Scheduler(PolicyService* policies, Catalog* catalog, JobBoard* jobs,
+                     std::function<absl::Time()> clock)
+    : policies_(policies),
+      catalog_(catalog),
+      jobs_(jobs),
+      clock_(std::move(clock)),
+      last_tick_(clock_()) {}
 
-Scheduler::~Scheduler() {
+Scheduler::~Scheduler() { Stop(); }
+
+void Scheduler::Stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
 }
@@ -30,11 +37,15 @@ int Scheduler::Tick() {
   absl::Time now = clock_();
   absl::Time since = last_tick_;
   last_tick_ = now;
-  absl::StatusOr<std::vector<v1::Policy>> policies = catalog_->policies().List();
+  absl::StatusOr<PolicySnapshot> policies = policies_->Current();
   absl::StatusOr<std::vector<v1::AgentInfo>> agents = catalog_->agents().List();
-  if (!policies.ok() || !agents.ok()) return 0;
+  if (!policies.ok() || !agents.ok()) {
+    std::cerr << "cairn-server: scheduler: cannot read the catalog: "
+              << (policies.ok() ? agents.status() : policies.status()).message() << std::endl;
+    return 0;
+  }
   int ordered = 0;
-  for (const v1::Policy& policy : *policies) {
+  for (const v1::Policy& policy : *policies->policies) {
     for (const v1::Schedule& schedule : policy.schedules()) {
       absl::StatusOr<CronSchedule> cron = CronSchedule::Parse(schedule.cron());
       if (!cron.ok() || cron->NextAfter(since) > now) continue;
@@ -58,7 +69,13 @@ int Scheduler::Tick() {
           job.set_agent(agent.name());
           job.mutable_backup()->add_roots(root);
           job.mutable_backup()->set_level(schedule.level());
-          if (jobs_->Create(job).ok()) ++ordered;
+          absl::Status created = jobs_->Create(job).status();
+          if (!created.ok()) {
+            std::cerr << "cairn-server: scheduler: cannot order a backup of " << root << " on "
+                      << agent.name() << ": " << created.message() << std::endl;
+            continue;
+          }
+          ++ordered;
         }
       }
     }

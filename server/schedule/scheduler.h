@@ -14,18 +14,23 @@
 #include "absl/time/time.h"
 #include "server/catalog/catalog.h"
 #include "server/schedule/job_board.h"
+#include "server/schedule/policy_service.h"
 
 namespace cairn {
 
 class Scheduler final {
  public:
-  Scheduler(Catalog* catalog, JobBoard* jobs, std::function<absl::Time()> clock = absl::Now);
+  Scheduler(PolicyService* policies, Catalog* catalog, JobBoard* jobs,
+            std::function<absl::Time()> clock = absl::Now);
   ~Scheduler();
   void Start(absl::Duration tick = absl::Seconds(5));
+  // Ends the thread (waits for it); Tick() still works.
+  void Stop();
   // One pass: orders what came due in (last tick, now]. Returns jobs ordered.
   int Tick();
 
  private:
+  PolicyService* policies_;
   Catalog* catalog_;
   JobBoard* jobs_;
   std::function<absl::Time()> clock_;

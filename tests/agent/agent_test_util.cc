@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/tree_spool.h"
+#include "common/tree_id.h"
 #include "common/file_util.h"
 #include "common/ids.h"
 #include "common/posix_error.h"

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/tree_spool.h"
+#include "common/tree_id.h"
 #include "common/chunk_id.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"

@@ -40,7 +40,7 @@ BuiltPack BuildPack(int blobs, uint64_t seed = 1) {
   pack.bytes = PackBuilder::Header();
   for (int i = 0; i < blobs; ++i) {
     std::string blob = RandomBytes(rng, 1 + rng() % 300);
-    PackEntry e = builder.Add(IdFor(i), static_cast<uint32_t>(blob.size() + 5), blob);
+    PackEntry e = *builder.Add(IdFor(i), static_cast<uint32_t>(blob.size() + 5), blob);
     EXPECT_EQ(e.offset, pack.bytes.size());
     pack.bytes += blob;
     EXPECT_EQ(builder.size(), pack.bytes.size());
@@ -305,13 +305,16 @@ TEST(PackFormatTest, MismatchedDecodeArgumentsAreCallerErrors) {
   EXPECT_TRUE(absl::IsInvalidArgument(DecodePackIndex(index, wrong, footer_bytes).status()));
 }
 
-TEST(PackFormatDeathTest, BuilderRefusesMisuse) {
-  EXPECT_DEATH(
-      {
-        PackBuilder builder;
-        builder.Add(IdFor(1), 0, "");
-      },
-      "empty blob");
+TEST(PackFormatTest, BuilderRefusesBlobsNoReaderWouldAccept) {
+  PackBuilder builder;
+  EXPECT_TRUE(absl::IsInvalidArgument(builder.Add(IdFor(1), 0, "").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      builder.Add(IdFor(1), 1, std::string(kMaxBlobSize + 1, 'x')).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(builder.Add(IdFor(1), kMaxBlobSize + 1, "x").status()));
+  EXPECT_EQ(builder.entry_count(), 0u);
+  EXPECT_EQ(builder.size(), kPackHeaderSize);
+  ASSERT_TRUE(builder.Add(IdFor(1), 1, "x").ok());
+  EXPECT_EQ(builder.entry_count(), 1u);
 }
 
 }  // namespace

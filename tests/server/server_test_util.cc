@@ -85,46 +85,71 @@ std::string TreeBytes(const std::vector<v1::TreeEntry>& entries) {
   return tree.SerializeAsString();
 }
 
-std::unique_ptr<TestRepo> OpenTestRepo(absl::string_view label, RepositoryOptions options) {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AgentCalls::ReadChunks(
+    absl::string_view snapshot_id, const std::vector<std::string>& ids, ChunkReadStats* stats) {
+  v1::ReadChunksRequest request;
+  request.set_snapshot_id(std::string(snapshot_id));
+  for (const std::string& id : ids) request.add_ids(id);
+  std::vector<std::pair<std::string, std::string>> out;
+  RETURN_IF_ERROR(core_->reader().ReadChunks(
+      caller_, request,
+      [&](absl::string_view id, absl::string_view sealed) {
+        out.emplace_back(std::string(id), std::string(sealed));
+        return absl::OkStatus();
+      },
+      stats));
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<TestRepo>> OpenTestRepoIn(
+    const std::string& dir, CoreOptions options,
+    std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)> wrap) {
   auto repo = std::make_unique<TestRepo>();
-  repo->dir = FreshTestDir(label);
-  repo->cleanup.dir = repo->dir;
-  absl::Status made = MakeDirectories(repo->dir, 0750);
-  EXPECT_TRUE(made.ok()) << made;
-  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(repo->dir + "/catalog.db");
-  EXPECT_TRUE(catalog.ok()) << catalog.status();
-  if (!catalog.ok()) return nullptr;
-  repo->catalog = *std::move(catalog);
-  absl::StatusOr<std::unique_ptr<Tier>> tier = OpenLocalTier("hot", repo->dir + "/packs");
-  EXPECT_TRUE(tier.ok()) << tier.status();
-  if (!tier.ok()) return nullptr;
-  repo->tier = tier->get();
-  repo->jobs = std::make_unique<JobBoard>(repo->catalog.get(), options.job_lease);
+  repo->dir = dir;
+  RETURN_IF_ERROR(MakeDirectories(dir, 0750));
+  ASSIGN_OR_RETURN(std::unique_ptr<Tier> tier, OpenLocalTier("hot", dir + "/packs"));
+  if (wrap) tier = wrap(std::move(tier));
+  repo->tier = tier.get();
   std::vector<std::unique_ptr<Tier>> tiers;
-  tiers.push_back(*std::move(tier));
-  repo->repository = std::make_unique<Repository>(repo->catalog.get(), std::move(tiers),
-                                                  repo->jobs.get(), options);
+  tiers.push_back(std::move(tier));
+  ASSIGN_OR_RETURN(repo->core,
+                   ServerCore::Open(dir + "/catalog.db", std::move(tiers), std::move(options)));
+  repo->catalog = &repo->core->catalog();
+  repo->jobs = &repo->core->jobs();
+  repo->agent = std::make_unique<AgentCalls>(repo->core.get());
   return repo;
 }
 
-absl::StatusOr<std::string> StartBackup(Repository& repository, absl::string_view agent,
+std::unique_ptr<TestRepo> OpenTestRepo(
+    absl::string_view label, CoreOptions options,
+    std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)> wrap) {
+  std::string dir = FreshTestDir(label);
+  absl::StatusOr<std::unique_ptr<TestRepo>> repo =
+      OpenTestRepoIn(dir, std::move(options), std::move(wrap));
+  EXPECT_TRUE(repo.ok()) << repo.status();
+  if (!repo.ok()) return nullptr;
+  (*repo)->cleanup.dir = dir;
+  return *std::move(repo);
+}
+
+absl::StatusOr<std::string> StartBackup(AgentCalls& calls, absl::string_view agent,
                                         absl::string_view tenant, absl::string_view root,
                                         v1::BackupLevel level) {
   v1::HelloRequest hello;
   hello.set_agent(std::string(agent));
   hello.set_tenant(std::string(tenant));
-  RETURN_IF_ERROR(repository.Hello(hello).status());
+  RETURN_IF_ERROR(calls.Hello(hello).status());
   v1::BeginBackupRequest begin;
   begin.set_agent(std::string(agent));
   begin.add_roots(std::string(root));
   begin.set_level(level);
-  ASSIGN_OR_RETURN(v1::BeginBackupResponse response, repository.BeginBackup(begin));
+  ASSIGN_OR_RETURN(v1::BeginBackupResponse response, calls.BeginBackup(begin));
   return response.job_id();
 }
 
-absl::Status StoreChunks(Repository& repository, absl::string_view job_id,
+absl::Status StoreChunks(AgentCalls& calls, absl::string_view job_id,
                          const std::vector<std::string>& ids) {
-  ASSIGN_OR_RETURN(std::unique_ptr<PackIngest> ingest, repository.StartUpload(job_id));
+  ASSIGN_OR_RETURN(std::unique_ptr<PackIngest> ingest, calls.StartUpload(job_id));
   uint64_t n = 0;
   for (const std::string& id : ids) {
     RETURN_IF_ERROR(ingest->Add(id, 100, TestSealed(n++, 64)));
@@ -132,30 +157,30 @@ absl::Status StoreChunks(Repository& repository, absl::string_view job_id,
   return ingest->Finish();
 }
 
-absl::Status PutTreesOnce(Repository& repository, absl::string_view job_id,
+absl::Status PutTreesOnce(AgentCalls& calls, absl::string_view job_id,
                           const std::vector<std::string>& trees) {
   v1::PutTreesRequest request;
   request.set_job_id(std::string(job_id));
   for (const std::string& t : trees) request.add_trees(t);
-  return repository.PutTrees(request).status();
+  return calls.PutTrees(request).status();
 }
 
-absl::Status PutTrees(Repository& repository, absl::string_view job_id,
+absl::Status PutTrees(AgentCalls& calls, absl::string_view job_id,
                       const std::vector<std::string>& trees) {
   for (size_t i = 0; i < trees.size(); i += kMaxTreesPerCall) {
     size_t end = std::min(trees.size(), i + kMaxTreesPerCall);
-    RETURN_IF_ERROR(PutTreesOnce(repository, job_id,
+    RETURN_IF_ERROR(PutTreesOnce(calls, job_id,
                                  std::vector<std::string>(trees.begin() + i, trees.begin() + end)));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::Snapshot> Commit(Repository& repository, absl::string_view job_id,
+absl::StatusOr<v1::Snapshot> Commit(AgentCalls& calls, absl::string_view job_id,
                                     absl::string_view root_tree_id) {
   v1::CommitSnapshotRequest request;
   request.set_job_id(std::string(job_id));
   request.set_root_tree_id(std::string(root_tree_id));
-  ASSIGN_OR_RETURN(v1::CommitSnapshotResponse response, repository.CommitSnapshot(request));
+  ASSIGN_OR_RETURN(v1::CommitSnapshotResponse response, calls.CommitSnapshot(request));
   return response.snapshot();
 }
 

@@ -1,10 +1,11 @@
 // Shared helpers for the server tests: deterministic fake chunk ids and
 // sealed bytes (the server never decrypts, so any bytes will do), tree
-// builders, a real Catalog + LocalTier + JobBoard + Repository in a fresh temp
-// directory, and short-hands that drive a backup through a Repository.
+// builders, a real ServerCore (catalog, local tier, services) in a fresh temp
+// directory, and short-hands that drive a backup through the core as an agent
+// would, without gRPC.
 //
 //   std::unique_ptr<TestRepo> repo = OpenTestRepo("repo");
-//   ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo->repository, "a1", "t1", "/data"));
+//   ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo->agent, "a1", "t1", "/data"));
 #ifndef CAIRN_TESTS_SERVER_SERVER_TEST_UTIL_H_
 #define CAIRN_TESTS_SERVER_SERVER_TEST_UTIL_H_
 
@@ -20,9 +21,9 @@
 #include "cairn/v1/agent.pb.h"
 #include "cairn/v1/types.pb.h"
 #include "gtest/gtest.h"
+#include "server/auth/caller.h"
 #include "server/catalog/catalog.h"
-#include "server/schedule/job_board.h"
-#include "server/ingest/repository.h"
+#include "server/core/server_core.h"
 #include "server/tiers/tier.h"
 #include "tests/server/tiers/tier_test_dir.h"
 
@@ -65,9 +66,52 @@ std::string TreeBytes(const std::vector<v1::TreeEntry>& entries);
 // then it stays for a look.
 void RemoveTestDirUnlessFailed(const std::string& dir);
 
-// A repository over real components in a fresh directory (catalog.db and
-// packs/ inside). `tier` stays owned by the repository. The directory goes
-// away with the TestRepo, once everything in it is closed.
+// The calls an agent makes, made straight into a ServerCore's services as
+// `caller` (trusted unless a test says otherwise), without gRPC.
+class AgentCalls {
+ public:
+  explicit AgentCalls(ServerCore* core, Caller caller = Caller::Trusted())
+      : core_(core), caller_(std::move(caller)) {}
+  absl::StatusOr<v1::HelloResponse> Hello(const v1::HelloRequest& r) {
+    return core_->control().Hello(caller_, r);
+  }
+  absl::StatusOr<v1::BeginBackupResponse> BeginBackup(const v1::BeginBackupRequest& r) {
+    return core_->ingest().BeginBackup(caller_, r);
+  }
+  absl::StatusOr<v1::FindMissingChunksResponse> FindMissingChunks(
+      const v1::FindMissingChunksRequest& r) {
+    return core_->ingest().FindMissingChunks(caller_, r);
+  }
+  absl::StatusOr<std::unique_ptr<PackIngest>> StartUpload(absl::string_view job) {
+    return core_->ingest().StartUpload(caller_, job);
+  }
+  absl::StatusOr<v1::FindMissingTreesResponse> FindMissingTrees(
+      const v1::FindMissingTreesRequest& r) {
+    return core_->ingest().FindMissingTrees(caller_, r);
+  }
+  absl::StatusOr<v1::PutTreesResponse> PutTrees(const v1::PutTreesRequest& r) {
+    return core_->ingest().PutTrees(caller_, r);
+  }
+  absl::StatusOr<v1::GetTreeResponse> GetTree(const v1::GetTreeRequest& r) {
+    return core_->reader().GetTree(caller_, r);
+  }
+  absl::StatusOr<v1::CommitSnapshotResponse> CommitSnapshot(const v1::CommitSnapshotRequest& r) {
+    return core_->ingest().CommitSnapshot(caller_, r);
+  }
+  absl::Status FinishJob(const v1::FinishJobRequest& r) { return core_->orders().FinishJob(caller_, r); }
+  // Every chunk of `ids` read back as a restore would: id -> sealed bytes.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadChunks(
+      absl::string_view snapshot_id, const std::vector<std::string>& ids,
+      ChunkReadStats* stats = nullptr);
+
+ private:
+  ServerCore* core_;
+  Caller caller_;
+};
+
+// A server core over real components in a fresh directory (catalog.db and
+// packs/ inside). `tier` stays owned by the core. The directory goes away
+// with the TestRepo, once everything in it is closed.
 struct TestRepo {
   struct Cleanup {
     std::string dir;
@@ -75,28 +119,35 @@ struct TestRepo {
   };
   Cleanup cleanup;  // first member: destroyed last
   std::string dir;
-  std::unique_ptr<Catalog> catalog;
-  std::unique_ptr<JobBoard> jobs;
-  std::unique_ptr<Repository> repository;
+  std::unique_ptr<ServerCore> core;
+  Catalog* catalog = nullptr;
+  JobBoard* jobs = nullptr;
+  std::unique_ptr<AgentCalls> agent;
   Tier* tier = nullptr;
 };
-std::unique_ptr<TestRepo> OpenTestRepo(absl::string_view label,
-                                       RepositoryOptions options = RepositoryOptions());
+// `wrap` may wrap the local tier (fault injection) before the core takes it.
+std::unique_ptr<TestRepo> OpenTestRepo(
+    absl::string_view label, CoreOptions options = CoreOptions(),
+    std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)> wrap = nullptr);
+// The same over an existing directory (reopening after a crash).
+absl::StatusOr<std::unique_ptr<TestRepo>> OpenTestRepoIn(
+    const std::string& dir, CoreOptions options = CoreOptions(),
+    std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)> wrap = nullptr);
 
 // Hello + BeginBackup; the job id.
-absl::StatusOr<std::string> StartBackup(Repository& repository, absl::string_view agent,
+absl::StatusOr<std::string> StartBackup(AgentCalls& calls, absl::string_view agent,
                                         absl::string_view tenant, absl::string_view root,
                                         v1::BackupLevel level = v1::BACKUP_LEVEL_INCREMENTAL);
 // Stores fake sealed chunks (id -> 64 bytes) for the job through a PackIngest.
-absl::Status StoreChunks(Repository& repository, absl::string_view job_id,
+absl::Status StoreChunks(AgentCalls& calls, absl::string_view job_id,
                          const std::vector<std::string>& ids);
 // PutTrees in batches of at most 64; trees must come children first.
-absl::Status PutTrees(Repository& repository, absl::string_view job_id,
+absl::Status PutTrees(AgentCalls& calls, absl::string_view job_id,
                       const std::vector<std::string>& trees);
 // PutTrees with exactly these trees in one call.
-absl::Status PutTreesOnce(Repository& repository, absl::string_view job_id,
+absl::Status PutTreesOnce(AgentCalls& calls, absl::string_view job_id,
                           const std::vector<std::string>& trees);
-absl::StatusOr<v1::Snapshot> Commit(Repository& repository, absl::string_view job_id,
+absl::StatusOr<v1::Snapshot> Commit(AgentCalls& calls, absl::string_view job_id,
                                     absl::string_view root_tree_id);
 
 }  // namespace cairn

@@ -126,7 +126,7 @@ Growth* CatalogGrowthTest::growth_ = nullptr;
 void CatalogGrowthTest::Build(Growth* out) {
   std::unique_ptr<TestRepo> repo = OpenTestRepo("growth");
   ASSERT_NE(repo, nullptr);
-  Repository& repository = *repo->repository;
+  AgentCalls& calls = *repo->agent;
   CatalogReader reader(repo->dir + "/catalog.db");
   const int64_t empty_snapshot_bytes = reader.SnapshotBytes();
   const int64_t empty_file_bytes = reader.FileBytes();
@@ -134,7 +134,7 @@ void CatalogGrowthTest::Build(Growth* out) {
   // Snapshot 1: every file's chunk is registered in bulk, then 1000 directory
   // trees and the root.
   ASSERT_OK_AND_ASSIGN(std::string job1,
-                       StartBackup(repository, "node-1", "t1", "/data", v1::BACKUP_LEVEL_FULL));
+                       StartBackup(calls, "node-1", "t1", "/data", v1::BACKUP_LEVEL_FULL));
   ASSERT_OK_AND_ASSIGN(int64_t tenant, repo->catalog->agents().TenantId("t1"));
   {
     std::vector<StoredChunk> chunks;
@@ -151,8 +151,8 @@ void CatalogGrowthTest::Build(Growth* out) {
     dir_ids.push_back(Sha256Of(trees.back()));
   }
   trees.push_back(RootTree(dir_ids));
-  ASSERT_OK(PutTrees(repository, job1, trees));
-  ASSERT_OK_AND_ASSIGN(v1::Snapshot first, Commit(repository, job1, Sha256Of(trees.back())));
+  ASSERT_OK(PutTrees(calls, job1, trees));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot first, Commit(calls, job1, Sha256Of(trees.back())));
   out->first_id = first.id();
   const int64_t first_snapshot_bytes = reader.SnapshotBytes() - empty_snapshot_bytes;
   const int64_t first_file_bytes = reader.FileBytes() - empty_file_bytes;
@@ -160,7 +160,7 @@ void CatalogGrowthTest::Build(Growth* out) {
 
   // Snapshot 2: 10 files changed, one in each of 10 directories spread over
   // the tree. Only those directories and the root are new trees.
-  ASSERT_OK_AND_ASSIGN(std::string job2, StartBackup(repository, "node-1", "t1", "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job2, StartBackup(calls, "node-1", "t1", "/data",
                                                      v1::BACKUP_LEVEL_INCREMENTAL));
   std::vector<StoredChunk> new_chunks;
   std::vector<std::string> new_trees;
@@ -178,11 +178,11 @@ void CatalogGrowthTest::Build(Growth* out) {
     v1::FindMissingTreesRequest ask;
     ask.set_job_id(job2);
     for (const std::string& id : dir_ids) ask.add_ids(id);
-    ASSERT_OK_AND_ASSIGN(v1::FindMissingTreesResponse missing, repository.FindMissingTrees(ask));
+    ASSERT_OK_AND_ASSIGN(v1::FindMissingTreesResponse missing, calls.FindMissingTrees(ask));
     EXPECT_EQ(missing.missing_size(), 10);
   }
-  ASSERT_OK(PutTrees(repository, job2, new_trees));
-  ASSERT_OK_AND_ASSIGN(v1::Snapshot second, Commit(repository, job2, Sha256Of(new_trees.back())));
+  ASSERT_OK(PutTrees(calls, job2, new_trees));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot second, Commit(calls, job2, Sha256Of(new_trees.back())));
   out->second_parent_id = second.parent_id();
 
   out->growth = reader.SnapshotBytes() - empty_snapshot_bytes - first_snapshot_bytes;

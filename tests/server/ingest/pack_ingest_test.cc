@@ -122,7 +122,7 @@ class PackIngestTest : public ::testing::Test {
 };
 
 TEST_F(PackIngestTest, ChunksAreVisibleOnlyAfterFinish) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kBigTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kBigTarget);
   ASSERT_OK(AddChunks(ingest, 0, 20, 1000));
   EXPECT_EQ(MissingCount(0, 20), 20u);
   EXPECT_THAT(Listing(), IsEmpty());
@@ -140,14 +140,14 @@ TEST_F(PackIngestTest, ChunksAreVisibleOnlyAfterFinish) {
 }
 
 TEST_F(PackIngestTest, AnEmptyIngestWritesNoPack) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   ASSERT_OK(ingest.Finish());
   EXPECT_THAT(Listing(), IsEmpty());
   EXPECT_EQ(Totals().packs, 0u);
 }
 
 TEST_F(PackIngestTest, DuplicatesAreStoredOnce) {
-  PackIngest first(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest first(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   ASSERT_OK(AddChunks(first, 0, 5, 100));
   ASSERT_OK(AddChunks(first, 2, 2, 100));  // again, within the open pack
   ASSERT_OK(first.Finish());
@@ -155,7 +155,7 @@ TEST_F(PackIngestTest, DuplicatesAreStoredOnce) {
   EXPECT_EQ(first.stats().chunks_already_present, 2u);
 
   // A later stream re-sending stored chunks catalogues nothing new.
-  PackIngest second(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest second(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   ASSERT_OK(AddChunks(second, 3, 4, 100));
   ASSERT_OK(second.Finish());
   EXPECT_EQ(second.stats().chunks_stored, 2u);
@@ -164,7 +164,7 @@ TEST_F(PackIngestTest, DuplicatesAreStoredOnce) {
 }
 
 TEST_F(PackIngestTest, RollsOverAtTheTargetAndEveryPackReadsBack) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   // 40 chunks of 100 KiB: a pack seals every 11 chunks (when it reaches 1 MiB).
   ASSERT_OK(AddChunks(ingest, 0, 11, 100 << 10));
   // The first pack reached its target: durable and catalogued before Finish.
@@ -190,7 +190,7 @@ TEST_F(PackIngestTest, TinyChunksRollOverAtTheEntryLimit) {
   // A pack holds at most kMaxPackEntries blobs. A stream of tiny sealed chunks
   // (the server cannot tell them from real ones) must start a new pack there
   // rather than overrun the index long before the byte target.
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kBigTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kBigTarget);
   const uint64_t count = kMaxPackEntries + 10;
   // Ascending ids keep the catalog's inserts cheap (appends to its B-tree);
   // hashed ids would make this test a slow benchmark of SQLite's page cache.
@@ -225,7 +225,7 @@ class PackIngestHostileTest : public PackIngestTest,
 
 TEST_P(PackIngestHostileTest, IsRefusedAndTheIngestStaysFailed) {
   const HostileAdd& bad = GetParam();
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   ASSERT_OK(AddChunks(ingest, 0, 3, 500));
 
   std::string id = TestChunkId(1000) + TestChunkId(1001);
@@ -255,7 +255,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<HostileAdd>& info) { return info.param.label; });
 
 TEST_F(PackIngestTest, LargestLegalChunkIsAccepted) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   std::string sealed = TestSealed(7, kMaxSealedChunkBytes);
   ASSERT_OK(ingest.Add(TestChunkId(7), kMaxChunkBytes, sealed));
   sent_[TestChunkId(7)] = sealed;
@@ -265,7 +265,7 @@ TEST_F(PackIngestTest, LargestLegalChunkIsAccepted) {
 
 TEST_F(PackIngestTest, DestroyedWithoutFinishLeavesNothing) {
   {
-    PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kBigTarget);
+    PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kBigTarget);
     ASSERT_OK(AddChunks(ingest, 0, 30, 4000));
   }
   EXPECT_THAT(Listing(), IsEmpty());
@@ -279,14 +279,14 @@ TEST_F(PackIngestTest, DestroyedWithoutFinishLeavesNothing) {
 
 TEST_F(PackIngestTest, FullDiskDuringAddFailsAndKeepsEarlierPacks) {
   {
-    PackIngest earlier(catalog_.get(), tier_.get(), tenant_, kTarget);
+    PackIngest earlier(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
     ASSERT_OK(AddChunks(earlier, 0, 10, 2000));
     ASSERT_OK(earlier.Finish());
   }
   const std::vector<std::string> before_listing = Listing();
   const CatalogTotals before = Totals();
 
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   // Append 1 is the pack header, 2 and 3 the first chunks; the 4th hits ENOSPC.
   tier_->FailFromNth(TierOp::kAppend, 4);
   ASSERT_OK(AddChunks(ingest, 100, 2, 2000));
@@ -305,7 +305,7 @@ TEST_F(PackIngestTest, FullDiskDuringAddFailsAndKeepsEarlierPacks) {
 }
 
 TEST_F(PackIngestTest, FullDiskWhileSealingFailsFinish) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kBigTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kBigTarget);
   ASSERT_OK(AddChunks(ingest, 0, 5, 2000));
   tier_->FailFromNth(TierOp::kAppend, 1);  // the index and footer
   absl::Status finish = ingest.Finish();
@@ -319,7 +319,7 @@ TEST_F(PackIngestTest, FullDiskWhileSealingFailsFinish) {
 }
 
 TEST_F(PackIngestTest, FullDiskOnCommitFailsFinish) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kBigTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kBigTarget);
   ASSERT_OK(AddChunks(ingest, 0, 5, 2000));
   tier_->FailNth(TierOp::kCommit, 1);
   absl::Status finish = ingest.Finish();
@@ -330,7 +330,7 @@ TEST_F(PackIngestTest, FullDiskOnCommitFailsFinish) {
 }
 
 TEST_F(PackIngestTest, FullDiskAtARolloverFailsTheAddThatSealed) {
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   tier_->FailNth(TierOp::kCommit, 1);
   absl::Status status = AddChunks(ingest, 0, 11, 100 << 10);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
@@ -341,12 +341,12 @@ TEST_F(PackIngestTest, FullDiskAtARolloverFailsTheAddThatSealed) {
 
 TEST_F(PackIngestTest, CrashWhileCommittingCataloguesNothing) {
   {
-    PackIngest earlier(catalog_.get(), tier_.get(), tenant_, kTarget);
+    PackIngest earlier(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
     ASSERT_OK(AddChunks(earlier, 0, 3, 2000));
     ASSERT_OK(earlier.Finish());
   }
   const std::vector<std::string> before_listing = Listing();
-  PackIngest ingest(catalog_.get(), tier_.get(), tenant_, kTarget);
+  PackIngest ingest(&catalog_->chunks(), tier_.get(), tenant_, kTarget);
   ASSERT_OK(AddChunks(ingest, 10, 5, 2000));
   tier_->CrashNthCommit(1);
   absl::Status finish = ingest.Finish();

@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/ingest/chunk_reader.h"
 #include "server/maintenance/garbage_collector.h"
 #include "server/maintenance/pack_verifier.h"
 #include "server/maintenance/retention.h"
@@ -51,32 +52,48 @@ class TestClock {
   std::shared_ptr<std::atomic<int64_t>> offset_ms_ = std::make_shared<std::atomic<int64_t>>(1000);
 };
 
-// Catalog + fault-injecting local tier + repository over `dir`; reopenable.
+// A server core over `dir` with a fault-injecting local tier; reopenable.
 struct GcRepo {
-  std::string dir;
-  std::unique_ptr<Catalog> catalog;
-  std::unique_ptr<JobBoard> jobs;
-  std::unique_ptr<Repository> repository;
+  std::unique_ptr<TestRepo> repo;
+  Catalog* catalog = nullptr;
+  AgentCalls* agent = nullptr;
   FaultInjectionTier* tier = nullptr;
+  ServerCore& core() { return *repo->core; }
 };
 
 absl::StatusOr<std::unique_ptr<GcRepo>> OpenGcRepo(const std::string& dir, const TestClock& clock) {
-  auto repo = std::make_unique<GcRepo>();
-  repo->dir = dir;
-  RETURN_IF_ERROR(MakeDirectories(dir, 0750));
-  ASSIGN_OR_RETURN(repo->catalog, Catalog::Open(dir + "/catalog.db"));
-  ASSIGN_OR_RETURN(std::unique_ptr<Tier> local, OpenLocalTier("hot", dir + "/packs"));
-  std::unique_ptr<FaultInjectionTier> faulty = WrapWithFaults(std::move(local));
-  repo->tier = faulty.get();
-  RepositoryOptions options;
+  auto gc = std::make_unique<GcRepo>();
+  CoreOptions options;
   options.pack_target_bytes = 1 << 20;
   options.clock = clock.fn();
-  repo->jobs = std::make_unique<JobBoard>(repo->catalog.get(), options.job_lease);
-  std::vector<std::unique_ptr<Tier>> tiers;
-  tiers.push_back(std::move(faulty));
-  repo->repository = std::make_unique<Repository>(repo->catalog.get(), std::move(tiers),
-                                                  repo->jobs.get(), options);
-  return repo;
+  FaultInjectionTier* faulty = nullptr;
+  ASSIGN_OR_RETURN(gc->repo, OpenTestRepoIn(dir, options, [&](std::unique_ptr<Tier> local) {
+                     std::unique_ptr<FaultInjectionTier> wrapped = WrapWithFaults(std::move(local));
+                     faulty = wrapped.get();
+                     return std::unique_ptr<Tier>(std::move(wrapped));
+                   }));
+  gc->catalog = gc->repo->catalog;
+  gc->agent = gc->repo->agent.get();
+  gc->tier = faulty;
+  return gc;
+}
+
+// A chunk's sealed bytes, read as a restore reads them.
+absl::StatusOr<std::string> ReadSealed(GcRepo& repo, int64_t tenant, const std::string& id) {
+  std::string out;
+  ChunkReader reader(&repo.catalog->chunks(), &repo.core().tiers());
+  std::vector<std::string> ids{id};
+  RETURN_IF_ERROR(reader.Read(tenant, ids, [&](absl::string_view, absl::string_view sealed) {
+    out = std::string(sealed);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+// A collection on `repo` with `options` (packs of 1 MiB, as the repo writes).
+absl::StatusOr<GcReport> Collect(GcRepo& repo, GcOptions options) {
+  options.pack_target_bytes = 1 << 20;
+  return repo.core().maintenance().CollectGarbage(Caller::Trusted(), options);
 }
 
 // What the agent would have sealed for `id`: 200 bytes, different per id.
@@ -95,7 +112,7 @@ std::vector<std::string> Ids(int from, int to) {  // [from, to)
 
 // One upload stream: the chunks land in one new pack.
 absl::Status Upload(GcRepo& repo, absl::string_view job, const std::vector<std::string>& ids) {
-  ASSIGN_OR_RETURN(std::unique_ptr<PackIngest> ingest, repo.repository->StartUpload(job));
+  ASSIGN_OR_RETURN(std::unique_ptr<PackIngest> ingest, repo.agent->StartUpload(job));
   for (const std::string& id : ids) RETURN_IF_ERROR(ingest->Add(id, 300, Sealed(id)));
   return ingest->Finish();
 }
@@ -106,7 +123,7 @@ absl::StatusOr<std::vector<uint32_t>> Missing(GcRepo& repo, absl::string_view jo
   request.set_job_id(std::string(job));
   for (const std::string& id : ids) request.add_ids(id);
   ASSIGN_OR_RETURN(v1::FindMissingChunksResponse response,
-                   repo.repository->FindMissingChunks(request));
+                   repo.agent->FindMissingChunks(request));
   return std::vector<uint32_t>(response.missing().begin(), response.missing().end());
 }
 
@@ -126,8 +143,8 @@ std::vector<std::string> TreesFor(const Files& files) {
 // The rest of a backup once its chunks are stored: trees, then commit.
 absl::StatusOr<v1::Snapshot> Finish(GcRepo& repo, absl::string_view job, const Files& files) {
   std::vector<std::string> trees = TreesFor(files);
-  RETURN_IF_ERROR(PutTrees(*repo.repository, job, trees));
-  return Commit(*repo.repository, job, Sha256Of(trees[1]));
+  RETURN_IF_ERROR(PutTrees(*repo.agent, job, trees));
+  return Commit(*repo.agent, job, Sha256Of(trees[1]));
 }
 
 // A whole backup: each group of ids not yet stored goes up in its own stream
@@ -136,7 +153,7 @@ absl::StatusOr<v1::Snapshot> Backup(GcRepo& repo, const Files& files,
                                     const std::vector<std::vector<std::string>>& groups,
                                     absl::string_view root = "/data") {
   ASSIGN_OR_RETURN(std::string job,
-                   StartBackup(*repo.repository, "gpu-1", kTenant, root, v1::BACKUP_LEVEL_FULL));
+                   StartBackup(*repo.agent, "gpu-1", kTenant, root, v1::BACKUP_LEVEL_FULL));
   for (const std::vector<std::string>& group : groups) {
     ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(repo, job, group));
     std::vector<std::string> upload;
@@ -198,7 +215,7 @@ void ExpectAllSnapshotsReadable(GcRepo& repo) {
           ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> loc,
                                repo.catalog->chunks().Locate(tenant, c.id()));
           ASSERT_TRUE(loc.has_value()) << "snapshot " << s.id() << " lost a chunk";
-          Tier* tier = repo.repository->FindTier(loc->tier);
+          Tier* tier = repo.core().tiers().Find(loc->tier);
           ASSERT_NE(tier, nullptr);
           ASSERT_OK_AND_ASSIGN(std::vector<PackEntry> index, ReadPackIndex(tier, loc->pack_name));
           const PackEntry* entry = nullptr;
@@ -209,7 +226,7 @@ void ExpectAllSnapshotsReadable(GcRepo& repo) {
           std::string blob;
           ASSERT_OK(tier->Read(loc->pack_name, loc->offset, loc->length, &blob));
           ASSERT_OK(VerifyBlob(*entry, blob));
-          ASSERT_OK_AND_ASSIGN(std::string sealed, repo.repository->ReadChunk(tenant, c.id()));
+          ASSERT_OK_AND_ASSIGN(std::string sealed, ReadSealed(repo, tenant, c.id()));
           EXPECT_EQ(sealed, Sealed(c.id()));
         }
       }
@@ -233,7 +250,7 @@ class GcTest : public ::testing::Test {
   void SetUp() override { ASSERT_OK_AND_ASSIGN(repo_, OpenGcRepo(FreshTestDir("gc"), clock_)); }
 
   absl::StatusOr<GcReport> Gc(const GcOptions& options = Immediately()) {
-    return GarbageCollector(repo_->repository.get()).Run(options);
+    return Collect(*repo_, options);
   }
 
   TestClock clock_;
@@ -292,7 +309,7 @@ TEST_F(GcTest, CompactionMovesLiveChunksAndRestoresStillReadThem) {
   ASSERT_TRUE(new_loc.has_value());
   EXPECT_NE(new_loc->pack_name, old_loc->pack_name);
   for (const std::string& id : live) {
-    ASSERT_OK_AND_ASSIGN(std::string sealed, repo_->repository->ReadChunk(tenant, id));
+    ASSERT_OK_AND_ASSIGN(std::string sealed, ReadSealed(*repo_, tenant, id));
     EXPECT_EQ(sealed, Sealed(id));
   }
   ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
@@ -348,7 +365,7 @@ TEST_F(GcTest, SecondConcurrentRunIsAborted) {
   GcOptions options = Immediately();
   options.phase_hook = [&](GcPhase phase) {
     if (phase == GcPhase::kTreeCandidates) {
-      second = GarbageCollector(repo_->repository.get()).Run(Immediately()).status();
+      second = Collect(*repo_, Immediately()).status();
     }
     return absl::OkStatus();
   };
@@ -368,7 +385,7 @@ TEST_F(GcTest, ChunkToldPresentDuringGcIsRescuedAndTheBackupCommits) {
   ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{c, x}}, {{c, x}}));
   ASSERT_OK(Forget(*repo_, s1));
   NextMillisecond();
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
                                                     v1::BACKUP_LEVEL_FULL));
   GcOptions options = Immediately();
   absl::StatusOr<std::vector<uint32_t>> told;
@@ -396,7 +413,7 @@ TEST_F(GcTest, ChunkToldPresentBeforeGcToALiveBackupSurvives) {
   ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{c, x}}, {{c, x}}));
   ASSERT_OK(Forget(*repo_, s1));
   NextMillisecond();
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
                                                     v1::BACKUP_LEVEL_FULL));
   ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(*repo_, job, {c}));
   EXPECT_THAT(missing, IsEmpty());
@@ -418,14 +435,14 @@ TEST_F(GcTest, AnswersToEndedBackupsProtectNothing) {
   const std::string g = Id(1);
   ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{g}}, {{g}}));
   ASSERT_OK(Forget(*repo_, s1));
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
                                                     v1::BACKUP_LEVEL_FULL));
   ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(*repo_, job, {g}));
   EXPECT_THAT(missing, IsEmpty());
   v1::FinishJobRequest finish;
   finish.set_job_id(job);
   finish.set_state(v1::JOB_STATE_FAILED);
-  ASSERT_OK(repo_->repository->FinishJob(finish));
+  ASSERT_OK(repo_->agent->FinishJob(finish));
   ASSERT_OK_AND_ASSIGN(GcReport report, Gc());
   EXPECT_EQ(report.chunks_deleted, 1u);
   EXPECT_FALSE(Stored(*repo_, g));
@@ -438,7 +455,7 @@ TEST_F(GcTest, TreeToldPresentDuringGcKeepsItsWholeSubtree) {
   ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{a, b}}, {{a, b}}));
   ASSERT_OK(Forget(*repo_, s1));
   NextMillisecond();
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/other",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/other",
                                                     v1::BACKUP_LEVEL_FULL));
   GcOptions options = Immediately();
   absl::StatusOr<v1::FindMissingTreesResponse> told;
@@ -447,7 +464,7 @@ TEST_F(GcTest, TreeToldPresentDuringGcKeepsItsWholeSubtree) {
       v1::FindMissingTreesRequest request;
       request.set_job_id(job);
       request.add_ids(s1.root_tree_id());
-      told = repo_->repository->FindMissingTrees(request);
+      told = repo_->agent->FindMissingTrees(request);
     }
     return absl::OkStatus();
   };
@@ -459,20 +476,20 @@ TEST_F(GcTest, TreeToldPresentDuringGcKeepsItsWholeSubtree) {
   EXPECT_EQ(report.chunks_deleted, 0u) << "and so do the chunks it references";
 
   // The agent trusts the answer and commits the old root as its own.
-  ASSERT_OK(Commit(*repo_->repository, job, s1.root_tree_id()).status());
+  ASSERT_OK(Commit(*repo_->agent, job, s1.root_tree_id()).status());
   ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
 }
 
 TEST_F(GcTest, LiveBackupsUploadsAndTreesAreSpared) {
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
                                                     v1::BACKUP_LEVEL_FULL));
   ASSERT_OK(Upload(*repo_, job, {Id(1), Id(2)}));
   std::vector<std::string> trees = TreesFor({{Id(1)}, {Id(2)}});
-  ASSERT_OK(PutTrees(*repo_->repository, job, trees));
+  ASSERT_OK(PutTrees(*repo_->agent, job, trees));
   // Uploaded and stored but not yet part of any snapshot.
   ASSERT_OK_AND_ASSIGN(GcReport report, Gc());
   EXPECT_EQ(report.chunks_deleted + report.trees_deleted + report.packs_deleted, 0u);
-  ASSERT_OK(Commit(*repo_->repository, job, Sha256Of(trees[1])).status());
+  ASSERT_OK(Commit(*repo_->agent, job, Sha256Of(trees[1])).status());
   ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
 }
 
@@ -490,12 +507,12 @@ TEST_F(GcTest, GracePeriodSparesYoungData) {
 }
 
 TEST_F(GcTest, ExpiredLeaseRefusesCommitAfterGcCollectedItsData) {
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
                                                     v1::BACKUP_LEVEL_FULL));
   const std::string u = Id(1);
   ASSERT_OK(Upload(*repo_, job, {u}));
   std::vector<std::string> trees = TreesFor({{u}});
-  ASSERT_OK(PutTrees(*repo_->repository, job, trees));
+  ASSERT_OK(PutTrees(*repo_->agent, job, trees));
 
   // The agent pauses past its lease; the collector no longer counts the job.
   clock_.Advance(absl::Hours(2));
@@ -504,20 +521,20 @@ TEST_F(GcTest, ExpiredLeaseRefusesCommitAfterGcCollectedItsData) {
   EXPECT_EQ(report.trees_deleted, 2u);
 
   // Resumed: every call of the job is refused, the commit first of all.
-  absl::StatusOr<v1::Snapshot> commit = Commit(*repo_->repository, job, Sha256Of(trees[1]));
+  absl::StatusOr<v1::Snapshot> commit = Commit(*repo_->agent, job, Sha256Of(trees[1]));
   EXPECT_EQ(commit.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(commit.status().message(), HasSubstr("lease expired"));
-  absl::Status put = PutTrees(*repo_->repository, job, trees);
+  absl::Status put = PutTrees(*repo_->agent, job, trees);
   EXPECT_EQ(put.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Missing(*repo_, job, {u}).status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(repo_->repository->StartUpload(job).status().code(),
+  EXPECT_EQ(repo_->agent->StartUpload(job).status().code(),
             absl::StatusCode::kFailedPrecondition);
   ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> snapshots, repo_->catalog->snapshots().List("", 10));
   EXPECT_THAT(snapshots, IsEmpty());
 }
 
 TEST_F(GcTest, CallsRenewTheLease) {
-  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->repository, "gpu-1", kTenant, "/data",
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
                                                     v1::BACKUP_LEVEL_FULL));
   ASSERT_OK(Upload(*repo_, job, {Id(1)}));
   for (int i = 0; i < 3; ++i) {  // 40 minutes apart: 2 hours in all, each within the lease
@@ -613,13 +630,13 @@ void ExpectRecovered(const std::string& dir, const std::vector<std::string>& gar
   std::set<std::string> objects = TierObjects(*repo);
   for (const std::string& p : CatalogPacks(*repo)) EXPECT_EQ(objects.count(p), 1u) << p;
 
-  ASSERT_OK(GarbageCollector(repo->repository.get()).Run(Immediately()).status());
+  ASSERT_OK(Collect(*repo, Immediately()).status());
   EXPECT_EQ(TierObjects(*repo), CatalogPacks(*repo)) << "orphans cleaned";
   for (const std::string& id : garbage) EXPECT_FALSE(Stored(*repo, id));
   ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo));
   GcOptions dry = Immediately();
   dry.dry_run = true;
-  ASSERT_OK_AND_ASSIGN(GcReport left, GarbageCollector(repo->repository.get()).Run(dry));
+  ASSERT_OK_AND_ASSIGN(GcReport left, Collect(*repo, dry));
   EXPECT_EQ(left.chunks_deleted + left.trees_deleted + left.packs_deleted + left.packs_compacted,
             0u);
 }
@@ -647,7 +664,7 @@ TEST_P(GcCrashTest, KilledAtPhaseRecovers) {
       if (phase == crash_at) ::_exit(9);
       return absl::OkStatus();
     };
-    absl::Status status = GarbageCollector((*repo)->repository.get()).Run(options).status();
+    absl::Status status = Collect(**repo, options).status();
     ::_exit(status.ok() ? 0 : 3);
   }
   int wstatus = 0;
@@ -669,7 +686,7 @@ TEST_P(GcCrashTest, ErrorAtPhaseRecovers) {
     options.phase_hook = [stop_at](GcPhase phase) {
       return phase == stop_at ? absl::UnavailableError(GcPhaseName(phase)) : absl::OkStatus();
     };
-    absl::Status status = GarbageCollector(repo->repository.get()).Run(options).status();
+    absl::Status status = Collect(*repo, options).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
     EXPECT_EQ(status.message(), GcPhaseName(stop_at));
   }

@@ -20,6 +20,7 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(catalog.ok()) << catalog.status();
     catalog_ = *std::move(catalog);
     jobs_ = std::make_unique<JobBoard>(catalog_.get(), absl::Hours(1));
+    policies_ = std::make_unique<PolicyService>(&catalog_->policies(), jobs_.get());
     v1::AgentInfo agent;
     agent.set_name("gpu-1");
     agent.set_tenant("t");
@@ -32,6 +33,7 @@ class SchedulerTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<JobBoard> jobs_;
+  std::unique_ptr<PolicyService> policies_;
 };
 
 TEST_F(SchedulerTest, OrdersDueBackupsOncePerRootAndSkipsBusyOnes) {
@@ -43,10 +45,10 @@ TEST_F(SchedulerTest, OrdersDueBackupsOncePerRootAndSkipsBusyOnes) {
   v1::Schedule* s = policy.add_schedules();
   s->set_cron("0 3 * * *");
   s->set_level(v1::BACKUP_LEVEL_DIFFERENTIAL);
-  ASSERT_TRUE(catalog_->policies().Put(policy).ok());
+  ASSERT_TRUE(policies_->Set(Caller::Trusted(), policy).ok());
 
   absl::Time now = absl::FromCivil(absl::CivilMinute(2026, 11, 25, 2, 58), absl::UTCTimeZone());
-  Scheduler scheduler(catalog_.get(), jobs_.get(), [&now] { return now; });
+  Scheduler scheduler(policies_.get(), catalog_.get(), jobs_.get(), [&now] { return now; });
   now += absl::Minutes(1);  // 02:59: nothing due
   EXPECT_EQ(scheduler.Tick(), 0);
   now += absl::Minutes(2);  // 03:01: due once

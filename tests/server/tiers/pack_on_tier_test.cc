@@ -31,7 +31,7 @@ std::vector<WrittenBlob> WritePack(Tier& tier, const std::string& object, int co
     for (uint8_t& byte : b.id) byte = static_cast<uint8_t>(rng());
     b.blob.resize(1 + rng() % 20000);
     for (char& c : b.blob) c = static_cast<char>(rng());
-    builder.Add(b.id, static_cast<uint32_t>(b.blob.size()), b.blob);
+    EXPECT_TRUE(builder.Add(b.id, static_cast<uint32_t>(b.blob.size()), b.blob).ok());
     EXPECT_TRUE(writer->Append(b.blob).ok());
     EXPECT_EQ(writer->size(), builder.size());
     blobs.push_back(std::move(b));

@@ -1,0 +1,126 @@
+#include "agent/chunk_fetcher.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/chunk_id.h"
+#include "common/codec.h"
+#include "common/ids.h"
+#include "common/limits.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+
+absl::Status OpenChunk(const AgentCrypto& crypto, absl::string_view id_bytes,
+                       absl::string_view sealed, std::string* framed, std::string* plain) {
+  ASSIGN_OR_RETURN(ChunkId id, ChunkIdFromBytes(id_bytes));
+  RETURN_IF_ERROR(crypto.sealer.Open(id, sealed, framed));
+  RETURN_IF_ERROR(Decompress(*framed, kMaxChunkBytes, plain));
+  // The id is the keyed hash of the plaintext: a chunk stored under the
+  // wrong id, or corrupted before sealing, is caught here.
+  if (crypto.hasher.Hash(*plain) != id) {
+    return absl::DataLossError(
+        absl::StrCat("chunk ", ChunkIdHex(id), " does not match its id after decryption"));
+  }
+  return absl::OkStatus();
+}
+
+ChunkFetcher::ChunkFetcher(ServerConnection* connection, const AgentCrypto* crypto,
+                           std::string snapshot_id, int workers, Deliver deliver)
+    : connection_(connection),
+      crypto_(crypto),
+      snapshot_id_(std::move(snapshot_id)),
+      max_queued_(2 * static_cast<size_t>(std::max(1, workers))),
+      deliver_(std::move(deliver)) {
+  for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+ChunkFetcher::~ChunkFetcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  for (std::thread& t : workers_) t.join();
+}
+
+void ChunkFetcher::Work() {
+  std::string framed, plain;
+  while (true) {
+    Item item;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || closing_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+    }
+    absl::Status status = OpenChunk(*crypto_, item.id, item.sealed, &framed, &plain);
+    item.sealed = std::string();  // the sealed copy is not needed any more
+    deliver_(item.id, status, status.ok() ? absl::string_view(plain) : absl::string_view());
+    absl::MutexLock lock(&mu_);
+    --busy_;
+  }
+}
+
+absl::Status ChunkFetcher::Fetch(const std::vector<std::string>& ids) {
+  absl::Status status;
+  for (size_t start = 0; start < ids.size() && status.ok(); start += kMaxReadIdsPerCall) {
+    status = FetchBatch(ids, start, std::min(ids.size(), start + kMaxReadIdsPerCall));
+  }
+  // Everything received is delivered before we return.
+  absl::MutexLock lock(&mu_);
+  auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.empty() && busy_ == 0;
+  };
+  mu_.Await(absl::Condition(&drained));
+  return status;
+}
+
+absl::Status ChunkFetcher::FetchBatch(const std::vector<std::string>& ids, size_t start,
+                                      size_t end) {
+  v1::ReadChunksRequest request;
+  request.set_snapshot_id(snapshot_id_);
+  absl::flat_hash_set<absl::string_view> asked;
+  for (size_t i = start; i < end; ++i) {
+    request.add_ids(ids[i]);
+    asked.insert(ids[i]);
+  }
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Hours(1)));
+  std::unique_ptr<grpc::ClientReader<v1::ReadChunkResponse>> reader =
+      connection_->stub()->ReadChunks(&context, request);
+  ++stats_.calls;
+  v1::ReadChunkResponse response;
+  absl::Status status;
+  while (reader->Read(&response)) {
+    // Each id once, and only ids we asked for.
+    if (asked.erase(response.id()) == 0) {
+      context.TryCancel();
+      status = absl::DataLossError(absl::StrCat("the server sent chunk ", HexOf(response.id()),
+                                                " which was not asked for (or twice)"));
+      break;
+    }
+    ++stats_.chunks;
+    stats_.sealed_bytes += response.sealed().size();
+    absl::MutexLock lock(&mu_);
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.size() < max_queued_; };
+    mu_.Await(absl::Condition(&room));
+    queue_.push_back(Item{std::move(*response.mutable_id()), std::move(*response.mutable_sealed())});
+  }
+  grpc::Status rpc = reader->Finish();
+  RETURN_IF_ERROR(status);
+  if (!rpc.ok()) return FromGrpcStatus(rpc);
+  if (!asked.empty()) {
+    return absl::DataLossError(absl::StrCat("the server sent ", (end - start) - asked.size(),
+                                            " of ", end - start, " chunks asked for"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cairn

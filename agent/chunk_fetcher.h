@@ -1,0 +1,86 @@
+// Fetches the chunks a restore needs, the mirror of ChunkUploader: ids go to
+// the server in ReadChunks calls of up to 1024 (the server answers in storage
+// order, one ranged read per run of a pack); each sealed chunk is opened
+// (decrypted, decompressed, its id recomputed from the plaintext) once, on a
+// pool of workers that lives as long as the fetcher, and handed to `deliver`
+// on that worker. Memory is bounded: at most two sealed chunks per worker
+// wait in the queue.
+//
+//   ChunkFetcher fetcher(&conn, &crypto, snapshot_id, workers,
+//                        [&](const std::string& id, const absl::Status& s,
+//                            absl::string_view plain) { ... });
+//   RETURN_IF_ERROR(fetcher.Fetch(distinct_ids));
+#ifndef CAIRN_AGENT_CHUNK_FETCHER_H_
+#define CAIRN_AGENT_CHUNK_FETCHER_H_
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/agent_config.h"
+#include "agent/server_connection.h"
+
+namespace cairn {
+
+struct FetchStats {
+  uint64_t chunks = 0;
+  uint64_t sealed_bytes = 0;
+  uint64_t calls = 0;
+};
+
+class ChunkFetcher final {
+ public:
+  // Called once per chunk the server sent: `status` is OK and `plain` the
+  // chunk's bytes, or `status` says why the chunk cannot be used (it does
+  // not open with the key, or its bytes do not hash to its id).
+  using Deliver = std::function<void(const std::string& id, const absl::Status& status,
+                                     absl::string_view plain)>;
+
+  ChunkFetcher(ServerConnection* connection, const AgentCrypto* crypto, std::string snapshot_id,
+               int workers, Deliver deliver);
+  ~ChunkFetcher();
+  ChunkFetcher(const ChunkFetcher&) = delete;
+  ChunkFetcher& operator=(const ChunkFetcher&) = delete;
+
+  // Fetches `ids` (distinct) and returns once every chunk received has been
+  // delivered. An error when a call failed or the server sent an id it was
+  // not asked for; the ids not delivered are then the caller's to fail.
+  absl::Status Fetch(const std::vector<std::string>& ids);
+  FetchStats stats() const { return stats_; }
+
+ private:
+  struct Item {
+    std::string id;
+    std::string sealed;
+  };
+  absl::Status FetchBatch(const std::vector<std::string>& ids, size_t start, size_t end);
+  void Work();
+
+  ServerConnection* connection_;
+  const AgentCrypto* crypto_;
+  const std::string snapshot_id_;
+  const size_t max_queued_;
+  Deliver deliver_;
+  FetchStats stats_;
+
+  absl::Mutex mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  size_t busy_ ABSL_GUARDED_BY(mu_) = 0;  // items taken by workers, not yet delivered
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;
+};
+
+// Decrypts and decompresses a sealed chunk and checks that the plaintext
+// hashes to `id` (so a chunk stored under the wrong id, or tampered with, is
+// refused). `framed` is scratch space.
+absl::Status OpenChunk(const AgentCrypto& crypto, absl::string_view id, absl::string_view sealed,
+                       std::string* framed, std::string* plain);
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_CHUNK_FETCHER_H_

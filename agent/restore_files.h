@@ -1,0 +1,117 @@
+// The files of one restore window: each gets a temp file next to its final
+// name when it joins the window; chunks arrive on the fetcher's workers and
+// are written to every place that needs them; a file whose last chunk is
+// written gets its metadata and is moved into place on that worker. When the
+// window closes, a file still incomplete fails (its temp file goes) and the
+// window is empty again. Bounded: a window holds at most max_files files and
+// max_refs chunk references, so memory does not grow with the restore.
+//
+//   FileWindow window(options, &log);
+//   RETURN_IF_ERROR(window.Add(dir, path, entry));  // until window.full()
+//   absl::Status fetched = fetcher.Fetch(window.ChunkIds());  // calls window.Deliver
+//   window.Close(fetched);
+#ifndef CAIRN_AGENT_RESTORE_FILES_H_
+#define CAIRN_AGENT_RESTORE_FILES_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/file_error_log.h"
+#include "cairn/v1/types.pb.h"
+#include "common/file_util.h"
+
+namespace cairn {
+
+// What a restore did, shared by its threads.
+class RestoreLog final {
+ public:
+  void Failed(const std::string& path, const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    errors_.Add(path, status);
+  }
+  uint64_t failures() {
+    absl::MutexLock lock(&mu_);
+    return errors_.count();
+  }
+  std::vector<v1::FileError> TakeErrors() {
+    absl::MutexLock lock(&mu_);
+    return errors_.TakeKept();
+  }
+  std::atomic<uint64_t> files{0};
+  std::atomic<uint64_t> directories{0};
+  std::atomic<uint64_t> bytes{0};
+
+ private:
+  absl::Mutex mu_;
+  FileErrorLog errors_ ABSL_GUARDED_BY(mu_);
+};
+
+class FileWindow final {
+ public:
+  struct Settings {
+    bool overwrite = false;
+    bool allow_special = false;
+    size_t max_files = 1024;
+    size_t max_refs = 16384;
+  };
+  FileWindow(Settings settings, RestoreLog* log) : settings_(settings), log_(log) {}
+  ~FileWindow() { Close(absl::CancelledError("the restore ended")); }
+  FileWindow(const FileWindow&) = delete;
+  FileWindow& operator=(const FileWindow&) = delete;
+
+  // Queues `entry` (a file) to be written as `name` in `dir` (`path` for
+  // messages): creates its temp file. A file without data is finished at
+  // once. An error is that file's alone; the caller reports it.
+  absl::Status Add(std::shared_ptr<const UniqueFd> dir, const std::string& name,
+                   const std::string& path, v1::TreeEntry entry);
+  bool full() const {
+    return files_.size() >= settings_.max_files || refs_ >= settings_.max_refs;
+  }
+  bool empty() const { return files_.empty(); }
+  // The distinct chunk ids the queued files need, in order of first use.
+  const std::vector<std::string>& ChunkIds() const { return order_; }
+
+  // A chunk arrived: `status` OK and its bytes, or why it cannot be used.
+  // Thread-safe against other Deliver calls (not against Add or Close).
+  void Deliver(const std::string& id, const absl::Status& status, absl::string_view plain);
+  // Ends the window: every file not finished fails with `why` (or, when
+  // `why` is OK, as missing a chunk) and its temp file is removed.
+  void Close(const absl::Status& why);
+
+ private:
+  struct File {
+    std::shared_ptr<const UniqueFd> dir;
+    std::string name;
+    std::string path;
+    std::string temp;
+    UniqueFd fd;
+    v1::TreeEntry entry;
+    std::atomic<int> remaining{0};
+    std::atomic<bool> failed{false};
+    bool finished = false;  // only the worker that wrote the last chunk sets it
+  };
+  struct Target {
+    File* file;
+    uint64_t offset;
+    uint32_t size;
+  };
+  void Fail(File* file, const absl::Status& status);
+  void Finish(File* file);
+
+  const Settings settings_;
+  RestoreLog* log_;
+  std::vector<std::unique_ptr<File>> files_;
+  absl::flat_hash_map<std::string, std::vector<Target>> targets_;  // by chunk id
+  std::vector<std::string> order_;
+  size_t refs_ = 0;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_AGENT_RESTORE_FILES_H_

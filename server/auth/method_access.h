@@ -1,0 +1,35 @@
+// What each RPC requires of its caller, in one table (method_access.cc), and
+// the one check every handler makes before anything else. A method missing
+// from the table is refused, and a test checks that every method of the
+// cairn.v1 services is in it.
+//
+//   RETURN_IF_ERROR(Authorize(caller, "/cairn.v1.AdminService/Prune"));
+#ifndef CAIRN_SERVER_AUTH_METHOD_ACCESS_H_
+#define CAIRN_SERVER_AUTH_METHOD_ACCESS_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "server/auth/caller.h"
+
+namespace cairn {
+
+enum class Access {
+  kAgent,     // an enrolled agent (acting as itself; the core checks the resources)
+  kViewer,    // an admin credential of role viewer or above
+  kOperator,  // operator or above: order backups and restores
+  kAdmin,     // admin: delete, change policies, maintenance
+};
+
+// The access a full method name ("/cairn.v1.AgentService/Hello") requires;
+// nullopt when the method is not in the table.
+std::optional<Access> AccessFor(absl::string_view method);
+
+// OK when `caller` may call `method`; PermissionDenied naming the method and
+// what it needs otherwise.
+absl::Status Authorize(const Caller& caller, absl::string_view method);
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_AUTH_METHOD_ACCESS_H_

@@ -1,0 +1,52 @@
+#include "server/core/server_core.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+
+namespace cairn {
+
+absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
+    const std::string& catalog_path, std::vector<std::unique_ptr<Tier>> tiers,
+    CoreOptions options) {
+  if (tiers.empty()) return absl::InvalidArgumentError("a server needs at least one tier");
+  std::unique_ptr<ServerCore> core(new ServerCore(std::move(options)));
+  const CoreOptions& o = core->options_;
+  ASSIGN_OR_RETURN(core->catalog_, Catalog::Open(catalog_path, o.catalog));
+  Catalog* catalog = core->catalog_.get();
+  core->tiers_ = std::make_unique<TierSet>(std::move(tiers));
+  core->jobs_ = std::make_unique<JobBoard>(catalog, o.job_lease);
+  core->guard_ = std::make_unique<GcGuard>(o.clock);
+  core->policies_ = std::make_unique<PolicyService>(&catalog->policies(), core->jobs_.get());
+  core->control_ = std::make_unique<ControlService>(catalog, core->jobs_.get(),
+                                                    core->policies_.get(), o.clock);
+  core->ingest_ = std::make_unique<IngestService>(
+      catalog, core->tiers_.get(), core->jobs_.get(), core->guard_.get(),
+      IngestOptions{.pack_target_bytes = o.pack_target_bytes,
+                    .job_lease = o.job_lease,
+                    .clock = o.clock});
+  core->reader_ = std::make_unique<SnapshotReader>(catalog, core->tiers_.get());
+  core->orders_ = std::make_unique<OrderService>(catalog, core->jobs_.get(),
+                                                 core->policies_.get(), o.clock);
+  core->browse_ = std::make_unique<BrowseService>(catalog);
+  core->status_ = std::make_unique<StatusService>(catalog, core->tiers_.get(), core->jobs_.get(),
+                                                  core->policies_.get(), o.clock);
+  core->maintenance_ = std::make_unique<MaintenanceService>(
+      catalog, core->tiers_.get(), core->guard_.get(), core->policies_.get(),
+      MaintenanceOptions{.gc_grace = o.gc_grace,
+                         .pack_target_bytes = o.pack_target_bytes,
+                         .clock = o.clock});
+  core->scheduler_ = std::make_unique<Scheduler>(core->policies_.get(), catalog,
+                                                 core->jobs_.get(), o.clock);
+  if (o.run_scheduler) core->scheduler_->Start();
+  return core;
+}
+
+ServerCore::~ServerCore() { Stop(); }
+
+void ServerCore::Stop() {
+  if (scheduler_ != nullptr) scheduler_->Stop();
+  if (jobs_ != nullptr) jobs_->WakeAll();
+}
+
+}  // namespace cairn

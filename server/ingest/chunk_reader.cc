@@ -1,0 +1,102 @@
+#include "server/ingest/chunk_reader.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+namespace {
+
+bool SamePack(const ChunkLocation& a, const ChunkLocation& b) {
+  return a.pack_id == b.pack_id && a.tier == b.tier;
+}
+
+}  // namespace
+
+absl::Status ChunkReader::Read(int64_t tenant, absl::Span<const std::string> ids, Emit emit,
+                               ChunkReadStats* stats) {
+  std::vector<const std::string*> distinct;
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& id : ids) {
+    if (seen.insert(id).second) distinct.push_back(&id);
+  }
+  std::vector<std::string> lookup;
+  lookup.reserve(distinct.size());
+  for (const std::string* id : distinct) lookup.push_back(*id);
+  ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
+                   chunks_->LocateMany(tenant, lookup));
+  std::vector<Located> located;
+  located.reserve(distinct.size());
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    if (!where[i].has_value()) {
+      return absl::NotFoundError(absl::StrCat("no chunk ", HexOf(*distinct[i])));
+    }
+    located.push_back(Located{distinct[i], *std::move(where[i])});
+  }
+  return ReadSorted(tenant, std::move(located), emit, stats, /*retry_moved=*/true);
+}
+
+absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> located, Emit emit,
+                                     ChunkReadStats* stats, bool retry_moved) {
+  std::sort(located.begin(), located.end(), [](const Located& a, const Located& b) {
+    return std::tie(a.where.tier, a.where.pack_id, a.where.offset) <
+           std::tie(b.where.tier, b.where.pack_id, b.where.offset);
+  });
+  std::string buffer;
+  for (size_t begin = 0; begin < located.size();) {
+    // [begin, end) is one run: one pack, in order, small gaps, bounded size.
+    const ChunkLocation& first = located[begin].where;
+    uint64_t run_end = first.offset + first.length;
+    size_t end = begin + 1;
+    while (end < located.size()) {
+      const ChunkLocation& next = located[end].where;
+      if (!SamePack(first, next) || next.offset < run_end ||
+          next.offset - run_end > kMaxGapBytes ||
+          next.offset + next.length - first.offset > kMaxRunBytes) {
+        break;
+      }
+      run_end = next.offset + next.length;
+      ++end;
+    }
+    ASSIGN_OR_RETURN(Tier * tier, tiers_->Get(first.tier));
+    absl::Status read = tier->Read(first.pack_name, first.offset, run_end - first.offset, &buffer);
+    if (absl::IsNotFound(read) && retry_moved) {
+      // Compaction may have moved these chunks and deleted the old pack
+      // between the lookup and the read; their new places are committed.
+      std::vector<Located> moved(located.begin() + begin, located.begin() + end);
+      std::vector<std::string> ids;
+      for (const Located& l : moved) ids.push_back(*l.id);
+      ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> now,
+                       chunks_->LocateMany(tenant, ids));
+      for (size_t i = 0; i < moved.size(); ++i) {
+        if (!now[i].has_value()) {
+          return absl::NotFoundError(absl::StrCat("chunk ", HexOf(ids[i]), " vanished"));
+        }
+        moved[i].where = *std::move(now[i]);
+      }
+      RETURN_IF_ERROR(ReadSorted(tenant, std::move(moved), emit, stats, false));
+      begin = end;
+      continue;
+    }
+    RETURN_IF_ERROR(read);
+    if (stats != nullptr) {
+      ++stats->tier_reads;
+      stats->bytes_read += buffer.size();
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const ChunkLocation& at = located[i].where;
+      RETURN_IF_ERROR(
+          emit(*located[i].id, absl::string_view(buffer).substr(at.offset - first.offset,
+                                                                at.length)));
+      if (stats != nullptr) ++stats->chunks;
+    }
+    begin = end;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cairn

@@ -1,0 +1,312 @@
+#include "server/ingest/ingest_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/job_states.h"
+#include "common/limits.h"
+#include "common/status_macros.h"
+#include "common/tree_id.h"
+#include "server/ingest/tree_validator.h"
+
+namespace cairn {
+namespace {
+
+template <typename Ids>
+absl::Status CheckIds(const Ids& ids, size_t max) {
+  if (static_cast<size_t>(ids.size()) > max) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(ids.size(), " ids in one call; at most ", max, " are allowed"));
+  }
+  for (const std::string& id : ids) {
+    if (id.size() != kChunkIdBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("an id must be ", kChunkIdBytes, " bytes, got ", id.size()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NotYours(const Caller& caller, absl::string_view what) {
+  return absl::PermissionDeniedError(
+      absl::StrCat(caller.Describe(), " may not act on ", what));
+}
+
+}  // namespace
+
+IngestService::IngestService(Catalog* catalog, const TierSet* tiers, JobBoard* jobs,
+                             GcGuard* guard, IngestOptions options)
+    : catalog_(catalog), tiers_(tiers), jobs_(jobs), guard_(guard), options_(std::move(options)) {}
+
+absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
+    const Caller& caller, const v1::BeginBackupRequest& request) {
+  if (!caller.MayActAsAgent(request.agent())) {
+    return NotYours(caller, absl::StrCat("agent ", request.agent(), "'s backups"));
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(request.agent()));
+  if (!agent.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("unknown agent ", request.agent(), "; call Hello first"));
+  }
+  if (request.roots_size() != 1 || request.roots(0).empty() || request.roots(0)[0] != '/' ||
+      request.roots(0).size() > kMaxPathTotalBytes) {
+    return absl::InvalidArgumentError("a backup covers exactly one absolute root path");
+  }
+  v1::BackupLevel level = request.level();
+  if (level == v1::BACKUP_LEVEL_UNSPECIFIED) level = v1::BACKUP_LEVEL_INCREMENTAL;
+
+  v1::Job job;
+  if (!request.job_id().empty()) {
+    ASSIGN_OR_RETURN(std::optional<v1::Job> ordered, catalog_->jobs().Get(request.job_id()));
+    if (!ordered.has_value() || ordered->agent() != request.agent() ||
+        ordered->kind() != v1::JOB_KIND_BACKUP) {
+      return absl::NotFoundError(
+          absl::StrCat("no backup job ", request.job_id(), " for agent ", request.agent()));
+    }
+    if (IsFinished(ordered->state())) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", request.job_id(), " has ended"));
+    }
+    job = *std::move(ordered);
+    job.set_state(v1::JOB_STATE_RUNNING);
+    job.set_started_unix_ms(NowMs());
+    job.mutable_backup()->clear_roots();
+    job.mutable_backup()->add_roots(request.roots(0));
+    job.mutable_backup()->set_level(level);
+    RETURN_IF_ERROR(jobs_->Update(job));
+  } else {
+    job.set_kind(v1::JOB_KIND_BACKUP);
+    job.set_state(v1::JOB_STATE_RUNNING);
+    job.set_agent(request.agent());
+    job.mutable_backup()->add_roots(request.roots(0));
+    job.mutable_backup()->set_level(level);
+    ASSIGN_OR_RETURN(job, jobs_->Create(job));
+  }
+
+  // The lease runs from now on the server's clock, whenever the job was ordered.
+  int64_t lease_expires = NowMs() + absl::ToInt64Milliseconds(options_.job_lease);
+  RETURN_IF_ERROR(catalog_->jobs().ExtendLease(job.id(), NowMs(), lease_expires, false).status());
+  guard_->BackupBegan(job.id());
+  v1::BeginBackupResponse response;
+  response.set_job_id(job.id());
+  response.set_lease_expires_unix_ms(lease_expires);
+  if (level != v1::BACKUP_LEVEL_FULL) {
+    std::optional<v1::BackupLevel> parent_level;
+    if (level == v1::BACKUP_LEVEL_DIFFERENTIAL) parent_level = v1::BACKUP_LEVEL_FULL;
+    ASSIGN_OR_RETURN(std::optional<v1::Snapshot> parent,
+                     catalog_->snapshots().Latest(request.agent(), request.roots(0), parent_level));
+    if (parent.has_value()) {
+      response.set_parent_snapshot_id(parent->id());
+      response.set_parent_root_tree_id(parent->root_tree_id());
+    }
+  }
+  return response;
+}
+
+absl::Status IngestService::RenewLease(absl::string_view job_id) {
+  int64_t now = NowMs();
+  ASSIGN_OR_RETURN(bool live,
+                   catalog_->jobs().ExtendLease(
+                       job_id, now, now + absl::ToInt64Milliseconds(options_.job_lease), true));
+  // A lapsed lease stays lapsed: garbage collection may since have deleted
+  // what the job uploaded or was told exists, so it must not commit.
+  if (!live) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, ": lease expired (no call for ",
+                     absl::FormatDuration(options_.job_lease), "); start a new backup"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IngestService::RunningJob> IngestService::Running(const Caller& caller,
+                                                                 absl::string_view job_id) {
+  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(job_id));
+  if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  if (!caller.MayActAsAgent(job->agent())) return NotYours(caller, absl::StrCat("job ", job_id));
+  if (job->state() != v1::JOB_STATE_RUNNING) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", job_id, " is ", v1::JobState_Name(job->state()), ", not running"));
+  }
+  RETURN_IF_ERROR(RenewLease(job_id));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
+  if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(agent->tenant()));
+  return RunningJob{*std::move(job), tenant};
+}
+
+absl::StatusOr<std::vector<uint32_t>> IngestService::Missing(GcObject kind, int64_t tenant,
+                                                             absl::Span<const std::string> ids) {
+  return guard_->FindMissingAndProtect(kind, ids, [&] {
+    return kind == GcObject::kChunk ? catalog_->chunks().FindMissing(tenant, ids)
+                                    : catalog_->trees().FindMissing(tenant, ids);
+  });
+}
+
+absl::StatusOr<v1::FindMissingChunksResponse> IngestService::FindMissingChunks(
+    const Caller& caller, const v1::FindMissingChunksRequest& request) {
+  RETURN_IF_ERROR(CheckIds(request.ids(), kMaxIdsPerCall));
+  ASSIGN_OR_RETURN(RunningJob job, Running(caller, request.job_id()));
+  std::vector<std::string> ids(request.ids().begin(), request.ids().end());
+  ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kChunk, job.tenant, ids));
+  v1::FindMissingChunksResponse response;
+  response.mutable_missing()->Add(missing.begin(), missing.end());
+  return response;
+}
+
+absl::StatusOr<std::unique_ptr<PackIngest>> IngestService::StartUpload(const Caller& caller,
+                                                                      absl::string_view job_id) {
+  ASSIGN_OR_RETURN(RunningJob job, Running(caller, job_id));
+  return std::make_unique<PackIngest>(&catalog_->chunks(), tiers_->hot(), job.tenant,
+                                      options_.pack_target_bytes);
+}
+
+absl::StatusOr<v1::FindMissingTreesResponse> IngestService::FindMissingTrees(
+    const Caller& caller, const v1::FindMissingTreesRequest& request) {
+  RETURN_IF_ERROR(CheckIds(request.ids(), kMaxIdsPerCall));
+  ASSIGN_OR_RETURN(RunningJob job, Running(caller, request.job_id()));
+  std::vector<std::string> ids(request.ids().begin(), request.ids().end());
+  ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kTree, job.tenant, ids));
+  v1::FindMissingTreesResponse response;
+  response.mutable_missing()->Add(missing.begin(), missing.end());
+  return response;
+}
+
+absl::Status IngestService::ValidateTree(int64_t tenant, absl::string_view id,
+                                         absl::string_view data,
+                                         const absl::flat_hash_set<std::string>& earlier) {
+  ASSIGN_OR_RETURN(TreeReferences refs, CheckTree(data));
+  // Everything a tree references must already be stored: so a stored root
+  // tree means a complete snapshot. Asked through the GC guard, so what is
+  // found here cannot be collected before the tree is stored.
+  absl::Span<const std::string> chunks = refs.chunk_ids;
+  for (size_t i = 0; i < chunks.size(); i += kMaxIdsPerCall) {
+    absl::Span<const std::string> batch = chunks.subspan(i, kMaxIdsPerCall);
+    ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kChunk, tenant, batch));
+    if (!missing.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("tree ", HexOf(id), " references chunk ", HexOf(batch[missing[0]]),
+                       " which is not stored; upload it first"));
+    }
+  }
+  std::vector<std::string> subtrees;
+  for (std::string& sub : refs.subtree_ids) {
+    if (!earlier.contains(sub)) subtrees.push_back(std::move(sub));
+  }
+  ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kTree, tenant, subtrees));
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tree ", HexOf(id), " references subtree ", HexOf(subtrees[missing[0]]),
+        " which is not stored"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::PutTreesResponse> IngestService::PutTrees(const Caller& caller,
+                                                             const v1::PutTreesRequest& request) {
+  if (static_cast<size_t>(request.trees_size()) > kMaxTreesPerCall) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(request.trees_size(), " trees in one call; at most ", kMaxTreesPerCall));
+  }
+  size_t total_bytes = 0;
+  for (const std::string& data : request.trees()) total_bytes += data.size();
+  if (total_bytes > kMaxTreesBytesPerCall) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "trees of ", total_bytes, " bytes in one call; at most ", kMaxTreesBytesPerCall));
+  }
+  ASSIGN_OR_RETURN(RunningJob job, Running(caller, request.job_id()));
+  // Every tree is checked first, then all are stored in one transaction: a
+  // call stores all its trees or none, with one fsync.
+  std::vector<std::pair<std::string, std::string>> trees;
+  absl::flat_hash_set<std::string> earlier;
+  for (const std::string& data : request.trees()) {
+    std::string id = TreeId(data);
+    RETURN_IF_ERROR(ValidateTree(job.tenant, id, data, earlier));
+    earlier.insert(id);
+    trees.emplace_back(std::move(id), data);
+  }
+  RETURN_IF_ERROR(catalog_->trees().Put(job.tenant, trees));
+  v1::PutTreesResponse response;
+  response.set_stored(static_cast<uint32_t>(trees.size()));
+  return response;
+}
+
+absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
+    const Caller& caller, const v1::CommitSnapshotRequest& request) {
+  if (request.root_tree_id().size() != kChunkIdBytes) {
+    return absl::InvalidArgumentError("the root tree id is 32 bytes");
+  }
+  if (static_cast<size_t>(request.file_errors_size()) > kMaxFileErrors) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("at most ", kMaxFileErrors, " file errors per job"));
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(request.job_id()));
+  if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", request.job_id()));
+  if (!caller.MayActAsAgent(job->agent())) {
+    return NotYours(caller, absl::StrCat("job ", request.job_id()));
+  }
+  if (job->state() != v1::JOB_STATE_RUNNING) {
+    // A retried commit of a job that already committed returns its snapshot.
+    if (!job->snapshot_id().empty()) {
+      ASSIGN_OR_RETURN(std::optional<v1::Snapshot> done,
+                       catalog_->snapshots().Get(job->snapshot_id()));
+      if (done.has_value() && done->root_tree_id() == request.root_tree_id()) {
+        v1::CommitSnapshotResponse response;
+        *response.mutable_snapshot() = *std::move(done);
+        return response;
+      }
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", request.job_id(), " is ", v1::JobState_Name(job->state()), "; cannot commit"));
+  }
+  // Renewed, not just checked: the lease must outlast this commit.
+  RETURN_IF_ERROR(RenewLease(job->id()));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
+  if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
+  ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(agent->tenant()));
+  std::vector<std::string> root{request.root_tree_id()};
+  ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kTree, tenant, root));
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError("the root tree is not stored; PutTrees first");
+  }
+
+  int64_t now = NowMs();
+  v1::Snapshot snapshot;
+  snapshot.set_id(NewSnapshotId());
+  snapshot.set_agent(job->agent());
+  snapshot.set_tenant(agent->tenant());
+  for (const std::string& r : job->backup().roots()) snapshot.add_roots(r);
+  snapshot.set_level(job->backup().level());
+  snapshot.set_root_tree_id(request.root_tree_id());
+  snapshot.set_created_unix_ms(now);
+  *snapshot.mutable_stats() = request.stats();
+  snapshot.set_job_id(job->id());
+  if (job->backup().level() != v1::BACKUP_LEVEL_FULL) {
+    std::optional<v1::BackupLevel> parent_level;
+    if (job->backup().level() == v1::BACKUP_LEVEL_DIFFERENTIAL) {
+      parent_level = v1::BACKUP_LEVEL_FULL;
+    }
+    ASSIGN_OR_RETURN(std::optional<v1::Snapshot> parent,
+                     catalog_->snapshots().Latest(job->agent(), snapshot.roots(0), parent_level));
+    if (parent.has_value()) snapshot.set_parent_id(parent->id());
+  }
+
+  job->set_state(request.file_errors().empty() ? v1::JOB_STATE_SUCCEEDED
+                                               : v1::JOB_STATE_PARTIAL);
+  job->set_finished_unix_ms(now);
+  job->set_snapshot_id(snapshot.id());
+  *job->mutable_file_errors() = request.file_errors();
+  job->mutable_progress()->set_files_done(request.stats().files());
+  job->mutable_progress()->set_bytes_done(request.stats().bytes_scanned());
+  ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->snapshots().Commit(snapshot, *job));
+  jobs_->Notify();
+  // The agent's "last backup" for status.
+  agent->set_last_backup_unix_ms(now);
+  agent->set_last_snapshot_id(committed.id());
+  agent->set_last_seen_unix_ms(now);
+  RETURN_IF_ERROR(catalog_->agents().Upsert(*agent));
+  v1::CommitSnapshotResponse response;
+  *response.mutable_snapshot() = std::move(committed);
+  return response;
+}
+
+}  // namespace cairn

@@ -1,0 +1,86 @@
+// What the server does for an agent's backup, with no gRPC in it: open a job
+// and its lease, answer which chunks and trees are missing (through the GC
+// guard), take uploads into packs, check and store trees, and commit the
+// snapshot. The RPC handlers decode, authorize and call these; every call
+// names its caller, and an agent may act only on its own jobs.
+//
+//   IngestService ingest(catalog, &tiers, &jobs, &guard, IngestOptions{});
+//   ASSIGN_OR_RETURN(v1::BeginBackupResponse begun, ingest.BeginBackup(caller, request));
+#ifndef CAIRN_SERVER_INGEST_INGEST_SERVICE_H_
+#define CAIRN_SERVER_INGEST_INGEST_SERVICE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cairn/v1/agent.pb.h"
+#include "server/auth/caller.h"
+#include "server/catalog/catalog.h"
+#include "server/ingest/gc_guard.h"
+#include "server/ingest/pack_ingest.h"
+#include "server/schedule/job_board.h"
+#include "server/tiers/tier_set.h"
+
+namespace cairn {
+
+struct IngestOptions {
+  uint64_t pack_target_bytes = 64u << 20;
+  absl::Duration job_lease = absl::Hours(1);
+  // The server's clock: job leases and snapshot times. Tests inject one.
+  std::function<absl::Time()> clock = absl::Now;
+};
+
+class IngestService final {
+ public:
+  IngestService(Catalog* catalog, const TierSet* tiers, JobBoard* jobs, GcGuard* guard,
+                IngestOptions options);
+
+  absl::StatusOr<v1::BeginBackupResponse> BeginBackup(const Caller& caller,
+                                                      const v1::BeginBackupRequest& request);
+  absl::StatusOr<v1::FindMissingChunksResponse> FindMissingChunks(
+      const Caller& caller, const v1::FindMissingChunksRequest& request);
+  // Opens an ingest for the job's tenant; the caller feeds it the stream.
+  absl::StatusOr<std::unique_ptr<PackIngest>> StartUpload(const Caller& caller,
+                                                          absl::string_view job_id);
+  absl::StatusOr<v1::FindMissingTreesResponse> FindMissingTrees(
+      const Caller& caller, const v1::FindMissingTreesRequest& request);
+  absl::StatusOr<v1::PutTreesResponse> PutTrees(const Caller& caller,
+                                                const v1::PutTreesRequest& request);
+  absl::StatusOr<v1::CommitSnapshotResponse> CommitSnapshot(
+      const Caller& caller, const v1::CommitSnapshotRequest& request);
+
+ private:
+  struct RunningJob {
+    v1::Job job;
+    int64_t tenant = 0;
+  };
+  // The running job `job_id` of the caller whose lease is live (and now
+  // extended), with its tenant id. FailedPrecondition "lease expired" once
+  // it lapsed.
+  absl::StatusOr<RunningJob> Running(const Caller& caller, absl::string_view job_id);
+  absl::Status RenewLease(absl::string_view job_id);
+  // Which of `ids` are missing, asked through the GC guard so that what is
+  // found stays until the job ends.
+  absl::StatusOr<std::vector<uint32_t>> Missing(GcObject kind, int64_t tenant,
+                                                absl::Span<const std::string> ids);
+  // `earlier` holds the ids of trees sent before this one in the same call:
+  // they count as stored (they are written together, after validation).
+  absl::Status ValidateTree(int64_t tenant, absl::string_view id, absl::string_view data,
+                            const absl::flat_hash_set<std::string>& earlier);
+  int64_t NowMs() const { return absl::ToUnixMillis(options_.clock()); }
+
+  Catalog* catalog_;
+  const TierSet* tiers_;
+  JobBoard* jobs_;
+  GcGuard* guard_;
+  IngestOptions options_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_INGEST_INGEST_SERVICE_H_

@@ -1,0 +1,50 @@
+#include "server/ingest/pack_writer.h"
+
+#include <sodium.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+
+std::string NewPackName() {
+  unsigned char bytes[12];
+  randombytes_buf(bytes, sizeof(bytes));
+  return absl::StrCat(
+      "pack-", absl::ToUnixMillis(absl::Now()), "-",
+      HexOf(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+}
+
+absl::StatusOr<std::unique_ptr<PackWriter>> PackWriter::Create(Tier* tier) {
+  std::string name = NewPackName();
+  ASSIGN_OR_RETURN(std::unique_ptr<TierWriter> writer, tier->Create(name));
+  RETURN_IF_ERROR(writer->Append(PackBuilder::Header()));
+  return std::unique_ptr<PackWriter>(new PackWriter(tier, std::move(name), std::move(writer)));
+}
+
+absl::Status PackWriter::Fail(absl::Status status) {
+  failed_ = status;
+  return status;
+}
+
+absl::StatusOr<PackEntry> PackWriter::Add(const ChunkId& id, uint32_t raw_size,
+                                          absl::string_view sealed) {
+  RETURN_IF_ERROR(failed_);
+  // Recorded before the bytes go out: a refused blob leaves the pack as it was.
+  ASSIGN_OR_RETURN(PackEntry entry, builder_.Add(id, raw_size, sealed));
+  absl::Status appended = writer_->Append(sealed);
+  if (!appended.ok()) return Fail(std::move(appended));
+  return entry;
+}
+
+absl::Status PackWriter::Commit() {
+  RETURN_IF_ERROR(failed_);
+  absl::Status status = writer_->Append(builder_.Finish());
+  if (status.ok()) status = writer_->Commit();
+  if (!status.ok()) return Fail(std::move(status));
+  return absl::OkStatus();
+}
+
+}  // namespace cairn

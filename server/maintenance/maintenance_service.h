@@ -1,0 +1,59 @@
+// Maintenance as admins order it: verify packs, prune snapshots by the
+// policies' retention, and collect garbage. Every one is safe while backups
+// run (docs/gc.md); only one collection runs at a time.
+//
+//   ASSIGN_OR_RETURN(v1::VerifyResponse r, maintenance.Verify(caller, request));
+//   ASSIGN_OR_RETURN(GcReport gc, maintenance.CollectGarbage(caller, GcOptions{}));
+#ifndef CAIRN_SERVER_MAINTENANCE_MAINTENANCE_SERVICE_H_
+#define CAIRN_SERVER_MAINTENANCE_MAINTENANCE_SERVICE_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cairn/v1/admin.pb.h"
+#include "server/auth/caller.h"
+#include "server/catalog/catalog.h"
+#include "server/ingest/gc_guard.h"
+#include "server/maintenance/garbage_collector.h"
+#include "server/schedule/policy_service.h"
+#include "server/tiers/tier_set.h"
+
+namespace cairn {
+
+struct MaintenanceOptions {
+  // Defaults for collections ordered over RPC.
+  absl::Duration gc_grace = absl::Hours(1);
+  uint64_t pack_target_bytes = 64u << 20;
+  std::function<absl::Time()> clock = absl::Now;
+};
+
+class MaintenanceService final {
+ public:
+  MaintenanceService(Catalog* catalog, const TierSet* tiers, GcGuard* guard,
+                     PolicyService* policies, MaintenanceOptions options)
+      : catalog_(catalog),
+        tiers_(tiers),
+        guard_(guard),
+        policies_(policies),
+        options_(std::move(options)) {}
+
+  absl::StatusOr<v1::VerifyResponse> Verify(const Caller& caller, const v1::VerifyRequest& request);
+  absl::StatusOr<v1::PruneResponse> Prune(const Caller& caller, const v1::PruneRequest& request);
+  // A collection with the request's settings and the server's defaults.
+  absl::StatusOr<v1::GcResponse> CollectGarbage(const Caller& caller, const v1::GcRequest& request);
+  // A collection with explicit options (tests stop it at its phases).
+  absl::StatusOr<GcReport> CollectGarbage(const Caller& caller, const GcOptions& options);
+
+ private:
+  Catalog* catalog_;
+  const TierSet* tiers_;
+  GcGuard* guard_;
+  PolicyService* policies_;
+  MaintenanceOptions options_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_SERVER_MAINTENANCE_MAINTENANCE_SERVICE_H_
