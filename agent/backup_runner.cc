@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -13,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/chunk_uploader.h"
+#include "agent/exclude_rules.h"
 #include "agent/file_error_log.h"
 #include "agent/file_reader.h"
+#include "agent/progress_throttle.h"
 #include "agent/tree_spool.h"
 #include "common/file_util.h"
 #include "common/limits.h"
@@ -92,7 +93,9 @@ class BackupWalk final {
         parent_snapshot_(std::move(parent_snapshot)),
         uploader_(uploader),
         spool_(spool),
-        chunker_(crypto.chunker, nullptr) {
+        chunker_(crypto.chunker, nullptr),
+        excludes_(std::vector<std::string>(config.excludes().begin(), config.excludes().end())) {
+    for (const std::string& pattern : options.excludes) excludes_.Add(pattern);
     struct stat st;
     if (stat(config.state_dir().c_str(), &st) == 0) {
       state_dir_dev_ = st.st_dev;
@@ -111,7 +114,15 @@ class BackupWalk final {
     v1::Tree parent;
     if (!parent_tree_id.empty()) {
       absl::StatusOr<v1::Tree> loaded = LoadParentTree(parent_tree_id);
-      if (loaded.ok()) parent = *std::move(loaded);  // else: treat as new
+      if (loaded.ok()) {
+        parent = *std::move(loaded);
+      } else if (!absl::IsNotFound(loaded.status()) && !absl::IsDataLoss(loaded.status())) {
+        // The server is unreachable (or refuses): nothing below can be
+        // backed up either, so the backup ends here, not one directory at a
+        // time. Only a parent tree that is missing or damaged means "new".
+        fatal_ = loaded.status();
+        return fatal_;
+      }
     }
     absl::flat_hash_map<std::string, const v1::TreeEntry*> previous;
     for (const v1::TreeEntry& e : parent.entries()) previous[e.name()] = &e;
@@ -135,6 +146,9 @@ class BackupWalk final {
       entry.set_type(TypeOf(st.st_mode));
       FillMetadata(st, &entry);
       absl::Status status = Entry(fd, path, name, st, before, depth, whole, &entry);
+      // The server went away or the upload failed: stop the whole walk.
+      if (fatal_.ok()) fatal_ = uploader_->error();
+      if (!fatal_.ok()) return fatal_;
       if (absl::IsAlreadyExists(status)) continue;  // held and not in the parent: left out
       if (!status.ok()) {
         Report(path, status);
@@ -260,7 +274,8 @@ class BackupWalk final {
     request.set_id(id);
     request.set_snapshot_id(parent_snapshot_);
     ASSIGN_OR_RETURN(v1::GetTreeResponse response,
-                     connection_->Call(&v1::AgentService::Stub::GetTree, request));
+                     connection_->Call(&v1::AgentService::Stub::GetTree, request,
+                                       absl::Seconds(60), absl::Seconds(10)));
     v1::Tree tree;
     if (!tree.ParseFromString(response.tree())) {
       return absl::DataLossError("the parent snapshot's tree does not parse");
@@ -291,17 +306,7 @@ class BackupWalk final {
   }
 
   bool Excluded(const std::string& path, const std::string& name) const {
-    auto matches = [&](const std::string& pattern) {
-      return fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0 ||
-             fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
-    };
-    for (const std::string& pattern : config_.excludes()) {
-      if (matches(pattern)) return true;
-    }
-    for (const std::string& pattern : options_.excludes) {
-      if (matches(pattern)) return true;
-    }
-    return false;
+    return excludes_.Excludes(path, name);
   }
 
   void Report(const std::string& path, const absl::Status& status) {
@@ -310,10 +315,7 @@ class BackupWalk final {
   }
 
   void MaybeReportProgress(const std::string& path) {
-    if (!options_.progress) return;
-    absl::Time now = absl::Now();
-    if (now - last_progress_ < absl::Seconds(1)) return;
-    last_progress_ = now;
+    if (!options_.progress || !progress_.Due()) return;
     v1::JobProgress progress;
     progress.set_files_done(stats_.files);
     progress.set_bytes_done(stats_.bytes_scanned);
@@ -335,7 +337,9 @@ class BackupWalk final {
   absl::flat_hash_map<std::pair<dev_t, ino_t>, std::string> hardlinks_;
   WalkStats stats_;
   FileErrorLog errors_;
-  absl::Time last_progress_ = absl::Now();
+  ExcludeRules excludes_;
+  ProgressThrottle progress_;
+  absl::Status fatal_;  // once set, the walk stops
 };
 
 void FailJob(ServerConnection* connection, const std::string& job_id, const absl::Status& status) {
@@ -381,14 +385,18 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     // Without a parent there is nothing to reuse: look at everything.
     bool whole = options.changed_paths == nullptr || job.parent_root_tree_id().empty() ||
                  options.changed_paths->contains("");
-    ASSIGN_OR_RETURN(std::string root_tree,
-                     walk.Directory(root.get(), "", job.parent_root_tree_id(), 0, whole));
-    ASSIGN_OR_RETURN(UploadStats upload, uploader.Finish());
+    absl::StatusOr<std::string> root_tree =
+        walk.Directory(root.get(), "", job.parent_root_tree_id(), 0, whole);
+    // Closing the upload stream also tells why it failed, if it did (the
+    // server's reason, such as a full disk, says more than "it broke").
+    absl::StatusOr<UploadStats> upload = uploader.Finish();
+    if (!upload.ok()) return upload.status();
+    if (!root_tree.ok()) return root_tree.status();
     RETURN_IF_ERROR(spool->Send(connection, job.job_id()));
 
     v1::CommitSnapshotRequest commit;
     commit.set_job_id(job.job_id());
-    commit.set_root_tree_id(root_tree);
+    commit.set_root_tree_id(*root_tree);
     v1::BackupStats stats;
     stats.set_files(walk.stats().files);
     stats.set_directories(walk.stats().directories);
@@ -396,8 +404,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     stats.set_bytes_read(walk.stats().bytes_read);
     stats.set_files_failed(walk.stats().files_failed);
     stats.set_files_reread(walk.stats().files_reread);
-    stats.set_chunks_new(upload.chunks_uploaded);
-    stats.set_bytes_uploaded(upload.bytes_uploaded);
+    stats.set_chunks_new(upload->chunks_uploaded);
+    stats.set_bytes_uploaded(upload->bytes_uploaded);
     stats.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
     *commit.mutable_stats() = stats;
     for (const v1::FileError& e : walk.errors().kept()) *commit.add_file_errors() = e;

@@ -13,6 +13,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/le_coding.h"
 #include "common/path_rules.h"
 #include "common/posix_error.h"
 #include "common/sodium_init.h"
@@ -47,17 +48,6 @@ constexpr uint64_t kMaxTornTailBytes = 16 << 20;
 // A pending path's record is rewritten when its time moved at least this much.
 constexpr absl::Duration kTimeGranularity = absl::Seconds(1);
 
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU64(uint64_t v, std::string* out) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t GetLE(absl::string_view bytes, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= uint64_t{static_cast<uint8_t>(bytes[i])} << (8 * i);
-  return v;
-}
 
 void Checksum(absl::string_view length_and_body, char out[kCheckBytes]) {
   unsigned char full[crypto_generichash_BYTES_MIN];
@@ -70,7 +60,7 @@ void Checksum(absl::string_view length_and_body, char out[kCheckBytes]) {
 // Appends one framed record whose body is `type` followed by `payload`.
 void AppendRecord(RecordType type, absl::string_view payload, std::string* out) {
   size_t start = out->size();
-  PutU32(static_cast<uint32_t>(1 + payload.size()), out);
+  AppendLe32(static_cast<uint32_t>(1 + payload.size()), out);
   out->push_back(static_cast<char>(type));
   out->append(payload.data(), payload.size());
   char check[kCheckBytes];
@@ -81,15 +71,15 @@ void AppendRecord(RecordType type, absl::string_view payload, std::string* out) 
 void AppendDirty(uint64_t sequence, absl::Time when, absl::string_view path, std::string* out) {
   std::string payload;
   payload.reserve(16 + path.size());
-  PutU64(sequence, &payload);
-  PutU64(static_cast<uint64_t>(absl::ToUnixNanos(when)), &payload);
+  AppendLe64(sequence, &payload);
+  AppendLe64(static_cast<uint64_t>(absl::ToUnixNanos(when)), &payload);
   payload.append(path.data(), path.size());
   AppendRecord(kDirty, payload, out);
 }
 
 void AppendSequence(RecordType type, uint64_t sequence, std::string* out) {
   std::string payload;
-  PutU64(sequence, &payload);
+  AppendLe64(sequence, &payload);
   AppendRecord(type, payload, out);
 }
 
@@ -104,7 +94,7 @@ bool CheckRecord(absl::string_view record) {
 // `bytes` after its first byte.
 bool HasRecordAfterStart(absl::string_view bytes) {
   for (size_t start = 1; start + kRecordOverhead < bytes.size(); ++start) {
-    uint64_t n = GetLE(bytes.substr(start), kLengthBytes);
+    uint64_t n = LoadLe32(bytes.data() + start);
     if (n == 0 || n > kMaxBodyBytes || start + kRecordOverhead + n > bytes.size()) continue;
     if (CheckRecord(bytes.substr(start, kRecordOverhead + n))) return true;
   }
@@ -223,7 +213,7 @@ absl::Status ChangeJournal::Load() {
       problem = "partial length";
       break;
     }
-    const uint64_t n = GetLE(length_bytes, kLengthBytes);
+    const uint64_t n = LoadLe32(length_bytes.data());
     if (n == 0 || n > kMaxBodyBytes) {
       problem = absl::StrCat("record length ", n, " out of range 1..", kMaxBodyBytes);
       break;
@@ -250,12 +240,12 @@ absl::Status ChangeJournal::Load() {
           break;
         }
       }
-      ApplyDirty(path, GetLE(payload, 8),
-                 absl::FromUnixNanos(static_cast<int64_t>(GetLE(payload.substr(8), 8))));
+      ApplyDirty(path, LoadLe64(payload.data()),
+                 absl::FromUnixNanos(static_cast<int64_t>(LoadLe64(payload.data() + 8))));
     } else if (type == kCommit && payload.size() == 8) {
-      ApplyCommit(GetLE(payload, 8));
+      ApplyCommit(LoadLe64(payload.data()));
     } else if (type == kBase && payload.size() == 8) {
-      last_sequence_ = std::max(last_sequence_, GetLE(payload, 8));
+      last_sequence_ = std::max(last_sequence_, LoadLe64(payload.data()));
     } else {
       problem = absl::StrCat("record of type ", type, " with a ", payload.size(),
                              "-byte payload does not parse");

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -476,13 +475,7 @@ bool ChangeWatcher::PathOf(int wd, std::string* path) const {
 }
 
 bool ChangeWatcher::Excluded(const std::string& path, const std::string& name) const {
-  for (const std::string& pattern : excludes_) {
-    if (::fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0 ||
-        ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
-      return true;
-    }
-  }
-  return false;
+  return excludes_.Excludes(path, name);
 }
 
 void ChangeWatcher::SetProblem(std::string problem, bool incomplete) {

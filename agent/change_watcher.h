@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/exclude_rules.h"
 #include "common/file_util.h"
 
 namespace cairn {
@@ -135,7 +136,7 @@ class ChangeWatcher final {
   void SetProblem(std::string problem, bool incomplete);
 
   const std::string root_;
-  const std::vector<std::string> excludes_;
+  const ExcludeRules excludes_;
   const ChangeWatcherOptions options_;
   UniqueFd fd_;
   int root_wd_ = -1;  // -1 while the root is gone

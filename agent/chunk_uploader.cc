@@ -125,13 +125,14 @@ void ChunkUploader::SealLoop() {
     Compress(crypto_->codec, item.data, &framed);
     std::string sealed;
     sealed.reserve(framed.size() + Sealer::kOverhead);
-    crypto_->sealer.Seal(item.id, framed, &sealed);
+    absl::Status sealed_ok = crypto_->sealer.Seal(item.id, framed, &sealed);
     // The plaintext is no longer needed: free it now, not when sent.
     uint32_t raw_size = static_cast<uint32_t>(item.data.size());
     std::string().swap(item.data);
     item.raw_size = raw_size;
     absl::MutexLock lock(&mu_);
     --sealing_;
+    if (!sealed_ok.ok()) Fail(sealed_ok);
     if (error_.ok()) to_send_.emplace_back(std::move(item), std::move(sealed));
   }
 }

@@ -45,6 +45,11 @@ class ChunkUploader final {
   // Sends what is queued and closes the stream: OK means every chunk added is
   // durable on the server.
   absl::StatusOr<UploadStats> Finish();
+  // The first error the pipeline met (the server, not a file): OK until then.
+  absl::Status error() {
+    absl::MutexLock lock(&mu_);
+    return error_;
+  }
 
  private:
   struct Item {

@@ -20,6 +20,9 @@
 #include "agent/agent_daemon.h"
 #include "agent/backup_runner.h"
 #include "agent/restore_executor.h"
+#include "cairn/v1/cli.pb.h"
+#include "common/json_output.h"
+#include "common/path_text.h"
 #include "common/flag_names.h"
 #include "common/text_config.h"
 
@@ -57,21 +60,6 @@ void OnSignal(int) { g_stop = true; }
 int Fail(const absl::Status& status) {
   std::cerr << "cairn-agent: " << status.message() << "\n";
   return 1;
-}
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 absl::StatusOr<cairn::v1::AgentConfig> LoadConfig() {
@@ -139,7 +127,7 @@ int Backup(const cairn::v1::AgentConfig& config) {
   if (!Hello(&conn, config)) return 1;
   bool json = absl::GetFlag(FLAGS_json);
   int rc = 0;
-  if (json) std::cout << "[";
+  std::vector<std::string> reports;  // JSON objects, printed as one array
   for (size_t i = 0; i < roots.size(); ++i) {
     std::string root = roots[i];
     if (!root.empty() && root[0] != '/') {
@@ -168,13 +156,21 @@ int Backup(const cairn::v1::AgentConfig& config) {
     const cairn::v1::Snapshot& s = result->snapshot;
     const cairn::v1::BackupStats& st = s.stats();
     if (json) {
-      std::cout << (i > 0 ? "," : "") << "{\"snapshot\":" << JsonString(s.id())
-                << ",\"root\":" << JsonString(root) << ",\"files\":" << st.files()
-                << ",\"directories\":" << st.directories() << ",\"bytes\":" << st.bytes_scanned()
-                << ",\"bytes_read\":" << st.bytes_read() << ",\"chunks_new\":" << st.chunks_new()
-                << ",\"bytes_uploaded\":" << st.bytes_uploaded()
-                << ",\"files_failed\":" << st.files_failed() << ",\"seconds\":" << st.seconds()
-                << "}";
+      cairn::v1::BackupReport report;
+      report.set_snapshot(s.id());
+      report.set_root(cairn::PathToText(root));
+      report.set_files(st.files());
+      report.set_directories(st.directories());
+      report.set_bytes(st.bytes_scanned());
+      report.set_bytes_read(st.bytes_read());
+      report.set_chunks_new(st.chunks_new());
+      report.set_bytes_uploaded(st.bytes_uploaded());
+      report.set_files_failed(st.files_failed());
+      report.set_seconds(st.seconds());
+      for (const cairn::v1::FileError& e : result->errors) *report.add_errors() = e;
+      absl::StatusOr<std::string> text = cairn::ToJson(report);
+      if (!text.ok()) return Fail(text.status());
+      reports.push_back(*std::move(text));
     } else {
       std::cerr << "\r";
       std::cout << absl::StrFormat(
@@ -185,11 +181,11 @@ int Backup(const cairn::v1::AgentConfig& config) {
           st.seconds());
     }
     for (const cairn::v1::FileError& e : result->errors) {
-      std::cerr << "  not backed up: " << e.path() << ": " << e.error() << "\n";
+      std::cerr << "  not backed up: " << cairn::PathToText(e.path()) << ": " << e.error() << "\n";
     }
     if (!result->errors.empty()) rc = 3;
   }
-  if (json) std::cout << "]\n";
+  if (json) std::cout << "[" << absl::StrJoin(reports, ",") << "]\n";
   return rc;
 }
 
@@ -216,16 +212,22 @@ int Restore(const cairn::v1::AgentConfig& config) {
   absl::StatusOr<cairn::RestoreResult> result = cairn::RunRestore(&conn, **crypto, options);
   if (!result.ok()) return Fail(result.status());
   if (absl::GetFlag(FLAGS_json)) {
-    std::cout << "{\"snapshot\":" << JsonString(options.snapshot_id)
-              << ",\"target\":" << JsonString(options.target) << ",\"files\":" << result->files
-              << ",\"directories\":" << result->directories << ",\"bytes\":" << result->bytes
-              << ",\"failed\":" << result->failed << "}\n";
+    cairn::v1::RestoreReport report;
+    report.set_snapshot(options.snapshot_id);
+    report.set_target(cairn::PathToText(options.target));
+    report.set_files(result->files);
+    report.set_directories(result->directories);
+    report.set_bytes(result->bytes);
+    report.set_failed(result->failed);
+    for (const cairn::v1::FileError& e : result->errors) *report.add_errors() = e;
+    absl::Status printed = cairn::PrintJson(report, std::cout);
+    if (!printed.ok()) return Fail(printed);
   } else {
     std::cout << absl::StrFormat("restored %d files, %d dirs, %.1f MiB into %s\n", result->files,
                                  result->directories, result->bytes / 1048576.0, options.target);
   }
   for (const cairn::v1::FileError& e : result->errors) {
-    std::cerr << "  not restored: " << e.path() << ": " << e.error() << "\n";
+    std::cerr << "  not restored: " << cairn::PathToText(e.path()) << ": " << e.error() << "\n";
   }
   return result->failed == 0 ? 0 : 3;
 }

@@ -12,12 +12,12 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "agent/chunk_fetcher.h"
 #include "agent/progress_throttle.h"
 #include "agent/restore_files.h"
 #include "agent/restore_target.h"
 #include "agent/spool_file.h"
 #include "agent/tree_fetcher.h"
+#include "agent/window_pipeline.h"
 #include "common/path_rules.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
@@ -56,15 +56,12 @@ class Restorer final {
       : options_(options),
         root_fd_(root_fd),
         trees_(connection, options.snapshot_id),
-        window_(FileWindow::Settings{.overwrite = options.overwrite,
-                                     .allow_special = options.allow_special,
-                                     .max_files = WindowFiles()},
-                &log_),
-        fetcher_(connection, &crypto, options.snapshot_id,
+        windows_(FileWindow::Settings{.overwrite = options.overwrite,
+                                      .allow_special = options.allow_special,
+                                      .max_files = WindowFiles()},
+                 &log_, connection, &crypto, options.snapshot_id,
                  options.workers > 0 ? options.workers
-                                     : static_cast<int>(std::thread::hardware_concurrency()),
-                 [this](const std::string& id, const absl::Status& status,
-                        absl::string_view plain) { window_.Deliver(id, status, plain); }) {}
+                                     : static_cast<int>(std::thread::hardware_concurrency())) {}
 
   absl::Status Run() {
     ASSIGN_OR_RETURN(directories_, SpoolFile::CreateAt(root_fd_, options_.target));
@@ -81,7 +78,8 @@ class Restorer final {
         if (!status.ok()) log_.Failed(path, status);
       }
     }
-    Flush();
+    windows_.Drain();
+    ReportProgress();
     MakeHardlinks();
     SetDirectoryMetadata();
     // One sync for the whole restore, instead of one per file.
@@ -96,8 +94,8 @@ class Restorer final {
     r.bytes = log_.bytes;
     r.failed = log_.failures();
     r.errors = log_.TakeErrors();
-    r.chunks_fetched = fetcher_.stats().chunks;
-    r.chunk_calls = fetcher_.stats().calls;
+    r.chunks_fetched = windows_.stats().chunks;
+    r.chunk_calls = windows_.stats().calls;
     r.tree_calls = trees_.calls();
     return r;
   }
@@ -164,8 +162,11 @@ class Restorer final {
         return absl::OkStatus();
       }
       case v1::ENTRY_TYPE_FILE: {
-        absl::Status added = window_.Add(dir, entry.name(), path, entry);
-        if (window_.full()) Flush();
+        absl::Status added = windows_.filling().Add(dir, entry.name(), path, entry);
+        if (windows_.filling().full()) {
+          windows_.Submit();
+          ReportProgress();
+        }
         return added;
       }
       case v1::ENTRY_TYPE_SYMLINK: {
@@ -219,17 +220,12 @@ class Restorer final {
     }
   }
 
-  // Fetches and writes the window's files.
-  void Flush() {
-    if (window_.empty()) return;
-    absl::Status fetched = fetcher_.Fetch(window_.ChunkIds());
-    window_.Close(fetched);
-    if (options_.progress && progress_.Due()) {
-      v1::JobProgress progress;
-      progress.set_files_done(log_.files);
-      progress.set_bytes_done(log_.bytes);
-      options_.progress(progress);
-    }
+  void ReportProgress() {
+    if (!options_.progress || !progress_.Due()) return;
+    v1::JobProgress progress;
+    progress.set_files_done(log_.files);
+    progress.set_bytes_done(log_.bytes);
+    options_.progress(progress);
   }
 
   void MakeHardlinks() {
@@ -287,8 +283,7 @@ class Restorer final {
   const int root_fd_;
   RestoreLog log_;
   TreeFetcher trees_;
-  FileWindow window_;
-  ChunkFetcher fetcher_;  // after the window: its workers deliver into it
+  WindowPipeline windows_;
   std::unique_ptr<SpoolFile> directories_;  // created directories' metadata, in walk order
   std::unique_ptr<SpoolFile> links_;        // hardlinks to make at the end
   ProgressThrottle progress_;

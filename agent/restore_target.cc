@@ -162,16 +162,16 @@ absl::StatusOr<UniqueFd> OpenDirectoryBelow(int root_fd, const std::vector<std::
 }
 
 absl::Status ApplyMetadata(int fd, const v1::TreeEntry& entry, bool allow_special,
-                           const std::string& path) {
+                           const std::string& path, MetadataParts parts) {
   absl::Status first;
   auto note = [&](absl::Status status) {
     if (first.ok()) first = std::move(status);
   };
-  if (geteuid() == 0 && fchown(fd, entry.uid(), entry.gid()) != 0) {
+  if (parts.owner && geteuid() == 0 && fchown(fd, entry.uid(), entry.gid()) != 0) {
     note(PosixError(errno, "set the owner of", path));
   }
   // After chown, which clears set-id bits.
-  if (fchmod(fd, entry.mode() & (allow_special ? 07777 : 01777)) != 0) {
+  if (parts.mode && fchmod(fd, entry.mode() & (allow_special ? 07777 : 01777)) != 0) {
     note(PosixError(errno, "set the mode of", path));
   }
   struct timespec times[2] = {ToTimespec(entry.mtime_ns()), ToTimespec(entry.mtime_ns())};

@@ -49,11 +49,16 @@ absl::StatusOr<OpenedDirectory> EnsureDirectory(int dir_fd, const std::string& n
 absl::StatusOr<UniqueFd> OpenDirectoryBelow(int root_fd, const std::vector<std::string>& parts,
                                             const std::string& path);
 
+// Which metadata ApplyMetadata sets; times always.
+struct MetadataParts {
+  bool owner = true;  // only ever when running as root
+  bool mode = true;
+};
 // Sets owner (when running as root), mode and times on an open file or
 // directory. Set-id bits are kept only with `allow_special`; the sticky bit
 // always. The first failure, naming the path; the others are still tried.
 absl::Status ApplyMetadata(int fd, const v1::TreeEntry& entry, bool allow_special,
-                           const std::string& path);
+                           const std::string& path, MetadataParts parts = {});
 
 }  // namespace cairn
 

@@ -115,11 +115,14 @@ void RootProtector::Update(ProtectionSettings settings) {
 
 ProtectionState RootProtector::state() {
   ProtectionState s;
-  s.pending_paths = journal_->size();
   absl::MutexLock lock(&mu_);
+  s.pending_paths = journal_->size();
   s.last_change = last_change_;
   s.last_snapshot = last_snapshot_;
   s.problem = problem_;
+  if (!journal_problem_.empty()) {
+    s.problem = s.problem.empty() ? journal_problem_ : absl::StrCat(s.problem, "; ", journal_problem_);
+  }
   if (watcher_ != nullptr) {
     WatcherStats w = watcher_->stats();
     s.overflows = w.overflows;
@@ -142,10 +145,44 @@ std::string RootProtector::GroupOf(const std::string& path) {
   }
 }
 
+void RootProtector::JournalFailed(const absl::Status& status) {
+  if (journal_problem_.empty()) {
+    std::cerr << "cairn-agent: change journal of " << root_ << " failed: " << status.message()
+              << std::endl;
+  }
+  journal_problem_ = absl::StrCat("change journal of ", root_, " failed (", status.message(),
+                                  "); backups scan the whole root until it is reopened");
+  journal_failed_at_ = absl::Now();
+  whole_root_pending_ = true;
+}
+
+void RootProtector::ReopenJournal() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (journal_problem_.empty() || absl::Now() - journal_failed_at_ < absl::Seconds(5)) return;
+  }
+  absl::MutexLock one_at_a_time(&backup_mu_);
+  absl::StatusOr<std::unique_ptr<ChangeJournal>> reopened =
+      ChangeJournal::Open(config_.state_dir() + "/" + JournalName(root_));
+  absl::Status status = reopened.status();
+  // What happened while it was failing is unknown: everything is dirty.
+  if (status.ok()) status = (*reopened)->AddEverything(absl::Now());
+  if (status.ok()) status = (*reopened)->Sync();
+  absl::MutexLock lock(&mu_);
+  if (!status.ok()) {
+    JournalFailed(status);
+    return;
+  }
+  journal_ = *std::move(reopened);
+  journal_problem_.clear();
+  std::cerr << "cairn-agent: change journal of " << root_ << " reopened" << std::endl;
+}
+
 void RootProtector::Record(const std::vector<WatchEvent>& events) {
   absl::MutexLock lock(&mu_);
   for (const WatchEvent& e : events) {
-    journal_->Add(e.path, e.when).IgnoreError();
+    absl::Status added = journal_->Add(e.path, e.when);
+    if (!added.ok()) JournalFailed(added);
     last_change_ = std::max(last_change_, e.when);
     if (e.path.empty()) whole_root_pending_ = true;
     std::string group = GroupOf(e.path);
@@ -170,9 +207,14 @@ void RootProtector::Loop() {
     if (!events.empty()) Record(events);
     absl::Time now = absl::Now();
     if (now - last_sync >= absl::Milliseconds(200)) {
-      journal_->Sync().IgnoreError();  // a few fsyncs a second at most
+      absl::Status synced = journal_->Sync();  // a few fsyncs a second at most
+      if (!synced.ok()) {
+        absl::MutexLock lock(&mu_);
+        JournalFailed(synced);
+      }
       last_sync = now;
     }
+    ReopenJournal();
     bool due = false;
     {
       absl::MutexLock lock(&mu_);
@@ -190,17 +232,28 @@ void RootProtector::Loop() {
       }
     }
   }
-  journal_->Sync().IgnoreError();
+  absl::Status synced = journal_->Sync();
+  if (!synced.ok()) {
+    std::cerr << "cairn-agent: change journal of " << root_ << " could not be synced at exit: "
+              << synced.message() << " (the next start scans the whole root anyway)" << std::endl;
+  }
 }
 
 absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
                                                    const std::string& job_id,
                                                    BackupOptions::ProgressFn progress) {
   absl::MutexLock one_at_a_time(&backup_mu_);
-  RETURN_IF_ERROR(journal_->Sync());
+  absl::Status synced = journal_->Sync();
+  bool journal_ok = synced.ok();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!synced.ok()) JournalFailed(synced);
+    journal_ok = journal_ok && journal_problem_.empty();
+  }
   ChangeJournal::Pending pending = journal_->Snapshot();
   std::set<std::string> changed;
-  if (pending.everything) changed.insert("");
+  // A journal that failed may have missed changes: look at everything.
+  if (pending.everything || !journal_ok) changed.insert("");
   for (auto& [path, when] : pending.paths) changed.insert(path);
 
   BackupOptions options;
@@ -248,17 +301,23 @@ absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
     }
   }
   ASSIGN_OR_RETURN(BackupResult result, RunBackup(connection_, crypto_, config_, options));
-  // What the snapshot covers is no longer pending; held groups stay pending.
-  RETURN_IF_ERROR(journal_->Commit(pending.sequence));
+  // The snapshot is committed whatever the journal says now. What it covers
+  // is no longer pending; held groups stay pending.
   absl::Time now = absl::Now();
-  for (const std::string& dir : held) RETURN_IF_ERROR(journal_->Add(dir, now));
-  RETURN_IF_ERROR(journal_->Sync());
+  absl::Status journaled = journal_->Commit(pending.sequence);
+  for (const std::string& dir : held) {
+    if (journaled.ok()) journaled = journal_->Add(dir, now);
+  }
+  if (journaled.ok()) journaled = journal_->Sync();
   absl::MutexLock lock(&mu_);
+  if (!journaled.ok()) JournalFailed(journaled);
   last_snapshot_ = now;
   // A rescan asked for while the backup ran (overflow, root replaced) is
   // newer than what was committed and still marked in the journal; Record
   // holds mu_ while it marks, so reading the journal here misses none.
-  if (pending.everything) whole_root_pending_ = journal_->Snapshot().everything;
+  if (pending.everything && journal_problem_.empty()) {
+    whole_root_pending_ = journal_->Snapshot().everything;
+  }
   return result;
 }
 

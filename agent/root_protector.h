@@ -9,6 +9,11 @@
 // Continuous mode: once something changed, the files have been quiet for
 // `quiet`, and `interval` has passed since the last snapshot, an incremental
 // snapshot is committed.
+//
+// A journal that fails (a write or fsync error) is a problem in the state the
+// daemon reports (and so in the server's status); until it is reopened, which
+// the protector tries every few seconds, every backup scans the whole root,
+// so no change goes unseen.
 #ifndef CAIRN_AGENT_ROOT_PROTECTOR_H_
 #define CAIRN_AGENT_ROOT_PROTECTOR_H_
 
@@ -71,6 +76,10 @@ class RootProtector final {
       : root_(std::move(root)), config_(config), crypto_(crypto), connection_(connection) {}
   void Loop();
   void Record(const std::vector<WatchEvent>& events);
+  // The journal failed: say so in the state, and scan everything until it works.
+  void JournalFailed(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tries to reopen a failed journal (on the loop's thread).
+  void ReopenJournal();
   // Root-relative directory of the consistency group `path` lies in, if any.
   std::string GroupOf(const std::string& path) ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
@@ -79,8 +88,11 @@ class RootProtector final {
   const AgentCrypto& crypto_;
   ServerConnection* connection_;
   std::unique_ptr<ChangeWatcher> watcher_;
-  std::unique_ptr<ChangeJournal> journal_;
   absl::Mutex backup_mu_;  // one backup of this root at a time
+  // Replaced (when reopened) only holding both backup_mu_ and mu_, on the
+  // loop's thread: used under backup_mu_ by backups, under mu_ or on the loop
+  // thread otherwise.
+  std::unique_ptr<ChangeJournal> journal_;
 
   absl::Mutex mu_;
   ProtectionSettings settings_ ABSL_GUARDED_BY(mu_);
@@ -89,6 +101,8 @@ class RootProtector final {
   // Newest event under each consistency-group directory.
   absl::flat_hash_map<std::string, absl::Time> group_activity_ ABSL_GUARDED_BY(mu_);
   std::string problem_ ABSL_GUARDED_BY(mu_);
+  std::string journal_problem_ ABSL_GUARDED_BY(mu_);  // empty while the journal works
+  absl::Time journal_failed_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // The whole root is marked (start-up reconcile, overflow): a backup is due
   // even though no single path is pending.
   bool whole_root_pending_ ABSL_GUARDED_BY(mu_) = true;

@@ -107,6 +107,13 @@ def build_table(fig):
         False, digits=2)
     row("small files: stored (MiB)", lambda t: mib(m(t, "tree_incremental", "stored_bytes")), False,
         (1.0, "≤ 1×"))
+    row("small files: restore (MB/s)", lambda t: fig.mbps(t, "tree_restore"), True,
+        (2.0, "≥ 2× restic") if "restic" in fig.tools else None)
+    row("4 adapter-only checkpoints: backup (MB/s)", lambda t: fig.mbps(t, "adapters_backup"), True)
+    row("4 adapter-only checkpoints: stored (MiB)",
+        lambda t: mib(m(t, "adapters_backup", "stored_bytes")), False, (1.0, "≤ 1×"))
+    row("4 adapter-only checkpoints: restore (MB/s)", lambda t: fig.mbps(t, "adapters_restore"),
+        True, (2.0, "≥ 2× restic") if "restic" in fig.tools else None)
 
     def peak(t, phases, key):
         v = [x for p in phases for x in fig.values(t, p, key)]
@@ -117,13 +124,14 @@ def build_table(fig):
         False, digits=0)
     row("peak RSS, client, small-file backups (MiB)",
         lambda t: peak(t, ["tree_initial", "tree_incremental"], "client_rss_kb"), False, digits=0)
-    row("peak RSS, client, restore (MiB)", lambda t: peak(t, ["restore"], "client_rss_kb"), False,
+    restores = ["restore", "tree_restore", "adapters_restore"]
+    row("peak RSS, client, restores (MiB)", lambda t: peak(t, restores, "client_rss_kb"), False,
         digits=0)
     if "cairn" in fig.tools:
         srv = lambda p: peak("cairn", p, "server_rss_kb")
         lines.append(f"| peak RSS, cairn-server (MiB) | | | backups {fmt(srv(backups), 0)}, "
                      f"small files {fmt(srv(['tree_initial', 'tree_incremental']), 0)}, "
-                     f"restore {fmt(srv(['restore']), 0)} | | |")
+                     f"restores {fmt(srv(restores), 0)} | | |")
     return lines
 
 
@@ -131,7 +139,7 @@ def build_cpu_table(fig):
     lines = ["| phase | tool | wall s | client CPU s | server CPU s | (client + server) / wall |",
              "|---|---|---:|---:|---:|---:|"]
     for phase in ["initial", "next_adapters", "next_all", "restore", "tree_initial",
-                  "tree_incremental"]:
+                  "tree_incremental", "tree_restore", "adapters_backup", "adapters_restore"]:
         for t in fig.tools:
             s = fig.median(t, phase, "seconds")
             if s is None:

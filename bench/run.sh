@@ -20,6 +20,9 @@
 #                            this tree; set it when BUILD_DIR holds another build)
 #   BENCH_CONTINUOUS [1]     then run bench/continuous.sh on the same tree (0: skip;
 #                            its own settings, e.g. BENCH_IDLE_SECONDS, are in that file)
+#   BENCH_PHASES ["checkpoints tree adapters"]  which workloads to run: the checkpoint
+#                            series and its restore, the small-file tree (backup, incremental,
+#                            restore), four adapter-only checkpoints restored together
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -79,7 +82,9 @@ CLK_TCK=$(getconf CLK_TCK)
 GEN_DIR=$W/data
 RUN=$W/run          # the checkpoint backup root: ckpt-1 + datasets, then ckpt-2, ckpt-3
 TREE=$W/tree        # the small-file tree backup root
-STAMP="scale=$SCALE files=$TREE_FILES dirs=$TREE_DIRS v1"
+PHASES=${BENCH_PHASES:-checkpoints tree adapters}
+STAMP="scale=$SCALE files=$TREE_FILES dirs=$TREE_DIRS v2"
+ADAPTERS=$W/adapters  # ckpt-1 and three adapter-only successors of it, side by side
 
 est_bytes=$(python3 -c "print(int(($SCALE * (3 * 1.06 + 0.39) * 2**30) + $TREE_FILES * 4.6 * 1024))")
 avail=$(df -B1 --output=avail "$W" | tail -1)
@@ -88,6 +93,7 @@ say "data: ~$((est_bytes >> 20)) MiB in $W; $((avail >> 30)) GiB free"
 [ "$avail" -ge "$need" ] || [ -f "$GEN_DIR/.stamp" ] ||
   die "need ~$((need >> 30)) GiB free in $W (data, repositories, a restore): lower BENCH_SCALE or set BENCH_DIR"
 
+has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 # Put every generated file back where the generator left it (a run that was
 # interrupted may have left them in the backup roots).
 park_all() {
@@ -97,7 +103,7 @@ park_all() {
 }
 if [ "$(cat "$GEN_DIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
   say "generating the data (seeded; reused by later runs with the same settings)"
-  rm -rf "$GEN_DIR" "$RUN" "$TREE" "$W/tree-seed"
+  rm -rf "$GEN_DIR" "$RUN" "$TREE" "$W/tree-seed" "$ADAPTERS"
   mkdir -p "$GEN_DIR" "$RUN"
   t0=$(date +%s)
   "$GEN" checkpoint --out "$GEN_DIR/ckpt-1" --scale "$SCALE" --seed 1
@@ -105,6 +111,13 @@ if [ "$(cat "$GEN_DIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
   "$GEN" next-checkpoint --from "$GEN_DIR/ckpt-2" --out "$GEN_DIR/ckpt-3" --change all --scale "$SCALE" --seed 3
   "$GEN" datasets --out "$GEN_DIR/datasets" --scale "$SCALE" --seed 1
   "$GEN" tree --out "$TREE" --files "$TREE_FILES" --dirs "$TREE_DIRS" --seed 1
+  # Four checkpoints of one LoRA fine-tune: the same frozen base, other adapters.
+  mkdir -p "$ADAPTERS"
+  cp -r "$GEN_DIR/ckpt-1" "$ADAPTERS/step-1"
+  for i in 2 3 4; do
+    "$GEN" next-checkpoint --from "$GEN_DIR/ckpt-1" --out "$ADAPTERS/step-$i" --change adapters \
+      --scale "$SCALE" --seed $((10 + i))
+  done
   echo "$STAMP" > "$GEN_DIR/.stamp"
   note "generated in $(($(date +%s) - t0)) s"
 else
@@ -119,6 +132,7 @@ for f in model optimizer; do  # bytes that differ between ckpt-1 and ckpt-2 (cmp
   ADAPTER_BYTES=$((ADAPTER_BYTES + n))
 done
 TREE_BYTES=$(du -sb --apparent-size "$TREE" | cut -f1)
+ADAPTERS_BYTES=$(du -sb --apparent-size "$ADAPTERS" | cut -f1)
 note "checkpoint $((CKPT_BYTES >> 20)) MiB, datasets $((DATASET_BYTES >> 20)) MiB, tree $TREE_FILES files $((TREE_BYTES >> 20)) MiB"
 
 # --- the lock: builds by others wait while we measure ------------------------
@@ -280,21 +294,22 @@ for l in open(sys.argv[1]):
   esac
 }
 
-# restore TOOL DIR SNAPSHOT TARGET REP BYTES; prints where ROOT's contents landed.
+# restore TOOL DIR SNAPSHOT TARGET REP BYTES [PHASE] [ROOT]: restores the snapshot of
+# ROOT (default the checkpoint root); prints where ROOT's contents landed.
 restore() {
-  local tool=$1 dir=$2 snap=$3 target=$4 rep=$5 bytes=$6
+  local tool=$1 dir=$2 snap=$3 target=$4 rep=$5 bytes=$6 phase=${7:-restore} root=${8:-$RUN}
   rm -rf "$target"
   mkdir -p "$target"
   case $tool in
     restic)
-      measure restic restore "$rep" "$bytes" -- \
+      measure restic "$phase" "$rep" "$bytes" -- \
         restic --repo "$dir/repo" restore "$snap" --target "$target"
-      echo "$target$RUN" ;;
+      echo "$target$root" ;;
     borg)
-      (cd "$target" && measure borg restore "$rep" "$bytes" -- borg extract "$dir/repo::$snap")
+      (cd "$target" && measure borg "$phase" "$rep" "$bytes" -- borg extract "$dir/repo::$snap")
       echo "$target" ;;
     cairn)
-      measure cairn restore "$rep" "$bytes" -- \
+      measure cairn "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         restore --snapshot "$snap" --target "$target" --json
       echo "$target" ;;
@@ -308,45 +323,69 @@ export BENCH_DATE
 BENCH_DATE=$(date '+%Y-%m-%d %H:%M %Z')
 for rep in $(seq 1 "$REPS"); do
   for tool in $TOOLS; do
-    say "$tool, repetition $rep of $REPS: checkpoints and datasets"
-    dir=$W/repo-$tool
-    park_all
-    mv "$GEN_DIR/ckpt-1" "$GEN_DIR/datasets" "$RUN/"
-    repo_init "$tool" "$dir"
-    snap1=$(backup "$tool" "$dir" "$RUN" ckpt-1 initial "$rep" "$CKPT_SET_BYTES")
-    record "$tool" initial "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
-    mv "$GEN_DIR/ckpt-2" "$RUN/"
-    backup "$tool" "$dir" "$RUN" ckpt-2 next_adapters "$rep" "$CKPT_BYTES" > /dev/null
-    record "$tool" next_adapters "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
-    mv "$GEN_DIR/ckpt-3" "$RUN/"
-    backup "$tool" "$dir" "$RUN" ckpt-3 next_all "$rep" "$CKPT_BYTES" > /dev/null
-    record "$tool" next_all "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
-    record "$tool" next_all "$rep" client_cache_bytes "$(client_cache_bytes "$tool" "$dir")"
+    if has_phase checkpoints; then
+      say "$tool, repetition $rep of $REPS: checkpoints and datasets"
+      dir=$W/repo-$tool
+      park_all
+      mv "$GEN_DIR/ckpt-1" "$GEN_DIR/datasets" "$RUN/"
+      repo_init "$tool" "$dir"
+      snap1=$(backup "$tool" "$dir" "$RUN" ckpt-1 initial "$rep" "$CKPT_SET_BYTES")
+      record "$tool" initial "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
+      mv "$GEN_DIR/ckpt-2" "$RUN/"
+      backup "$tool" "$dir" "$RUN" ckpt-2 next_adapters "$rep" "$CKPT_BYTES" > /dev/null
+      record "$tool" next_adapters "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
+      mv "$GEN_DIR/ckpt-3" "$RUN/"
+      backup "$tool" "$dir" "$RUN" ckpt-3 next_all "$rep" "$CKPT_BYTES" > /dev/null
+      record "$tool" next_all "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
+      record "$tool" next_all "$rep" client_cache_bytes "$(client_cache_bytes "$tool" "$dir")"
 
-    target=$W/restore-$tool
-    got=$(restore "$tool" "$dir" "$snap1" "$target" "$rep" "$CKPT_SET_BYTES")
-    for d in ckpt-1 datasets; do
-      diff -r "$RUN/$d" "$got/$d" > /dev/null || die "$tool restored $d differently from the source"
-    done
-    [ "$(ls "$got")" = "$(printf 'ckpt-1\ndatasets')" ] || die "$tool restored more than snapshot 1: $(ls "$got")"
-    note "$tool restore verified: identical to the source (diff -r)"
-    rm -rf "$target"
-    repo_close "$tool"
-    park_all
+      target=$W/restore-$tool
+      got=$(restore "$tool" "$dir" "$snap1" "$target" "$rep" "$CKPT_SET_BYTES")
+      for d in ckpt-1 datasets; do
+        diff -r "$RUN/$d" "$got/$d" > /dev/null || die "$tool restored $d differently from the source"
+      done
+      [ "$(ls "$got")" = "$(printf 'ckpt-1\ndatasets')" ] || die "$tool restored more than snapshot 1: $(ls "$got")"
+      note "$tool restore verified: identical to the source (diff -r)"
+      rm -rf "$target"
+      repo_close "$tool"
+      park_all
+    fi
 
-    say "$tool, repetition $rep of $REPS: $TREE_FILES small files"
-    tdir=$W/repo-$tool-tree
-    repo_init "$tool" "$tdir"
-    backup "$tool" "$tdir" "$TREE" tree-1 tree_initial "$rep" "$TREE_BYTES" > /dev/null
-    record "$tool" tree_initial "$rep" stored_bytes "$(stored_bytes "$tool" "$tdir")"
-    # Contents never seen before by any tool: the seed is new each time.
-    seed=$(($(cat "$W/tree-seed" 2>/dev/null || echo 100) + 1))
-    echo "$seed" > "$W/tree-seed"
-    "$GEN" touch-tree --out "$TREE" --count 10 --files "$TREE_FILES" --dirs "$TREE_DIRS" --seed "$seed"
-    backup "$tool" "$tdir" "$TREE" tree-2 tree_incremental "$rep" "$TREE_BYTES" > /dev/null
-    record "$tool" tree_incremental "$rep" stored_bytes "$(stored_bytes "$tool" "$tdir")"
-    repo_close "$tool"
-    if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$dir" "$tdir"; fi
+    if has_phase tree; then
+      say "$tool, repetition $rep of $REPS: $TREE_FILES small files"
+      tdir=$W/repo-$tool-tree
+      repo_init "$tool" "$tdir"
+      backup "$tool" "$tdir" "$TREE" tree-1 tree_initial "$rep" "$TREE_BYTES" > /dev/null
+      record "$tool" tree_initial "$rep" stored_bytes "$(stored_bytes "$tool" "$tdir")"
+      # Contents never seen before by any tool: the seed is new each time.
+      seed=$(($(cat "$W/tree-seed" 2>/dev/null || echo 100) + 1))
+      echo "$seed" > "$W/tree-seed"
+      "$GEN" touch-tree --out "$TREE" --count 10 --files "$TREE_FILES" --dirs "$TREE_DIRS" --seed "$seed"
+      tsnap=$(backup "$tool" "$tdir" "$TREE" tree-2 tree_incremental "$rep" "$TREE_BYTES")
+      record "$tool" tree_incremental "$rep" stored_bytes "$(stored_bytes "$tool" "$tdir")"
+      target=$W/restore-$tool
+      got=$(restore "$tool" "$tdir" "$tsnap" "$target" "$rep" "$TREE_BYTES" tree_restore "$TREE")
+      diff -r "$TREE" "$got" > /dev/null || die "$tool restored the small-file tree differently"
+      note "$tool tree restore verified: identical to the source (diff -r)"
+      rm -rf "$target"
+      repo_close "$tool"
+    fi
+
+    if has_phase adapters; then
+      say "$tool, repetition $rep of $REPS: four adapter-only checkpoints"
+      adir=$W/repo-$tool-adapters
+      repo_init "$tool" "$adir"
+      asnap=$(backup "$tool" "$adir" "$ADAPTERS" adapters adapters_backup "$rep" "$ADAPTERS_BYTES")
+      record "$tool" adapters_backup "$rep" stored_bytes "$(stored_bytes "$tool" "$adir")"
+      target=$W/restore-$tool
+      got=$(restore "$tool" "$adir" "$asnap" "$target" "$rep" "$ADAPTERS_BYTES" adapters_restore \
+        "$ADAPTERS")
+      diff -r "$ADAPTERS" "$got" > /dev/null || die "$tool restored the adapter checkpoints differently"
+      note "$tool adapters restore verified: identical to the source (diff -r)"
+      rm -rf "$target"
+      repo_close "$tool"
+    fi
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$W/repo-$tool" "$W/repo-$tool-tree" "$W/repo-$tool-adapters"; fi
   done
 done
 say "measured in $(($(date +%s) - t_start)) s"
@@ -358,7 +397,7 @@ export BENCH_MACHINE BENCH_VERSIONS
 BENCH_MACHINE="$(nproc) cores, $CPU${MHZ:+ at $MHZ MHz}, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
 CAIRN_VERSION=${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}
 BENCH_VERSIONS="cairn $CAIRN_VERSION, $(restic version 2>/dev/null | cut -d' ' -f1-2), $(borg --version 2>/dev/null)"
-export BENCH_SETTINGS="BENCH_SCALE=$SCALE, BENCH_REPS=$REPS; checkpoint $((CKPT_BYTES >> 20)) MiB (changed by the adapters step: $((ADAPTER_BYTES >> 10)) KiB), datasets $((DATASET_BYTES >> 20)) MiB, tree $TREE_FILES files / $TREE_DIRS dirs / $((TREE_BYTES >> 20)) MiB"
+export BENCH_SETTINGS="BENCH_SCALE=$SCALE, BENCH_REPS=$REPS, BENCH_PHASES=$PHASES; checkpoint $((CKPT_BYTES >> 20)) MiB (changed by the adapters step: $((ADAPTER_BYTES >> 10)) KiB), datasets $((DATASET_BYTES >> 20)) MiB, tree $TREE_FILES files / $TREE_DIRS dirs / $((TREE_BYTES >> 20)) MiB, four adapter-only checkpoints $((ADAPTERS_BYTES >> 20)) MiB"
 export BENCH_NOTES
 BENCH_NOTES=$(printf '%s\n' "${NOTES[@]}")
 export BENCH_DOCS=${BENCH_DOCS:-1}

@@ -7,6 +7,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/le_coding.h"
 #include "common/sodium_init.h"
 #include "common/status_macros.h"
 
@@ -49,15 +50,6 @@ static_assert(crypto_kdf_KEYBYTES == SecretKey::kSize);
 static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == SecretKey::kSize);
 static_assert(crypto_pwhash_SALTBYTES == 16);
 
-void PutU64(uint64_t v, char* out) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-
-uint64_t GetU64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(in[i])} << (8 * i);
-  return v;
-}
 
 void Checksum(absl::string_view covered, uint8_t* out) {
   crypto_generichash(out, kChecksumSize, reinterpret_cast<const uint8_t*>(covered.data()),
@@ -134,8 +126,8 @@ absl::Status WriteKeyFile(const std::string& path, const SecretKey& master,
   if (!wrapped) {
     std::memcpy(file.data() + kPrefixSize, master.data(), SecretKey::kSize);
   } else {
-    PutU64(cost.opslimit, &file[kLimitsOffset]);
-    PutU64(cost.memlimit, &file[kLimitsOffset + 8]);
+    StoreLe64(cost.opslimit, &file[kLimitsOffset]);
+    StoreLe64(cost.memlimit, &file[kLimitsOffset + 8]);
     randombytes_buf(&file[kSaltOffset], kSaltSize + kNonceSize);  // salt, then nonce
     uint8_t wrap_key[SecretKey::kSize];
     auto wipe_key = absl::MakeCleanup([&] { sodium_memzero(wrap_key, sizeof(wrap_key)); });
@@ -195,8 +187,8 @@ absl::StatusOr<SecretKey> ReadKeyFile(const std::string& path, absl::string_view
   if (protection == kUnwrapped) {
     return SecretKey::FromBytes(absl::string_view(file.data() + kPrefixSize, SecretKey::kSize));
   }
-  const uint64_t opslimit = GetU64(&file[kLimitsOffset]);
-  const uint64_t memlimit = GetU64(&file[kLimitsOffset + 8]);
+  const uint64_t opslimit = LoadLe64(&file[kLimitsOffset]);
+  const uint64_t memlimit = LoadLe64(&file[kLimitsOffset + 8]);
   // Checked before Argon2id runs: the checksum is no defence against a file
   // crafted to make us allocate or spin without bound.
   if (absl::Status cost = CheckCost(opslimit, memlimit); !cost.ok()) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/le_coding.h"
 
 namespace cairn {
 namespace {
@@ -26,25 +27,6 @@ constexpr size_t kFooterChecksumAt = 12;
 constexpr size_t kFooterMagicAt = 28;
 static_assert(kFooterMagicAt + kMagicSize == kPackFooterSize);
 
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-void PutU64(uint64_t v, std::string* out) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 
 template <size_t N>
 void PutBytes(const std::array<uint8_t, N>& bytes, std::string* out) {
@@ -99,14 +81,14 @@ std::string PackBuilder::Finish() const {
   out.reserve(entries_.size() * kPackIndexEntrySize + kPackFooterSize);
   for (const PackEntry& e : entries_) {
     PutBytes(e.id, &out);
-    PutU64(e.offset, &out);
-    PutU32(e.length, &out);
-    PutU32(e.raw_size, &out);
+    AppendLe64(e.offset, &out);
+    AppendLe32(e.length, &out);
+    AppendLe32(e.raw_size, &out);
     PutBytes(e.checksum, &out);
   }
   PackChecksum index_sum = PackChecksumOf(out);
-  PutU64(size_, &out);
-  PutU32(static_cast<uint32_t>(entries_.size()), &out);
+  AppendLe64(size_, &out);
+  AppendLe32(static_cast<uint32_t>(entries_.size()), &out);
   PutBytes(index_sum, &out);
   out.append(kFooterMagic, kMagicSize);
   return out;
@@ -136,8 +118,8 @@ absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t f
                                             "\", expected \"", kFooterMagic,
                                             "\" (truncated or not a pack)"));
   }
-  PackFooter out{GetU64(footer.data() + kFooterIndexOffsetAt),
-                 GetU32(footer.data() + kFooterEntryCountAt)};
+  PackFooter out{LoadLe64(footer.data() + kFooterIndexOffsetAt),
+                 LoadLe32(footer.data() + kFooterEntryCountAt)};
   if (out.entry_count > kMaxPackEntries) {
     return absl::DataLossError(absl::StrCat("pack footer claims ", out.entry_count,
                                             " entries, over the limit of ", kMaxPackEntries));
@@ -170,8 +152,8 @@ absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
                                                    " entries"));
   }
   if (footer_bytes.size() != kPackFooterSize ||
-      GetU64(footer_bytes.data() + kFooterIndexOffsetAt) != footer.index_offset ||
-      GetU32(footer_bytes.data() + kFooterEntryCountAt) != footer.entry_count) {
+      LoadLe64(footer_bytes.data() + kFooterIndexOffsetAt) != footer.index_offset ||
+      LoadLe32(footer_bytes.data() + kFooterEntryCountAt) != footer.entry_count) {
     return absl::InvalidArgumentError("pack footer bytes do not match the decoded footer");
   }
   if (PackChecksumOf(index) != GetBytes<16>(footer_bytes.data() + kFooterChecksumAt)) {
@@ -183,7 +165,7 @@ absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
   uint64_t previous_end = kPackHeaderSize;
   for (uint32_t i = 0; i < footer.entry_count; ++i) {
     const char* p = index.data() + size_t{i} * kPackIndexEntrySize;
-    PackEntry e{GetBytes<32>(p), GetU64(p + 32), GetU32(p + 40), GetU32(p + 44),
+    PackEntry e{GetBytes<32>(p), LoadLe64(p + 32), LoadLe32(p + 40), LoadLe32(p + 44),
                 GetBytes<16>(p + 48)};
     auto bad = [&](absl::string_view why) {
       return absl::DataLossError(absl::StrCat("pack index entry ", i, " (chunk ", Hex(e.id),

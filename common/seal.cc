@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/sodium_init.h"
+#include "common/status_macros.h"
 
 namespace cairn {
 namespace {
@@ -32,19 +33,15 @@ constexpr char kChunkKeyPersonal[crypto_generichash_blake2b_PERSONALBYTES + 1] =
 constexpr uint64_t kGcmMaxPlaintext = (uint64_t{1} << 36) - 32;
 constexpr size_t kEvpSlice = size_t{1} << 30;
 
-// Only memory exhaustion inside OpenSSL gets here; Seal() has no error path
-// a caller could act on.
-[[noreturn]] void Die(const char* what) {
-  std::fprintf(stderr, "cairn: %s failed in Sealer\n", what);
-  std::abort();
+// Only memory exhaustion or a broken OpenSSL gets here: Internal, naming the step.
+absl::Status CryptoFailure(const char* what) {
+  return absl::InternalError(absl::StrCat("sealing: ", what, " failed (out of memory, or "
+                                          "OpenSSL's AES-GCM is unavailable)"));
 }
 
+// Fetched once: implicit fetching by name on every call costs a lock and a lookup.
 const EVP_CIPHER* Aes256Gcm() {
-  static const EVP_CIPHER* cipher = [] {
-    EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-    if (fetched == nullptr) Die("EVP_CIPHER_fetch(AES-256-GCM)");
-    return fetched;
-  }();
+  static const EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   return cipher;
 }
 
@@ -66,16 +63,17 @@ bool IsKnown(uint8_t format) {
 
 // key = BLAKE2b-256(key = seal_key, salt = salt, personal, message = format || id).
 // The format byte keeps the two algorithms from ever sharing a key.
-void DeriveChunkKey(const SecretKey& seal_key, const uint8_t* header, const ChunkId& id,
-                    ChunkKey* out) {
+absl::Status DeriveChunkKey(const SecretKey& seal_key, const uint8_t* header, const ChunkId& id,
+                            ChunkKey* out) {
   uint8_t message[1 + kIdSize];
   message[0] = header[0];
   std::memcpy(message + 1, id.data(), kIdSize);
   if (crypto_generichash_blake2b_salt_personal(
           out->bytes, kChunkKeySize, message, sizeof(message), seal_key.data(), SecretKey::kSize,
           header + 1, reinterpret_cast<const uint8_t*>(kChunkKeyPersonal)) != 0) {
-    Die("crypto_generichash_blake2b_salt_personal");
+    return CryptoFailure("deriving the chunk key");
   }
+  return absl::OkStatus();
 }
 
 void BuildAd(const uint8_t* header, const ChunkId& id, uint8_t* ad) {
@@ -90,50 +88,54 @@ void XChaChaNonce(const uint8_t* header, uint8_t* nonce) {
   std::memcpy(nonce, header + 1 + Sealer::kSaltSize, Sealer::kNonceSize);
 }
 
-void GcmSeal(const ChunkKey& key, const uint8_t* nonce, const uint8_t* ad, const uint8_t* in,
-             size_t n, uint8_t* out, uint8_t* tag) {
+absl::Status GcmSeal(const ChunkKey& key, const uint8_t* nonce, const uint8_t* ad,
+                     const uint8_t* in, size_t n, uint8_t* out, uint8_t* tag) {
   CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) Die("EVP_CIPHER_CTX_new");
+  if (!ctx || Aes256Gcm() == nullptr) return CryptoFailure("AES-256-GCM setup");
   int len = 0;
   if (EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.bytes, nonce) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, ad, kAdSize) != 1) {
-    Die("AES-256-GCM init");
+    return CryptoFailure("AES-256-GCM init");
   }
   for (size_t done = 0; done < n;) {
     size_t slice = std::min(n - done, kEvpSlice);
     if (EVP_EncryptUpdate(ctx.get(), out + done, &len, in + done, static_cast<int>(slice)) != 1) {
-      Die("AES-256-GCM encrypt");
+      return CryptoFailure("AES-256-GCM encrypt");
     }
     done += slice;
   }
   if (EVP_EncryptFinal_ex(ctx.get(), out + n, &len) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, Sealer::kTagSize, tag) != 1) {
-    Die("AES-256-GCM final");
+    return CryptoFailure("AES-256-GCM final");
   }
+  return absl::OkStatus();
 }
 
-bool GcmOpen(const ChunkKey& key, const uint8_t* nonce, const uint8_t* ad, const uint8_t* in,
-             size_t n, const uint8_t* tag, uint8_t* out) {
+// OK with *authentic set: decrypted, and the tag matched or not.
+absl::Status GcmOpen(const ChunkKey& key, const uint8_t* nonce, const uint8_t* ad,
+                     const uint8_t* in, size_t n, const uint8_t* tag, uint8_t* out,
+                     bool* authentic) {
   CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) Die("EVP_CIPHER_CTX_new");
+  if (!ctx || Aes256Gcm() == nullptr) return CryptoFailure("AES-256-GCM setup");
   int len = 0;
   if (EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.bytes, nonce) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, ad, kAdSize) != 1) {
-    Die("AES-256-GCM init");
+    return CryptoFailure("AES-256-GCM init");
   }
   for (size_t done = 0; done < n;) {
     size_t slice = std::min(n - done, kEvpSlice);
     if (EVP_DecryptUpdate(ctx.get(), out + done, &len, in + done, static_cast<int>(slice)) != 1) {
-      Die("AES-256-GCM decrypt");
+      return CryptoFailure("AES-256-GCM decrypt");
     }
     done += slice;
   }
   // SET_TAG only copies the expected tag; the comparison happens in Final.
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, Sealer::kTagSize,
                           const_cast<uint8_t*>(tag)) != 1) {
-    Die("AES-256-GCM set tag");
+    return CryptoFailure("AES-256-GCM set tag");
   }
-  return EVP_DecryptFinal_ex(ctx.get(), out + n, &len) == 1;
+  *authentic = EVP_DecryptFinal_ex(ctx.get(), out + n, &len) == 1;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -153,10 +155,11 @@ Sealer::Sealer(const SecretKey& seal_key, SealAlgorithm algorithm)
   EnsureSodiumInitialized();
 }
 
-void Sealer::Seal(const ChunkId& id, absl::string_view plaintext, std::string* out) const {
+absl::Status Sealer::Seal(const ChunkId& id, absl::string_view plaintext, std::string* out) const {
   const size_t n = plaintext.size();
   if (algorithm_ == SealAlgorithm::kAes256Gcm && n > kGcmMaxPlaintext) {
-    Die("Seal: chunk larger than AES-GCM allows");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk ", ChunkIdHex(id), ": ", n, " bytes is more than AES-GCM seals in one message"));
   }
   const size_t start = out->size();
   out->resize(start + n + kOverhead);
@@ -170,20 +173,26 @@ void Sealer::Seal(const ChunkId& id, absl::string_view plaintext, std::string* o
   header[0] = static_cast<uint8_t>(algorithm_);
   randombytes_buf(header + 1, kSaltSize + kNonceSize);
   ChunkKey key;
-  DeriveChunkKey(key_, header, id, &key);
+  absl::Status status = DeriveChunkKey(key_, header, id, &key);
   uint8_t ad[kAdSize];
   BuildAd(header, id, ad);
   const uint8_t* nonce = header + 1 + kSaltSize;
 
-  if (algorithm_ == SealAlgorithm::kAes256Gcm) {
-    GcmSeal(key, nonce, ad, in, n, body, tag);
-    return;
+  if (status.ok() && algorithm_ == SealAlgorithm::kAes256Gcm) {
+    status = GcmSeal(key, nonce, ad, in, n, body, tag);
+  } else if (status.ok()) {
+    uint8_t xnonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+    XChaChaNonce(header, xnonce);
+    unsigned long long tag_len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_encrypt_detached(body, tag, &tag_len, in, n, ad,
+                                                            kAdSize, nullptr, xnonce,
+                                                            key.bytes) != 0) {
+      status = CryptoFailure("XChaCha20-Poly1305 encrypt");
+    }
   }
-  uint8_t xnonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-  XChaChaNonce(header, xnonce);
-  unsigned long long tag_len = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt_detached(body, tag, &tag_len, in, n, ad, kAdSize,
-                                                      nullptr, xnonce, key.bytes);
+  // Nothing half-sealed is left appended.
+  if (!status.ok()) out->resize(start);
+  return status;
 }
 
 absl::Status Sealer::Open(const ChunkId& id, absl::string_view sealed,
@@ -204,15 +213,21 @@ absl::Status Sealer::Open(const ChunkId& id, absl::string_view sealed,
   const uint8_t* body = header + kHeaderSize;
   const uint8_t* tag = body + n;
   ChunkKey key;
-  DeriveChunkKey(key_, header, id, &key);
+  RETURN_IF_ERROR(DeriveChunkKey(key_, header, id, &key));
   uint8_t ad[kAdSize];
   BuildAd(header, id, ad);
 
   plaintext->resize(n);
   uint8_t* out = reinterpret_cast<uint8_t*>(plaintext->data());
-  bool ok;
+  bool ok = false;
   if (header[0] == static_cast<uint8_t>(SealAlgorithm::kAes256Gcm)) {
-    ok = n <= kGcmMaxPlaintext && GcmOpen(key, header + 1 + kSaltSize, ad, body, n, tag, out);
+    if (n <= kGcmMaxPlaintext) {
+      absl::Status opened = GcmOpen(key, header + 1 + kSaltSize, ad, body, n, tag, out, &ok);
+      if (!opened.ok()) {
+        plaintext->clear();
+        return opened;
+      }
+    }
   } else {
     uint8_t xnonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
     XChaChaNonce(header, xnonce);

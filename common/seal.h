@@ -4,7 +4,8 @@
 // behind it (no counters, why 96-bit GCM nonces are safe here): docs/security.md.
 //
 //   Sealer sealer(tenant_keys.seal_key);
-//   sealer.Seal(id, compressed, &out);  RETURN_IF_ERROR(sealer.Open(id, out, &compressed));
+//   RETURN_IF_ERROR(sealer.Seal(id, compressed, &out));
+//   RETURN_IF_ERROR(sealer.Open(id, out, &compressed));
 #ifndef CAIRN_COMMON_SEAL_H_
 #define CAIRN_COMMON_SEAL_H_
 
@@ -50,8 +51,10 @@ class Sealer final {
   SealAlgorithm algorithm() const { return algorithm_; }
 
   // Appends the sealed form of `plaintext` (plaintext.size() + kOverhead
-  // bytes) to *out. Never fails on valid input; safe to call concurrently.
-  void Seal(const ChunkId& id, absl::string_view plaintext, std::string* out) const;
+  // bytes) to *out. Fails (appending nothing) only for a plaintext larger
+  // than AES-GCM allows (64 GiB; chunks are at most 16 MiB) or when the
+  // crypto library fails (Internal). Safe to call concurrently.
+  absl::Status Seal(const ChunkId& id, absl::string_view plaintext, std::string* out) const;
 
   // Replaces *plaintext with the opened contents (any algorithm above, whatever
   // this Sealer seals with). DataLoss naming the chunk id if `sealed` is

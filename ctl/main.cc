@@ -20,6 +20,8 @@
 #include "ctl/admin_client.h"
 #include "common/text_config.h"
 #include "ctl/output.h"
+#include "common/json_output.h"
+#include "common/path_text.h"
 
 ABSL_FLAG(std::string, server, "", "server address HOST:PORT (default $CAIRN_SERVER or 127.0.0.1:7420)");
 ABSL_FLAG(bool, json, false, "print JSON (protobuf field names; bytes fields in base64)");
@@ -72,21 +74,29 @@ int Usage(const std::string& problem) {
 
 std::string JobTarget(const v1::Job& job) {
   if (job.kind() == v1::JOB_KIND_BACKUP) {
-    return absl::StrCat(job.backup().roots_size() > 0 ? PrintablePath(job.backup().roots(0)) : "",
+    return absl::StrCat(job.backup().roots_size() > 0 ? PathToText(job.backup().roots(0)) : "",
                         " (", LevelName(job.backup().level()), ")");
   }
   if (job.kind() == v1::JOB_KIND_RESTORE) {
     return absl::StrCat(job.restore().snapshot_id(), " -> ",
-                        PrintablePath(job.restore().target_directory()));
+                        PathToText(job.restore().target_directory()));
   }
   return "";
 }
 
 // With --json, prints `message` as JSON and returns true: the caller is done.
+// With --json: prints `message` (or why it cannot be printed) and says so.
 bool PrintedJson(const google::protobuf::Message& message) {
   if (!absl::GetFlag(FLAGS_json)) return false;
-  std::cout << ToJson(message) << "\n";
+  absl::Status printed = PrintJson(message, std::cout);
+  if (!printed.ok()) std::cerr << "cairnctl: " << printed.message() << "\n";
   return true;
+}
+
+// One JSON object as a line (or the error, on stderr).
+void PrintJsonLine(const google::protobuf::Message& message) {
+  absl::Status printed = PrintJson(message, std::cout);
+  if (!printed.ok()) std::cerr << "cairnctl: " << printed.message() << "\n";
 }
 
 int Status(AdminClient& client) {
@@ -138,7 +148,7 @@ int Agents(AdminClient& client) {
   Table table({"AGENT", "TENANT", "HOST", "VERSION", "ONLINE", "LAST SEEN", "LAST BACKUP", "ROOTS"});
   for (const v1::AgentInfo& a : agents->agents()) {
     std::vector<std::string> roots;
-    for (const std::string& r : a.roots()) roots.push_back(PrintablePath(r));
+    for (const std::string& r : a.roots()) roots.push_back(PathToText(r));
     table.Add({a.name(), a.tenant(), a.hostname(), a.version(), a.online() ? "yes" : "no",
                Ago(a.last_seen_unix_ms()), Ago(a.last_backup_unix_ms()),
                absl::StrJoin(roots, ",")});
@@ -179,7 +189,7 @@ int Job(AdminClient& client, const std::string& id) {
   if (!j.snapshot_id().empty()) std::cout << "  snapshot: " << j.snapshot_id() << "\n";
   if (!j.error().empty()) std::cout << "  error: " << j.error() << "\n";
   for (const v1::FileError& e : j.file_errors()) {
-    std::cout << "  file error: " << PrintablePath(e.path()) << ": " << e.error() << "\n";
+    std::cout << "  file error: " << PathToText(e.path()) << ": " << e.error() << "\n";
   }
   return 0;
 }
@@ -193,7 +203,7 @@ int Snapshots(AdminClient& client) {
   if (PrintedJson(*snapshots)) return 0;
   Table table({"SNAPSHOT", "AGENT", "ROOT", "LEVEL", "CREATED", "FILES", "SIZE", "NEW DATA"});
   for (const v1::Snapshot& s : snapshots->snapshots()) {
-    table.Add({s.id(), s.agent(), s.roots_size() > 0 ? PrintablePath(s.roots(0)) : "",
+    table.Add({s.id(), s.agent(), s.roots_size() > 0 ? PathToText(s.roots(0)) : "",
                LevelName(s.level()), Ago(s.created_unix_ms()), absl::StrCat(s.stats().files()),
                HumanBytes(s.stats().bytes_scanned()), HumanBytes(s.stats().bytes_uploaded())});
   }
@@ -222,16 +232,16 @@ int Ls(AdminClient& client, const std::vector<std::string>& args) {
       if (limit > 0 && shown >= limit) return 0;
       ++shown;
       if (json) {
-        std::cout << ToJson(f) << "\n";
+        PrintJsonLine(f);
         continue;
       }
       const v1::TreeEntry& e = f.entry();
       std::string suffix;
       if (e.type() == v1::ENTRY_TYPE_DIRECTORY) suffix = "/";
-      if (e.type() == v1::ENTRY_TYPE_SYMLINK) suffix = " -> " + PrintablePath(e.link_target());
-      if (e.type() == v1::ENTRY_TYPE_HARDLINK) suffix = " => " + PrintablePath(e.link_target());
+      if (e.type() == v1::ENTRY_TYPE_SYMLINK) suffix = " -> " + PathToText(e.link_target());
+      if (e.type() == v1::ENTRY_TYPE_HARDLINK) suffix = " => " + PathToText(e.link_target());
       std::cout << absl::StrFormat("%-9s %04o %5d:%-5d %12d  %s%s\n", TypeName(e.type()), e.mode(),
-                                   e.uid(), e.gid(), e.size(), PrintablePath(f.path()), suffix);
+                                   e.uid(), e.gid(), e.size(), PathToText(f.path()), suffix);
     }
     if (page->next_page_token().empty()) return 0;
     request.set_page_token(page->next_page_token());
@@ -252,7 +262,7 @@ int Diff(AdminClient& client, const std::vector<std::string>& args) {
                        : c.kind() == v1::CHANGE_KIND_REMOVED ? "-"
                        : c.kind() == v1::CHANGE_KIND_METADATA ? "U"
                                                               : "M";
-    std::cout << mark << " " << PrintablePath(c.path())
+    std::cout << mark << " " << PathToText(c.path())
               << (c.type() == v1::ENTRY_TYPE_DIRECTORY ? "/" : "") << "\n";
   }
   if (diff->truncated()) std::cerr << "(more changes; raise --limit)\n";
@@ -286,7 +296,7 @@ int Follow(AdminClient& client, const std::string& job_id) {
   if (tty && !json) std::cerr << "\n";
   if (!status.ok()) return Fail(client.Explain(status));
   if (json) {
-    std::cout << ToJson(job) << "\n";
+    PrintJsonLine(job);
   } else {
     std::cout << absl::StrFormat("job %s %s: %d files, %s%s\n", job.id(), StateName(job.state()),
                                  job.progress().files_done(), HumanBytes(job.progress().bytes_done()),
@@ -295,7 +305,7 @@ int Follow(AdminClient& client, const std::string& job_id) {
                                      : absl::StrCat(", snapshot ", job.snapshot_id()));
     if (!job.error().empty()) std::cout << "  error: " << job.error() << "\n";
     for (const v1::FileError& e : job.file_errors()) {
-      std::cout << "  " << PrintablePath(e.path()) << ": " << e.error() << "\n";
+      std::cout << "  " << PathToText(e.path()) << ": " << e.error() << "\n";
     }
   }
   if (job.state() == v1::JOB_STATE_SUCCEEDED) return 0;
@@ -322,7 +332,7 @@ int Restore(AdminClient& client, const std::vector<std::string>& args) {
   if (!ordered.ok()) return Fail(ordered.status());
   if (absl::GetFlag(FLAGS_detach)) {
     if (absl::GetFlag(FLAGS_json)) {
-      std::cout << ToJson(ordered->job()) << "\n";
+      PrintJsonLine(ordered->job());
     } else {
       std::cout << ordered->job().id() << "\n";
     }
@@ -354,7 +364,7 @@ int Backup(AdminClient& client) {
   if (!ordered.ok()) return Fail(ordered.status());
   if (absl::GetFlag(FLAGS_detach)) {
     if (absl::GetFlag(FLAGS_json)) {
-      std::cout << ToJson(ordered->job()) << "\n";
+      PrintJsonLine(ordered->job());
     } else {
       std::cout << ordered->job().id() << "\n";
     }
@@ -369,7 +379,7 @@ int Verify(AdminClient& client) {
   auto report = client.Call(&v1::AdminService::Stub::Verify, request, absl::Hours(24));
   if (!report.ok()) return Fail(report.status());
   if (absl::GetFlag(FLAGS_json)) {
-    std::cout << ToJson(*report) << "\n";
+    PrintJsonLine(*report);
   } else {
     std::cout << absl::StrFormat("checked %d packs, %d chunks: %s\n", report->packs_checked(),
                                  report->chunks_checked(),
@@ -388,13 +398,13 @@ int PolicyCommand(AdminClient& client, const std::vector<std::string>& args) {
     auto list = client.Call(&v1::AdminService::Stub::ListPolicies, v1::ListPoliciesRequest());
     if (!list.ok()) return Fail(list.status());
     if (json) {
-      std::cout << ToJson(*list) << "\n";
+      PrintJsonLine(*list);
       return 0;
     }
     Table table({"POLICY", "AGENTS", "ROOTS", "SCHEDULES", "CONTINUOUS", "RETENTION"});
     for (const v1::Policy& p : list->policies()) {
       std::vector<std::string> roots, schedules;
-      for (const std::string& r : p.roots()) roots.push_back(PrintablePath(r));
+      for (const std::string& r : p.roots()) roots.push_back(PathToText(r));
       for (const v1::Schedule& c : p.schedules()) {
         schedules.push_back(absl::StrCat(c.cron(), " ", LevelName(c.level())));
       }
@@ -419,7 +429,8 @@ int PolicyCommand(AdminClient& client, const std::vector<std::string>& args) {
     }
     auto policy = client.Call(&v1::AdminService::Stub::GetPolicy, request);
     if (!policy.ok()) return Fail(policy.status());
-    std::cout << (json ? ToJson(*policy) + "\n" : PrintTextConfig(*policy));
+    if (PrintedJson(*policy)) return 0;
+    std::cout << PrintTextConfig(*policy);
     return 0;
   }
   if ((verb == "apply" || verb == "set") && args.size() == 2) {
@@ -436,7 +447,7 @@ int PolicyCommand(AdminClient& client, const std::vector<std::string>& args) {
     for (const v1::Policy& p : set.policy()) {
       auto stored = client.Call(&v1::AdminService::Stub::SetPolicy, p);
       if (!stored.ok()) return Fail(stored.status());
-      std::cout << (json ? ToJson(*stored) : absl::StrCat("applied policy ", stored->name())) << "\n";
+      if (!PrintedJson(*stored)) std::cout << "applied policy " << stored->name() << "\n";
     }
     return 0;
   }

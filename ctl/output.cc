@@ -1,7 +1,5 @@
 #include "ctl/output.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -50,27 +48,6 @@ std::string LevelName(v1::BackupLevel level) {
 }
 std::string TypeName(v1::EntryType type) {
   return EnumSuffix(v1::EntryType_Name(type), "ENTRY_TYPE_");
-}
-
-std::string PrintablePath(const std::string& path) {
-  std::string out;
-  for (unsigned char c : path) {
-    if (c < 0x20 || c == 0x7f || c >= 0x80 || c == '\\') {
-      out += absl::StrFormat("\\x%02x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
 }
 
 std::string Table::Render() const {

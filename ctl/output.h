@@ -3,8 +3,6 @@
 #ifndef CAIRN_CTL_OUTPUT_H_
 #define CAIRN_CTL_OUTPUT_H_
 
-#include <google/protobuf/message.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,10 +18,6 @@ std::string StateName(v1::JobState state);
 std::string KindName(v1::JobKind kind);
 std::string LevelName(v1::BackupLevel level);
 std::string TypeName(v1::EntryType type);
-// Path bytes made printable (non-UTF-8 and control bytes escaped).
-std::string PrintablePath(const std::string& path);
-// Protobuf JSON, one object, field names as in the proto.
-std::string ToJson(const google::protobuf::Message& message);
 
 // Columns padded to their widest cell.
 class Table final {

@@ -48,7 +48,7 @@ TEST_P(SealTest, RoundTripsAtSizes) {
   for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{4} << 20}) {
     std::string plaintext = Pattern(n);
     std::string sealed;
-    sealer_.Seal(id, plaintext, &sealed);
+    ASSERT_TRUE(sealer_.Seal(id, plaintext, &sealed).ok());
     ASSERT_EQ(sealed.size(), n + Sealer::kOverhead);
     EXPECT_EQ(static_cast<uint8_t>(sealed[0]), static_cast<uint8_t>(GetParam()));
     if (n >= 64) {
@@ -63,7 +63,7 @@ TEST_P(SealTest, RoundTripsAtSizes) {
 
 TEST_P(SealTest, SealAppends) {
   std::string out = "prefix";
-  sealer_.Seal(IdOf(1), "hello", &out);
+  ASSERT_TRUE(sealer_.Seal(IdOf(1), "hello", &out).ok());
   ASSERT_EQ(out.size(), 6 + 5 + Sealer::kOverhead);
   EXPECT_EQ(out.substr(0, 6), "prefix");
   std::string opened;
@@ -73,8 +73,8 @@ TEST_P(SealTest, SealAppends) {
 
 TEST_P(SealTest, TwoSealsOfTheSameChunkDiffer) {
   std::string a, b;
-  sealer_.Seal(IdOf(2), "same data", &a);
-  sealer_.Seal(IdOf(2), "same data", &b);
+  ASSERT_TRUE(sealer_.Seal(IdOf(2), "same data", &a).ok());
+  ASSERT_TRUE(sealer_.Seal(IdOf(2), "same data", &b).ok());
   EXPECT_NE(a, b);
   // Salt and nonce both fresh.
   EXPECT_NE(a.substr(1, Sealer::kSaltSize), b.substr(1, Sealer::kSaltSize));
@@ -85,7 +85,7 @@ TEST_P(SealTest, TwoSealsOfTheSameChunkDiffer) {
 TEST_P(SealTest, EveryBitFlipIsRejected) {
   ChunkId id = IdOf(3);
   std::string sealed;
-  sealer_.Seal(id, Pattern(64 - Sealer::kOverhead + 3), &sealed);
+  ASSERT_TRUE(sealer_.Seal(id, Pattern(64 - Sealer::kOverhead + 3), &sealed).ok());
   ASSERT_GE(sealed.size(), 64u);
   for (size_t bit = 0; bit < sealed.size() * 8; ++bit) {
     std::string bad = sealed;
@@ -100,7 +100,7 @@ TEST_P(SealTest, EveryBitFlipIsRejected) {
 
 TEST_P(SealTest, WrongChunkIdIsRejected) {
   std::string sealed;
-  sealer_.Seal(IdOf(4), "payload", &sealed);
+  ASSERT_TRUE(sealer_.Seal(IdOf(4), "payload", &sealed).ok());
   ChunkId other = IdOf(4);
   other[31] ^= 1;
   std::string opened;
@@ -111,7 +111,7 @@ TEST_P(SealTest, WrongChunkIdIsRejected) {
 
 TEST_P(SealTest, WrongKeyIsRejected) {
   std::string sealed;
-  sealer_.Seal(IdOf(5), "payload", &sealed);
+  ASSERT_TRUE(sealer_.Seal(IdOf(5), "payload", &sealed).ok());
   Sealer other(SecretKey::Random(), GetParam());
   std::string opened;
   EXPECT_TRUE(absl::IsDataLoss(other.Open(IdOf(5), sealed, &opened)));
@@ -120,7 +120,7 @@ TEST_P(SealTest, WrongKeyIsRejected) {
 TEST_P(SealTest, EveryTruncationIsRejected) {
   ChunkId id = IdOf(6);
   std::string sealed;
-  sealer_.Seal(id, Pattern(100), &sealed);
+  ASSERT_TRUE(sealer_.Seal(id, Pattern(100), &sealed).ok());
   for (size_t len = 0; len < sealed.size(); ++len) {
     // A copy of exactly `len` bytes, so an over-read would show under ASan.
     std::string cut = sealed.substr(0, len);
@@ -144,7 +144,7 @@ TEST_P(SealTest, ShortInputsBelowOverheadAreRejected) {
 TEST_P(SealTest, UnknownFormatByteIsRejected) {
   ChunkId id = IdOf(9);
   std::string sealed;
-  sealer_.Seal(id, "payload", &sealed);
+  ASSERT_TRUE(sealer_.Seal(id, "payload", &sealed).ok());
   for (int format : {0x00, 0x03, 0x11, 0x81, 0xff}) {
     std::string bad = sealed;
     bad[0] = static_cast<char>(format);
@@ -159,7 +159,7 @@ TEST_P(SealTest, SwappedFormatByteIsRejected) {
   // Relabelling a chunk as the other algorithm must not open it.
   ChunkId id = IdOf(10);
   std::string sealed;
-  sealer_.Seal(id, Pattern(200), &sealed);
+  ASSERT_TRUE(sealer_.Seal(id, Pattern(200), &sealed).ok());
   sealed[0] =
       static_cast<char>(GetParam() == SealAlgorithm::kAes256Gcm ? SealAlgorithm::kXChaCha20Poly1305
                                                                 : SealAlgorithm::kAes256Gcm);
@@ -174,7 +174,7 @@ TEST_P(SealTest, OpensWhatTheOtherAlgorithmSealed) {
                                 : SealAlgorithm::kAes256Gcm;
   Sealer other(key_, other_alg);
   std::string sealed;
-  other.Seal(IdOf(11), "cross", &sealed);
+  ASSERT_TRUE(other.Seal(IdOf(11), "cross", &sealed).ok());
   std::string opened;
   ASSERT_TRUE(sealer_.Open(IdOf(11), sealed, &opened).ok());
   EXPECT_EQ(opened, "cross");
@@ -189,7 +189,7 @@ TEST_P(SealTest, ConcurrentUse) {
       for (int i = 0; i < 100; ++i) {
         std::string sealed, opened;
         ChunkId id = IdOf(static_cast<uint8_t>(t));
-        sealer_.Seal(id, plaintext, &sealed);
+        ASSERT_TRUE(sealer_.Seal(id, plaintext, &sealed).ok());
         failures[t] += !sealer_.Open(id, sealed, &opened).ok() || opened != plaintext;
       }
     });
@@ -202,7 +202,7 @@ TEST(SealerTest, DefaultUsesPreferredAlgorithm) {
   Sealer sealer(SecretKey::Random());
   EXPECT_EQ(sealer.algorithm(), Sealer::PreferredAlgorithm());
   std::string sealed;
-  sealer.Seal(IdOf(0), "x", &sealed);
+  ASSERT_TRUE(sealer.Seal(IdOf(0), "x", &sealed).ok());
   EXPECT_EQ(static_cast<uint8_t>(sealed[0]), static_cast<uint8_t>(sealer.algorithm()));
 }
 
