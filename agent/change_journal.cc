@@ -192,7 +192,7 @@ absl::Status ChangeJournal::Load() {
     // New, or its creation was cut short.
     if (::ftruncate(fd_.get(), 0) != 0) return PosixError(errno, "ftruncate", path_);
     RETURN_IF_ERROR(WriteFully(fd_.get(), absl::string_view(kMagic, kMagicBytes), path_));
-    if (::fsync(fd_.get()) != 0) return PosixError(errno, "fsync", path_);
+    RETURN_IF_ERROR(SyncFile(fd_.get(), path_));
     RETURN_IF_ERROR(FsyncDirectory(DirName(path_)));
     file_bytes_ = kMagicBytes;
     return absl::OkStatus();
@@ -273,7 +273,7 @@ absl::Status ChangeJournal::Load() {
     if (::ftruncate(fd_.get(), static_cast<off_t>(good_end)) != 0) {
       return PosixError(errno, "ftruncate", path_);
     }
-    if (::fsync(fd_.get()) != 0) return PosixError(errno, "fsync", path_);
+    RETURN_IF_ERROR(SyncFile(fd_.get(), path_));
     return absl::OkStatus();
   }
   recovery_note_ =
@@ -365,7 +365,8 @@ absl::Status ChangeJournal::FlushLocked(bool sync) {
     unsynced_ = true;
   }
   if (sync && unsynced_) {
-    if (::fdatasync(fd_.get()) != 0) return Fail(PosixError(errno, "fdatasync", path_));
+    absl::Status synced = SyncFile(fd_.get(), path_, /*data_only=*/true);
+    if (!synced.ok()) return Fail(synced);
     unsynced_ = false;
   }
   return absl::OkStatus();
@@ -455,7 +456,7 @@ absl::Status ChangeJournal::CompactLocked() {
   }
   everything_entry_.written_when = everything_entry_.when;
   RETURN_IF_ERROR(flush());
-  if (::fsync(fd.get()) != 0) return PosixError(errno, "fsync", temp);
+  RETURN_IF_ERROR(SyncFile(fd.get(), temp));
   if (::rename(temp.c_str(), path_.c_str()) != 0) return PosixError(errno, "rename", temp);
   renamed = true;
   // From here the new file is the journal: keep it even if the directory

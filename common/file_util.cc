@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -111,10 +112,33 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   return out;
 }
 
-absl::Status FsyncDirectory(const std::string& dir) {
+namespace {
+std::atomic<SyncHook*> g_sync_hook{nullptr};
+}  // namespace
+
+void SetSyncHookForTest(SyncHook* hook) { g_sync_hook = hook; }
+
+absl::Status RealSyncFile(int fd, const std::string& path, bool data_only) {
+  if ((data_only ? ::fdatasync(fd) : ::fsync(fd)) != 0) {
+    return PosixError(errno, data_only ? "fdatasync" : "fsync", path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RealSyncDirectory(const std::string& dir) {
   ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
   if (::fsync(fd.get()) != 0) return PosixError(errno, "fsync", dir);
   return absl::OkStatus();
+}
+
+absl::Status SyncFile(int fd, const std::string& path, bool data_only) {
+  SyncHook* hook = g_sync_hook.load();
+  return hook != nullptr ? hook->SyncFile(fd, path, data_only) : RealSyncFile(fd, path, data_only);
+}
+
+absl::Status FsyncDirectory(const std::string& dir) {
+  SyncHook* hook = g_sync_hook.load();
+  return hook != nullptr ? hook->SyncDirectory(dir) : RealSyncDirectory(dir);
 }
 
 absl::Status MakeDirectories(const std::string& path, mode_t mode) {
@@ -158,7 +182,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   };
   if (::fchmod(fd.get(), mode) != 0) return PosixError(errno, "fchmod", temp);
   RETURN_IF_ERROR(WriteFully(fd.get(), data, temp));
-  if (::fsync(fd.get()) != 0) return PosixError(errno, "fsync", temp);
+  RETURN_IF_ERROR(SyncFile(fd.get(), temp));
   RETURN_IF_ERROR(fd.Close(temp));
   if (::rename(temp.c_str(), path.c_str()) != 0) return PosixError(errno, "rename", temp);
   renamed = true;

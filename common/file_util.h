@@ -60,8 +60,28 @@ absl::Status PreadFully(int fd, uint64_t offset, size_t n, std::string* out,
 // hostile or runaway file never makes us allocate more than we planned for.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes);
 
+// Every durability point of cairn's own files (pack objects, the change
+// journal, key files, atomic replacements) goes through these two, so that
+// one place decides what "durable" means: fsync (or fdatasync with
+// `data_only`). The power-loss tests install a SyncHook that records what each
+// sync made durable and can make the machine "lose power" at any of them.
+absl::Status SyncFile(int fd, const std::string& path, bool data_only = false);
 // fsyncs a directory so a create, rename or unlink inside it is durable.
 absl::Status FsyncDirectory(const std::string& dir);
+
+// Replaces what SyncFile and FsyncDirectory do, process-wide; nullptr goes
+// back to the real calls. For tests: the hook must outlive its installation.
+class SyncHook {
+ public:
+  virtual ~SyncHook() = default;
+  virtual absl::Status SyncFile(int fd, const std::string& path, bool data_only) = 0;
+  virtual absl::Status SyncDirectory(const std::string& dir) = 0;
+};
+void SetSyncHookForTest(SyncHook* hook);
+
+// The real calls, for a hook to make once it decided to.
+absl::Status RealSyncFile(int fd, const std::string& path, bool data_only);
+absl::Status RealSyncDirectory(const std::string& dir);
 
 // mkdir -p. OK if the directory already exists; an existing non-directory in
 // the way is FailedPrecondition. New directories get `mode` (minus umask).

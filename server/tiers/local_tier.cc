@@ -91,7 +91,8 @@ class LocalTierWriter final : public TierWriter {
 
   absl::Status Commit() override {
     RETURN_IF_ERROR(CheckWritable());
-    if (::fsync(fd_.get()) != 0) return Fail(PosixError(errno, "fsync", temp_path_));
+    absl::Status synced = SyncFile(fd_.get(), temp_path_);
+    if (!synced.ok()) return Fail(std::move(synced));
     absl::Status closed = fd_.Close(temp_path_);
     if (!closed.ok()) return Fail(std::move(closed));
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {

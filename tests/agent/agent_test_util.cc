@@ -167,6 +167,11 @@ void RemoveTree(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Start(absl::string_view label) {
+  return Start(label, CoreOptions{.run_scheduler = true});
+}
+
+absl::StatusOr<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Start(absl::string_view label,
+                                                                  CoreOptions options) {
   // gRPC shuts its library down when its last object goes, and that can wait
   // ~10 s for an executor thread's timed poll: keep it initialised for the
   // whole test binary so a test's teardown is quick.
@@ -177,20 +182,33 @@ absl::StatusOr<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Start(absl::string_v
   (void)grpc_kept_alive;
   std::unique_ptr<AgentTestEnv> env(new AgentTestEnv());
   env->base_ = MakeTestDir(label);
-  v1::ServerConfig server_config;
-  server_config.set_listen("127.0.0.1:0");
-  server_config.set_state_dir(env->base_ + "/server");
-  ASSIGN_OR_RETURN(env->server_, CairnServer::Start(server_config));
-  env->connection_ =
-      std::make_unique<ServerConnection>(absl::StrCat("127.0.0.1:", env->server_->port()));
+  RETURN_IF_ERROR(env->RestartServer(std::move(options)));
   ASSIGN_OR_RETURN(env->agent_, env->MakeAgent(kAgentName, /*new_key=*/true));
   return env;
 }
 
-AgentTestEnv::~AgentTestEnv() {
+void AgentTestEnv::StopServer() {
   connection_.reset();
   if (server_ != nullptr) server_->Shutdown();
+  server_.reset();
 }
+
+absl::Status AgentTestEnv::RestartServer(CoreOptions options) {
+  StopServer();
+  v1::ServerConfig server_config;
+  server_config.set_listen("127.0.0.1:0");
+  server_config.set_state_dir(base_ + "/server");
+  ASSIGN_OR_RETURN(server_, CairnServer::Start(server_config, std::move(options)));
+  std::string address = absl::StrCat("127.0.0.1:", server_->port());
+  connection_ = std::make_unique<ServerConnection>(address);
+  if (agent_.crypto != nullptr) {
+    agent_.config.set_server(address);
+    RETURN_IF_ERROR(Hello(agent_.config));
+  }
+  return absl::OkStatus();
+}
+
+AgentTestEnv::~AgentTestEnv() { StopServer(); }
 
 absl::StatusOr<AgentIdentity> AgentTestEnv::MakeAgent(const std::string& name, bool new_key) {
   v1::AgentConfig raw;

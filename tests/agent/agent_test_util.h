@@ -28,28 +28,7 @@
 #include "cairn/v1/types.pb.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
-
-#define CAIRN_TEST_CONCAT_INNER(a, b) a##b
-#define CAIRN_TEST_CONCAT(a, b) CAIRN_TEST_CONCAT_INNER(a, b)
-
-#define CAIRN_ASSERT_OK(expr)                                   \
-  do {                                                          \
-    const absl::Status cairn_test_status_ = (expr);             \
-    ASSERT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
-  } while (0)
-
-#define CAIRN_EXPECT_OK(expr)                                   \
-  do {                                                          \
-    const absl::Status cairn_test_status_ = (expr);             \
-    EXPECT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
-  } while (0)
-
-#define CAIRN_ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  CAIRN_ASSERT_OK_AND_ASSIGN_IMPL(CAIRN_TEST_CONCAT(cairn_test_or_, __LINE__), lhs, expr)
-#define CAIRN_ASSERT_OK_AND_ASSIGN_IMPL(var, lhs, expr) \
-  auto var = (expr);                                    \
-  ASSERT_TRUE(var.ok()) << var.status();                \
-  lhs = std::move(var).value()
+#include "tests/test_status.h"
 
 namespace cairn {
 
@@ -74,7 +53,16 @@ class AgentTestEnv final {
   // Starts a server in <base>/server and agent `kAgentName` with a fresh key
   // in <base>/agent-a, and says Hello.
   static absl::StatusOr<std::unique_ptr<AgentTestEnv>> Start(absl::string_view label);
+  // The same with the server's core options (clock, SQLite VFS, ...).
+  static absl::StatusOr<std::unique_ptr<AgentTestEnv>> Start(absl::string_view label,
+                                                             CoreOptions options);
   ~AgentTestEnv();
+  // Stops the server (as a crash would: no clean-up beyond its destructor)
+  // and starts a new one on the same state directory with `options`; the
+  // agent reconnects to it.
+  absl::Status RestartServer(CoreOptions options = CoreOptions());
+  // Stops the server for good (RestartServer brings one back).
+  void StopServer();
   AgentTestEnv(const AgentTestEnv&) = delete;
   AgentTestEnv& operator=(const AgentTestEnv&) = delete;
 

@@ -26,25 +26,7 @@
 #include "server/core/server_core.h"
 #include "server/tiers/tier.h"
 #include "tests/server/tiers/tier_test_dir.h"
-
-#define ASSERT_OK(expr)                                         \
-  do {                                                          \
-    const ::absl::Status cairn_test_status_ = (expr);           \
-    ASSERT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
-  } while (0)
-#define EXPECT_OK(expr)                                         \
-  do {                                                          \
-    const ::absl::Status cairn_test_status_ = (expr);           \
-    EXPECT_TRUE(cairn_test_status_.ok()) << cairn_test_status_; \
-  } while (0)
-#define CAIRN_TEST_CONCAT_INNER_(a, b) a##b
-#define CAIRN_TEST_CONCAT_(a, b) CAIRN_TEST_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL_(CAIRN_TEST_CONCAT_(cairn_test_statusor_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                               \
-  ASSERT_TRUE(statusor.ok()) << statusor.status();      \
-  lhs = std::move(statusor).value()
+#include "tests/test_status.h"
 
 namespace cairn {
 
