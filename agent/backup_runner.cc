@@ -132,6 +132,7 @@ class BackupWalk final {
     for (const std::string& name : names) {
       std::string path = JoinPath(rel, name);
       if (Excluded(path, name)) continue;
+      if (options_.on_entry) options_.on_entry(path);
       struct stat st;
       if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // deleted since listed

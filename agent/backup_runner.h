@@ -42,6 +42,10 @@ struct BackupOptions {
   uint32_t workers = 0;
   // Called about once a second with progress.
   ProgressFn progress;
+  // Called with each entry's root-relative path after its directory was
+  // listed and before the entry is looked at. For tests, to change the tree
+  // at exactly that moment; empty otherwise.
+  std::function<void(const std::string& path)> on_entry;
 };
 
 struct BackupResult {

@@ -267,6 +267,7 @@ absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
   {
     absl::MutexLock lock(&mu_);
     options.bandwidth_bytes_per_second = settings_.bandwidth_bytes_per_second;
+    options.on_entry = settings_.on_entry;
     options.excludes = settings_.excludes;
     options.workers = settings_.workers;
     if (!settings_.groups.empty()) {

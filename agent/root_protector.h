@@ -18,6 +18,7 @@
 #define CAIRN_AGENT_ROOT_PROTECTOR_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,6 +45,8 @@ struct ProtectionSettings {
   std::vector<std::string> excludes;
   uint64_t bandwidth_bytes_per_second = 0;
   uint32_t workers = 0;
+  // Passed to every backup of the root (BackupOptions::on_entry); tests only.
+  std::function<void(const std::string& path)> on_entry;
 };
 
 struct ProtectionState {

@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   std::vector<std::unique_ptr<Tier>> tiers;
   for (const v1::TierConfig& tier : config.tiers()) {
     ASSIGN_OR_RETURN(std::unique_ptr<Tier> t, OpenLocalTier(tier.name(), tier.local().path()));
+    if (options.wrap_tier) t = options.wrap_tier(std::move(t));
     tiers.push_back(std::move(t));
   }
   options.pack_target_bytes = config.pack_target_bytes();

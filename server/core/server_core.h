@@ -43,6 +43,9 @@ struct CoreOptions {
   CatalogOptions catalog;
   // Run the cron scheduler's thread (tests drive Tick() themselves).
   bool run_scheduler = false;
+  // Wraps each tier CairnServer opens from its config; tests use it for
+  // fault injection. Empty: the tiers as they are.
+  std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)> wrap_tier;
 };
 
 class ServerCore final {

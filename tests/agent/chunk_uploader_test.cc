@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_test_util.h"
+#include "tests/server/tiers/fault_injection_tier.h"
 
 namespace cairn {
 namespace {
@@ -26,7 +27,17 @@ struct TestChunk {
 
 class ChunkUploaderTest : public ::testing::Test {
  protected:
-  void SetUp() override { CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("uploader")); }
+  void SetUp() override {
+    // The server's tier is wrapped, so a test can wait for what the server
+    // does with an upload instead of polling the disk.
+    CoreOptions options;
+    options.wrap_tier = [this](std::unique_ptr<Tier> tier) -> std::unique_ptr<Tier> {
+      std::unique_ptr<FaultInjectionTier> wrapped = WrapWithFaults(std::move(tier));
+      tier_ = wrapped.get();
+      return wrapped;
+    };
+    CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("uploader", std::move(options)));
+  }
 
   void TearDown() override {
     if (env_ == nullptr) return;
@@ -90,6 +101,7 @@ class ChunkUploaderTest : public ::testing::Test {
   }
 
   std::unique_ptr<AgentTestEnv> env_;
+  FaultInjectionTier* tier_ = nullptr;  // the server's, owned by it
 };
 
 TEST_F(ChunkUploaderTest, RepeatedChunksInOneJobAreSentOnce) {
@@ -140,22 +152,16 @@ TEST_F(ChunkUploaderTest, UploaderDestroyedWithoutFinishStoresNothingDurable) {
   {
     ChunkUploader uploader(env_->connection(), &crypto(), job, 2, 64u << 20);
     for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(uploader.Add(c.id, c.data));
-    // Wait until the server is writing the open pack, so the abandonment
-    // really cuts an upload in progress.
-    absl::Time deadline = absl::Now() + absl::Seconds(60);
-    uint64_t temp_bytes = 0;
-    while (absl::Now() < deadline) {
-      PackFiles(&temp_bytes);
-      if (temp_bytes > (1u << 20)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ASSERT_GT(temp_bytes, 1u << 20) << "the upload never reached the server";
+    // Wait until the server has written 16 chunks (1 MiB) into the open
+    // pack, so the abandonment really cuts an upload in progress.
+    // (The header and 16 chunks: this test's server has written nothing else.)
+    ASSERT_TRUE(tier_->WaitForCalls(TierOp::kAppend, 17, absl::Seconds(60)))
+        << "the upload never reached the server";
+    ASSERT_EQ(tier_->open_writers(), 1);
   }
   // The server drops the open pack when it sees the stream cancelled.
-  absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline && PackFiles().first > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  ASSERT_TRUE(tier_->WaitForOpenWriters(0, absl::Seconds(60)))
+      << "the server kept the abandoned pack open";
   EXPECT_EQ(PackFiles(), std::make_pair(0, 0)) << "an abandoned upload left pack files";
   CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job, chunks));
   EXPECT_EQ(missing.size(), chunks.size()) << "chunks of an abandoned upload count as stored";

@@ -10,7 +10,13 @@ namespace cairn {
 class FaultInjectionTier::Writer final : public TierWriter {
  public:
   Writer(FaultInjectionTier* tier, std::string object, std::unique_ptr<TierWriter> base)
-      : tier_(tier), object_(std::move(object)), base_(std::move(base)) {}
+      : tier_(tier), object_(std::move(object)), base_(std::move(base)) {
+    tier_->WriterCountChanged(+1);
+  }
+  ~Writer() override {
+    base_.reset();  // discards uncommitted data first
+    tier_->WriterCountChanged(-1);
+  }
 
   absl::Status Append(absl::string_view data) override {
     RETURN_IF_ERROR(first_error_);
@@ -58,6 +64,30 @@ class FaultInjectionTier::Writer final : public TierWriter {
 };
 
 FaultInjectionTier::FaultInjectionTier(std::unique_ptr<Tier> base) : base_(std::move(base)) {}
+
+void FaultInjectionTier::WriterCountChanged(int delta) {
+  absl::MutexLock lock(&mu_);
+  open_writers_ += delta;
+}
+
+int FaultInjectionTier::open_writers() const {
+  absl::MutexLock lock(&mu_);
+  return open_writers_;
+}
+
+bool FaultInjectionTier::WaitForCalls(TierOp op, int64_t n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return calls_[static_cast<int>(op)] >= n;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+bool FaultInjectionTier::WaitForOpenWriters(int n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_writers_ == n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
 
 FaultInjectionTier::~FaultInjectionTier() {
   absl::MutexLock lock(&mu_);

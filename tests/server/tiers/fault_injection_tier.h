@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/tiers/tier.h"
 
 namespace cairn {
@@ -55,6 +56,12 @@ class FaultInjectionTier final : public Tier {
 
   // Calls of `op` seen since construction, failed or not.
   int64_t calls(TierOp op) const;
+  // Writers created and not yet destroyed (committed or not).
+  int open_writers() const;
+  // Block until calls(op) reaches `n`, or open_writers() is `n`, or
+  // `timeout` passes; whether it happened. For tests that wait on the server.
+  bool WaitForCalls(TierOp op, int64_t n, absl::Duration timeout);
+  bool WaitForOpenWriters(int n, absl::Duration timeout);
 
   Tier& base() { return *base_; }
 
@@ -91,10 +98,12 @@ class FaultInjectionTier final : public Tier {
   void Arm(TierOp op, int n, bool sticky, FaultKind kind, absl::Status error);
   // Keeps a crashed writer's base writer alive so its temporary data survives.
   void KeepCrashed(std::unique_ptr<TierWriter> writer);
+  void WriterCountChanged(int delta);
 
   const std::unique_ptr<Tier> base_;
   mutable absl::Mutex mu_;
   std::array<int64_t, kTierOpCount> calls_ ABSL_GUARDED_BY(mu_) = {};
+  int open_writers_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Fault> faults_ ABSL_GUARDED_BY(mu_);
   // Declared after base_ so they are destroyed before it.
   std::vector<std::unique_ptr<TierWriter>> crashed_ ABSL_GUARDED_BY(mu_);
