@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "agent/backup_runner.h"
 #include "agent/restore_executor.h"
+#include "common/path_text.h"
 
 namespace cairn {
 
@@ -138,7 +139,7 @@ v1::Heartbeat AgentDaemon::Heartbeat() {
   if (last_change != absl::InfinitePast()) {
     beat.set_last_change_unix_ms(absl::ToUnixMillis(last_change));
   }
-  beat.set_watcher_problem(problems.substr(0, 512));
+  beat.set_watcher_problem(TruncateUtf8(PathToText(problems), 512));
   return beat;
 }
 
@@ -229,7 +230,7 @@ void AgentDaemon::FinishJob(const std::string& job_id, v1::JobState state,
   v1::FinishJobRequest finish;
   finish.set_job_id(job_id);
   finish.set_state(state);
-  finish.set_error(error.substr(0, 4096));
+  finish.set_error(TruncateUtf8(PathToText(error), 4096));
   for (const v1::FileError& e : errors) *finish.add_file_errors() = e;
   *finish.mutable_progress() = progress;
   absl::Status status =

@@ -20,6 +20,7 @@
 #include "common/file_util.h"
 #include "common/limits.h"
 #include "common/path_rules.h"
+#include "common/path_text.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 
@@ -320,7 +321,7 @@ class BackupWalk final {
     v1::JobProgress progress;
     progress.set_files_done(stats_.files);
     progress.set_bytes_done(stats_.bytes_scanned);
-    progress.set_current_path(path);
+    progress.set_current_path(PathToText(path));
     options_.progress(job_id_, progress);
   }
 
@@ -347,7 +348,7 @@ void FailJob(ServerConnection* connection, const std::string& job_id, const absl
   v1::FinishJobRequest finish;
   finish.set_job_id(job_id);
   finish.set_state(v1::JOB_STATE_FAILED);
-  finish.set_error(std::string(status.message()).substr(0, 4096));
+  finish.set_error(TruncateUtf8(PathToText(status.message()), 4096));
   connection->Call(&v1::AgentService::Stub::FinishJob, finish, absl::Seconds(10), absl::Seconds(5))
       .IgnoreError();
 }

@@ -13,6 +13,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "agent/journal_records.h"
 #include "common/le_coding.h"
 #include "common/path_rules.h"
 #include "common/posix_error.h"
@@ -22,122 +23,16 @@
 namespace cairn {
 namespace {
 
-// File layout: kMagic, then records. A record is
-//   u32 n (little-endian) | body[n] | 8-byte check
-// where check is BLAKE2b-128 of (n, body) cut to 8 bytes, and body is
-//   u8 type | payload:
-//     kDirty:  u64 sequence | i64 unix nanos | path bytes ("" = everything)
-//     kCommit: u64 sequence (everything up to it is in a committed snapshot)
-//     kBase:   u64 sequence (the newest assigned; first record after compaction)
-constexpr char kMagic[] = "CAIRNCJ1";
-constexpr size_t kMagicBytes = 8;
-constexpr size_t kLengthBytes = 4;
-constexpr size_t kCheckBytes = 8;
-constexpr size_t kRecordOverhead = kLengthBytes + kCheckBytes;
-enum RecordType : uint8_t { kDirty = 1, kCommit = 2, kBase = 3 };
-constexpr size_t kDirtyFixedBytes = 1 + 8 + 8;
-constexpr size_t kMaxBodyBytes = kDirtyFixedBytes + kMaxPathBytes;
+using namespace journal;  // NOLINT: the file format this file reads and writes
 
 // Adds buffered past this are written out (not fsynced) so memory stays small.
 constexpr size_t kWriteBehindBytes = 64 << 10;
-// Open reads the file in blocks of this size.
-constexpr size_t kReadBlockBytes = 1 << 20;
 // Unreadable bytes at the end beyond this are never taken for a torn tail
 // (Sync runs a few times a second; no crash leaves this much unsynced).
 constexpr uint64_t kMaxTornTailBytes = 16 << 20;
 // A pending path's record is rewritten when its time moved at least this much.
 constexpr absl::Duration kTimeGranularity = absl::Seconds(1);
 
-
-void Checksum(absl::string_view length_and_body, char out[kCheckBytes]) {
-  unsigned char full[crypto_generichash_BYTES_MIN];
-  crypto_generichash(full, sizeof(full),
-                     reinterpret_cast<const unsigned char*>(length_and_body.data()),
-                     length_and_body.size(), nullptr, 0);
-  std::memcpy(out, full, kCheckBytes);
-}
-
-// Appends one framed record whose body is `type` followed by `payload`.
-void AppendRecord(RecordType type, absl::string_view payload, std::string* out) {
-  size_t start = out->size();
-  AppendLe32(static_cast<uint32_t>(1 + payload.size()), out);
-  out->push_back(static_cast<char>(type));
-  out->append(payload.data(), payload.size());
-  char check[kCheckBytes];
-  Checksum(absl::string_view(*out).substr(start), check);
-  out->append(check, kCheckBytes);
-}
-
-void AppendDirty(uint64_t sequence, absl::Time when, absl::string_view path, std::string* out) {
-  std::string payload;
-  payload.reserve(16 + path.size());
-  AppendLe64(sequence, &payload);
-  AppendLe64(static_cast<uint64_t>(absl::ToUnixNanos(when)), &payload);
-  payload.append(path.data(), path.size());
-  AppendRecord(kDirty, payload, out);
-}
-
-void AppendSequence(RecordType type, uint64_t sequence, std::string* out) {
-  std::string payload;
-  AppendLe64(sequence, &payload);
-  AppendRecord(type, payload, out);
-}
-
-// Whether `record` (length, body, check) carries the right checksum.
-bool CheckRecord(absl::string_view record) {
-  char check[kCheckBytes];
-  Checksum(record.substr(0, record.size() - kCheckBytes), check);
-  return std::memcmp(check, record.data() + record.size() - kCheckBytes, kCheckBytes) == 0;
-}
-
-// Whether a well-framed record with a good checksum starts anywhere in
-// `bytes` after its first byte.
-bool HasRecordAfterStart(absl::string_view bytes) {
-  for (size_t start = 1; start + kRecordOverhead < bytes.size(); ++start) {
-    uint64_t n = LoadLe32(bytes.data() + start);
-    if (n == 0 || n > kMaxBodyBytes || start + kRecordOverhead + n > bytes.size()) continue;
-    if (CheckRecord(bytes.substr(start, kRecordOverhead + n))) return true;
-  }
-  return false;
-}
-
-// Reads a file front to back in bounded blocks; Peek(n) gives the next n
-// bytes without consuming them (n is bounded by the record size limit).
-class BlockReader final {
- public:
-  BlockReader(int fd, uint64_t offset, uint64_t size, const std::string& path)
-      : fd_(fd), offset_(offset), size_(size), path_(path) {}
-  uint64_t offset() const { return offset_; }
-  uint64_t remaining() const { return size_ - offset_; }
-  // False when fewer than n bytes remain in the file.
-  absl::StatusOr<bool> Peek(size_t n, absl::string_view* out) {
-    if (n > remaining()) return false;
-    if (buffer_.size() - used_ < n) {
-      buffer_.erase(0, used_);
-      used_ = 0;
-      uint64_t have_end = offset_ + buffer_.size();
-      size_t want = static_cast<size_t>(
-          std::min<uint64_t>(std::max(n - buffer_.size(), kReadBlockBytes), size_ - have_end));
-      std::string block;
-      RETURN_IF_ERROR(PreadFully(fd_, have_end, want, &block, path_));
-      buffer_.append(block);
-    }
-    *out = absl::string_view(buffer_).substr(used_, n);
-    return true;
-  }
-  void Skip(size_t n) {
-    used_ += n;
-    offset_ += n;
-  }
-
- private:
-  int fd_;
-  uint64_t offset_;
-  uint64_t size_;
-  const std::string& path_;
-  std::string buffer_;
-  size_t used_ = 0;
-};
 
 // Takes the journal's lock on `fd`: one process per journal.
 absl::Status LockJournal(int fd, const std::string& path) {
@@ -452,7 +347,7 @@ absl::Status ChangeJournal::CompactLocked() {
     // The in-memory time is the newest; writing it here costs nothing extra.
     AppendDirty(entry.sequence, entry.when, path, &out);
     entry.written_when = entry.when;
-    if (out.size() >= kReadBlockBytes) RETURN_IF_ERROR(flush());
+    if (out.size() >= BlockReader::kReadBlockBytes) RETURN_IF_ERROR(flush());
   }
   everything_entry_.written_when = everything_entry_.when;
   RETURN_IF_ERROR(flush());

@@ -106,7 +106,14 @@ class ChangeWatcher final {
     int parent = -1;   // wd of the parent; -1 for the root
     std::string name;  // "" for the root
   };
-  struct PollState;
+  // What one Poll has gathered so far.
+  struct PollState {
+    absl::Time now;
+    std::vector<WatchEvent>* events;
+    size_t first;  // events before this index were there before the Poll
+    size_t new_entries = 0;
+    uint64_t emitted = 0;
+  };
 
   ChangeWatcher(std::string root, std::vector<std::string> excludes,
                 const ChangeWatcherOptions& options, UniqueFd fd);

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "cairn/v1/types.pb.h"
 #include "common/limits.h"
+#include "common/path_text.h"
 
 namespace cairn {
 
@@ -19,7 +20,8 @@ class FileErrorLog final {
     if (kept_.size() < kMaxFileErrors) {
       v1::FileError& e = kept_.emplace_back();
       e.set_path(path);
-      e.set_error(std::string(status.message()));
+      // Messages quote paths, which need not be UTF-8; a proto string must be.
+      e.set_error(PathToText(status.message()));
     }
   }
   uint64_t count() const { return count_; }

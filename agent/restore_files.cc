@@ -99,7 +99,11 @@ absl::Status FileWindow::Open(File* file) {
   for (const v1::ChunkRef& c : file->entry.chunks()) data_end = c.offset() + c.size();
   if (data_end != file->entry.size() &&
       ftruncate(fd, static_cast<off_t>(file->entry.size())) != 0) {
-    return PosixError(errno, "truncate", file->path);
+    absl::Status status = PosixError(errno, "truncate", file->path);
+    // What this restore just created goes again.
+    file->fd.reset();
+    unlinkat(dir, (file->temp.empty() ? file->name : file->temp).c_str(), 0);
+    return status;
   }
   return absl::OkStatus();
 }

@@ -75,6 +75,23 @@ bool IsPlainText(absl::string_view raw) {
   return true;
 }
 
+bool IsUtf8(absl::string_view raw) {
+  for (size_t i = 0; i < raw.size();) {
+    size_t n = Utf8Length(raw, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string TruncateUtf8(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t end = max_bytes;
+  // Back off continuation bytes (10xxxxxx) to the start of a character.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
 absl::StatusOr<std::string> PathFromText(absl::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -20,6 +20,10 @@ std::string PathToText(absl::string_view raw);
 absl::StatusOr<std::string> PathFromText(absl::string_view text);
 // Whether `raw` is valid UTF-8 with no control bytes (PathToText leaves it as is).
 bool IsPlainText(absl::string_view raw);
+// Whether `raw` is valid UTF-8 (control bytes allowed).
+bool IsUtf8(absl::string_view raw);
+// At most `max_bytes` of UTF-8 `text`, cut at a character boundary.
+std::string TruncateUtf8(absl::string_view text, size_t max_bytes);
 
 }  // namespace cairn
 

@@ -56,7 +56,7 @@ absl::StatusOr<std::vector<v1::Job>> JobStore::List(absl::string_view agent, uin
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
       "SELECT data FROM jobs WHERE (?1 = '' OR agent = ?1) "
-      "AND (?2 = 0 OR state IN (1, 2)) ORDER BY created_ms DESC, id DESC LIMIT ?3"));
+      "AND (?2 = 0 OR state IN (1, 2)) ORDER BY created_ms DESC, rowid DESC LIMIT ?3"));
   list.BindText(1, agent);
   list.Bind(2, running_only ? 1 : 0);
   list.Bind(3, limit);
@@ -66,7 +66,7 @@ absl::StatusOr<std::vector<v1::Job>> JobStore::List(absl::string_view agent, uin
 absl::StatusOr<std::vector<v1::Job>> JobStore::Queued(absl::string_view agent) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
-      "SELECT data FROM jobs WHERE agent=? AND state=? ORDER BY created_ms, id"));
+      "SELECT data FROM jobs WHERE agent=? AND state=? ORDER BY created_ms, rowid"));
   list.BindText(1, agent);
   list.Bind(2, v1::JOB_STATE_QUEUED);
   return ParseRows<v1::Job>(list, "job");

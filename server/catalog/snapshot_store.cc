@@ -18,6 +18,10 @@ absl::StatusOr<v1::Snapshot> SnapshotStore::Commit(const v1::Snapshot& snapshot,
   existing.BindText(1, snapshot.job_id());
   ASSIGN_OR_RETURN(bool found, existing.Step());
   if (found) return ParseRow<v1::Snapshot>(existing.ColumnBlob(0), "snapshot");
+  ASSIGN_OR_RETURN(std::optional<v1::Job> stored_job, ReadJobRow(db_.get(), job.id()));
+  if (!stored_job.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("commit: no job ", job.id()));
+  }
 
   ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
       "INSERT INTO snapshots(id, agent, tenant_id, root, level, created_ms, job_id, "
@@ -34,11 +38,7 @@ absl::StatusOr<v1::Snapshot> SnapshotStore::Commit(const v1::Snapshot& snapshot,
   put.Bind(9, static_cast<int64_t>(snapshot.stats().bytes_scanned()));
   put.BindBlob(10, snapshot.SerializeAsString());
   RETURN_IF_ERROR(put.Run());
-  absl::Status job_written = WriteJobRow(db_.get(), job);
-  if (absl::IsNotFound(job_written)) {
-    return absl::FailedPreconditionError(absl::StrCat("commit: no job ", job.id()));
-  }
-  RETURN_IF_ERROR(job_written);
+  RETURN_IF_ERROR(WriteJobRow(db_.get(), job));
   RETURN_IF_ERROR(txn.Commit());
   return snapshot;
 }

@@ -19,8 +19,11 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
     case SQLITE_NOTADB:
       return absl::DataLossError(message);
     case SQLITE_CONSTRAINT:
+      // A row that would break a reference names something that is not there.
+      if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return absl::FailedPreconditionError(message);
       return absl::AlreadyExistsError(message);
     case SQLITE_CANTOPEN:
+      return absl::NotFoundError(absl::StrCat(message, " (does its directory exist?)"));
     case SQLITE_PERM:
     case SQLITE_READONLY:
       return absl::PermissionDeniedError(message);
@@ -30,10 +33,10 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
 }
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : owner_(other.owner_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+    : owner_(other.owner_), home_(other.home_), stmt_(std::exchange(other.stmt_, nullptr)) {}
 
 SqliteStatement::~SqliteStatement() {
-  if (stmt_ != nullptr) owner_->Release(stmt_);
+  if (stmt_ != nullptr) owner_->Release(home_, stmt_);
 }
 
 void SqliteStatement::Bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
@@ -98,6 +101,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   }
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw));
   sqlite3_busy_timeout(raw, 10000);
+  // Extended codes tell a foreign-key violation from a duplicate key.
+  sqlite3_extended_result_codes(raw, 1);
   // synchronous=FULL: a commit that acknowledges a backup is on disk when it
   // returns, even across power loss.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
@@ -115,10 +120,10 @@ SqliteDb::~SqliteDb() {
   sqlite3_close_v2(db_);
 }
 
-void SqliteDb::Release(sqlite3_stmt* stmt) {
+void SqliteDb::Release(std::vector<sqlite3_stmt*>* home, sqlite3_stmt* stmt) {
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  idle_[sqlite3_sql(stmt)].push_back(stmt);
+  home->push_back(stmt);
 }
 
 absl::Status SqliteDb::Exec(absl::string_view sql) {
@@ -134,18 +139,21 @@ absl::Status SqliteDb::Exec(absl::string_view sql) {
 }
 
 absl::StatusOr<SqliteStatement> SqliteDb::Prepare(absl::string_view sql) {
+  // Cached under the text asked for (a node map: the vector stays put).
   auto it = idle_.find(sql);
-  if (it != idle_.end() && !it->second.empty()) {
-    sqlite3_stmt* stmt = it->second.back();
-    it->second.pop_back();
-    return SqliteStatement(this, stmt);
+  if (it == idle_.end()) it = idle_.try_emplace(std::string(sql)).first;
+  std::vector<sqlite3_stmt*>* home = &it->second;
+  if (!home->empty()) {
+    sqlite3_stmt* stmt = home->back();
+    home->pop_back();
+    return SqliteStatement(this, home, stmt);
   }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, sql);
   if (stmt == nullptr) return absl::InvalidArgumentError(absl::StrCat("catalog: empty SQL: ", sql));
-  return SqliteStatement(this, stmt);
+  return SqliteStatement(this, home, stmt);
 }
 
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -30,7 +30,8 @@ class SqliteDb;
 
 class SqliteStatement final {
  public:
-  SqliteStatement(SqliteDb* owner, sqlite3_stmt* stmt) : owner_(owner), stmt_(stmt) {}
+  SqliteStatement(SqliteDb* owner, std::vector<sqlite3_stmt*>* home, sqlite3_stmt* stmt)
+      : owner_(owner), home_(home), stmt_(stmt) {}
   SqliteStatement(SqliteStatement&& other) noexcept;
   SqliteStatement& operator=(SqliteStatement&&) = delete;
   SqliteStatement(const SqliteStatement&) = delete;
@@ -55,6 +56,7 @@ class SqliteStatement final {
 
  private:
   SqliteDb* owner_;
+  std::vector<sqlite3_stmt*>* home_;  // where the statement goes back when done
   sqlite3_stmt* stmt_;
 };
 
@@ -82,11 +84,11 @@ class SqliteDb final {
   friend class SqliteStatement;
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   // Takes back a statement whose user is done with it (reset, unbound).
-  void Release(sqlite3_stmt* stmt);
+  void Release(std::vector<sqlite3_stmt*>* home, sqlite3_stmt* stmt);
 
   sqlite3* db_;
-  // Idle prepared statements by SQL text.
-  absl::flat_hash_map<std::string, std::vector<sqlite3_stmt*>> idle_;
+  // Idle prepared statements by the SQL text they were asked for with.
+  absl::node_hash_map<std::string, std::vector<sqlite3_stmt*>> idle_;
 };
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless Commit()

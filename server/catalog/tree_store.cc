@@ -51,7 +51,7 @@ absl::StatusOr<std::vector<TreeRow>> TreeStore::Page(int64_t after_tenant,
   list.BindBlob(2, after_id);
   std::vector<TreeRow> trees;
   uint64_t bytes = 0;
-  while (bytes < max_bytes) {
+  while (trees.empty() || bytes < max_bytes) {
     ASSIGN_OR_RETURN(bool row, list.Step());
     if (!row) break;
     TreeRow& tree = trees.emplace_back();

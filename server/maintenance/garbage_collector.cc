@@ -404,45 +404,6 @@ class Collection final {
 
 }  // namespace
 
-absl::string_view GcPhaseName(GcPhase phase) {
-  switch (phase) {
-    case GcPhase::kStarted:
-      return "started";
-    case GcPhase::kTreeCandidates:
-      return "tree-candidates";
-    case GcPhase::kTreesSwept:
-      return "trees-swept";
-    case GcPhase::kChunkCandidates:
-      return "chunk-candidates";
-    case GcPhase::kChunksSwept:
-      return "chunks-swept";
-    case GcPhase::kEmptyPackDeleted:
-      return "empty-pack-deleted";
-    case GcPhase::kCompactPackWritten:
-      return "compact-pack-written";
-    case GcPhase::kCompactRepointed:
-      return "compact-repointed";
-    case GcPhase::kCompactOldPackDeleted:
-      return "compact-old-pack-deleted";
-    case GcPhase::kOrphanDeleted:
-      return "orphan-deleted";
-    case GcPhase::kFinished:
-      return "finished";
-  }
-  return "unknown";
-}
-
-v1::GcResponse GcReport::ToProto() const {
-  v1::GcResponse response;
-  response.set_chunks_deleted(chunks_deleted);
-  response.set_bytes_freed(bytes_freed > 0 ? static_cast<uint64_t>(bytes_freed) : 0);
-  response.set_packs_deleted(packs_deleted);
-  response.set_packs_compacted(packs_compacted);
-  response.set_trees_deleted(trees_deleted);
-  response.set_chunks_rescued(chunks_rescued);
-  return response;
-}
-
 absl::StatusOr<GcReport> GarbageCollector::Run(const GcOptions& options) {
   if (!(options.compact_below >= 0 && options.compact_below <= 1)) {
     return absl::InvalidArgumentError("compact_below must be between 0 and 1");

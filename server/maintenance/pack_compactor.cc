@@ -25,7 +25,7 @@ absl::Status PackCompactor::CopyLive(const PackRecord& pack, CompactionCounts* c
   if (live.empty()) return absl::OkStatus();
   std::vector<std::string> blobs;
   absl::Status read = ReadLive(tier_, pack, live, &blobs);
-  if (absl::IsDataLoss(read)) {
+  if (IsPackDamage(read)) {
     counts->problems.push_back(absl::StrCat("pack ", pack.name, " (tier ", pack.tier, "): ",
                                             read.message(), "; quarantined, not compacted"));
     return chunks_->Quarantine(pack.id);

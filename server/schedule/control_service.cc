@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "common/limits.h"
 #include "common/path_rules.h"
+#include "common/path_text.h"
 #include "common/status_macros.h"
 #include "server/schedule/policy_rules.h"
 
@@ -176,7 +177,7 @@ void ControlSession::OnEvent(const v1::AgentEvent& event) {
                                        .pending_bytes = beat.pending_bytes(),
                                        .last_change_unix_ms = beat.last_change_unix_ms(),
                                        .watch_overflows = beat.watch_overflows(),
-                                       .watcher_problem = beat.watcher_problem().substr(0, 512)});
+                                       .watcher_problem = TruncateUtf8(beat.watcher_problem(), 512)});
   } else if (event.has_job_update()) {
     UpdateProgress(event.job_update());
   }
@@ -193,7 +194,7 @@ void ControlSession::UpdateProgress(const v1::JobUpdate& update) {
   if (progress.files_total() == 0) progress.set_files_total(j.progress().files_total());
   if (progress.bytes_total() == 0) progress.set_bytes_total(j.progress().bytes_total());
   if (progress.current_path().size() > kMaxPathTotalBytes) {
-    progress.mutable_current_path()->resize(kMaxPathTotalBytes);
+    progress.set_current_path(TruncateUtf8(progress.current_path(), kMaxPathTotalBytes));
   }
   *j.mutable_progress() = std::move(progress);
   // Progress is advisory: a lost update is replaced by the next one.

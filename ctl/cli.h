@@ -1,0 +1,69 @@
+// What every cairnctl command shares: its flags, how it fails (message and
+// exit code), and how it prints with --json. The commands themselves are in
+// view_commands.cc, order_commands.cc and maintenance_commands.cc.
+#ifndef CAIRN_CTL_CLI_H_
+#define CAIRN_CTL_CLI_H_
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/status/status.h"
+#include "cairn/v1/types.pb.h"
+#include "ctl/admin_client.h"
+
+ABSL_DECLARE_FLAG(std::string, server);
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(std::string, agent);
+ABSL_DECLARE_FLAG(uint32_t, limit);
+ABSL_DECLARE_FLAG(bool, recursive);
+ABSL_DECLARE_FLAG(std::string, target);
+ABSL_DECLARE_FLAG(std::string, to_agent);
+ABSL_DECLARE_FLAG(std::vector<std::string>, path);
+ABSL_DECLARE_FLAG(bool, overwrite);
+ABSL_DECLARE_FLAG(bool, allow_special);
+ABSL_DECLARE_FLAG(bool, detach);
+ABSL_DECLARE_FLAG(std::string, level);
+ABSL_DECLARE_FLAG(std::vector<std::string>, root);
+ABSL_DECLARE_FLAG(bool, read_data);
+ABSL_DECLARE_FLAG(bool, dry_run);
+
+namespace cairn::ctl {
+
+// What `cairnctl` with no or a wrong command prints.
+extern const char kUsage[];
+
+// Prints the error and returns the exit code: 2 for a bad argument, else 1.
+int Fail(const absl::Status& status);
+// Prints the problem and the usage; returns 2.
+int Usage(const std::string& problem);
+// With --json: prints `message` (or why it cannot be printed) and returns
+// true, the command is done; without, returns false.
+bool PrintedJson(const google::protobuf::Message& message);
+// One JSON object as a line (or the error, on stderr).
+void PrintJsonLine(const google::protobuf::Message& message);
+// "ROOT (level)" or "SNAPSHOT -> TARGET", for job listings.
+std::string JobTarget(const v1::Job& job);
+
+// The commands; each returns the exit code.
+int Status(AdminClient& client);
+int Agents(AdminClient& client);
+int Jobs(AdminClient& client);
+int Job(AdminClient& client, const std::string& id);
+int Snapshots(AdminClient& client);
+int Ls(AdminClient& client, const std::vector<std::string>& args);
+int Diff(AdminClient& client, const std::vector<std::string>& args);
+int Follow(AdminClient& client, const std::string& job_id);
+int Restore(AdminClient& client, const std::vector<std::string>& args);
+int Backup(AdminClient& client);
+int Verify(AdminClient& client);
+int PolicyCommand(AdminClient& client, const std::vector<std::string>& args);
+int Prune(AdminClient& client);
+int Gc(AdminClient& client);
+
+}  // namespace cairn::ctl
+
+#endif  // CAIRN_CTL_CLI_H_
