@@ -187,6 +187,11 @@ absl::StatusOr<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Start(absl::string_v
   return env;
 }
 
+void AgentTestEnv::KillServer() {
+  if (server_ != nullptr) server_->Shutdown();
+  server_.reset();
+}
+
 void AgentTestEnv::StopServer() {
   connection_.reset();
   if (server_ != nullptr) server_->Shutdown();

@@ -63,6 +63,9 @@ class AgentTestEnv final {
   absl::Status RestartServer(CoreOptions options = CoreOptions());
   // Stops the server for good (RestartServer brings one back).
   void StopServer();
+  // Stops the server but keeps the agent's connection, which then points at
+  // nothing: what an agent sees when its server dies.
+  void KillServer();
   AgentTestEnv(const AgentTestEnv&) = delete;
   AgentTestEnv& operator=(const AgentTestEnv&) = delete;
 

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "common/file_util.h"
 #include "tests/agent/agent_test_util.h"
 
 namespace cairn {
@@ -340,6 +341,38 @@ TEST_F(BackupRestoreTest, FileDeletedBetweenListingAndReadingIsTolerated) {
   EXPECT_EQ(ListDir(target + "/dir"), (std::vector<std::string>{"a-before", "c-after"}));
   CAIRN_ASSERT_OK_AND_ASSIGN(std::string after, ReadFile(target + "/dir/c-after"));
   EXPECT_EQ(after, "still here");
+}
+
+// An agent whose server dies mid-backup stops walking at once (it used to
+// treat the unreachable parent snapshot as "no parent" and wait out the
+// retry budget in every directory: minutes for a few dozen directories).
+TEST_F(BackupRestoreTest, ServerGoneMidBackupEndsTheWalkAtOnce) {
+  for (int d = 0; d < 20; ++d) {
+    CAIRN_ASSERT_OK(MakeDirectories(Src(absl::StrCat("d", d / 10, d % 10))));
+    CAIRN_ASSERT_OK(WriteFile(Src(absl::StrCat("d", d / 10, d % 10, "/f")), RandomBytes(100, d)));
+  }
+  CAIRN_ASSERT_OK(env_->Backup(src_, v1::BACKUP_LEVEL_FULL).status());
+  // The incremental reads its parent's trees; the server dies at d03.
+  BackupOptions options;
+  options.root = src_;
+  options.level = v1::BACKUP_LEVEL_INCREMENTAL;
+  bool killed = false;
+  int looked_at_after = 0;
+  options.on_entry = [&](const std::string& path) {
+    if (killed) ++looked_at_after;
+    if (path == "d03" && !killed) {
+      env_->KillServer();
+      killed = true;
+    }
+  };
+  absl::StatusOr<BackupResult> backup = RunBackup(env_->connection(), *env_->agent().crypto,
+                                                  env_->agent().config, options);
+  ASSERT_TRUE(killed);
+  ASSERT_FALSE(backup.ok()) << "a backup whose server died committed";
+  EXPECT_TRUE(absl::IsUnavailable(backup.status())) << backup.status();
+  // d03 is entered (its parent tree cannot be read: the walk ends there);
+  // nothing after it is looked at.
+  EXPECT_EQ(looked_at_after, 0) << "the walk went on without its server";
 }
 
 TEST_F(BackupRestoreTest, FileGrowingDuringTheBackupIsConsistentOrReported) {
