@@ -1,5 +1,6 @@
 #include "server/catalog/schema.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -73,22 +74,34 @@ CREATE TABLE IF NOT EXISTS policies(
   data BLOB NOT NULL);
 )sql";
 
-}  // namespace
-
-absl::Status MigrateCatalog(SqliteDb* db) {
-  RETURN_IF_ERROR(db->Exec(kSchema));
+// The version a catalog was written at, or nullopt for a new (empty) one.
+// Reads only: a catalog of another version must be left exactly as it was.
+absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
+  ASSIGN_OR_RETURN(SqliteStatement has_meta,
+                   db->Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"));
+  ASSIGN_OR_RETURN(bool meta, has_meta.Step());
+  if (!meta) return std::nullopt;
   ASSIGN_OR_RETURN(SqliteStatement get,
                    db->Prepare("SELECT value FROM meta WHERE key='schema_version'"));
   ASSIGN_OR_RETURN(bool found, get.Step());
-  if (found) {
-    std::string version = get.ColumnText(0);
-    if (version != std::to_string(kCatalogSchemaVersion)) {
+  if (!found) return std::nullopt;
+  return get.ColumnText(0);
+}
+
+}  // namespace
+
+absl::Status MigrateCatalog(SqliteDb* db) {
+  ASSIGN_OR_RETURN(std::optional<std::string> version, StoredVersion(db));
+  if (version.has_value()) {
+    if (*version != std::to_string(kCatalogSchemaVersion)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "catalog schema version ", version, " is not ", kCatalogSchemaVersion,
+          "catalog schema version ", *version, " is not ", kCatalogSchemaVersion,
           "; this cairn-server cannot open it (use the matching release)"));
     }
-    return absl::OkStatus();
+    // Same version: the script is idempotent and adds nothing.
+    return db->Exec(kSchema);
   }
+  RETURN_IF_ERROR(db->Exec(kSchema));
   ASSIGN_OR_RETURN(SqliteStatement put,
                    db->Prepare("INSERT INTO meta(key, value) VALUES('schema_version', ?)"));
   put.BindText(1, std::to_string(kCatalogSchemaVersion));

@@ -1,7 +1,8 @@
 // Test fixtures for agent tests: a real cairn-server started in-process on a
 // loopback port, an agent identity (config, fresh tenant key, Hello done), and
 // helpers to back up and restore real temp directories, to plant tampered
-// snapshots straight into the catalog, and to compare two directory trees.
+// snapshots straight into the catalog, and small file helpers. Tree
+// comparison (CaptureTree, DiffManifests) is in tree_manifest_util.h.
 //
 //   CAIRN_ASSERT_OK_AND_ASSIGN(auto env, AgentTestEnv::Start("roundtrip"));
 //   CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult b, env->Backup(src, v1::BACKUP_LEVEL_FULL));
@@ -28,6 +29,7 @@
 #include "cairn/v1/types.pb.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/agent/tree_manifest_util.h"  // tests compare trees with these
 #include "tests/test_status.h"
 
 namespace cairn {
@@ -102,37 +104,6 @@ class AgentTestEnv final {
   std::unique_ptr<ServerConnection> connection_;
   AgentIdentity agent_;
 };
-
-// What a tree comparison looks at for one path (relative to the root).
-struct PathInfo {
-  char type = '?';     // f d l p c b s
-  uint32_t perms = 0;  // st_mode & 07777
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  int64_t mtime_ns = 0;     // not compared for directories when ignore_dir_mtime
-  uint64_t size = 0;        // files only
-  std::string digest;       // files: hash of the non-zero 4 KiB blocks with their offsets
-  std::string link_target;  // symlinks
-  std::string link_group;   // non-directories with nlink > 1: smallest path of the inode
-  uint64_t rdev = 0;
-
-  bool operator==(const PathInfo& other) const = default;
-};
-std::string DescribePathInfo(const PathInfo& info);
-
-using TreeManifest = std::map<std::string, PathInfo>;
-
-// Walks `root` without following symlinks. Paths are relative ("a/b").
-absl::StatusOr<TreeManifest> CaptureTree(const std::string& root);
-// The manifest entries at or under `prefix` ("" = all), paths unchanged.
-TreeManifest SubManifest(const TreeManifest& manifest, const std::string& prefix);
-// Human-readable differences; empty when equal. Directory mtimes are
-// compared unless `ignore_dir_mtime`.
-std::string DiffManifests(const TreeManifest& want, const TreeManifest& got,
-                          bool ignore_dir_mtime = false);
-
-// Digest of a file's logical content in the same form as PathInfo::digest.
-absl::StatusOr<std::string> ContentDigest(const std::string& path);
 
 // Small file helpers; each returns a Status that names the path.
 absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode = 0644);

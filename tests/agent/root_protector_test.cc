@@ -1,23 +1,14 @@
-// RootProtector: journal-driven incrementals, continuous mode, consistency
-// groups under a slow writer, a journal that outlives a kill -9, and the
-// watcher's hard cases (the root replaced, a storm of renames), all against
-// an in-process server and real directories.
+// RootProtector against an in-process server and real directories:
+// journal-driven incrementals that list only changed directories, continuous
+// mode, and the watcher's hard cases (the root replaced, a rescan asked for
+// during a backup, a storm of renames).
 #include "agent/root_protector.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
-#include <memory>
+#include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -30,60 +21,10 @@
 #include "gtest/gtest.h"
 #include "tests/agent/agent_test_util.h"
 #include "tests/agent/continuous_util.h"
-
-extern char** environ;
+#include "tests/agent/root_protector_test_util.h"
 
 namespace cairn {
 namespace {
-
-class RootProtectorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("protector"));
-    root_ = env_->base() + "/root";
-    CAIRN_ASSERT_OK(MakeDirectories(root_));
-  }
-  void TearDown() override {
-    protector_.reset();
-    std::string base = env_ != nullptr ? env_->base() : "";
-    env_.reset();
-    if (!HasFailure() && !base.empty()) RemoveTree(base);
-  }
-
-  std::string Src(const std::string& rel) const { return JoinPath(root_, rel); }
-  std::string NewTarget(const std::string& label) {
-    return absl::StrCat(env_->base(), "/restore-", label, "-", targets_++);
-  }
-  ProtectionSettings Settings() const {
-    ProtectionSettings s;
-    s.root = root_;
-    return s;
-  }
-  void Start(ProtectionSettings settings) {
-    CAIRN_ASSERT_OK_AND_ASSIGN(protector_, StartProtector(*env_, std::move(settings)));
-  }
-  // Waits until the journal holds at least `n` pending paths.
-  void WaitPending(uint64_t n) {
-    ASSERT_TRUE(WaitUntil([&] { return protector_->state().pending_paths >= n; }))
-        << "pending paths: " << protector_->state().pending_paths << ", want >= " << n;
-  }
-  // Restores `snapshot` and compares it with `want` (the sentinel left out).
-  void ExpectRestoresTo(const std::string& snapshot, const TreeManifest& want,
-                        const std::string& label) {
-    CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest got,
-                               RestoreManifest(*env_, snapshot, NewTarget(label)));
-    EXPECT_EQ(DiffManifests(WithoutSentinel(want), WithoutSentinel(got)), "")
-        << "snapshot " << snapshot << " (" << label << ")";
-  }
-
-  std::unique_ptr<AgentTestEnv> env_;
-  std::string root_;
-  std::unique_ptr<RootProtector> protector_;
-  int targets_ = 0;
-};
-
-std::string DirName(int d) { return absl::StrFormat("d-%03d", d); }
-std::string FileName(int f) { return absl::StrFormat("f-%03d", f); }
 
 // 1. An incremental after 10 changed files in a 20,000-file tree lists only
 // the root and the 10 directories holding them; the other 190 are taken
@@ -224,267 +165,6 @@ TEST_F(RootProtectorTest, ContinuousModeCommitsSoonAfterTheWritesPause) {
   ExpectRestoresTo(all.front().id(), want, "latest");
 }
 
-// 3. A checkpoint written slowly while backups keep running is in no
-// snapshot half-written: absent, or whole with its final sizes.
-class ConsistencyGroupTest : public RootProtectorTest {
- protected:
-  static constexpr int kShards = 5;
-  static constexpr int kRounds = 10;
-  static constexpr size_t kPiece = 4096;
-
-  void Run(bool markers) {
-    CAIRN_ASSERT_OK(WriteFile(Src("notes.txt"), "start\n"));
-    ProtectionSettings settings = Settings();
-    settings.continuous = true;
-    // Short, so continuous backups also run between the writer's rounds.
-    settings.interval = absl::Milliseconds(500);
-    settings.quiet = absl::Milliseconds(100);
-    v1::ConsistencyGroup group;
-    group.set_path("ckpt-*");
-    group.set_settle_seconds(2);
-    if (markers) group.add_markers(".metadata");
-    settings.groups.push_back(group);
-    Start(settings);
-    if (HasFatalFailure()) return;
-    ASSERT_TRUE(
-        WaitUntil([&] { return protector_->state().last_snapshot != absl::InfinitePast(); }));
-
-    std::atomic<bool> writing{true};
-    absl::Status writer_status;
-    absl::Time last_write;
-    std::thread writer([&] {
-      absl::Status status = MakeDirectories(Src("ckpt-1"));
-      for (int r = 0; r < kRounds && status.ok(); ++r) {
-        if (r > 0) absl::SleepFor(absl::Milliseconds(300));
-        for (int s = 0; s < kShards && status.ok(); ++s) {
-          std::string shard = Src(absl::StrCat("ckpt-1/shard-", s));
-          std::string piece = RandomBytes(kPiece, static_cast<uint64_t>(1000 + r * kShards + s));
-          status = r == 0 ? WriteFile(shard, piece) : AppendFile(shard, piece);
-        }
-        if (status.ok()) status = AppendFile(Src("notes.txt"), absl::StrCat("round ", r, "\n"));
-      }
-      if (markers && status.ok()) status = WriteFile(Src("ckpt-1/.metadata"), "complete\n");
-      last_write = absl::Now();
-      writer_status = status;
-      writing = false;
-    });
-    // Ordered backups meanwhile, besides the continuous ones.
-    int ordered = 0;
-    while (writing) {
-      absl::StatusOr<BackupResult> b =
-          protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr);
-      EXPECT_TRUE(b.ok()) << b.status();
-      ++ordered;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    writer.join();
-    CAIRN_ASSERT_OK(writer_status);
-    CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest now, CaptureTree(root_));
-    const TreeManifest want = SubManifest(now, "ckpt-1");
-    ASSERT_EQ(want.size(), kShards + 1u + (markers ? 1u : 0u));
-
-    // Once settled (marker written, or 2 s without writes), a snapshot has it.
-    absl::Time seen_at;
-    ASSERT_TRUE(WaitUntil([&] {
-      absl::StatusOr<std::vector<v1::Snapshot>> all = AgentSnapshots(*env_);
-      if (!all.ok() || all->empty()) return false;
-      absl::StatusOr<std::optional<v1::TreeEntry>> e = SnapshotEntry(*env_, all->front(), "ckpt-1");
-      seen_at = absl::Now();
-      return e.ok() && e->has_value();
-    })) << "the settled checkpoint never reached a snapshot";
-    std::cout << "[ group    ] " << ordered << " ordered backups during the writes; whole "
-              << "checkpoint committed " << absl::FormatDuration(seen_at - last_write)
-              << " after the last write\n";
-    if (!markers) {
-      // The writer's clock reading trails its last shard write by microseconds.
-      EXPECT_GE(seen_at - last_write, absl::Seconds(2) - absl::Milliseconds(100))
-          << "taken before it settled";
-    }
-
-    // Every snapshot: no ckpt-1, or all of it as it is now.
-    CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> all, AgentSnapshots(*env_));
-    int with = 0, without = 0;
-    for (const v1::Snapshot& snapshot : all) {
-      CAIRN_ASSERT_OK_AND_ASSIGN(std::optional<v1::TreeEntry> entry,
-                                 SnapshotEntry(*env_, snapshot, "ckpt-1"));
-      if (!entry.has_value()) {
-        ++without;
-        continue;
-      }
-      ++with;
-      CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<v1::TreeEntry> shards,
-                                 SnapshotDirectory(*env_, snapshot, "ckpt-1"));
-      std::string listing;
-      for (const v1::TreeEntry& e : shards) absl::StrAppend(&listing, e.name(), ":", e.size(), " ");
-      EXPECT_EQ(shards.size(), want.size() - 1) << snapshot.id() << ": " << listing;
-      CAIRN_ASSERT_OK_AND_ASSIGN(
-          TreeManifest got, RestoreManifest(*env_, snapshot.id(), NewTarget("group"), {"ckpt-1"}));
-      EXPECT_EQ(DiffManifests(want, got), "")
-          << "snapshot " << snapshot.id() << " holds a partial checkpoint: " << listing;
-    }
-    std::cout << "[ group    ] " << all.size() << " snapshots: " << without
-              << " without the checkpoint, " << with << " with all of it\n";
-    EXPECT_GT(without, 1) << "backups ran while the checkpoint was being written";
-  }
-};
-
-TEST_F(ConsistencyGroupTest, SlowWriterNeverYieldsAPartialCheckpointWithSettle) { Run(false); }
-
-TEST_F(ConsistencyGroupTest, SlowWriterNeverYieldsAPartialCheckpointWithMarker) { Run(true); }
-
-// A half-written checkpoint that is already there when the protector starts
-// (the daemon restarted mid-write) has no recorded activity: its own change
-// times must keep it out until it settles.
-TEST_F(ConsistencyGroupTest, GroupWrittenBeforeStartWaitsForItsSettleTime) {
-  CAIRN_ASSERT_OK(MakeDirectories(Src("ckpt-7")));
-  for (int s = 0; s < kShards; ++s) {
-    CAIRN_ASSERT_OK(WriteFile(Src(absl::StrCat("ckpt-7/shard-", s)), RandomBytes(kPiece, s)));
-  }
-  const absl::Time written = absl::Now();
-  ProtectionSettings settings = Settings();
-  v1::ConsistencyGroup group;
-  group.set_path("ckpt-*");
-  group.set_settle_seconds(3);
-  settings.groups.push_back(group);
-  Start(settings);
-  if (HasFatalFailure()) return;
-  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult early,
-                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
-  if (absl::Now() - written < absl::Seconds(3)) {
-    CAIRN_ASSERT_OK_AND_ASSIGN(std::optional<v1::TreeEntry> entry,
-                               SnapshotEntry(*env_, early.snapshot, "ckpt-7"));
-    EXPECT_FALSE(entry.has_value()) << "a checkpoint written just now was taken unsettled";
-  }
-  absl::SleepFor(written + absl::Seconds(3) + absl::Milliseconds(50) - absl::Now());
-  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult late,
-                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
-  CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest want, CaptureTree(root_));
-  ExpectRestoresTo(late.snapshot.id(), want, "settled");
-}
-
-// 4. The journal outlives a kill -9. The child half runs in its own process
-// (the parent re-executes this binary): it protects the root, changes it,
-// waits until the journal has it on disk and dies with code 9.
-constexpr char kChildRootEnv[] = "CAIRN_PROTECTOR_CHILD_ROOT";
-constexpr char kChildStateEnv[] = "CAIRN_PROTECTOR_CHILD_STATE";
-constexpr char kChildKeyEnv[] = "CAIRN_PROTECTOR_CHILD_KEY";
-constexpr char kChildServerEnv[] = "CAIRN_PROTECTOR_CHILD_SERVER";
-
-TEST(RootProtectorCrashChild, DISABLED_ChangeAndDie) {
-  const char* root = getenv(kChildRootEnv);
-  if (root == nullptr) GTEST_SKIP() << "runs only as JournalSurvivesAKill's child";
-  v1::AgentConfig raw;
-  raw.set_server(getenv(kChildServerEnv));
-  raw.set_name(AgentTestEnv::kAgentName);
-  raw.set_tenant(AgentTestEnv::kTenant);
-  raw.set_state_dir(getenv(kChildStateEnv));
-  raw.set_key_file(getenv(kChildKeyEnv));
-  CAIRN_ASSERT_OK_AND_ASSIGN(v1::AgentConfig config, ResolveAgentConfig(raw));
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<AgentCrypto> crypto, LoadAgentCrypto(config));
-  ServerConnection connection(config.server());
-  ProtectionSettings settings;
-  settings.root = root;
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<RootProtector> protector,
-                             RootProtector::Start(settings, config, *crypto, &connection));
-  const std::string r = root;
-  CAIRN_ASSERT_OK(WriteFile(JoinPath(r, "d-001/f-001"), RandomBytes(7001, 71)));
-  CAIRN_ASSERT_OK(WriteFile(JoinPath(r, "d-002/new"), RandomBytes(7002, 72)));
-  ASSERT_EQ(unlink(JoinPath(r, "d-003/f-003").c_str()), 0);
-  ASSERT_EQ(rename(JoinPath(r, "d-004/f-004").c_str(), JoinPath(r, "d-004/f-004r").c_str()), 0);
-  CAIRN_ASSERT_OK(WaitCaughtUp(*protector, r));
-  // 5 paths and the sentinel.
-  ASSERT_GE(protector->state().pending_paths, 6u);
-  absl::SleepFor(absl::Milliseconds(400));  // the loop syncs every 200 ms
-  std::cout.flush();
-  _exit(9);
-}
-
-TEST_F(RootProtectorTest, JournalSurvivesAKillAndStartUpReconcileCatchesTheRest) {
-  for (int d = 0; d < 6; ++d) {
-    CAIRN_ASSERT_OK(MakeDirectories(Src(DirName(d))));
-    for (int f = 0; f < 6; ++f) {
-      CAIRN_ASSERT_OK(WriteFile(Src(JoinPath(DirName(d), FileName(f))),
-                                RandomBytes(500 + d * 10 + f, d * 6 + f)));
-    }
-  }
-  Start(Settings());
-  if (HasFatalFailure()) return;
-  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult first,
-                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
-  protector_.reset();  // releases the journal for the child
-
-  // Everything exec needs is prepared before fork: the child may only call
-  // async-signal-safe functions until it execs.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.push_back(absl::StrCat(kChildRootEnv, "=", root_));
-  env_strings.push_back(absl::StrCat(kChildStateEnv, "=", env_->agent().config.state_dir()));
-  env_strings.push_back(absl::StrCat(kChildKeyEnv, "=", env_->agent().config.key_file()));
-  env_strings.push_back(absl::StrCat(kChildServerEnv, "=", env_->agent().config.server()));
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> arg_strings = {
-      "root_protector_child", "--gtest_filter=RootProtectorCrashChild.DISABLED_ChangeAndDie",
-      "--gtest_also_run_disabled_tests"};
-  std::vector<char*> argv;
-  for (std::string& s : arg_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const std::string log = env_->base() + "/child.log";
-  int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  ASSERT_GE(log_fd, 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    execve("/proc/self/exe", argv.data(), envp.data());
-    _exit(127);
-  }
-  close(log_fd);
-  int wait_status = 0;
-  bool exited = WaitUntil([&] { return waitpid(pid, &wait_status, WNOHANG) == pid; });
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &wait_status, 0);
-  }
-  absl::StatusOr<std::string> child_log = ReadFile(log);
-  ASSERT_TRUE(exited) << "the child did not finish; its log:\n" << child_log.value_or("");
-  ASSERT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 9)
-      << "the child did not die as planned (status " << wait_status << "); its log:\n"
-      << child_log.value_or("");
-
-  // A new protector finds the dead one's journal.
-  CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest after_child, CaptureTree(root_));
-  Start(Settings());
-  if (HasFatalFailure()) return;
-  EXPECT_GE(protector_->state().pending_paths, 6u) << "the child's journal was lost";
-  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult second,
-                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
-  EXPECT_EQ(second.snapshot.parent_id(), first.snapshot.id());
-  EXPECT_EQ(protector_->state().pending_paths, 0u);
-  ExpectRestoresTo(second.snapshot.id(), after_child, "after-kill");
-
-  // Changed while nothing watched: same size, mtime put back, so only the
-  // ctime tells; the start-up reconcile still takes it.
-  protector_.reset();
-  const std::string sneaky = Src(JoinPath(DirName(5), FileName(2)));
-  struct stat st;
-  ASSERT_EQ(lstat(sneaky.c_str(), &st), 0);
-  CAIRN_ASSERT_OK(WriteFile(sneaky, RandomBytes(static_cast<size_t>(st.st_size), 999)));
-  struct timespec times[2] = {st.st_atim, st.st_mtim};
-  ASSERT_EQ(utimensat(AT_FDCWD, sneaky.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
-  CAIRN_ASSERT_OK(WriteFile(Src("d-000/added-offline"), "offline\n"));
-  CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest offline, CaptureTree(root_));
-  Start(Settings());
-  if (HasFatalFailure()) return;
-  EXPECT_EQ(protector_->state().pending_paths, 0u) << "nothing was watching";
-  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult third,
-                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
-  EXPECT_EQ(third.snapshot.stats().bytes_read(), static_cast<uint64_t>(st.st_size) + 8u);
-  ExpectRestoresTo(third.snapshot.id(), offline, "offline");
-}
-
 // 5a. The root deleted and made again: the watcher notices both, and the
 // next backup takes the new content, even where names repeat.
 TEST_F(RootProtectorTest, RootDeletedAndRecreatedIsRescanned) {
@@ -549,8 +229,7 @@ TEST_F(RootProtectorTest, RescanRequestedDuringAnOrderedBackupIsNotDropped) {
     moved = true;
     const std::string away = root_ + ".away";
     ASSERT_EQ(rename(root_.c_str(), away.c_str()), 0);
-    EXPECT_TRUE(
-        WaitUntil([&] { return absl::StrContains(protector_->state().problem, root_); }));
+    EXPECT_TRUE(WaitUntil([&] { return absl::StrContains(protector_->state().problem, root_); }));
     ASSERT_EQ(rename(away.c_str(), root_.c_str()), 0);
     EXPECT_TRUE(
         WaitUntil([&] { return absl::StrContains(protector_->state().problem, "came back"); }));

@@ -15,20 +15,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_test_util.h"
+#include "tests/server/server_test_util.h"
 
 namespace cairn {
 namespace {
 
 using ::testing::HasSubstr;
 
-v1::TreeEntry Dir(const std::string& name, const std::string& subtree_id) {
-  v1::TreeEntry e;
-  e.set_name(name);
-  e.set_type(v1::ENTRY_TYPE_DIRECTORY);
-  e.set_mode(0755);
-  e.set_subtree_id(subtree_id);
-  return e;
-}
 
 v1::TreeEntry Link(const std::string& name, const std::string& target) {
   v1::TreeEntry e;
@@ -96,10 +89,10 @@ TEST_F(TreeFetcherTest, ReadAheadMakesAWalkFarCheaperThanOneCallPerDirectory) {
   for (int i = 0; i < 30; ++i) {
     std::vector<v1::TreeEntry> children;
     for (int j = 0; j < 5; ++j) {
-      children.push_back(Dir(absl::StrCat("d", j), Put({Link("l", absl::StrCat(i, "-", j))})));
+      children.push_back(DirEntry(absl::StrCat("d", j), Put({Link("l", absl::StrCat(i, "-", j))})));
       ++directories;
     }
-    root.push_back(Dir(absl::StrCat("top", 100 + i), Put(std::move(children))));
+    root.push_back(DirEntry(absl::StrCat("top", 100 + i), Put(std::move(children))));
     ++directories;
   }
   TreeFetcher trees(env_->connection(), Snapshot(std::move(root)));
@@ -116,12 +109,12 @@ TEST_F(TreeFetcherTest, ReadAheadMakesAWalkFarCheaperThanOneCallPerDirectory) {
 
 TEST_F(TreeFetcherTest, IdenticalDirectoriesSharingOneTreeAllLoad) {
   const std::string empty = Put({});
-  const std::string same = Put({Dir("inner", empty), Link("l", "x")});
+  const std::string same = Put({DirEntry("inner", empty), Link("l", "x")});
   std::vector<v1::TreeEntry> root;
   for (int i = 0; i < 12; ++i) {
-    root.push_back(Dir(absl::StrCat("empty", 10 + i), empty));
+    root.push_back(DirEntry(absl::StrCat("empty", 10 + i), empty));
   }
-  for (int i = 0; i < 4; ++i) root.push_back(Dir(absl::StrCat("same", i), same));
+  for (int i = 0; i < 4; ++i) root.push_back(DirEntry(absl::StrCat("same", i), same));
   TreeFetcher trees(env_->connection(), Snapshot(std::move(root)));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> loaded, Walk(trees));
   EXPECT_EQ(loaded.size(), 12u + 4u * 2u);
@@ -136,13 +129,13 @@ TEST_F(TreeFetcherTest, ATreeThatDoesNotMatchItsIdIsDataLoss) {
   *other.add_entries() = Link("l", "swapped");
   const std::string claimed = TreeId("a tree that was never stored");
   ASSERT_OK(env_->PutRawTreeAs(claimed, other.SerializeAsString()));
-  TreeFetcher trees(env_->connection(), Snapshot({Dir("bad", claimed)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("bad", claimed)}));
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> bad = trees.Load(claimed);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << bad.status();
   EXPECT_THAT(bad.status().message(), HasSubstr("does not match its id"));
   // A fresh fetcher loads the honest tree.
-  TreeFetcher again(env_->connection(), Snapshot({Dir("fine", honest)}));
+  TreeFetcher again(env_->connection(), Snapshot({DirEntry("fine", honest)}));
   ASSERT_OK(again.Root().status());
   ASSERT_OK_AND_ASSIGN(v1::Tree fine, again.Load(honest));
   EXPECT_EQ(fine.entries(0).link_target(), "honest");
@@ -152,7 +145,7 @@ TEST_F(TreeFetcherTest, ATreeThatDoesNotParseIsDataLoss) {
   const std::string garbage("\xff\xff\xff\xff\x0f", 5);
   const std::string id = TreeId(garbage);
   ASSERT_OK(env_->PutRawTreeAs(id, garbage));
-  TreeFetcher trees(env_->connection(), Snapshot({Dir("junk", id)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("junk", id)}));
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> junk = trees.Load(id);
   EXPECT_EQ(junk.status().code(), absl::StatusCode::kDataLoss) << junk.status();
@@ -161,7 +154,7 @@ TEST_F(TreeFetcherTest, ATreeThatDoesNotParseIsDataLoss) {
 
 TEST_F(TreeFetcherTest, AMissingTreeIsNotFound) {
   const std::string missing = TreeId("never stored");
-  TreeFetcher trees(env_->connection(), Snapshot({Dir("gone", missing)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("gone", missing)}));
   ASSERT_OK(trees.Root().status());
   EXPECT_EQ(trees.Load(missing).status().code(), absl::StatusCode::kNotFound);
   TreeFetcher nowhere(env_->connection(), "s-no-such-snapshot");
@@ -176,7 +169,7 @@ TEST_F(TreeFetcherTest, ATamperedSiblingDoesNotFailAGoodTree) {
   *other.add_entries() = Link("l", "tampered");
   const std::string claimed = TreeId("the tree the snapshot names");
   ASSERT_OK(env_->PutRawTreeAs(claimed, other.SerializeAsString()));
-  TreeFetcher trees(env_->connection(), Snapshot({Dir("a-good", good), Dir("b-bad", claimed)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("a-good", good), DirEntry("b-bad", claimed)}));
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> first = trees.Load(good);
   ASSERT_OK(first.status());

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace cairn {
 namespace {
@@ -21,10 +23,8 @@ std::string Pattern(size_t size) {
 class TempFile {
  public:
   explicit TempFile(const std::string& contents) {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("byte_source_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
+    dir_ = NewTempDir(absl::StrCat(
+        "byte_source_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     path_ = (dir_ / "data").string();
     FILE* f = std::fopen(path_.c_str(), "wb");
     EXPECT_NE(f, nullptr);

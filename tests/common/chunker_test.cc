@@ -12,8 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/byte_source.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace cairn {
 namespace {
@@ -269,9 +271,7 @@ TEST(ChunkerTest, LargeInputWithDefaultParams) {
 
 TEST(ChunkerTest, ReadsAFileRange) {
   const std::string data = RandomData(3 << 20, 9);
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) / ("chunker_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = NewTempDir("chunker");
   const std::string path = (dir / "file").string();
   FILE* f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);

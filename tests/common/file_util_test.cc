@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace cairn {
 namespace {
@@ -35,10 +35,8 @@ std::vector<std::string> ListDir(const std::string& dir) {
 class FileUtilTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = absl::StrCat(::testing::TempDir(), "/file_util_test_", ::getpid(), "_", counter++, "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_TRUE(MakeDirectories(dir_).ok());
+    dir_ = NewTempDir(absl::StrCat(
+        "file_util_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
   }
   std::string dir_;
 };

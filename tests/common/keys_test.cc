@@ -14,6 +14,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace cairn {
 namespace {
@@ -28,8 +29,7 @@ class KeysTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = absl::StrCat(::testing::TempDir(), "/keys_test_", getpid(), "_", info->name());
-    ASSERT_TRUE(MakeDirectories(dir_, 0700).ok());
+    dir_ = NewTempDir(absl::StrCat("keys_", info->name()));
     path_ = dir_ + "/master.key";
   }
 

@@ -19,7 +19,11 @@
 #include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/cli_util.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/e2e/json_util.h"
+#include "tests/e2e/process_util.h"
+#include "tests/e2e/tree_util.h"
 
 namespace cairn::e2e {
 namespace {

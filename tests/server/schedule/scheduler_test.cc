@@ -2,8 +2,10 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace cairn {
 namespace {
@@ -11,11 +13,8 @@ namespace {
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/scheduler_test_" +
-           std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = NewTempDir(absl::StrCat(
+        "scheduler_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     auto catalog = Catalog::Open(dir_ + "/catalog.db");
     ASSERT_TRUE(catalog.ok()) << catalog.status();
     catalog_ = *std::move(catalog);

@@ -4,22 +4,20 @@
 #define CAIRN_TESTS_SERVER_TIERS_TIER_TEST_DIR_H_
 
 #include <dirent.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace cairn {
 
-// A path that does not exist yet, unique to this process and call.
+// A path that does not exist yet, in a directory no earlier run made.
 inline std::string FreshTestDir(absl::string_view label) {
-  static std::atomic<int> counter{0};
-  return absl::StrCat(::testing::TempDir(), "/", label, "_", ::getpid(), "_", counter++);
+  return NewTempDir(label) + "/tier";
 }
 
 // Every name in `dir` except "." and "..", sorted.

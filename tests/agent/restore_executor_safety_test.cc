@@ -1,9 +1,7 @@
-// A restore never writes outside its target, even when the catalog has been
-// tampered with: hostile names and link targets, symlinks planted in the
-// target or in the snapshot itself, set-id bits and device nodes, trees that
-// refer to themselves, and chunks stored under the wrong id. Tampered
-// snapshots are written straight into the catalog, past the server's checks.
-#include <fcntl.h>
+// RestoreExecutor never writes outside its target: hostile names and restore
+// paths, symlinks planted in the target or in the snapshot itself, hardlinks
+// to outside, the root or the agent's own files as target; set-id bits and
+// device nodes only with allow_special.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -12,151 +10,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/tree_spool.h"
-#include "common/tree_id.h"
-#include "common/chunk_id.h"
-#include "common/status_macros.h"
+#include "agent/restore_executor.h"
 #include "gtest/gtest.h"
-#include "server/catalog/sqlite_db.h"
 #include "tests/agent/agent_test_util.h"
+#include "tests/agent/restore_safety_test_util.h"
 
 namespace cairn {
 namespace {
-
-class RestoreSafetyTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("restore_safety"));
-    src_ = env_->base() + "/src";
-    work_ = env_->base() + "/work";
-    target_ = work_ + "/target";
-    sentinel_ = work_ + "/sentinel";
-    victim_dir_ = work_ + "/victim-dir";
-    victim_file_ = work_ + "/victim.txt";
-    ASSERT_EQ(mkdir(src_.c_str(), 0755), 0);
-    ASSERT_EQ(mkdir(work_.c_str(), 0755), 0);
-    ASSERT_EQ(mkdir(target_.c_str(), 0755), 0);
-    ASSERT_EQ(mkdir(sentinel_.c_str(), 0755), 0);
-    ASSERT_EQ(mkdir(victim_dir_.c_str(), 0755), 0);
-    CAIRN_ASSERT_OK(WriteFile(victim_dir_ + "/keep", "victim directory's file"));
-    CAIRN_ASSERT_OK(WriteFile(victim_file_, "victim file"));
-    CAIRN_ASSERT_OK(SetMtime(victim_dir_ + "/keep", 1400000000));
-    CAIRN_ASSERT_OK(SetMtime(victim_file_, 1400000000));
-    CAIRN_ASSERT_OK(SetMtime(victim_dir_, 1400000000));
-    CAIRN_ASSERT_OK(SetMtime(sentinel_, 1400000000));
-
-    // Real chunks for tampered entries to point at.
-    CAIRN_ASSERT_OK(WriteFile(src_ + "/alpha", "alpha's content"));
-    CAIRN_ASSERT_OK(WriteFile(src_ + "/beta", "beta's content, a bit longer"));
-    CAIRN_ASSERT_OK(WriteFile(src_ + "/gamma", "gamma's content"));
-    ASSERT_EQ(mkdir((src_ + "/sub").c_str(), 0755), 0);
-    CAIRN_ASSERT_OK(WriteFile(src_ + "/sub/inner", "inner content"));
-    CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult backup, env_->Backup(src_, v1::BACKUP_LEVEL_FULL));
-    ASSERT_TRUE(backup.errors.empty()) << DescribeErrors(backup.errors);
-    honest_snapshot_ = backup.snapshot.id();
-    CAIRN_ASSERT_OK_AND_ASSIGN(v1::Tree root, env_->GetRawTree(backup.snapshot.root_tree_id()));
-    for (const v1::TreeEntry& e : root.entries()) honest_[e.name()] = e;
-    ASSERT_EQ(honest_.count("alpha"), 1u);
-    ASSERT_EQ(honest_["alpha"].chunks_size(), 1);
-    ASSERT_EQ(honest_["beta"].chunks_size(), 1);
-
-    CAIRN_ASSERT_OK_AND_ASSIGN(outside_before_, Outside());
-  }
-
-  void TearDown() override {
-    if (env_ == nullptr) return;
-    std::string base = env_->base();
-    env_.reset();
-    if (!HasFailure()) RemoveTree(base);
-  }
-
-  // Everything under work/ except the target: what a restore must not touch.
-  absl::StatusOr<TreeManifest> Outside() {
-    ASSIGN_OR_RETURN(TreeManifest all, CaptureTree(work_));
-    for (auto it = all.begin(); it != all.end();) {
-      if (it->first == "target" || it->first.rfind("target/", 0) == 0) {
-        it = all.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    return all;
-  }
-
-  void ExpectOutsideUntouched() {
-    CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest now, Outside());
-    EXPECT_EQ(DiffManifests(outside_before_, now), "") << "something outside the target changed";
-    EXPECT_TRUE(ListDir(sentinel_).empty());
-  }
-
-  v1::TreeEntry FileLike(const std::string& name, const std::string& source = "alpha") {
-    v1::TreeEntry e = honest_[source];
-    e.set_name(name);
-    return e;
-  }
-  static v1::TreeEntry Symlink(const std::string& name, const std::string& target) {
-    v1::TreeEntry e;
-    e.set_name(name);
-    e.set_type(v1::ENTRY_TYPE_SYMLINK);
-    e.set_mode(0777);
-    e.set_link_target(target);
-    return e;
-  }
-  static v1::TreeEntry Hardlink(const std::string& name, const std::string& first) {
-    v1::TreeEntry e;
-    e.set_name(name);
-    e.set_type(v1::ENTRY_TYPE_HARDLINK);
-    e.set_mode(0644);
-    e.set_link_target(first);
-    return e;
-  }
-  absl::StatusOr<v1::TreeEntry> Dir(const std::string& name, std::vector<v1::TreeEntry> entries) {
-    v1::Tree tree;
-    for (v1::TreeEntry& e : entries) *tree.add_entries() = std::move(e);
-    ASSIGN_OR_RETURN(std::string id, env_->PutRawTree(tree));
-    v1::TreeEntry e;
-    e.set_name(name);
-    e.set_type(v1::ENTRY_TYPE_DIRECTORY);
-    e.set_mode(0755);
-    e.set_subtree_id(id);
-    return e;
-  }
-  absl::StatusOr<std::string> Snapshot(std::vector<v1::TreeEntry> entries) {
-    v1::Tree tree;
-    for (v1::TreeEntry& e : entries) *tree.add_entries() = std::move(e);
-    ASSIGN_OR_RETURN(std::string id, env_->PutRawTree(tree));
-    return env_->CommitRawSnapshot(id);
-  }
-  absl::StatusOr<RestoreResult> Restore(const std::string& snapshot, bool overwrite = false,
-                                        std::vector<std::string> paths = {},
-                                        bool allow_special = false) {
-    RestoreOptions options;
-    options.snapshot_id = snapshot;
-    options.target = target_;
-    options.overwrite = overwrite;
-    options.paths = std::move(paths);
-    options.allow_special = allow_special;
-    return env_->Restore(options);
-  }
-
-  std::vector<std::string> HostileNames() const {
-    return {"../x",
-            sentinel_ + "/abs",
-            "",
-            ".",
-            "..",
-            "a/b",
-            "../sentinel/up",
-            std::string("nul\0byte", 8),
-            std::string(300, 'n')};
-  }
-
-  std::unique_ptr<AgentTestEnv> env_;
-  std::string src_, work_, target_, sentinel_, victim_dir_, victim_file_;
-  std::string honest_snapshot_;
-  std::map<std::string, v1::TreeEntry> honest_;
-  TreeManifest outside_before_;
-};
 
 TEST_F(RestoreSafetyTest, HostileNamesAreRefusedForEveryEntryType) {
   const std::vector<std::string> names = HostileNames();
@@ -424,101 +284,6 @@ TEST_F(RestoreSafetyTest, DeviceNodesAndFifosNeedAllowSpecial) {
   EXPECT_EQ(st.st_rdev, makedev(1, 5));
   ASSERT_EQ(lstat((target_ + "/disk").c_str(), &st), 0);
   EXPECT_TRUE(S_ISBLK(st.st_mode));
-}
-
-TEST_F(RestoreSafetyTest, SwappedChunksFailOnlyTheirFilesAndNameTheChunk) {
-  const std::string a = honest_["alpha"].chunks(0).id();
-  const std::string b = honest_["beta"].chunks(0).id();
-  {
-    CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                               SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
-    CAIRN_ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
-    const std::string parked(32, '\0');
-    for (const auto& [from, to] :
-         std::vector<std::pair<std::string, std::string>>{{a, parked}, {b, a}, {parked, b}}) {
-      CAIRN_ASSERT_OK_AND_ASSIGN(SqliteStatement move,
-                                 db->Prepare("UPDATE chunks SET id = ?2 WHERE id = ?1"));
-      move.BindBlob(1, from);
-      move.BindBlob(2, to);
-      CAIRN_ASSERT_OK(move.Run());
-      ASSERT_EQ(db->Changes(), 1);
-    }
-    CAIRN_ASSERT_OK(db->Exec("COMMIT"));
-  }
-  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(honest_snapshot_));
-  EXPECT_EQ(result.failed, 2u) << DescribeErrors(result.errors);
-  auto error_of = [&](const std::string& path) -> std::string {
-    for (const v1::FileError& e : result.errors) {
-      if (e.path() == path) return e.error();
-    }
-    return "";
-  };
-  CAIRN_ASSERT_OK_AND_ASSIGN(ChunkId id_a, ChunkIdFromBytes(a));
-  CAIRN_ASSERT_OK_AND_ASSIGN(ChunkId id_b, ChunkIdFromBytes(b));
-  EXPECT_NE(error_of("alpha").find(ChunkIdHex(id_a)), std::string::npos) << error_of("alpha");
-  EXPECT_NE(error_of("beta").find(ChunkIdHex(id_b)), std::string::npos) << error_of("beta");
-  // The other files restored; the failed ones left nothing behind.
-  EXPECT_EQ(ListDir(target_), (std::vector<std::string>{"gamma", "sub"}));
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::string gamma, ReadFile(target_ + "/gamma"));
-  EXPECT_EQ(gamma, "gamma's content");
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::string inner, ReadFile(target_ + "/sub/inner"));
-  EXPECT_EQ(inner, "inner content");
-}
-
-TEST_F(RestoreSafetyTest, TreeThatContainsItselfEndsWithAnError) {
-  // A tree stored under an id that is not its hash, naming itself as a
-  // subtree: an endless directory chain if the restore trusted the id.
-  const std::string loop_id(32, '\x42');
-  v1::Tree tree;
-  v1::TreeEntry* loop = tree.add_entries();
-  loop->set_name("loop");
-  loop->set_type(v1::ENTRY_TYPE_DIRECTORY);
-  loop->set_mode(0755);
-  loop->set_subtree_id(loop_id);
-  CAIRN_ASSERT_OK(env_->PutRawTreeAs(loop_id, tree.SerializeAsString()));
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot({FileLike("ok"), *loop}));
-  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
-  EXPECT_GE(result.failed, 1u);
-  // At most one level was created: the subtree failed its hash check.
-  EXPECT_TRUE(ListDir(target_ + "/loop/loop").empty());
-  ExpectOutsideUntouched();
-}
-
-TEST_F(RestoreSafetyTest, OverlyDeepSnapshotIsCutOffWithAnError) {
-  // Honest ids, but deeper than any backup produces (it stops at 1024).
-  constexpr int kDepth = 1100;
-  // Stored in one transaction: 1100 catalog commits would each fsync.
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                             SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
-  CAIRN_ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
-  v1::TreeEntry next = FileLike("leaf");
-  for (int i = 0; i < kDepth; ++i) {
-    v1::Tree tree;
-    *tree.add_entries() = next;
-    std::string data = tree.SerializeAsString();
-    CAIRN_ASSERT_OK_AND_ASSIGN(
-        SqliteStatement put, db->Prepare("INSERT INTO trees(tenant_id, id, data) "
-                                         "VALUES((SELECT id FROM tenants WHERE name = ?), ?, ?)"));
-    put.BindText(1, AgentTestEnv::kTenant);
-    put.BindBlob(2, TreeId(data));
-    put.BindBlob(3, data);
-    CAIRN_ASSERT_OK(put.Run());
-    next.Clear();
-    next.set_name("d");
-    next.set_type(v1::ENTRY_TYPE_DIRECTORY);
-    next.set_mode(0755);
-    next.set_subtree_id(TreeId(data));
-  }
-  CAIRN_ASSERT_OK(db->Exec("COMMIT"));
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot({next}));
-  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
-  EXPECT_GE(result.failed, 1u) << "a 1100-deep snapshot restored without complaint";
-  bool named = false;
-  for (const v1::FileError& e : result.errors) {
-    named = named || e.error().find("nested") != std::string::npos;
-  }
-  EXPECT_TRUE(named) << DescribeErrors(result.errors);
-  ExpectOutsideUntouched();
 }
 
 }  // namespace

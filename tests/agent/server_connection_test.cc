@@ -1,0 +1,151 @@
+// ServerConnection::Call on loopback: against an address where nothing
+// listens it retries UNAVAILABLE and gives up once give_up_after has passed;
+// a server that comes up while it retries is reached (the first attempt is
+// seen failing first); a non-transient error is returned without retrying
+// (a retry would wait out an hour); and a call that succeeds returns its
+// response.
+#include "agent/server_connection.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "server/server.h"
+#include "tests/agent/agent_test_util.h"
+
+namespace cairn {
+namespace {
+
+// A TCP socket bound to a free loopback port. Unless it listens, connections
+// to the port are refused, and no one else can take the port meanwhile.
+class BoundPort {
+ public:
+  BoundPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    socklen_t len = sizeof(addr);
+    ok_ = ok_ && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    port_ = ntohs(addr.sin_port);
+  }
+  ~BoundPort() { Close(); }
+  bool ok() const { return ok_; }
+  int fd() const { return fd_; }
+  int port() const { return port_; }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  bool ok_ = false;
+};
+
+v1::HelloRequest Hello(const std::string& agent) {
+  v1::HelloRequest hello;
+  hello.set_agent(agent);
+  hello.set_tenant("t1");
+  return hello;
+}
+
+TEST(ServerConnectionTest, NothingListeningIsRetriedThenGivenUp) {
+  BoundPort port;
+  ASSERT_TRUE(port.ok());
+  ServerConnection connection(port.address());
+  // No time to retry: one attempt.
+  absl::StatusOr<v1::HelloResponse> once = connection.Call(
+      &v1::AgentService::Stub::Hello, Hello("a1"), absl::Seconds(5), absl::ZeroDuration());
+  EXPECT_EQ(once.status().code(), absl::StatusCode::kUnavailable) << once.status();
+
+  // A second to retry in: the backoff (100, 200, 400 ms, ...) runs until
+  // the next wait would pass the second, then the call gives up.
+  const absl::Time start = absl::Now();
+  absl::StatusOr<v1::HelloResponse> retried = connection.Call(
+      &v1::AgentService::Stub::Hello, Hello("a1"), absl::Seconds(5), absl::Seconds(1));
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(retried.status().code(), absl::StatusCode::kUnavailable) << retried.status();
+  EXPECT_GE(took, absl::Milliseconds(700)) << "it did not wait between attempts";
+}
+
+TEST(ServerConnectionTest, AServerThatComesUpWhileRetryingIsReached) {
+  BoundPort port;
+  ASSERT_TRUE(port.ok());
+  ASSERT_EQ(::listen(port.fd(), 8), 0);
+  const std::string state = MakeTestDir("connection_server");
+  absl::StatusOr<v1::HelloResponse> answer;
+  std::thread caller([&] {
+    ServerConnection connection(port.address());
+    // Generous: the server is up well before; a guard, not a timing claim.
+    answer = connection.Call(&v1::AgentService::Stub::Hello, Hello("a1"), absl::Seconds(5),
+                             absl::Seconds(60));
+  });
+  // The first attempt reaches this socket, which is no server: it hangs up.
+  const int first = ::accept(port.fd(), nullptr, nullptr);
+  ASSERT_GE(first, 0);
+  ::close(first);
+  port.Close();
+  // Now a real server on that port.
+  v1::ServerConfig config;
+  config.set_listen(port.address());
+  config.set_state_dir(state);
+  absl::StatusOr<std::unique_ptr<CairnServer>> server = CairnServer::Start(config);
+  caller.join();
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_GT(answer->max_message_bytes(), 0u);
+  server->reset();
+  RemoveTree(state);
+}
+
+class ServerConnectionWithServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("connection")); }
+  void TearDown() override {
+    if (env_ == nullptr) return;
+    std::string base = env_->base();
+    env_.reset();
+    if (!HasFailure()) RemoveTree(base);
+  }
+
+  std::unique_ptr<AgentTestEnv> env_;
+};
+
+TEST_F(ServerConnectionWithServerTest, ANonTransientErrorIsReturnedAtOnce) {
+  ServerConnection connection(env_->agent().config.server());
+  // With an hour to retry in, only a call that does not retry returns.
+  absl::StatusOr<v1::HelloResponse> bad = connection.Call(
+      &v1::AgentService::Stub::Hello, Hello("bad name"), absl::Seconds(30), absl::Hours(1));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+  v1::BeginBackupRequest begin;
+  begin.set_agent("never-said-hello");
+  begin.add_roots("/data");
+  absl::StatusOr<v1::BeginBackupResponse> unknown = connection.Call(
+      &v1::AgentService::Stub::BeginBackup, begin, absl::Seconds(30), absl::Hours(1));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kFailedPrecondition) << unknown.status();
+}
+
+TEST_F(ServerConnectionWithServerTest, ASuccessfulCallReturnsTheResponse) {
+  ServerConnection connection(env_->agent().config.server());
+  CAIRN_ASSERT_OK_AND_ASSIGN(v1::HelloResponse hello,
+                             connection.Call(&v1::AgentService::Stub::Hello, Hello("a2")));
+  EXPECT_EQ(hello.max_message_bytes(), static_cast<uint32_t>(32 << 20));
+  EXPECT_NE(connection.stub(), nullptr);
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,121 @@
+// MigrateCatalog on real SQLite files: a new file gets every table and the
+// schema version; running it again changes nothing and keeps the data; a
+// catalog of another version is refused with a message naming both versions
+// and is left as it was.
+#include "server/catalog/schema.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/catalog/sqlite_db.h"
+#include "tests/server/server_test_util.h"
+
+namespace cairn {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+class SchemaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshTestDir("schema");
+    ASSERT_OK(MakeDirectories(dir_, 0750));
+    ASSERT_OK_AND_ASSIGN(db_, SqliteDb::Open(dir_ + "/catalog.db"));
+  }
+  void TearDown() override {
+    db_.reset();
+    RemoveTestDirUnlessFailed(dir_);
+  }
+
+  // The first column of every row of `sql`, as text.
+  std::vector<std::string> Column(const std::string& sql) {
+    std::vector<std::string> values;
+    absl::StatusOr<SqliteStatement> stmt = db_->Prepare(sql);
+    EXPECT_TRUE(stmt.ok()) << stmt.status();
+    if (!stmt.ok()) return values;
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      EXPECT_TRUE(row.ok()) << row.status();
+      if (!row.ok() || !*row) break;
+      values.push_back(stmt->ColumnText(0));
+    }
+    return values;
+  }
+  // Every table and index, with its SQL: the whole schema as text.
+  std::vector<std::string> Schema() {
+    return Column(
+        "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master "
+        "ORDER BY type, name");
+  }
+  std::vector<std::string> Version() {
+    return Column("SELECT value FROM meta WHERE key='schema_version'");
+  }
+
+  std::string dir_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+TEST_F(SchemaTest, ANewCatalogGetsEveryTableAndTheVersion) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_THAT(Column("SELECT name FROM sqlite_master WHERE type='table'"),
+              IsSupersetOf({"meta", "tenants", "agents", "packs", "chunks", "trees", "jobs",
+                            "snapshots", "policies"}));
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
+  EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+TEST_F(SchemaTest, MigratingAgainChangesNothingAndKeepsTheData) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  ASSERT_OK(db_->Exec("INSERT INTO tenants(name) VALUES('t1')"));
+  ASSERT_OK(db_->Exec("INSERT INTO policies(name, updated_ms, data) VALUES('p', 5, x'00')"));
+  const std::vector<std::string> schema = Schema();
+  for (int i = 0; i < 3; ++i) ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Schema(), schema);
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)})
+      << "one version row, not one per run";
+  EXPECT_EQ(Column("SELECT name FROM tenants"), std::vector<std::string>{"t1"});
+  EXPECT_EQ(Column("SELECT name FROM policies"), std::vector<std::string>{"p"});
+
+  // And from another connection, as a restarted server would.
+  db_.reset();
+  ASSERT_OK_AND_ASSIGN(db_, SqliteDb::Open(dir_ + "/catalog.db"));
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Schema(), schema);
+  EXPECT_EQ(Column("SELECT name FROM tenants"), std::vector<std::string>{"t1"});
+}
+
+TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  for (const std::string& other : {std::string("0"), std::string("2"), std::string("99")}) {
+    SCOPED_TRACE(other);
+    ASSERT_OK(
+        db_->Exec(absl::StrCat("UPDATE meta SET value='", other, "' WHERE key='schema_version'")));
+    absl::Status refused = MigrateCatalog(db_.get());
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+    EXPECT_THAT(refused.message(), HasSubstr(absl::StrCat("version ", other)));
+    EXPECT_THAT(refused.message(), HasSubstr(absl::StrCat("is not ", kCatalogSchemaVersion)));
+    EXPECT_EQ(Version(), std::vector<std::string>{other}) << "the version is not rewritten";
+  }
+}
+
+// A catalog written by another release (here: only its meta table, at version
+// 2) is refused before anything is written to it: the tables of this version
+// must not appear in it.
+TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
+  ASSERT_OK(
+      db_->Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "INSERT INTO meta VALUES('schema_version', '2');"
+                "CREATE TABLE trees_v2(id BLOB PRIMARY KEY, data BLOB NOT NULL);"));
+  const std::vector<std::string> before = Schema();
+  EXPECT_EQ(MigrateCatalog(db_.get()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Schema(), before);
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,250 @@
+// AgentService end to end in-process: a real CairnServer on a loopback port
+// and a real stub over a real channel. Uploads (durable, cancelled half-way,
+// over the message cap, hostile framing), the control stream's hello and a
+// restore order reaching it, and chunk reads scoped by the snapshot.
+#include "server/rpc/agent_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cairn/v1/agent.grpc.pb.h"
+#include "common/limits.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/server/rpc/rpc_test_util.h"
+#include "tests/server/server_test_util.h"
+
+namespace cairn {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+TEST_F(GrpcServiceTest, UploadStoresChunksDurably) {
+  std::string job = Begin("a1", "t1");
+  std::vector<std::string> ids = {TestChunkId(1), TestChunkId(2), TestChunkId(3)};
+  EXPECT_THAT(Missing(job, ids), ElementsAre(0u, 1u, 2u));
+  v1::UploadChunksResponse response;
+  grpc::Status status = Upload(job, ids, &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.chunks_stored(), 3u);
+  EXPECT_GT(response.bytes_stored(), 3000u);
+  EXPECT_THAT(Missing(job, ids), IsEmpty());
+  status = Upload(job, ids, &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.chunks_stored(), 0u);
+  EXPECT_EQ(response.chunks_already_present(), 3u);
+}
+
+TEST_F(GrpcServiceTest, CancelledUploadStoresNothingOfItsOpenPack) {
+  std::string job = Begin("a1", "t1");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(TestChunkId(i));
+  const std::string packs_dir = state_dir_ + "/packs";
+  {
+    grpc::ClientContext context;
+    v1::UploadChunksResponse response;
+    auto stream = agent_->UploadChunks(&context, &response);
+    v1::UploadChunkRequest chunk;
+    chunk.set_job_id(job);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      chunk.set_id(ids[i]);
+      chunk.set_size(2048);
+      chunk.set_sealed(TestSealed(i, 1000));
+      ASSERT_TRUE(stream->Write(chunk));
+    }
+    // Wait until the server is half-way: its open pack exists as a temp file.
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (RawDirListing(packs_dir).empty() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_FALSE(RawDirListing(packs_dir).empty()) << "the server never opened a pack";
+    context.TryCancel();
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << Describe(status);
+  }
+  EXPECT_THAT(Missing(job, ids), ElementsAre(0u, 1u, 2u, 3u, 4u, 5u));
+
+  // Once the handler has surely ended (shutdown waits for it), nothing is
+  // catalogued and no pack or temp file is left; after a restart too.
+  StopServer();
+  EXPECT_THAT(RawDirListing(packs_dir), IsEmpty());
+  StartServer();
+  EXPECT_THAT(Missing(job, ids), ElementsAre(0u, 1u, 2u, 3u, 4u, 5u));
+  v1::GetStatusResponse status;
+  ASSERT_TRUE(admin_->GetStatus(Context().get(), v1::GetStatusRequest(), &status).ok());
+  EXPECT_EQ(status.chunks(), 0u);
+  EXPECT_EQ(status.tiers(0).packs(), 0u);
+  // The agent simply sends again.
+  v1::UploadChunksResponse response;
+  grpc::Status again = Upload(job, ids, &response);
+  ASSERT_TRUE(again.ok()) << Describe(again);
+  EXPECT_THAT(Missing(job, ids), IsEmpty());
+}
+
+TEST_F(GrpcServiceTest, MessagesOverTheCapAreRefusedAndTheServerGoesOn) {
+  std::string job = Begin("a1", "t1");
+  {
+    v1::PutTreesRequest request;
+    request.set_job_id(job);
+    request.add_trees(std::string(kMaxGrpcMessageBytes + 1024, 'x'));
+    v1::PutTreesResponse response;
+    grpc::Status status = agent_->PutTrees(Context().get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(status);
+  }
+  {
+    auto context = Context();
+    v1::UploadChunksResponse response;
+    auto stream = agent_->UploadChunks(context.get(), &response);
+    v1::UploadChunkRequest chunk;
+    chunk.set_job_id(job);
+    chunk.set_id(TestChunkId(1));
+    chunk.set_size(1);
+    chunk.set_sealed(std::string(kMaxGrpcMessageBytes, 's'));
+    stream->Write(chunk);
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(status);
+  }
+  EXPECT_TRUE(Hello("a1", "t1").ok());
+  v1::UploadChunksResponse response;
+  grpc::Status status = Upload(job, {TestChunkId(1)}, &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.chunks_stored(), 1u);
+}
+
+TEST_F(GrpcServiceTest, UploadRefusesHostileFramingAndUnknownJobs) {
+  std::string job = Begin("a1", "t1");
+  v1::UploadChunksResponse response;
+  grpc::Status status = Upload("j-nope", {TestChunkId(1)}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << Describe(status);
+  status = Upload(job, {TestChunkId(1), std::string(31, 'x')}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(status);
+  EXPECT_THAT(Missing(job, {TestChunkId(1)}), ElementsAre(0u));
+}
+
+TEST_F(GrpcServiceTest, ControlStreamStartsWithHello) {
+  {
+    auto context = Context();
+    auto stream = agent_->Control(context.get());
+    v1::AgentEvent event;
+    event.mutable_heartbeat()->set_pending_files(3);
+    stream->Write(event);
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(status);
+    EXPECT_THAT(status.error_message(), HasSubstr("hello"));
+  }
+  {
+    auto context = Context();
+    auto stream = agent_->Control(context.get());
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(status);
+  }
+  {
+    auto context = Context();
+    auto stream = agent_->Control(context.get());
+    v1::AgentEvent event;
+    event.mutable_hello()->set_agent("bad name");
+    event.mutable_hello()->set_tenant("t1");
+    stream->Write(event);
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(status);
+  }
+  v1::ListAgentsResponse agents;
+  ASSERT_TRUE(admin_->ListAgents(Context().get(), v1::ListAgentsRequest(), &agents).ok());
+  EXPECT_THAT(agents.agents(), IsEmpty());
+}
+
+TEST_F(BrowseTest, ReadChunksIsScopedByTheSnapshot) {
+  v1::ReadChunksRequest request;
+  request.set_snapshot_id(first_.id());
+  request.add_ids(TestChunkId(1, 7));
+  {
+    auto context = Context();
+    auto reader = agent_->ReadChunks(context.get(), request);
+    v1::ReadChunkResponse chunk;
+    ASSERT_TRUE(reader->Read(&chunk));
+    EXPECT_EQ(chunk.id(), TestChunkId(1, 7));
+    EXPECT_EQ(chunk.sealed(), TestSealed(1, 1000));
+    EXPECT_FALSE(reader->Read(&chunk));
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  // Tenant t2's snapshot cannot reach t1's chunks.
+  std::string job = Begin("b1", "t2", v1::BACKUP_LEVEL_FULL);
+  v1::UploadChunksResponse uploaded;
+  ASSERT_TRUE(Upload(job, {TestChunkId(0, 9)}, &uploaded).ok());
+  std::string root = TreeBytes({FileEntry("f", {TestChunkId(0, 9)}, 2048)});
+  ASSERT_TRUE(PutTrees(job, {root}).ok());
+  v1::Snapshot other = Commit(job, Sha256Of(root));
+  request.set_snapshot_id(other.id());
+  {
+    auto context = Context();
+    auto reader = agent_->ReadChunks(context.get(), request);
+    v1::ReadChunkResponse chunk;
+    EXPECT_FALSE(reader->Read(&chunk));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << Describe(status);
+  }
+  for (size_t i = 0; i < kMaxReadIdsPerCall; ++i) request.add_ids(TestChunkId(i));
+  {
+    auto context = Context();
+    auto reader = agent_->ReadChunks(context.get(), request);
+    v1::ReadChunkResponse chunk;
+    EXPECT_FALSE(reader->Read(&chunk));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(status);
+  }
+}
+
+TEST_F(BrowseTest, ARestoreOrderReachesTheAgentsControlStream) {
+  auto context = Context();
+  auto stream = agent_->Control(context.get());
+  v1::AgentEvent hello;
+  hello.mutable_hello()->set_agent("a1");
+  hello.mutable_hello()->set_tenant("t1");
+  ASSERT_TRUE(stream->Write(hello));
+
+  v1::RestoreOrder order;
+  order.set_snapshot_id(first_.id());
+  order.set_target_directory("/restore");
+  v1::OrderResponse ordered;
+  grpc::Status status = OrderRestore(order, &ordered);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+
+  v1::ServerOrder received;
+  bool got_restore = false;
+  while (!got_restore && stream->Read(&received)) {
+    got_restore = received.has_restore();
+  }
+  ASSERT_TRUE(got_restore);
+  EXPECT_EQ(received.job_id(), ordered.job().id());
+  EXPECT_EQ(received.restore().snapshot_id(), first_.id());
+  EXPECT_EQ(received.restore().target_directory(), "/restore");
+
+  // The agent goes away before finishing: the restore cannot finish now.
+  stream->WritesDone();
+  context->TryCancel();
+  (void)stream->Finish();
+  v1::GetJobRequest get;
+  get.set_job_id(ordered.job().id());
+  v1::GetJobResponse job;
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    ASSERT_TRUE(admin_->GetJob(Context().get(), get, &job).ok());
+    if (job.job().state() == v1::JOB_STATE_FAILED) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  } while (absl::Now() < deadline);
+  EXPECT_EQ(job.job().state(), v1::JOB_STATE_FAILED);
+  EXPECT_THAT(job.job().error(), HasSubstr("disconnected"));
+}
+
+}  // namespace
+}  // namespace cairn
