@@ -15,7 +15,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
   ASSIGN_OR_RETURN(core->catalog_, Catalog::Open(catalog_path, o.catalog));
   Catalog* catalog = core->catalog_.get();
   core->tiers_ = std::make_unique<TierSet>(std::move(tiers));
-  core->jobs_ = std::make_unique<JobBoard>(catalog, o.job_lease);
+  core->jobs_ = std::make_unique<JobBoard>(catalog, o.job_lease, o.clock);
   core->guard_ = std::make_unique<GcGuard>(o.clock);
   core->policies_ = std::make_unique<PolicyService>(&catalog->policies(), core->jobs_.get());
   core->control_ = std::make_unique<ControlService>(catalog, core->jobs_.get(),

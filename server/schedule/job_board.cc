@@ -1,15 +1,17 @@
 #include "server/schedule/job_board.h"
 
-#include "absl/time/clock.h"
+#include <utility>
+
 #include "common/ids.h"
 #include "common/status_macros.h"
 
 namespace cairn {
 
-JobBoard::JobBoard(Catalog* catalog, absl::Duration lease) : catalog_(catalog), lease_(lease) {}
+JobBoard::JobBoard(Catalog* catalog, absl::Duration lease, std::function<absl::Time()> clock)
+    : catalog_(catalog), lease_(lease), clock_(std::move(clock)) {}
 
 absl::StatusOr<v1::Job> JobBoard::Create(v1::Job job) {
-  int64_t now = absl::ToUnixMillis(absl::Now());
+  int64_t now = absl::ToUnixMillis(clock_());
   job.set_id(NewJobId());
   job.set_created_unix_ms(now);
   if (job.state() == v1::JOB_STATE_RUNNING) job.set_started_unix_ms(now);

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cairn/v1/agent.pb.h"
 #include "server/catalog/catalog.h"
@@ -31,7 +33,8 @@ struct AgentPresence {
 
 class JobBoard final {
  public:
-  JobBoard(Catalog* catalog, absl::Duration lease);
+  JobBoard(Catalog* catalog, absl::Duration lease,
+           std::function<absl::Time()> clock = absl::Now);
 
   // Assigns the id and creation time and stores the job.
   absl::StatusOr<v1::Job> Create(v1::Job job);
@@ -57,6 +60,7 @@ class JobBoard final {
  private:
   Catalog* catalog_;
   absl::Duration lease_;
+  std::function<absl::Time()> clock_;
   absl::Mutex mu_;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, AgentPresence> presence_ ABSL_GUARDED_BY(mu_);
