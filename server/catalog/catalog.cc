@@ -21,15 +21,15 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, connect());
   catalog->agents_ = std::make_unique<AgentStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
-  catalog->chunks_ = std::make_unique<ChunkStore>(std::move(db));
+  catalog->chunks_ = std::make_unique<ChunkStore>(std::move(db), options.clock);
   ASSIGN_OR_RETURN(db, connect());
-  catalog->trees_ = std::make_unique<TreeStore>(std::move(db));
+  catalog->trees_ = std::make_unique<TreeStore>(std::move(db), options.clock);
   ASSIGN_OR_RETURN(db, connect());
   catalog->snapshots_ = std::make_unique<SnapshotStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
   catalog->jobs_ = std::make_unique<JobStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
-  catalog->policies_ = std::make_unique<PolicyStore>(std::move(db));
+  catalog->policies_ = std::make_unique<PolicyStore>(std::move(db), options.clock);
   return catalog;
 }
 

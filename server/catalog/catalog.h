@@ -11,6 +11,7 @@
 #ifndef CAIRN_SERVER_CATALOG_CATALOG_H_
 #define CAIRN_SERVER_CATALOG_CATALOG_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "server/catalog/agent_store.h"
 #include "server/catalog/chunk_store.h"
 #include "server/catalog/job_store.h"
@@ -33,6 +36,10 @@ struct CatalogOptions {
   // A registered SQLite VFS to open the database with; empty: SQLite's
   // default. The power-loss tests use one that drops unsynced writes.
   std::string sqlite_vfs;
+  // Stamps the creation times of packs and trees (which garbage collection
+  // compares with job times) and policies' update times: the server core's
+  // clock, so every time the catalog holds comes from one clock.
+  std::function<absl::Time()> clock = absl::Now;
 };
 
 class Catalog final {

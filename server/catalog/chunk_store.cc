@@ -57,7 +57,7 @@ absl::StatusOr<int64_t> ChunkStore::InsertPack(absl::string_view tier, absl::str
   pack.BindText(2, name);
   pack.Bind(3, static_cast<int64_t>(size));
   pack.Bind(4, static_cast<int64_t>(entries));
-  pack.Bind(5, absl::ToUnixMillis(absl::Now()));
+  pack.Bind(5, absl::ToUnixMillis(clock_()));
   RETURN_IF_ERROR(pack.Run());
   return db_->LastInsertRowId();
 }

@@ -28,7 +28,7 @@ absl::Status PolicyStore::Put(const v1::Policy& policy) {
       "INSERT INTO policies(name, updated_ms, data) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(name) DO UPDATE SET updated_ms=?2, data=?3"));
   put.BindText(1, policy.name());
-  put.Bind(2, absl::ToUnixMillis(absl::Now()));
+  put.Bind(2, absl::ToUnixMillis(clock_()));
   put.BindBlob(3, policy.SerializeAsString());
   return put.Run();
 }

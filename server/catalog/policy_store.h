@@ -3,6 +3,7 @@
 #ifndef CAIRN_SERVER_CATALOG_POLICY_STORE_H_
 #define CAIRN_SERVER_CATALOG_POLICY_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cairn/v1/types.pb.h"
 #include "server/catalog/sqlite_db.h"
 
@@ -17,7 +19,9 @@ namespace cairn {
 
 class PolicyStore final {
  public:
-  explicit PolicyStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  // `clock` stamps creation and update times.
+  PolicyStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock)
+      : db_(std::move(db)), clock_(std::move(clock)) {}
 
   // In name order.
   absl::StatusOr<std::vector<v1::Policy>> List();
@@ -30,6 +34,7 @@ class PolicyStore final {
  private:
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  const std::function<absl::Time()> clock_;
 };
 
 }  // namespace cairn

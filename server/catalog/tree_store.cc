@@ -18,12 +18,14 @@ absl::Status TreeStore::Put(int64_t tenant,
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
   ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
-      "INSERT OR IGNORE INTO trees(tenant_id, id, data) VALUES(?, ?, ?)"));
+      "INSERT OR IGNORE INTO trees(tenant_id, id, data, created_ms) VALUES(?, ?, ?, ?)"));
+  const int64_t now_ms = absl::ToUnixMillis(clock_());
   for (const auto& [id, data] : trees) {
     put.Reset();
     put.Bind(1, tenant);
     put.BindBlob(2, id);
     put.BindBlob(3, data);
+    put.Bind(4, now_ms);
     RETURN_IF_ERROR(put.Run());
   }
   return txn.Commit();

@@ -9,6 +9,7 @@
 #define CAIRN_SERVER_CATALOG_TREE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "server/catalog/records.h"
 #include "server/catalog/sqlite_db.h"
@@ -26,7 +28,9 @@ namespace cairn {
 
 class TreeStore final {
  public:
-  explicit TreeStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  // `clock` stamps creation and update times.
+  TreeStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock)
+      : db_(std::move(db)), clock_(std::move(clock)) {}
 
   // Indexes into `ids` of the trees this tenant lacks.
   absl::StatusOr<std::vector<uint32_t>> FindMissing(int64_t tenant,
@@ -47,6 +51,7 @@ class TreeStore final {
  private:
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  const std::function<absl::Time()> clock_;
 };
 
 }  // namespace cairn

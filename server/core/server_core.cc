@@ -12,7 +12,9 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
   if (tiers.empty()) return absl::InvalidArgumentError("a server needs at least one tier");
   std::unique_ptr<ServerCore> core(new ServerCore(std::move(options)));
   const CoreOptions& o = core->options_;
-  ASSIGN_OR_RETURN(core->catalog_, Catalog::Open(catalog_path, o.catalog));
+  CatalogOptions catalog_options = o.catalog;
+  catalog_options.clock = o.clock;  // one clock for every time the server records
+  ASSIGN_OR_RETURN(core->catalog_, Catalog::Open(catalog_path, catalog_options));
   Catalog* catalog = core->catalog_.get();
   core->tiers_ = std::make_unique<TierSet>(std::move(tiers));
   core->jobs_ = std::make_unique<JobBoard>(catalog, o.job_lease, o.clock);
