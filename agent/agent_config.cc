@@ -26,6 +26,9 @@ absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config) {
   RETURN_IF_ERROR(ValidateAgentName(config.tenant(), "tenant"));
   if (config.state_dir().empty()) config.set_state_dir("./cairn-state/agent");
   if (config.key_file().empty()) config.set_key_file(config.state_dir() + "/tenant.key");
+  if (config.credentials_file().empty()) {
+    config.set_credentials_file(config.state_dir() + "/agent.credentials");
+  }
   if (config.codec().empty()) config.set_codec("auto");
   RETURN_IF_ERROR(ParseCodec(config.codec()).status());
   if (config.workers() == 0) {
@@ -36,6 +39,21 @@ absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config) {
     if (root.empty() || root[0] != '/') {
       return absl::InvalidArgumentError(absl::StrCat("roots: \"", root, "\" is not absolute"));
     }
+  }
+  for (const std::string& target : config.restore_targets()) {
+    if (target.empty() || target[0] != '/' || target.find_first_not_of('/') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "restore_targets: \"", target, "\" must be an absolute directory other than /"));
+    }
+  }
+  if (config.restore_targets().empty()) {
+    std::string restores = config.state_dir() + "/restores";
+    if (restores[0] != '/') {
+      char cwd[4096];
+      if (getcwd(cwd, sizeof(cwd)) != nullptr) restores = absl::StrCat(cwd, "/", restores);
+    }
+    config.add_restore_targets(restores);
+    for (const std::string& root : config.roots()) config.add_restore_targets(root);
   }
   if (config.has_chunker()) {
     ChunkerParams params{config.chunker().min_bytes(), config.chunker().avg_bytes(),
@@ -70,7 +88,8 @@ absl::StatusOr<std::unique_ptr<AgentCrypto>> LoadAgentCrypto(const v1::AgentConf
   }
   ASSIGN_OR_RETURN(CodecChoice codec, ParseCodec(config.codec()));
   return std::unique_ptr<AgentCrypto>(new AgentCrypto{
-      ChunkHasher(keys.id_key), Sealer(keys.seal_key), codec, chunker});
+      ChunkHasher(keys.id_key), Sealer(keys.seal_key), codec, chunker, keys.key_check,
+      ManifestKey(keys.meta_key), config.tenant()});
 }
 
 absl::Status CreateKeyFile(const std::string& path, absl::string_view passphrase) {

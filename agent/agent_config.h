@@ -12,13 +12,15 @@
 #include "common/chunk_id.h"
 #include "common/chunker.h"
 #include "common/codec.h"
+#include "common/manifest_mac.h"
 #include "common/seal.h"
 
 namespace cairn {
 
 // Fills defaults (server 127.0.0.1:7420, name = host name, tenant "default",
-// state_dir ./cairn-state/agent, key_file state_dir/tenant.key, workers =
-// cores) and validates. Errors name the key.
+// state_dir ./cairn-state/agent, key_file state_dir/tenant.key,
+// credentials_file state_dir/agent.credentials, workers = cores) and
+// validates. Errors name the key.
 absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config);
 
 // What the data path needs from the tenant key. Immutable, thread-safe.
@@ -27,6 +29,9 @@ struct AgentCrypto {
   Sealer sealer;
   CodecChoice codec;
   ChunkerParams chunker;
+  std::string key_check;  // the tenant key's check value (common/keys.h)
+  ManifestKey manifest;   // signs and checks snapshot manifests
+  std::string tenant;     // whose key this is (the config's tenant)
 };
 
 // Reads the key file named by the config. `passphrase` may be empty; the

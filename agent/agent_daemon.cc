@@ -9,18 +9,36 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/agent_identity.h"
 #include "agent/backup_runner.h"
 #include "agent/restore_executor.h"
+#include "agent/snapshot_verifier.h"
 #include "common/path_text.h"
 
 namespace cairn {
 
 AgentDaemon::AgentDaemon(const v1::AgentConfig& config, const AgentCrypto& crypto,
+                         v1::ClientCredentials credentials,
                          std::vector<std::string> protected_paths)
     : config_(config),
       crypto_(crypto),
       protected_paths_(std::move(protected_paths)),
-      connection_(config.server()) {}
+      credentials_(std::move(credentials)),
+      connection_(config.server(), credentials_) {}
+
+void AgentDaemon::RenewCertificateIfDue() {
+  absl::MutexLock lock(&renew_mu_);
+  const absl::Time now = absl::Now();
+  if (now < next_renewal_check_) return;
+  next_renewal_check_ = now + absl::Hours(1);
+  absl::StatusOr<bool> renewed = RenewIfDue(&connection_, config_, &credentials_, now);
+  if (!renewed.ok()) {
+    std::cerr << "cairn-agent: renewing the certificate failed (trying again in an hour): "
+              << renewed.status().message() << std::endl;
+  } else if (*renewed) {
+    std::cerr << "cairn-agent: renewed the certificate" << std::endl;
+  }
+}
 
 void AgentDaemon::Run(const std::atomic<bool>* stop) {
   // The config's roots are watched from the start; policies add more.
@@ -29,6 +47,7 @@ void AgentDaemon::Run(const std::atomic<bool>* stop) {
   absl::Duration backoff = absl::Milliseconds(200);
   while (!*stop) {
     absl::Time started = absl::Now();
+    RenewCertificateIfDue();
     absl::Status status = Session(stop);
     if (*stop) break;
     if (absl::Now() - started > absl::Seconds(30)) backoff = absl::Milliseconds(200);
@@ -148,14 +167,7 @@ absl::Status AgentDaemon::Session(const std::atomic<bool>* stop) {
   std::unique_ptr<grpc::ClientReaderWriter<v1::AgentEvent, v1::ServerOrder>> stream =
       connection_.stub()->Control(&context);
   v1::AgentEvent hello;
-  v1::HelloRequest* h = hello.mutable_hello();
-  h->set_agent(config_.name());
-  h->set_tenant(config_.tenant());
-  h->set_version(CAIRN_VERSION);
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  h->set_hostname(host);
-  for (const std::string& root : config_.roots()) h->add_roots(root);
+  *hello.mutable_hello() = MakeHello(config_, crypto_, true);
   if (!stream->Write(hello)) {
     return FromGrpcStatus(stream->Finish());
   }
@@ -171,6 +183,7 @@ absl::Status AgentDaemon::Session(const std::atomic<bool>* stop) {
     absl::Time next = absl::Now();
     while (!session_over && !*stop) {
       if (absl::Now() >= next) {
+        RenewCertificateIfDue();
         v1::AgentEvent beat;
         *beat.mutable_heartbeat() = Heartbeat();
         absl::MutexLock lock(&mu_);
@@ -281,6 +294,9 @@ void AgentDaemon::Execute(const v1::ServerOrder& order) {
     options.overwrite = r.overwrite();
     options.allow_special = r.allow_special();
     options.protected_paths = protected_paths_;
+    // Ordered through the server: only where the agent's config allows.
+    options.allowed_targets.assign(config_.restore_targets().begin(),
+                                   config_.restore_targets().end());
     options.progress = [this, &job_id](const v1::JobProgress& progress) {
       SendUpdate(job_id, v1::JOB_STATE_RUNNING, progress);
     };
@@ -294,6 +310,27 @@ void AgentDaemon::Execute(const v1::ServerOrder& order) {
     progress.set_bytes_done(result->bytes);
     FinishJob(job_id, result->failed == 0 ? v1::JOB_STATE_SUCCEEDED : v1::JOB_STATE_PARTIAL, "",
               result->errors, progress);
+    return;
+  }
+  if (order.has_verify()) {
+    VerifyOptions options;
+    options.snapshot_ids.assign(order.verify().snapshot_ids().begin(),
+                                order.verify().snapshot_ids().end());
+    options.sample_percent = order.verify().sample_percent();
+    options.progress = [this, &job_id](const v1::JobProgress& progress) {
+      SendUpdate(job_id, v1::JOB_STATE_RUNNING, progress);
+    };
+    absl::StatusOr<VerifyResult> result = RunVerify(&connection_, crypto_, options);
+    if (!result.ok()) {
+      FinishJob(job_id, v1::JOB_STATE_FAILED, std::string(result.status().message()), {}, {});
+      return;
+    }
+    v1::JobProgress progress;
+    progress.set_files_done(result->chunks_checked);
+    progress.set_bytes_done(result->bytes_checked);
+    const bool clean = result->damaged == 0 && result->missing == 0;
+    FinishJob(job_id, clean ? v1::JOB_STATE_SUCCEEDED : v1::JOB_STATE_PARTIAL,
+              clean ? "" : VerifySummary(*result), result->problems, progress);
   }
 }
 

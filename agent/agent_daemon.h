@@ -1,6 +1,7 @@
 // Daemon mode: keeps a control stream open to the server (reconnecting with
-// backoff), sends heartbeats and job progress, and carries out the backups
-// and restores the server orders, one at a time, in order of arrival.
+// backoff), sends heartbeats and job progress, carries out the backups and
+// restores the server orders, one at a time, in order of arrival, and renews
+// its certificate before it expires.
 #ifndef CAIRN_AGENT_AGENT_DAEMON_H_
 #define CAIRN_AGENT_AGENT_DAEMON_H_
 
@@ -20,7 +21,7 @@ namespace cairn {
 class AgentDaemon final {
  public:
   AgentDaemon(const v1::AgentConfig& config, const AgentCrypto& crypto,
-              std::vector<std::string> protected_paths);
+              v1::ClientCredentials credentials, std::vector<std::string> protected_paths);
   // Runs until `*stop` turns true.
   void Run(const std::atomic<bool>* stop);
 
@@ -37,10 +38,15 @@ class AgentDaemon final {
   void ApplyPolicies(const v1::PolicySet& policies);
   RootProtector* ProtectorFor(const std::string& root);
   v1::Heartbeat Heartbeat();
+  // Renews the certificate when it is due (checked at most hourly).
+  void RenewCertificateIfDue();
 
   const v1::AgentConfig& config_;
   const AgentCrypto& crypto_;
   std::vector<std::string> protected_paths_;
+  v1::ClientCredentials credentials_;  // renewals: only RenewCertificateIfDue, one thread at a time
+  absl::Mutex renew_mu_;
+  absl::Time next_renewal_check_ ABSL_GUARDED_BY(renew_mu_) = absl::InfinitePast();
   ServerConnection connection_;
 
   absl::Mutex mu_;

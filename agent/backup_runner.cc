@@ -18,11 +18,13 @@
 #include "agent/progress_throttle.h"
 #include "agent/tree_spool.h"
 #include "common/file_util.h"
+#include "common/ids.h"
 #include "common/limits.h"
 #include "common/path_rules.h"
 #include "common/path_text.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
+#include "common/tree_id.h"
 
 namespace cairn {
 namespace {
@@ -278,6 +280,12 @@ class BackupWalk final {
     ASSIGN_OR_RETURN(v1::GetTreeResponse response,
                      connection_->Call(&v1::AgentService::Stub::GetTree, request,
                                        absl::Seconds(60), absl::Seconds(10)));
+    // The parent's root was signed (RunBackup checked its manifest); each
+    // tree must hash to the id its checked parent names.
+    if (TreeId(response.tree()) != id) {
+      return absl::DataLossError(absl::StrCat("a tree of the parent snapshot (", HexOf(id),
+                                              ") does not match its id"));
+    }
     v1::Tree tree;
     if (!tree.ParseFromString(response.tree())) {
       return absl::DataLossError("the parent snapshot's tree does not parse");
@@ -375,6 +383,20 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
   begin.set_job_id(options.job_id);
   ASSIGN_OR_RETURN(v1::BeginBackupResponse job,
                    connection->Call(&v1::AgentService::Stub::BeginBackup, begin));
+  // The parent's trees are trusted (unchanged files keep their chunks) only
+  // under a manifest this tenant's key signed.
+  if (!job.parent_root_tree_id().empty()) {
+    absl::Status trusted = crypto.manifest.Verify(
+        SnapshotManifest{crypto.tenant, config.name(), options.root, job.parent_root_tree_id()},
+        job.parent_manifest_mac());
+    if (!trusted.ok()) {
+      absl::Status refused = absl::DataLossError(absl::StrCat(
+          "the parent snapshot ", job.parent_snapshot_id(), " cannot be trusted: ",
+          trusted.message(), " (run a full backup: --level full)"));
+      FailJob(connection, job.job_id(), refused);
+      return refused;
+    }
+  }
 
   auto run = [&]() -> absl::StatusOr<BackupResult> {
     ASSIGN_OR_RETURN(std::unique_ptr<TreeSpool> spool,
@@ -399,6 +421,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     v1::CommitSnapshotRequest commit;
     commit.set_job_id(job.job_id());
     commit.set_root_tree_id(*root_tree);
+    commit.set_manifest_mac(crypto.manifest.Mac(
+        SnapshotManifest{crypto.tenant, config.name(), options.root, *root_tree}));
     v1::BackupStats stats;
     stats.set_files(walk.stats().files);
     stats.set_directories(walk.stats().directories);

@@ -18,8 +18,10 @@
 #include "absl/strings/str_replace.h"
 #include "agent/agent_config.h"
 #include "agent/agent_daemon.h"
+#include "agent/agent_identity.h"
 #include "agent/backup_runner.h"
 #include "agent/restore_executor.h"
+#include "agent/snapshot_verifier.h"
 #include "cairn/v1/cli.pb.h"
 #include "common/json_output.h"
 #include "common/path_text.h"
@@ -40,6 +42,8 @@ ABSL_FLAG(std::vector<std::string>, path, {}, "restore: snapshot paths to restor
 ABSL_FLAG(bool, overwrite, false, "restore: replace files that exist in the target");
 ABSL_FLAG(bool, allow_special, false, "restore: keep set-id bits and create device nodes");
 ABSL_FLAG(bool, json, false, "print the result as JSON");
+ABSL_FLAG(std::string, token, "", "enroll: the join token (cairnctl token create prints it)");
+ABSL_FLAG(uint32_t, sample, 100, "verify: the percentage of chunks to read back (1-100)");
 
 namespace {
 
@@ -48,18 +52,51 @@ constexpr char kUsage[] =
     "Usage:\n"
     "  cairn-agent init     [--key-file F]        create this tenant's key (once per tenant;\n"
     "                                              copy it to every agent of the tenant)\n"
+    "  cairn-agent enroll   --server HOST:PORT --token TOKEN [--name NAME]\n"
+    "                                              join the server (once per agent)\n"
     "  cairn-agent backup   --root DIR [--level full|incremental|differential]\n"
     "  cairn-agent restore  --snapshot ID --target DIR [--path P ...] [--overwrite]\n"
+    "  cairn-agent verify   --snapshot ID [--sample PCT]\n"
+    "                                              read chunks back, check each with the key\n"
     "  cairn-agent daemon                          stay connected; run what the server orders\n\n"
     "Common flags: --config FILE --server HOST:PORT --name NAME --tenant T --state-dir DIR\n"
     "Set CAIRN_PASSPHRASE when the key file is passphrase-protected. See docs/operations.md.";
 
 std::atomic<bool> g_stop{false};
+// Whether --server or the config named the server (else the credentials do).
+bool g_server_given = false;
 void OnSignal(int) { g_stop = true; }
 
 int Fail(const absl::Status& status) {
   std::cerr << "cairn-agent: " << status.message() << "\n";
   return 1;
+}
+
+// What every command that talks to the server needs: the resolved config
+// (name and tenant from the certificate), the tenant key, the credentials.
+struct Agent {
+  cairn::v1::AgentConfig config;
+  std::unique_ptr<cairn::AgentCrypto> crypto;
+  cairn::v1::ClientCredentials credentials;
+};
+
+absl::StatusOr<Agent> LoadAgent(const cairn::v1::AgentConfig& config) {
+  Agent agent;
+  absl::StatusOr<cairn::v1::ClientCredentials> credentials = cairn::LoadAgentCredentials(config);
+  if (!credentials.ok()) {
+    // First things first: a tenant key (init), then credentials (enroll).
+    if (absl::IsFailedPrecondition(credentials.status())) {
+      absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
+      if (!crypto.ok()) return crypto.status();
+    }
+    return credentials.status();
+  }
+  agent.credentials = *std::move(credentials);
+  agent.config = cairn::ApplyIdentity(config, agent.credentials, g_server_given);
+  absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(agent.config);
+  if (!crypto.ok()) return crypto.status();
+  agent.crypto = *std::move(crypto);
+  return agent;
 }
 
 absl::StatusOr<cairn::v1::AgentConfig> LoadConfig() {
@@ -73,6 +110,7 @@ absl::StatusOr<cairn::v1::AgentConfig> LoadConfig() {
   if (!absl::GetFlag(FLAGS_tenant).empty()) config.set_tenant(absl::GetFlag(FLAGS_tenant));
   if (!absl::GetFlag(FLAGS_state_dir).empty()) config.set_state_dir(absl::GetFlag(FLAGS_state_dir));
   if (!absl::GetFlag(FLAGS_key_file).empty()) config.set_key_file(absl::GetFlag(FLAGS_key_file));
+  g_server_given = !config.server().empty();
   return cairn::ResolveAgentConfig(config);
 }
 
@@ -93,29 +131,51 @@ std::vector<std::string> ProtectedPaths(const cairn::v1::AgentConfig& config) {
   return paths;
 }
 
-bool Hello(cairn::ServerConnection* conn, const cairn::v1::AgentConfig& config) {
-  cairn::v1::HelloRequest hello;
-  hello.set_agent(config.name());
-  hello.set_tenant(config.tenant());
-  hello.set_version(CAIRN_VERSION);
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  hello.set_hostname(host);
-  for (const std::string& root : config.roots()) hello.add_roots(root);
+bool Hello(cairn::ServerConnection* conn, const Agent& agent) {
   absl::StatusOr<cairn::v1::HelloResponse> response =
-      conn->Call(&cairn::v1::AgentService::Stub::Hello, hello, absl::Seconds(10), absl::Seconds(10));
+      conn->Call(&cairn::v1::AgentService::Stub::Hello,
+                 cairn::MakeHello(agent.config, *agent.crypto, true), absl::Seconds(10),
+                 absl::Seconds(10));
   if (!response.ok()) {
-    std::cerr << "cairn-agent: cannot reach the server at " << config.server() << ": "
-              << response.status().message()
-              << "\n  (is cairn-server running? check --server or the config's server key)\n";
+    if (absl::IsUnavailable(response.status()) || absl::IsDeadlineExceeded(response.status())) {
+      std::cerr << "cairn-agent: cannot reach the server at " << agent.config.server() << ": "
+                << response.status().message()
+                << "\n  (is cairn-server running? check --server or the config's server key)\n";
+    } else {
+      std::cerr << "cairn-agent: the server at " << agent.config.server()
+                << " refused this agent: " << response.status().message() << "\n";
+    }
+    return false;
+  }
+  if (response->pending_approval()) {
+    std::cerr << "cairn-agent: " << agent.config.name()
+              << " waits for approval: an admin runs `cairnctl agents approve "
+              << agent.config.name() << "`\n";
     return false;
   }
   return true;
 }
 
-int Backup(const cairn::v1::AgentConfig& config) {
+int Enroll(const cairn::v1::AgentConfig& config) {
+  const std::string token = absl::GetFlag(FLAGS_token);
+  if (token.empty() || absl::GetFlag(FLAGS_server).empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "enroll needs --server HOST:PORT and --token TOKEN (an admin makes one: cairnctl token "
+        "create --tenant T)"));
+  }
   absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
   if (!crypto.ok()) return Fail(crypto.status());
+  absl::StatusOr<cairn::v1::ClientCredentials> enrolled =
+      cairn::EnrollAgent(config, config.server(), token, (*crypto)->key_check);
+  if (!enrolled.ok()) return Fail(enrolled.status());
+  std::cout << "enrolled " << enrolled->name() << " (tenant " << enrolled->tenant() << ") with "
+            << config.server() << "; credentials in " << config.credentials_file() << "\n";
+  return 0;
+}
+
+int Backup(const Agent& agent) {
+  const cairn::v1::AgentConfig& config = agent.config;
+  const cairn::AgentCrypto* crypto = agent.crypto.get();
   absl::StatusOr<cairn::v1::BackupLevel> level = ParseLevel(absl::GetFlag(FLAGS_level));
   if (!level.ok()) return Fail(level.status());
   std::vector<std::string> roots = absl::GetFlag(FLAGS_root);
@@ -123,8 +183,8 @@ int Backup(const cairn::v1::AgentConfig& config) {
   if (roots.empty()) {
     return Fail(absl::InvalidArgumentError("name what to back up: --root DIR (or roots in the config)"));
   }
-  cairn::ServerConnection conn(config.server());
-  if (!Hello(&conn, config)) return 1;
+  cairn::ServerConnection conn(config.server(), agent.credentials);
+  if (!Hello(&conn, agent)) return 1;
   bool json = absl::GetFlag(FLAGS_json);
   int rc = 0;
   std::vector<std::string> reports;  // JSON objects, printed as one array
@@ -146,7 +206,7 @@ int Backup(const cairn::v1::AgentConfig& config) {
       };
     }
     absl::StatusOr<cairn::BackupResult> result =
-        cairn::RunBackup(&conn, **crypto, config, options);
+        cairn::RunBackup(&conn, *crypto, config, options);
     if (!result.ok()) {
       std::cerr << "cairn-agent: backup of " << root << " failed: " << result.status().message()
                 << "\n";
@@ -189,9 +249,8 @@ int Backup(const cairn::v1::AgentConfig& config) {
   return rc;
 }
 
-int Restore(const cairn::v1::AgentConfig& config) {
-  absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
-  if (!crypto.ok()) return Fail(crypto.status());
+int Restore(const Agent& agent) {
+  const cairn::v1::AgentConfig& config = agent.config;
   cairn::RestoreOptions options;
   options.snapshot_id = absl::GetFlag(FLAGS_snapshot);
   options.target = absl::GetFlag(FLAGS_target);
@@ -207,9 +266,9 @@ int Restore(const cairn::v1::AgentConfig& config) {
   options.overwrite = absl::GetFlag(FLAGS_overwrite);
   options.allow_special = absl::GetFlag(FLAGS_allow_special);
   options.protected_paths = ProtectedPaths(config);
-  cairn::ServerConnection conn(config.server());
-  if (!Hello(&conn, config)) return 1;
-  absl::StatusOr<cairn::RestoreResult> result = cairn::RunRestore(&conn, **crypto, options);
+  cairn::ServerConnection conn(config.server(), agent.credentials);
+  if (!Hello(&conn, agent)) return 1;
+  absl::StatusOr<cairn::RestoreResult> result = cairn::RunRestore(&conn, *agent.crypto, options);
   if (!result.ok()) return Fail(result.status());
   if (absl::GetFlag(FLAGS_json)) {
     cairn::v1::RestoreReport report;
@@ -232,12 +291,30 @@ int Restore(const cairn::v1::AgentConfig& config) {
   return result->failed == 0 ? 0 : 3;
 }
 
-int Daemon(const cairn::v1::AgentConfig& config) {
-  absl::StatusOr<std::unique_ptr<cairn::AgentCrypto>> crypto = cairn::LoadAgentCrypto(config);
-  if (!crypto.ok()) return Fail(crypto.status());
+int Verify(const Agent& agent) {
+  cairn::VerifyOptions options;
+  if (absl::GetFlag(FLAGS_snapshot).empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "verify needs --snapshot ID (see `cairnctl snapshots --agent NAME`)"));
+  }
+  options.snapshot_ids.push_back(absl::GetFlag(FLAGS_snapshot));
+  options.sample_percent = absl::GetFlag(FLAGS_sample);
+  cairn::ServerConnection conn(agent.config.server(), agent.credentials);
+  if (!Hello(&conn, agent)) return 1;
+  absl::StatusOr<cairn::VerifyResult> result = cairn::RunVerify(&conn, *agent.crypto, options);
+  if (!result.ok()) return Fail(result.status());
+  std::cout << cairn::VerifySummary(*result) << "\n";
+  for (const cairn::v1::FileError& e : result->problems) {
+    std::cerr << "  " << e.path() << ": " << e.error() << "\n";
+  }
+  return result->damaged == 0 && result->missing == 0 ? 0 : 3;
+}
+
+int Daemon(const Agent& agent) {
+  const cairn::v1::AgentConfig& config = agent.config;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  cairn::AgentDaemon daemon(config, **crypto, ProtectedPaths(config));
+  cairn::AgentDaemon daemon(config, *agent.crypto, agent.credentials, ProtectedPaths(config));
   std::cerr << "cairn-agent " << CAIRN_VERSION << ": " << config.name() << " (tenant "
             << config.tenant() << ") serving " << config.server() << std::endl;
   daemon.Run(&g_stop);
@@ -268,9 +345,16 @@ int main(int argc, char** argv) {
                  "restored.\n";
     return 0;
   }
-  if (command == "backup") return Backup(*config);
-  if (command == "restore") return Restore(*config);
-  if (command == "daemon") return Daemon(*config);
+  if (command == "enroll") return Enroll(*config);
+  if (command == "backup" || command == "restore" || command == "verify" ||
+      command == "daemon") {
+    absl::StatusOr<Agent> agent = LoadAgent(*config);
+    if (!agent.ok()) return Fail(agent.status());
+    if (command == "backup") return Backup(*agent);
+    if (command == "restore") return Restore(*agent);
+    if (command == "verify") return Verify(*agent);
+    return Daemon(*agent);
+  }
   std::cerr << "cairn-agent: unknown command \"" << command << "\"\n\n" << kUsage << "\n";
   return 2;
 }

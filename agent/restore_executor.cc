@@ -52,10 +52,11 @@ size_t WindowFiles() {
 class Restorer final {
  public:
   Restorer(ServerConnection* connection, const AgentCrypto& crypto, const RestoreOptions& options,
-           int root_fd)
+           int root_fd, TreeFetcher trees, v1::Tree root)
       : options_(options),
         root_fd_(root_fd),
-        trees_(connection, options.snapshot_id),
+        trees_(std::move(trees)),
+        root_(std::move(root)),
         windows_(FileWindow::Settings{.overwrite = options.overwrite,
                                       .allow_special = options.allow_special,
                                       .max_files = WindowFiles()},
@@ -66,7 +67,7 @@ class Restorer final {
   absl::Status Run() {
     ASSIGN_OR_RETURN(directories_, SpoolFile::CreateAt(root_fd_, options_.target));
     ASSIGN_OR_RETURN(links_, SpoolFile::CreateAt(root_fd_, options_.target));
-    ASSIGN_OR_RETURN(v1::Tree root, trees_.Root());
+    const v1::Tree& root = root_;
     int fd = dup(root_fd_);
     if (fd < 0) return PosixError(errno, "dup", options_.target);
     SharedDir top = std::make_shared<const UniqueFd>(fd);
@@ -195,26 +196,29 @@ class Restorer final {
         record.set_link_target(entry.link_target());
         return links_->Append(record.SerializeAsString()).status();
       }
+      // FIFOs and socket nodes are ordinary files; device nodes are special.
       case v1::ENTRY_TYPE_FIFO:
+      case v1::ENTRY_TYPE_SOCKET:
       case v1::ENTRY_TYPE_CHAR_DEVICE:
       case v1::ENTRY_TYPE_BLOCK_DEVICE: {
-        if (!options_.allow_special) {
+        const bool device = entry.type() == v1::ENTRY_TYPE_CHAR_DEVICE ||
+                            entry.type() == v1::ENTRY_TYPE_BLOCK_DEVICE;
+        if (device && !options_.allow_special) {
           return absl::PermissionDeniedError(
-              "special file skipped (order the restore with special files allowed to create it)");
+              "device node skipped (order the restore with special files allowed to create it)");
         }
         RETURN_IF_ERROR(MakeRoom(dir->get(), entry.name(), path, options_.overwrite));
-        mode_t type = entry.type() == v1::ENTRY_TYPE_FIFO         ? S_IFIFO
+        mode_t type = entry.type() == v1::ENTRY_TYPE_FIFO          ? S_IFIFO
+                      : entry.type() == v1::ENTRY_TYPE_SOCKET      ? S_IFSOCK
                       : entry.type() == v1::ENTRY_TYPE_CHAR_DEVICE ? S_IFCHR
                                                                    : S_IFBLK;
         if (mknodat(dir->get(), entry.name().c_str(), type | (entry.mode() & 0777),
-                    static_cast<dev_t>(entry.rdev())) != 0) {
+                    device ? static_cast<dev_t>(entry.rdev()) : 0) != 0) {
           return PosixError(errno, "mknod", path);
         }
         ++log_.files;
         return absl::OkStatus();
       }
-      case v1::ENTRY_TYPE_SOCKET:
-        return absl::OkStatus();  // sockets are not restorable; nothing to do
       default:
         return absl::InvalidArgumentError("unknown entry type");
     }
@@ -283,6 +287,7 @@ class Restorer final {
   const int root_fd_;
   RestoreLog log_;
   TreeFetcher trees_;
+  const v1::Tree root_;  // verified before the target was touched
   WindowPipeline windows_;
   std::unique_ptr<SpoolFile> directories_;  // created directories' metadata, in walk order
   std::unique_ptr<SpoolFile> links_;        // hardlinks to make at the end
@@ -293,8 +298,14 @@ class Restorer final {
 
 absl::StatusOr<RestoreResult> RunRestore(ServerConnection* connection, const AgentCrypto& crypto,
                                          const RestoreOptions& options) {
-  ASSIGN_OR_RETURN(UniqueFd root, OpenRestoreTarget(options.target, options.protected_paths));
-  auto restorer = std::make_unique<Restorer>(connection, crypto, options, root.get());
+  // The snapshot is verified (manifest MAC, root tree id) before anything is
+  // created: a tampered snapshot or another tenant's key leaves no trace.
+  TreeFetcher trees(connection, options.snapshot_id, crypto);
+  ASSIGN_OR_RETURN(v1::Tree root_tree, trees.Root());
+  ASSIGN_OR_RETURN(UniqueFd root, OpenRestoreTarget(options.target, options.protected_paths,
+                                                    options.allowed_targets));
+  auto restorer = std::make_unique<Restorer>(connection, crypto, options, root.get(),
+                                             std::move(trees), std::move(root_tree));
   RETURN_IF_ERROR(restorer->Run());
   RestoreResult result = restorer->Result();
   return result;

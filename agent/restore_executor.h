@@ -34,6 +34,11 @@ struct RestoreOptions {
   // Paths the restore must never write over (the agent's key, config, state
   // directory and binary): a target that contains one is refused.
   std::vector<std::string> protected_paths;
+  // Where the restore may write (directory prefixes, the agent config's
+  // restore_targets): restores the server orders pass them; empty allows
+  // anywhere (a local `cairn-agent restore`). A target inside one of them
+  // that is itself inside a protected path (state_dir/restores) is allowed.
+  std::vector<std::string> allowed_targets;
   std::function<void(const v1::JobProgress&)> progress;
 };
 

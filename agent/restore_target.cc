@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 
@@ -50,13 +51,34 @@ std::string RealPathOf(const std::string& path) {
 }
 
 absl::Status CheckTarget(const std::string& target, const std::string& real_target,
-                         const std::vector<std::string>& protected_paths) {
+                         const std::vector<std::string>& protected_paths,
+                         const std::vector<std::string>& allowed) {
   if (real_target == "/") {
     return absl::InvalidArgumentError("restoring into / is refused; name a directory");
+  }
+  std::vector<std::string> real_allowed;
+  for (const std::string& a : allowed) real_allowed.push_back(RealPathOf(a));
+  if (!allowed.empty()) {
+    bool inside = false;
+    for (const std::string& a : real_allowed) inside = inside || IsPrefixPath(a, real_target);
+    if (!inside) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "refusing to restore into ", target, ": it is outside this agent's restore_targets (",
+          absl::StrJoin(allowed, ", "),
+          "); restore below one of them, or add a directory to restore_targets in the agent's "
+          "config"));
+    }
   }
   for (const std::string& p : protected_paths) {
     if (p.empty()) continue;
     std::string real = RealPathOf(p);
+    // An allowed restore directory the agent keeps inside its own state
+    // (state_dir/restores) is not the state it protects.
+    bool carved_out = false;
+    for (const std::string& a : real_allowed) {
+      carved_out = carved_out || (a != real && IsPrefixPath(real, a) && IsPrefixPath(a, real_target));
+    }
+    if (carved_out) continue;
     if (IsPrefixPath(real_target, real) || IsPrefixPath(real, real_target)) {
       return absl::PermissionDeniedError(absl::StrCat(
           "refusing to restore into ", target, ": it overlaps the agent's own ", real));
@@ -68,7 +90,8 @@ absl::Status CheckTarget(const std::string& target, const std::string& real_targ
 }  // namespace
 
 absl::StatusOr<UniqueFd> OpenRestoreTarget(const std::string& target,
-                                           const std::vector<std::string>& protected_paths) {
+                                           const std::vector<std::string>& protected_paths,
+                                           const std::vector<std::string>& allowed) {
   if (target.empty() || target[0] != '/' || target.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError("the restore target must be an absolute path");
   }
@@ -77,10 +100,10 @@ absl::StatusOr<UniqueFd> OpenRestoreTarget(const std::string& target,
   }
   // Before anything is created (a refused target gets no directories), and
   // again once it exists and its real path is certain.
-  RETURN_IF_ERROR(CheckTarget(target, RealPathOf(target), protected_paths));
+  RETURN_IF_ERROR(CheckTarget(target, RealPathOf(target), protected_paths, allowed));
   RETURN_IF_ERROR(MakeDirectories(target, 0700));
   std::string real_target = RealPathOf(target);
-  RETURN_IF_ERROR(CheckTarget(target, real_target, protected_paths));
+  RETURN_IF_ERROR(CheckTarget(target, real_target, protected_paths, allowed));
   int fd = open(real_target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return PosixError(errno, "open restore target", target);
   return UniqueFd(fd);

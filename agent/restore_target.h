@@ -17,10 +17,13 @@
 namespace cairn {
 
 // Checks `target` and creates and opens it. InvalidArgument for a relative
-// path or "/", PermissionDenied when it overlaps one of `protected_paths`
-// (checked before anything is created, and again on the real path).
+// path or "/"; PermissionDenied when it is not inside one of `allowed` (if
+// any are given) or overlaps one of `protected_paths` (an allowed directory
+// inside a protected one is carved out of it). Checked before anything is
+// created, and again on the real path.
 absl::StatusOr<UniqueFd> OpenRestoreTarget(const std::string& target,
-                                           const std::vector<std::string>& protected_paths);
+                                           const std::vector<std::string>& protected_paths,
+                                           const std::vector<std::string>& allowed = {});
 
 // The rule for `path` when something is already there: without overwrite,
 // AlreadyExists "exists (restore with overwrite)"; a directory in the way of

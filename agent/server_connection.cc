@@ -1,25 +1,20 @@
 #include "agent/server_connection.h"
 
-#include "absl/time/clock.h"
-#include "common/limits.h"
+#include "common/client_tls.h"
 
 namespace cairn {
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
-  // Chunk streams carry multi-MiB messages: large windows avoid stalls.
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
-  args.SetInt(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+ServerConnection::ServerConnection(const std::string& address,
+                                   const v1::ClientCredentials& credentials)
+    : address_(address) {
+  UseCredentials(credentials);
 }
 
-ServerConnection::ServerConnection(const std::string& address)
-    : channel_(NewChannel(address)), stub_(v1::AgentService::NewStub(channel_)) {}
+void ServerConnection::UseCredentials(const v1::ClientCredentials& credentials) {
+  auto stub = v1::AgentService::NewStub(NewClientChannel(address_, credentials));
+  absl::MutexLock lock(&mu_);
+  stub_.store(stub.get());
+  stubs_.push_back(std::move(stub));
+}
 
 }  // namespace cairn

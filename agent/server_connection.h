@@ -1,32 +1,43 @@
-// The agent's channel to cairn-server: one gRPC channel with cairn's message
-// bounds, a stub, and unary calls with a deadline that retry with backoff
-// while the server is unreachable.
+// The agent's channel to cairn-server: one TLS channel with cairn's message
+// bounds that checks the server against the cairn CA and presents the
+// agent's certificate (its identity), a stub, and unary calls with a
+// deadline that retry with backoff while the server is unreachable. A
+// renewed certificate replaces the channel for calls made after it.
 //
-//   ServerConnection conn(config.server());
-//   ASSIGN_OR_RETURN(auto hello, conn.Hello(request));
+//   ServerConnection conn(config.server(), credentials);
+//   ASSIGN_OR_RETURN(auto hello, conn.Call(&v1::AgentService::Stub::Hello, request));
 #ifndef CAIRN_AGENT_SERVER_CONNECTION_H_
 #define CAIRN_AGENT_SERVER_CONNECTION_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cairn/v1/agent.grpc.pb.h"
+#include "cairn/v1/security.pb.h"
 #include "common/grpc_status.h"
 
 namespace cairn {
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& address);
-
 class ServerConnection final {
  public:
-  explicit ServerConnection(const std::string& address);
+  ServerConnection(const std::string& address, const v1::ClientCredentials& credentials);
 
-  v1::AgentService::Stub* stub() { return stub_.get(); }
+  // The current stub. Stubs of channels a renewal replaced stay valid for
+  // calls already started with them (they live as long as this connection).
+  v1::AgentService::Stub* stub() { return stub_.load(); }
+  const std::string& address() const { return address_; }
+  // Uses `credentials` (a renewed certificate) for calls from now on.
+  void UseCredentials(const v1::ClientCredentials& credentials);
 
   // Calls `method` with a fresh context and `deadline`, retrying UNAVAILABLE
   // and DEADLINE_EXCEEDED with exponential backoff for up to `give_up_after`.
@@ -42,7 +53,7 @@ class ServerConnection final {
       grpc::ClientContext context;
       context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
       Response response;
-      grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+      grpc::Status status = (stub()->*method)(&context, request, &response);
       if (status.ok()) return response;
       bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
@@ -53,8 +64,10 @@ class ServerConnection final {
   }
 
  private:
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::AgentService::Stub> stub_;
+  const std::string address_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<v1::AgentService::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  std::atomic<v1::AgentService::Stub*> stub_{nullptr};
 };
 
 }  // namespace cairn

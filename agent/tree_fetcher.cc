@@ -35,7 +35,19 @@ absl::StatusOr<v1::Tree> TreeFetcher::Root() {
   ++calls_;
   ASSIGN_OR_RETURN(v1::GetTreeResponse response,
                    connection_->Call(&v1::AgentService::Stub::GetTree, request));
-  return Parse("root", response.tree());
+  const v1::Snapshot& s = response.snapshot();
+  if (s.id() != snapshot_id_ || s.roots_size() != 1) {
+    return absl::DataLossError(absl::StrCat("the server did not describe snapshot ", snapshot_id_,
+                                            " with its root tree"));
+  }
+  RETURN_IF_ERROR(crypto_->manifest.Verify(
+      SnapshotManifest{crypto_->tenant, s.agent(), s.roots(0), s.root_tree_id()},
+      s.manifest_mac()));
+  if (TreeId(response.tree()) != s.root_tree_id()) {
+    return absl::DataLossError(absl::StrCat("the root tree of snapshot ", snapshot_id_,
+                                            " does not match its signed id"));
+  }
+  return Parse(s.root_tree_id(), response.tree());
 }
 
 absl::StatusOr<v1::Tree> TreeFetcher::Load(const std::string& id) {

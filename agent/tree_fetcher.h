@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "agent/agent_config.h"
 #include "agent/server_connection.h"
 #include "cairn/v1/types.pb.h"
 
@@ -27,10 +28,15 @@ class TreeFetcher final {
  public:
   static constexpr size_t kMaxCachedBytes = 64u << 20;
 
-  TreeFetcher(ServerConnection* connection, std::string snapshot_id)
-      : connection_(connection), snapshot_id_(std::move(snapshot_id)) {}
+  // `crypto` checks the snapshot's manifest (its tenant and manifest key).
+  TreeFetcher(ServerConnection* connection, std::string snapshot_id, const AgentCrypto& crypto)
+      : connection_(connection), snapshot_id_(std::move(snapshot_id)), crypto_(&crypto) {}
+  TreeFetcher(TreeFetcher&&) = default;
 
-  // The snapshot's root tree.
+  // The snapshot's root tree, once the snapshot's manifest MAC verifies
+  // under the tenant key and the tree hashes to the root id it signs.
+  // DataLoss otherwise: nothing the server says about this snapshot is
+  // trusted.
   absl::StatusOr<v1::Tree> Root();
   // The tree `id`; DataLoss if what the server sent is not that tree.
   absl::StatusOr<v1::Tree> Load(const std::string& id);
@@ -42,7 +48,8 @@ class TreeFetcher final {
   void Expect(const v1::Tree& tree);
 
   ServerConnection* connection_;
-  const std::string snapshot_id_;
+  std::string snapshot_id_;
+  const AgentCrypto* crypto_;
   std::deque<std::string> upcoming_;  // tree ids the walk will want, soonest first
   // How many more times each id will be loaded (identical directories, e.g.
   // empty ones, share one tree).

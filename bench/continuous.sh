@@ -132,6 +132,7 @@ rm -rf "$C"
 mkdir -p "$C/cairn"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export CAIRN_SERVER=127.0.0.1:$port
+export CAIRN_CREDENTIALS=$C/cairn/server/admin.credentials
 "$SERVER" --listen "$CAIRN_SERVER" --state-dir "$C/cairn/server" 2> "$C/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q listening "$C/server.log" 2>/dev/null && break; sleep 0.1; done
@@ -145,6 +146,8 @@ state_dir: "$C/cairn/agent"
 roots: "$TREE"
 EOF
 "$AGENT" --config "$AGENT_CONFIG" init > /dev/null
+"$AGENT" --config "$AGENT_CONFIG" enroll --server "$CAIRN_SERVER" \
+  --token "$("$CTL" token create --tenant bench --agents bench)" > /dev/null
 "$AGENT" --config "$AGENT_CONFIG" daemon 2> "$C/agent.log" &
 AGENT_PID=$!
 for _ in $(seq 100); do grep -q connected "$C/agent.log" 2>/dev/null && break; sleep 0.1; done

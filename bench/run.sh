@@ -30,6 +30,7 @@ BIN=$(cd "$BUILD" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=$BIN/server/cairn-server
 AGENT=$BIN/agent/cairn-agent
+CTL=$BIN/ctl/cairnctl
 GEN=$BIN/bench/cairn_bench_gen
 MICRO=$BIN/bench/cairn_micro_bench
 
@@ -47,7 +48,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 note() { printf '   %s\n' "$*" >&2; }
 die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 
-for f in "$SERVER" "$AGENT" "$GEN"; do [ -x "$f" ] || die "$f is missing: build first (make build)"; done
+for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do [ -x "$f" ] || die "$f is missing: build first (make build)"; done
 for t in $TOOLS; do
   case $t in
     restic|borg) command -v "$t" >/dev/null || die "$t is not installed: make bench-deps" ;;
@@ -250,7 +251,14 @@ repo_init() {
     borg) borg init --encryption=repokey-blake2 "$2/repo" ;;
     cairn)
       start_cairn_server "$2"
-      "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null ;;
+      "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null
+      # Enrolled as a real deployment would be: a join token made with the
+      # first admin credential, then TLS with the agent's own certificate.
+      local token
+      token=$("$CTL" --credentials "$2/server/admin.credentials" --server "$CAIRN_ADDR" \
+        token create --tenant bench --agents bench)
+      "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" \
+        enroll --token "$token" > /dev/null ;;
   esac
 }
 repo_close() { if [ "$1" = cairn ]; then stop_cairn_server; fi; }

@@ -19,6 +19,9 @@ namespace {
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "cairn-tk";
 constexpr uint64_t kIdKeySubkeyId = 1;
 constexpr uint64_t kSealKeySubkeyId = 2;
+constexpr uint64_t kMetaKeySubkeyId = 3;
+constexpr uint64_t kKeyCheckSubkeyId = 4;
+static_assert(kKeyCheckBytes >= crypto_kdf_BYTES_MIN);
 
 // Key file layout (integers little-endian):
 //   magic "CAIRNKEY" (8) | version (1) | protection (1) | body | checksum (16)
@@ -99,7 +102,22 @@ TenantKeys DeriveTenantKeys(const SecretKey& master) {
   };
   SecretKey id_key = derive(kIdKeySubkeyId);
   SecretKey seal_key = derive(kSealKeySubkeyId);
-  return TenantKeys{std::move(id_key), std::move(seal_key)};
+  SecretKey meta_key = derive(kMetaKeySubkeyId);
+  std::string check(kKeyCheckBytes, '\0');
+  crypto_kdf_derive_from_key(U8(check.data()), check.size(), kKeyCheckSubkeyId, kKdfContext,
+                             master.data());
+  return TenantKeys{std::move(id_key), std::move(seal_key), std::move(meta_key),
+                    std::move(check)};
+}
+
+std::string KeyCheckText(absl::string_view key_check) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : key_check.substr(0, 8)) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
 }
 
 PassphraseCost DefaultPassphraseCost() {

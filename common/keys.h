@@ -19,14 +19,23 @@
 
 namespace cairn {
 
+inline constexpr size_t kKeyCheckBytes = 16;
+
 struct TenantKeys {
   SecretKey id_key;    // keys ChunkHasher
   SecretKey seal_key;  // keys Sealer
+  SecretKey meta_key;  // keys the MACs of snapshot manifests (common/manifest_mac.h)
+  // kKeyCheckBytes derived like the subkeys: equal for equal keys, and says
+  // nothing about the key. The server keeps it per tenant to refuse a second key.
+  std::string key_check;
 };
+
+// "ab12cd34ef56ab78": how a key check value is shown to people.
+std::string KeyCheckText(absl::string_view key_check);
 
 // Deterministic: the same master gives the same subkeys on every node, which is
 // what lets nodes of one tenant dedup against each other. Subkeys are
-// independent (crypto_kdf), so one leaking reveals neither the other nor the master.
+// independent (crypto_kdf), so one leaking reveals neither the others nor the master.
 TenantKeys DeriveTenantKeys(const SecretKey& master);
 
 // The Argon2id work factor for wrapping a key file under a passphrase.

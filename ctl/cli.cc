@@ -28,12 +28,28 @@ ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or diffe
 ABSL_FLAG(std::vector<std::string>, root, {}, "backup: roots (default: the agent's configured roots)");
 ABSL_FLAG(bool, read_data, false, "verify: re-read every chunk, not only pack indexes");
 ABSL_FLAG(bool, dry_run, false, "prune, gc: show what would be removed, remove nothing");
+ABSL_FLAG(std::string, credentials, "",
+          "admin credentials file (default $CAIRN_CREDENTIALS, ~/.config/cairn/credentials, "
+          "./cairn-state/server/admin.credentials)");
+ABSL_FLAG(std::string, tenant, "", "token create: the tenant the agents join");
+ABSL_FLAG(std::string, agents, "*", "token create: which agent names may enroll (a glob)");
+ABSL_FLAG(std::string, ttl, "",
+          "token create: how long it is valid (default 1h); credentials create: (default 365d)");
+ABSL_FLAG(uint32_t, uses, 1, "token create: how many agents may enroll with it");
+ABSL_FLAG(bool, approval, false, "token create: agents wait for `agents approve` after enrolling");
+ABSL_FLAG(std::string, role, "", "credentials create: viewer, operator or admin");
+ABSL_FLAG(std::string, name, "", "credentials create: the credential's name");
+ABSL_FLAG(std::string, out, "", "credentials create: the file to write (default NAME.credentials)");
+ABSL_FLAG(std::string, since, "", "audit: entries from this long ago (24h, 7d) or this date (2026-11-30)");
+ABSL_FLAG(bool, refused, false, "audit: refused and failed calls only");
+ABSL_FLAG(std::string, snapshot, "", "verify --agent: the snapshot (default: the newest of each root)");
+ABSL_FLAG(uint32_t, sample, 0, "verify --agent: the percentage of chunks to read back (default all)");
 
 namespace cairn::ctl {
 
 const char kUsage[] =
     "cairnctl: administer a cairn backup server.\n\n"
-    "Usage: cairnctl [--server HOST:PORT] [--json] COMMAND [ARGS]\n\n"
+    "Usage: cairnctl [--credentials FILE] [--server HOST:PORT] [--json] COMMAND [ARGS]\n\n"
     "  status                         health, storage, agents, running jobs\n"
     "  agents                         every agent with last seen and last backup\n"
     "  jobs [--agent A]               recent jobs, newest first\n"
@@ -44,10 +60,24 @@ const char kUsage[] =
     "  restore SNAPSHOT --target DIR [--to-agent A] [--path P ...] [--overwrite] [--detach]\n"
     "  backup --agent A [--level full|incremental|differential] [--root DIR ...] [--detach]\n"
     "  verify [--read-data]           check every pack; damaged ones are quarantined\n"
+    "  verify --agent A [--snapshot ID] [--sample PCT]\n"
+    "                                 the agent decrypts chunks and checks each id\n"
     "  policy list | get NAME | apply FILE | delete NAME\n"
     "                                 policies: what to protect, schedules, retention\n"
     "  prune [--dry-run]              expire snapshots by their policies' retention\n"
-    "  gc [--dry-run]                 delete unreferenced chunks, compact packs\n\n"
+    "  gc [--dry-run]                 delete unreferenced chunks, compact packs\n"
+    "  snapshot protect ID | unprotect ID | delete ID\n"
+    "                                 keep a snapshot whatever retention says; delete one\n\n"
+    "Access (admin role):\n"
+    "  token create --tenant T [--agents GLOB] [--ttl 1h] [--uses N] [--approval]\n"
+    "                                 a join token for `cairn-agent enroll`\n"
+    "  token list | token delete ID\n"
+    "  agents approve NAME | agents revoke NAME\n"
+    "  credentials create --name N --role viewer|operator|admin [--ttl 365d] [--out FILE]\n"
+    "  credentials list | credentials revoke NAME\n"
+    "  audit [--since 24h] [--refused] [--limit N]\n\n"
+    "cairnctl proves who it is with a credentials file: --credentials FILE or\n"
+    "CAIRN_CREDENTIALS (cairn-server writes the first to STATE_DIR/admin.credentials).\n"
     "Run `cairnctl --help` for every flag; docs/operations.md for the whole story.";
 
 

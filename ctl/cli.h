@@ -1,6 +1,7 @@
 // What every cairnctl command shares: its flags, how it fails (message and
 // exit code), and how it prints with --json. The commands themselves are in
-// view_commands.cc, order_commands.cc and maintenance_commands.cc.
+// view_commands.cc, order_commands.cc, maintenance_commands.cc and
+// access_commands.cc.
 #ifndef CAIRN_CTL_CLI_H_
 #define CAIRN_CTL_CLI_H_
 
@@ -30,6 +31,19 @@ ABSL_DECLARE_FLAG(std::string, level);
 ABSL_DECLARE_FLAG(std::vector<std::string>, root);
 ABSL_DECLARE_FLAG(bool, read_data);
 ABSL_DECLARE_FLAG(bool, dry_run);
+ABSL_DECLARE_FLAG(std::string, credentials);
+ABSL_DECLARE_FLAG(std::string, tenant);
+ABSL_DECLARE_FLAG(std::string, agents);
+ABSL_DECLARE_FLAG(std::string, ttl);
+ABSL_DECLARE_FLAG(uint32_t, uses);
+ABSL_DECLARE_FLAG(bool, approval);
+ABSL_DECLARE_FLAG(std::string, role);
+ABSL_DECLARE_FLAG(std::string, name);
+ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(std::string, since);
+ABSL_DECLARE_FLAG(bool, refused);
+ABSL_DECLARE_FLAG(std::string, snapshot);
+ABSL_DECLARE_FLAG(uint32_t, sample);
 
 namespace cairn::ctl {
 
@@ -63,6 +77,12 @@ int Verify(AdminClient& client);
 int PolicyCommand(AdminClient& client, const std::vector<std::string>& args);
 int Prune(AdminClient& client);
 int Gc(AdminClient& client);
+int SnapshotCommand(AdminClient& client, const std::vector<std::string>& args);
+// Access: access_commands.cc.
+int Token(AdminClient& client, const std::vector<std::string>& args);
+int AgentsCommand(AdminClient& client, const std::vector<std::string>& args);
+int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args);
+int Audit(AdminClient& client);
 
 }  // namespace cairn::ctl
 

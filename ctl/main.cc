@@ -9,6 +9,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/flag_names.h"
+#include "common/client_tls.h"
 #include "ctl/admin_client.h"
 #include "ctl/cli.h"
 
@@ -23,12 +24,21 @@ int main(int argc, char** argv) {
   if (raw.size() < 2) return Usage("name a command");
   std::string command = raw[1];
   std::vector<std::string> args(raw.begin() + 2, raw.end());
+  absl::StatusOr<std::string> path = FindCredentialsFile(absl::GetFlag(FLAGS_credentials));
+  if (!path.ok()) return Fail(path.status());
+  absl::StatusOr<v1::ClientCredentials> credentials = ReadCredentialsFile(*path);
+  if (!credentials.ok()) return Fail(credentials.status());
   std::string server = absl::GetFlag(FLAGS_server);
   if (server.empty() && std::getenv("CAIRN_SERVER") != nullptr) server = std::getenv("CAIRN_SERVER");
+  if (server.empty()) server = credentials->server();
   if (server.empty()) server = "127.0.0.1:7420";
-  AdminClient client(server);
+  AdminClient client(server, *std::move(credentials));
   if (command == "status") return Status(client);
-  if (command == "agents") return Agents(client);
+  if (command == "agents") return args.empty() ? Agents(client) : AgentsCommand(client, args);
+  if (command == "token") return Token(client, args);
+  if (command == "credentials") return CredentialsCommand(client, args);
+  if (command == "audit") return Audit(client);
+  if (command == "snapshot") return SnapshotCommand(client, args);
   if (command == "jobs") return Jobs(client);
   if (command == "job") return args.size() == 1 ? Job(client, args[0]) : Usage("job takes a job id");
   if (command == "snapshots") return Snapshots(client);

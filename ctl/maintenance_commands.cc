@@ -19,8 +19,23 @@ namespace cairn::ctl {
 int Verify(AdminClient& client) {
   v1::VerifyRequest request;
   request.set_read_data(absl::GetFlag(FLAGS_read_data));
+  request.set_agent(absl::GetFlag(FLAGS_agent));
+  request.set_snapshot_id(absl::GetFlag(FLAGS_snapshot));
+  request.set_sample_percent(absl::GetFlag(FLAGS_sample));
+  if (request.agent().empty() && (!request.snapshot_id().empty() || request.sample_percent() != 0)) {
+    return Usage("--snapshot and --sample go with --agent (the agent verifies with its key)");
+  }
   auto report = client.Call(&v1::AdminService::Stub::Verify, request, absl::Hours(24));
   if (!report.ok()) return Fail(report.status());
+  if (!request.agent().empty()) {
+    // The agent carries it out: follow its job like a restore.
+    if (absl::GetFlag(FLAGS_detach)) {
+      if (!PrintedJson(report->job())) std::cout << report->job().id() << "\n";
+      return 0;
+    }
+    std::cerr << "verify job " << report->job().id() << " on " << request.agent() << "\n";
+    return Follow(client, report->job().id());
+  }
   if (absl::GetFlag(FLAGS_json)) {
     PrintJsonLine(*report);
   } else {
@@ -109,6 +124,35 @@ int Prune(AdminClient& client) {
   std::cout << (request.dry_run() ? "would expire " : "expired ")
             << pruned->expired_snapshot_ids_size() << " snapshots, kept " << pruned->kept() << "\n";
   for (const std::string& id : pruned->expired_snapshot_ids()) std::cout << "  " << id << "\n";
+  if (pruned->held_snapshot_ids_size() > 0) {
+    std::cout << pruned->held_snapshot_ids_size()
+              << " more the rules let go stay: protected, or held by the retention lock\n";
+    for (const std::string& id : pruned->held_snapshot_ids()) std::cout << "  " << id << "\n";
+  }
+  return 0;
+}
+
+int SnapshotCommand(AdminClient& client, const std::vector<std::string>& args) {
+  if (args.size() != 2 ||
+      (args[0] != "protect" && args[0] != "unprotect" && args[0] != "delete")) {
+    return Usage("snapshot protect ID | snapshot unprotect ID | snapshot delete ID");
+  }
+  if (args[0] == "delete") {
+    v1::DeleteSnapshotRequest request;
+    request.set_snapshot_id(args[1]);
+    auto deleted = client.Call(&v1::AdminService::Stub::DeleteSnapshot, request);
+    if (!deleted.ok()) return Fail(deleted.status());
+    std::cout << "deleted snapshot " << args[1] << " (its data goes with the next gc)\n";
+    return 0;
+  }
+  v1::ProtectSnapshotRequest request;
+  request.set_snapshot_id(args[1]);
+  request.set_protect(args[0] == "protect");
+  auto done = client.Call(&v1::AdminService::Stub::ProtectSnapshot, request);
+  if (!done.ok()) return Fail(done.status());
+  if (PrintedJson(*done)) return 0;
+  std::cout << "snapshot " << args[1] << (request.protect() ? " is protected" : " is unprotected")
+            << "\n";
   return 0;
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: a whole cairn round trip on this machine, from nothing.
-#  1. starts cairn-server and a cairn-agent daemon with the embedded defaults,
-#     state under ./cairn-state/demo;
+#  1. starts cairn-server with the embedded defaults (TLS with its own CA, the
+#     first admin credential in its state directory), state under
+#     ./cairn-state/demo; makes a join token with that credential, enrolls a
+#     cairn-agent with it and starts the agent's daemon;
 #  2. generates a demo directory (a fake training run: checkpoints, a dataset
 #     shard, configs, logs, a symlink and a hardlink);
 #  3. backs it up (full), changes a little, backs up again (incremental);
@@ -17,7 +19,9 @@ AGENT=$BIN/agent/cairn-agent
 CTL=$BIN/ctl/cairnctl
 STATE=$PWD/cairn-state/demo
 DATA=$STATE/demo-data
-RESTORED=$STATE/restored
+# Restores the server orders land only in the agent's restore_targets: by
+# default its state_dir/restores and its own roots.
+RESTORED=$STATE/agent/restores/demo
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -26,6 +30,8 @@ mkdir -p "$STATE"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ADDR=127.0.0.1:$PORT
 export CAIRN_SERVER=$ADDR
+# cairnctl proves who it is with this file; the server writes it on first start.
+export CAIRN_CREDENTIALS=$STATE/server/admin.credentials
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -36,10 +42,15 @@ say "starting cairn-server on $ADDR (state in $STATE/server)"
 pids+=($!)
 for _ in $(seq 50); do grep -q "listening" "$STATE/server.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" "$STATE/server.log" || { cat "$STATE/server.log"; exit 1; }
+sed 's/^/   /' "$STATE/server.log"
 
 AGENT_FLAGS=(--server "$ADDR" --name demo-node --state-dir "$STATE/agent")
-say "creating the tenant key and starting the agent daemon"
+say "creating the tenant key; enrolling the agent with a one-use join token"
 "$AGENT" "${AGENT_FLAGS[@]}" init
+TOKEN=$("$CTL" token create --tenant demo --agents demo-node --ttl 10m)
+echo "join token: ${TOKEN:0:20}... (it pins the server's CA fingerprint)"
+"$AGENT" "${AGENT_FLAGS[@]}" enroll --token "$TOKEN"
+say "starting the agent daemon (TLS, identified by its certificate)"
 "$AGENT" "${AGENT_FLAGS[@]}" daemon 2> "$STATE/agent.log" &
 pids+=($!)
 
@@ -81,11 +92,15 @@ say "checking the restore byte for byte"
 diff -r --no-dereference "$DATA" "$RESTORED"
 echo "restored tree is identical to the source"
 
+say "cairnctl audit (admin actions and refused calls)"
+"$CTL" audit
+
 say "done"
 cat <<TXT
 The demo's server and agent stop now. To keep cairn running:
   cairn-server --config /etc/cairn/server.conf          (deploy/cairn-server.service)
+  cairnctl --credentials STATE_DIR/admin.credentials token create --tenant T
+  cairn-agent  --config /etc/cairn/agent.conf enroll --server HOST:7420 --token TOKEN
   cairn-agent  --config /etc/cairn/agent.conf daemon    (deploy/cairn-agent.service)
-  cairnctl --server HOST:7420 status
 Examples: deploy/server.conf.example, deploy/agent.conf.example; docs/operations.md.
 TXT

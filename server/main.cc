@@ -67,7 +67,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "cairn-server " << CAIRN_VERSION << " listening on port " << (*server)->port()
-            << ", state in " << resolved->state_dir() << std::endl;
+            << " (TLS), state in " << resolved->state_dir() << "\n"
+            << "CA fingerprint " << (*server)->ca_fingerprint()
+            << " (join tokens carry it; check it when you enroll by hand)" << std::endl;
+  if (!(*server)->admin_credentials_written().empty()) {
+    std::cerr << "first admin credential written to " << (*server)->admin_credentials_written()
+              << " (root only): cairnctl --credentials "
+              << (*server)->admin_credentials_written() << " status" << std::endl;
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -1,5 +1,6 @@
-// Assembles a running cairn-server from a ServerConfig: state directory,
-// tiers and the server core, and the two gRPC services over it. Used by
+// Assembles a running cairn-server from a ServerConfig: state directory, its
+// CA and TLS certificate, tiers and the server core, and the gRPC services
+// over it (TLS only), and the first admin credential when there is none. Used by
 // main() and by tests that need a real server in-process.
 //
 //   ASSIGN_OR_RETURN(auto server, CairnServer::Start(config));
@@ -37,6 +38,10 @@ class CairnServer final {
   void Wait();
   void Shutdown();
   ServerCore* core() { return core_.get(); }
+  // "sha256:...": what join tokens pin and what the server prints at start.
+  const std::string& ca_fingerprint() const { return ca_fingerprint_; }
+  // The first admin credentials file, when this start wrote it ("" otherwise).
+  const std::string& admin_credentials_written() const { return admin_credentials_written_; }
   Catalog* catalog() { return &core_->catalog(); }
 
  private:
@@ -45,8 +50,12 @@ class CairnServer final {
   std::unique_ptr<ServerCore> core_;
   std::unique_ptr<grpc::Service> agent_service_;
   std::unique_ptr<grpc::Service> admin_service_;
+  std::unique_ptr<grpc::Service> enroll_service_;
+  std::unique_ptr<grpc::Service> access_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::string ca_fingerprint_;
+  std::string admin_credentials_written_;
 };
 
 }  // namespace cairn

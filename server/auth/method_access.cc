@@ -6,48 +6,73 @@
 namespace cairn {
 namespace {
 
-const absl::flat_hash_map<absl::string_view, Access>& Table() {
-  static const auto* table = new absl::flat_hash_map<absl::string_view, Access>{
+constexpr MethodRule kAgentCall{Access::kAgent, false};
+constexpr MethodRule kRead{Access::kViewer, false};
+constexpr MethodRule kOrder{Access::kOperator, true};
+constexpr MethodRule kAdminCall{Access::kAdmin, true};
+
+const absl::flat_hash_map<absl::string_view, MethodRule>& Table() {
+  static const auto* table = new absl::flat_hash_map<absl::string_view, MethodRule>{
+      // Anyone: the CA certificate (public) and enrollment with a join token.
+      {"/cairn.v1.EnrollService/GetCaCertificate", {Access::kAnyone, false}},
+      {"/cairn.v1.EnrollService/Enroll", {Access::kAnyone, true}},
       // Agents. Each acts only as itself: the core checks that the job,
       // snapshot or tenant named in the request is the caller's.
-      {"/cairn.v1.AgentService/Hello", Access::kAgent},
-      {"/cairn.v1.AgentService/BeginBackup", Access::kAgent},
-      {"/cairn.v1.AgentService/FindMissingChunks", Access::kAgent},
-      {"/cairn.v1.AgentService/UploadChunks", Access::kAgent},
-      {"/cairn.v1.AgentService/FindMissingTrees", Access::kAgent},
-      {"/cairn.v1.AgentService/PutTrees", Access::kAgent},
-      {"/cairn.v1.AgentService/GetTree", Access::kAgent},
-      {"/cairn.v1.AgentService/GetTrees", Access::kAgent},
-      {"/cairn.v1.AgentService/CommitSnapshot", Access::kAgent},
-      {"/cairn.v1.AgentService/FinishJob", Access::kAgent},
-      {"/cairn.v1.AgentService/ReadChunks", Access::kAgent},
-      {"/cairn.v1.AgentService/Control", Access::kAgent},
+      {"/cairn.v1.AgentService/Hello", {Access::kAgent, false, true}},
+      {"/cairn.v1.AgentService/RenewCertificate", {Access::kAgent, true, true}},
+      {"/cairn.v1.AgentService/BeginBackup", kAgentCall},
+      {"/cairn.v1.AgentService/FindMissingChunks", kAgentCall},
+      {"/cairn.v1.AgentService/UploadChunks", kAgentCall},
+      {"/cairn.v1.AgentService/FindMissingTrees", kAgentCall},
+      {"/cairn.v1.AgentService/PutTrees", kAgentCall},
+      {"/cairn.v1.AgentService/GetTree", kAgentCall},
+      {"/cairn.v1.AgentService/GetTrees", kAgentCall},
+      {"/cairn.v1.AgentService/CommitSnapshot", kAgentCall},
+      {"/cairn.v1.AgentService/FinishJob", kAgentCall},
+      {"/cairn.v1.AgentService/ReadChunks", kAgentCall},
+      {"/cairn.v1.AgentService/ReportDamagedChunks", {Access::kAgent, true}},
+      {"/cairn.v1.AgentService/Control", kAgentCall},
       // Admins: reading.
-      {"/cairn.v1.AdminService/GetStatus", Access::kViewer},
-      {"/cairn.v1.AdminService/ListAgents", Access::kViewer},
-      {"/cairn.v1.AdminService/ListJobs", Access::kViewer},
-      {"/cairn.v1.AdminService/GetJob", Access::kViewer},
-      {"/cairn.v1.AdminService/WatchJob", Access::kViewer},
-      {"/cairn.v1.AdminService/ListSnapshots", Access::kViewer},
-      {"/cairn.v1.AdminService/ListFiles", Access::kViewer},
-      {"/cairn.v1.AdminService/DiffSnapshots", Access::kViewer},
-      {"/cairn.v1.AdminService/ListPolicies", Access::kViewer},
-      {"/cairn.v1.AdminService/GetPolicy", Access::kViewer},
-      // Ordering work.
-      {"/cairn.v1.AdminService/OrderRestore", Access::kOperator},
-      {"/cairn.v1.AdminService/OrderBackup", Access::kOperator},
-      {"/cairn.v1.AdminService/Verify", Access::kOperator},
+      {"/cairn.v1.AdminService/GetStatus", kRead},
+      {"/cairn.v1.AdminService/ListAgents", kRead},
+      {"/cairn.v1.AdminService/ListJobs", kRead},
+      {"/cairn.v1.AdminService/GetJob", kRead},
+      {"/cairn.v1.AdminService/WatchJob", kRead},
+      {"/cairn.v1.AdminService/ListSnapshots", kRead},
+      {"/cairn.v1.AdminService/ListFiles", kRead},
+      {"/cairn.v1.AdminService/DiffSnapshots", kRead},
+      {"/cairn.v1.AdminService/ListPolicies", kRead},
+      {"/cairn.v1.AdminService/GetPolicy", kRead},
+      // Ordering work. (A restore that overwrites or makes special files
+      // needs admin: the order service checks that.)
+      {"/cairn.v1.AdminService/OrderRestore", kOrder},
+      {"/cairn.v1.AdminService/OrderBackup", kOrder},
+      {"/cairn.v1.AdminService/Verify", kOrder},
       // Changing what is kept, and deleting.
-      {"/cairn.v1.AdminService/SetPolicy", Access::kAdmin},
-      {"/cairn.v1.AdminService/DeletePolicy", Access::kAdmin},
-      {"/cairn.v1.AdminService/Prune", Access::kAdmin},
-      {"/cairn.v1.AdminService/CollectGarbage", Access::kAdmin},
+      {"/cairn.v1.AdminService/SetPolicy", kAdminCall},
+      {"/cairn.v1.AdminService/DeletePolicy", kAdminCall},
+      {"/cairn.v1.AdminService/Prune", kAdminCall},
+      {"/cairn.v1.AdminService/CollectGarbage", kAdminCall},
+      {"/cairn.v1.AdminService/DeleteSnapshot", kAdminCall},
+      {"/cairn.v1.AdminService/ProtectSnapshot", kAdminCall},
+      // Access: who may call at all.
+      {"/cairn.v1.AccessService/CreateJoinToken", kAdminCall},
+      {"/cairn.v1.AccessService/ListJoinTokens", {Access::kAdmin, false}},
+      {"/cairn.v1.AccessService/DeleteJoinToken", kAdminCall},
+      {"/cairn.v1.AccessService/ApproveAgent", kAdminCall},
+      {"/cairn.v1.AccessService/RevokeAgent", kAdminCall},
+      {"/cairn.v1.AccessService/CreateCredential", kAdminCall},
+      {"/cairn.v1.AccessService/ListCredentials", {Access::kAdmin, false}},
+      {"/cairn.v1.AccessService/RevokeCredential", kAdminCall},
+      {"/cairn.v1.AccessService/ListAudit", {Access::kAdmin, false}},
   };
   return *table;
 }
 
 absl::string_view NameOf(Access access) {
   switch (access) {
+    case Access::kAnyone:
+      return "nothing";
     case Access::kAgent:
       return "an enrolled agent";
     case Access::kViewer:
@@ -60,37 +85,55 @@ absl::string_view NameOf(Access access) {
   return "?";
 }
 
+bool Allows(const MethodRule& rule, const Caller& caller) {
+  switch (rule.access) {
+    case Access::kAnyone:
+      return true;
+    case Access::kAgent:
+      return caller.kind == Caller::Kind::kInternal ||
+             (caller.kind == Caller::Kind::kAgent && (caller.approved || rule.before_approval));
+    case Access::kViewer:
+      return caller.HasRole(Role::kViewer);
+    case Access::kOperator:
+      return caller.HasRole(Role::kOperator);
+    case Access::kAdmin:
+      return caller.HasRole(Role::kAdmin);
+  }
+  return false;
+}
+
 }  // namespace
 
-std::optional<Access> AccessFor(absl::string_view method) {
+std::optional<MethodRule> RuleFor(absl::string_view method) {
   auto it = Table().find(method);
   if (it == Table().end()) return std::nullopt;
   return it->second;
 }
 
+std::optional<Access> AccessFor(absl::string_view method) {
+  std::optional<MethodRule> rule = RuleFor(method);
+  if (!rule.has_value()) return std::nullopt;
+  return rule->access;
+}
+
 absl::Status Authorize(const Caller& caller, absl::string_view method) {
-  std::optional<Access> access = AccessFor(method);
-  if (!access.has_value()) {
+  std::optional<MethodRule> rule = RuleFor(method);
+  if (!rule.has_value()) {
     return absl::PermissionDeniedError(absl::StrCat(method, " is not an allowed method"));
   }
-  bool allowed = false;
-  switch (*access) {
-    case Access::kAgent:
-      allowed = caller.kind == Caller::Kind::kTrusted || caller.kind == Caller::Kind::kAgent;
-      break;
-    case Access::kViewer:
-      allowed = caller.HasRole(Role::kViewer);
-      break;
-    case Access::kOperator:
-      allowed = caller.HasRole(Role::kOperator);
-      break;
-    case Access::kAdmin:
-      allowed = caller.HasRole(Role::kAdmin);
-      break;
+  if (Allows(*rule, caller)) return absl::OkStatus();
+  if (caller.kind == Caller::Kind::kAnonymous) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        method, " needs a client certificate: enroll the agent (cairn-agent enroll --token ...) "
+                "or give cairnctl a credentials file (--credentials)"));
   }
-  if (allowed) return absl::OkStatus();
+  if (caller.kind == Caller::Kind::kAgent && !caller.approved && rule->access == Access::kAgent) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("agent ", caller.name, " is waiting for approval: an admin runs "
+                     "`cairnctl agents approve ", caller.name, "`"));
+  }
   return absl::PermissionDeniedError(
-      absl::StrCat(method, " needs ", NameOf(*access), "; ", caller.Describe(), " lacks it"));
+      absl::StrCat(method, " needs ", NameOf(rule->access), "; ", caller.Describe(), " lacks it"));
 }
 
 }  // namespace cairn

@@ -67,6 +67,12 @@ absl::StatusOr<v1::GetStatusResponse> StatusService::GetStatus(const Caller&) {
   if (totals.stored_bytes > 0) {
     response.set_compression_ratio(static_cast<double>(totals.unique_bytes) / totals.stored_bytes);
   }
+  ASSIGN_OR_RETURN(uint64_t damaged, catalog_->chunks().DamagedCount());
+  if (damaged > 0) {
+    response.add_problems(absl::StrCat(
+        damaged, " chunk(s) were found damaged by an agent's verify; the next full backup of "
+                 "their files stores them again (cairnctl backup --agent A --level full)"));
+  }
   ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, Agents());
   for (v1::AgentInfo& a : agents) {
     if (a.rpo_violated()) {

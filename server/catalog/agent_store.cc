@@ -91,4 +91,30 @@ absl::Status AgentStore::Touch(absl::string_view name, int64_t now_ms) {
   return touch.Run();
 }
 
+absl::StatusOr<std::string> AgentStore::KeyCheck(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement get,
+                   db_->Prepare("SELECT key_check FROM tenants WHERE name=?"));
+  get.BindText(1, tenant);
+  ASSIGN_OR_RETURN(bool found, get.Step());
+  if (!found || get.ColumnIsNull(0)) return std::string();
+  return get.ColumnBlob(0);
+}
+
+absl::StatusOr<std::string> AgentStore::SetKeyCheckIfUnset(absl::string_view tenant,
+                                                           absl::string_view check) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(int64_t id, TenantIdLocked(tenant));
+  ASSIGN_OR_RETURN(SqliteStatement set,
+                   db_->Prepare("UPDATE tenants SET key_check=? WHERE id=? AND key_check IS NULL"));
+  set.BindBlob(1, check);
+  set.Bind(2, id);
+  RETURN_IF_ERROR(set.Run());
+  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare("SELECT key_check FROM tenants WHERE id=?"));
+  get.Bind(1, id);
+  ASSIGN_OR_RETURN(bool found, get.Step());
+  if (!found || get.ColumnIsNull(0)) return absl::InternalError("catalog: tenant key check lost");
+  return get.ColumnBlob(0);
+}
+
 }  // namespace cairn

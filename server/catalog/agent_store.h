@@ -34,6 +34,13 @@ class AgentStore final {
   absl::StatusOr<std::vector<v1::AgentInfo>> List();
   // Records that the agent was heard from at `now_ms`.
   absl::Status Touch(absl::string_view name, int64_t now_ms);
+  // The check value of the tenant's key; empty while none is recorded.
+  absl::StatusOr<std::string> KeyCheck(absl::string_view tenant);
+  // Records `check` as the tenant's if it has none yet (atomically: of two
+  // racing first agents exactly one wins) and returns the tenant's check
+  // value after, which differs from `check` when another key was first.
+  absl::StatusOr<std::string> SetKeyCheckIfUnset(absl::string_view tenant,
+                                                 absl::string_view check);
 
  private:
   absl::StatusOr<int64_t> TenantIdLocked(absl::string_view tenant)

@@ -1,8 +1,12 @@
 #include "server/catalog/catalog.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "server/catalog/schema.h"
 
@@ -13,6 +17,14 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
   std::unique_ptr<Catalog> catalog(new Catalog());
   auto connect = [&]() { return SqliteDb::Open(path, options.sqlite_vfs); };
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> first, connect());
+  // It names every agent and file: only the server's user may read it (the
+  // WAL and shared-memory files SQLite makes take the same mode).
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
+      return PosixError(errno, "chmod 0600", file);
+    }
+  }
   RETURN_IF_ERROR(MigrateCatalog(first.get()));
   {
     absl::MutexLock lock(&catalog->mu_);
@@ -30,6 +42,10 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
   catalog->jobs_ = std::make_unique<JobStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
   catalog->policies_ = std::make_unique<PolicyStore>(std::move(db), options.clock);
+  ASSIGN_OR_RETURN(db, connect());
+  catalog->access_ = std::make_unique<AccessStore>(std::move(db));
+  ASSIGN_OR_RETURN(db, connect());
+  catalog->audit_ = std::make_unique<AuditStore>(std::move(db));
   return catalog;
 }
 

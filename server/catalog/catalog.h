@@ -1,6 +1,7 @@
-// The server's catalog: one SQLite database (WAL, synchronous=FULL) and one
-// store per kind of record — agents and tenants, chunks and packs, trees,
-// snapshots, jobs, policies. Each store has its own connection and lock, so
+// The server's catalog: one SQLite database (WAL, synchronous=FULL, mode
+// 0600) and one store per kind of record — agents and tenants, chunks and
+// packs, trees, snapshots, jobs, policies, certificates and join tokens, the
+// audit log. Each store has its own connection and lock, so
 // a long read of one kind (a GC page of trees) never holds up another (a
 // backup asking which chunks are missing); SQLite serializes the writes.
 // Schema and growth rules: docs/catalog.md.
@@ -21,7 +22,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/catalog/access_store.h"
 #include "server/catalog/agent_store.h"
+#include "server/catalog/audit_store.h"
 #include "server/catalog/chunk_store.h"
 #include "server/catalog/job_store.h"
 #include "server/catalog/policy_store.h"
@@ -56,6 +59,8 @@ class Catalog final {
   SnapshotStore& snapshots() { return *snapshots_; }
   JobStore& jobs() { return *jobs_; }
   PolicyStore& policies() { return *policies_; }
+  AccessStore& access() { return *access_; }
+  AuditStore& audit() { return *audit_; }
 
   absl::StatusOr<CatalogTotals> Totals();
   // PRAGMA integrity_check and foreign_key_check; the problems found.
@@ -72,6 +77,8 @@ class Catalog final {
   std::unique_ptr<SnapshotStore> snapshots_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<PolicyStore> policies_;
+  std::unique_ptr<AccessStore> access_;
+  std::unique_ptr<AuditStore> audit_;
 };
 
 }  // namespace cairn

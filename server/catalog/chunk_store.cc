@@ -44,7 +44,7 @@ absl::StatusOr<std::vector<uint32_t>> ChunkStore::FindMissing(int64_t tenant,
   absl::MutexLock lock(&mu_);
   return MissingIndexes(db_.get(),
                         "SELECT 1 FROM chunks c JOIN packs p ON p.id=c.pack_id "
-                        "WHERE c.tenant_id=? AND c.id=? AND p.quarantined=0",
+                        "WHERE c.tenant_id=? AND c.id=? AND p.quarantined=0 AND c.damaged=0",
                         tenant, ids);
 }
 
@@ -68,13 +68,14 @@ absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view t
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
   ASSIGN_OR_RETURN(int64_t pack_id, InsertPack(tier, pack_name, pack_size, chunks.size()));
-  // A quarantined copy of a chunk is replaced by the new, good one.
+  // A quarantined or damaged copy of a chunk is replaced by the new, good one.
   ASSIGN_OR_RETURN(SqliteStatement chunk, db_->Prepare(R"sql(
       INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size)
       VALUES(?1, ?2, ?3, ?4, ?5, ?6)
       ON CONFLICT(tenant_id, id) DO UPDATE SET
-        pack_id=?3, offset=?4, length=?5, raw_size=?6
-      WHERE (SELECT quarantined FROM packs WHERE id=chunks.pack_id) != 0)sql"));
+        pack_id=?3, offset=?4, length=?5, raw_size=?6, damaged=0
+      WHERE chunks.damaged != 0
+         OR (SELECT quarantined FROM packs WHERE id=chunks.pack_id) != 0)sql"));
   uint64_t added = 0;
   for (const StoredChunk& c : chunks) {
     chunk.Reset();
@@ -262,6 +263,41 @@ absl::StatusOr<std::vector<PackRecord>> ChunkStore::MoveChunks(
   ASSIGN_OR_RETURN(std::vector<PackRecord> empty, DeleteEmptyPacks());
   RETURN_IF_ERROR(txn.Commit());
   return empty;
+}
+
+absl::StatusOr<uint64_t> ChunkStore::MarkDamaged(int64_t tenant,
+                                                 absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  ASSIGN_OR_RETURN(SqliteStatement mark,
+                   db_->Prepare("UPDATE chunks SET damaged=1 WHERE tenant_id=? AND id=?"));
+  uint64_t marked = 0;
+  for (const std::string& id : ids) {
+    mark.Reset();
+    mark.Bind(1, tenant);
+    mark.BindBlob(2, id);
+    RETURN_IF_ERROR(mark.Run());
+    marked += db_->Changes();
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return marked;
+}
+
+absl::StatusOr<uint64_t> ChunkStore::DamagedCount() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement count,
+                   db_->Prepare("SELECT count(*) FROM chunks WHERE damaged != 0"));
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  return row ? static_cast<uint64_t>(count.ColumnInt(0)) : 0;
+}
+
+absl::StatusOr<uint64_t> ChunkStore::TenantStoredBytes(int64_t tenant) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement sum, db_->Prepare(
+      "SELECT coalesce(sum(length),0) FROM chunks WHERE tenant_id=?"));
+  sum.Bind(1, tenant);
+  ASSIGN_OR_RETURN(bool row, sum.Step());
+  return row ? static_cast<uint64_t>(sum.ColumnInt(0)) : 0;
 }
 
 absl::StatusOr<CatalogTotals> ChunkStore::Totals() {

@@ -72,6 +72,14 @@ class ChunkStore final {
                                                      absl::Span<const StoredChunk> moves);
 
   // chunks, unique_bytes, stored_bytes and packs of the totals.
+  // Marks chunks an agent's verify found damaged: they count as missing (so
+  // the next backup that has their data stores it again, replacing this
+  // copy) but nothing is deleted (an agent cannot destroy data by lying).
+  // How many were marked.
+  absl::StatusOr<uint64_t> MarkDamaged(int64_t tenant, absl::Span<const std::string> ids);
+  absl::StatusOr<uint64_t> DamagedCount();
+  // The sealed bytes of the tenant's chunks.
+  absl::StatusOr<uint64_t> TenantStoredBytes(int64_t tenant);
   absl::StatusOr<CatalogTotals> Totals();
 
  private:

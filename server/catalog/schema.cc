@@ -13,7 +13,8 @@ constexpr absl::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tenants(
   id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE);
+  name TEXT NOT NULL UNIQUE,
+  key_check BLOB);
 CREATE TABLE IF NOT EXISTS agents(
   name TEXT PRIMARY KEY,
   tenant_id INTEGER NOT NULL REFERENCES tenants(id),
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks(
   offset INTEGER NOT NULL,
   length INTEGER NOT NULL,
   raw_size INTEGER NOT NULL,
+  damaged INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(tenant_id, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks(pack_id);
 CREATE TABLE IF NOT EXISTS trees(
@@ -72,7 +74,43 @@ CREATE TABLE IF NOT EXISTS policies(
   name TEXT PRIMARY KEY,
   updated_ms INTEGER NOT NULL,
   data BLOB NOT NULL);
+)sql" R"sql(
+CREATE TABLE IF NOT EXISTS certificates(
+  serial TEXT PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  tenant TEXT NOT NULL DEFAULT '',
+  role INTEGER NOT NULL DEFAULT 0,
+  pending INTEGER NOT NULL DEFAULT 0,
+  issued_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  revoked_ms INTEGER NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS certificates_by_name ON certificates(kind, name);
+CREATE TABLE IF NOT EXISTS join_tokens(
+  id TEXT PRIMARY KEY,
+  secret_hash BLOB NOT NULL,
+  uses_left INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL,
+  refused INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time_ms);
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
+
+// From version 1: tenants gain their key check value, chunks a mark for
+// damage an agent's verify found; the access tables are new (kSchema
+// creates them).
+constexpr absl::string_view kFromVersion1 =
+    "ALTER TABLE tenants ADD COLUMN key_check BLOB;"
+    "ALTER TABLE chunks ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;";
 
 // The version a catalog was written at, or nullopt for a new (empty) one.
 // Reads only: a catalog of another version must be left exactly as it was.
@@ -92,6 +130,16 @@ absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
 
 absl::Status MigrateCatalog(SqliteDb* db) {
   ASSIGN_OR_RETURN(std::optional<std::string> version, StoredVersion(db));
+  if (version == "1") {
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db));
+    RETURN_IF_ERROR(db->Exec(kFromVersion1));
+    RETURN_IF_ERROR(db->Exec(kSchema));
+    ASSIGN_OR_RETURN(SqliteStatement put,
+                     db->Prepare("UPDATE meta SET value=? WHERE key='schema_version'"));
+    put.BindText(1, std::to_string(kCatalogSchemaVersion));
+    RETURN_IF_ERROR(put.Run());
+    return tx.Commit();
+  }
   if (version.has_value()) {
     if (*version != std::to_string(kCatalogSchemaVersion)) {
       return absl::FailedPreconditionError(absl::StrCat(

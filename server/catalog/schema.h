@@ -8,9 +8,10 @@
 
 namespace cairn {
 
-inline constexpr int kCatalogSchemaVersion = 1;
+inline constexpr int kCatalogSchemaVersion = 2;
 
-// Creates missing tables and indexes and records the schema version;
+// Creates missing tables and indexes and records the schema version, or
+// brings a version 1 catalog to this version (in one transaction);
 // FailedPrecondition if the catalog was written by another version.
 absl::Status MigrateCatalog(SqliteDb* db);
 

@@ -52,6 +52,23 @@ absl::StatusOr<std::optional<v1::Snapshot>> SnapshotStore::Get(absl::string_view
   return ParseRow<v1::Snapshot>(get.ColumnBlob(0), "snapshot");
 }
 
+absl::StatusOr<v1::Snapshot> SnapshotStore::SetProtected(absl::string_view id, bool protect) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare("SELECT data FROM snapshots WHERE id=?"));
+  get.BindText(1, id);
+  ASSIGN_OR_RETURN(bool found, get.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("no snapshot ", id));
+  ASSIGN_OR_RETURN(v1::Snapshot snapshot, ParseRow<v1::Snapshot>(get.ColumnBlob(0), "snapshot"));
+  snapshot.set_is_protected(protect);
+  ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare("UPDATE snapshots SET data=? WHERE id=?"));
+  put.BindBlob(1, snapshot.SerializeAsString());
+  put.BindText(2, id);
+  RETURN_IF_ERROR(put.Run());
+  RETURN_IF_ERROR(txn.Commit());
+  return snapshot;
+}
+
 absl::StatusOr<std::vector<v1::Snapshot>> SnapshotStore::List(absl::string_view agent,
                                                               uint32_t limit) {
   absl::MutexLock lock(&mu_);

@@ -33,6 +33,9 @@ class SnapshotStore final {
   // of the same job returns the first snapshot.
   absl::StatusOr<v1::Snapshot> Commit(const v1::Snapshot& snapshot, const v1::Job& job);
   absl::StatusOr<std::optional<v1::Snapshot>> Get(absl::string_view id);
+  // Sets the snapshot's protection; the snapshot as it is after. NotFound
+  // when there is no such snapshot.
+  absl::StatusOr<v1::Snapshot> SetProtected(absl::string_view id, bool protect);
   // Newest first; `agent` empty means every agent's.
   absl::StatusOr<std::vector<v1::Snapshot>> List(absl::string_view agent, uint32_t limit);
   // The newest snapshot of (agent, root), of `level` if given.

@@ -1,7 +1,8 @@
 // Everything cairn-server does, without gRPC: the catalog, the tiers, the job
 // board, the GC guard and the services over them (ingest, snapshot reads,
-// control sessions, orders, policies, browse, status, maintenance) and the
-// cron scheduler. The RPC layer and tests call the services; a service never
+// control sessions, orders, policies, browse, status, maintenance, access)
+// the cron scheduler, and who callers are (authenticator) and what they did
+// (audit log). The RPC layer and tests call the services; a service never
 // reaches into another's state.
 //
 //   ASSIGN_OR_RETURN(auto core, ServerCore::Open(dir + "/catalog.db", std::move(tiers), {}));
@@ -17,12 +18,18 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/auth/access_service.h"
+#include "server/auth/audit_log.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/server_pki.h"
+#include "server/auth/stream_limiter.h"
 #include "server/browse/browse_service.h"
 #include "server/browse/status_service.h"
 #include "server/catalog/catalog.h"
 #include "server/ingest/gc_guard.h"
 #include "server/ingest/ingest_service.h"
 #include "server/ingest/snapshot_reader.h"
+#include "server/ingest/tenant_quota.h"
 #include "server/maintenance/maintenance_service.h"
 #include "server/schedule/control_service.h"
 #include "server/schedule/job_board.h"
@@ -46,6 +53,16 @@ struct CoreOptions {
   // Wraps each tier CairnServer opens from its config; tests use it for
   // fault injection. Empty: the tiers as they are.
   std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)> wrap_tier;
+  // The CA that signs agents' and admins' certificates (CairnServer loads
+  // it from the state directory). Null: enrollment is impossible and every
+  // client certificate is refused.
+  std::shared_ptr<const ServerPki> pki;
+  // Streams per agent, agents per tenant, tenant quotas (0: the defaults,
+  // 256 streams and 10000 agents; no quota).
+  v1::ServerLimits limits;
+  // The retention lock (ServerConfig.min_retention_days): no snapshot younger
+  // than this is pruned or deleted, whoever asks.
+  absl::Duration min_retention = absl::ZeroDuration();
 };
 
 class ServerCore final {
@@ -68,6 +85,10 @@ class ServerCore final {
   StatusService& status() { return *status_; }
   MaintenanceService& maintenance() { return *maintenance_; }
   Scheduler& scheduler() { return *scheduler_; }
+  AccessService& access() { return *access_; }
+  Authenticator& authenticator() { return *authenticator_; }
+  AuditLog& audit() { return *audit_; }
+  StreamLimiter& streams() { return *streams_; }
 
   // The state the services share, for assembling and for tests.
   Catalog& catalog() { return *catalog_; }
@@ -96,6 +117,11 @@ class ServerCore final {
   std::unique_ptr<StatusService> status_;
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<AccessService> access_;
+  std::unique_ptr<StreamLimiter> streams_;
+  std::unique_ptr<TenantQuota> quota_;
 };
 
 }  // namespace cairn

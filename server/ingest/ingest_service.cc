@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/job_states.h"
 #include "common/limits.h"
+#include "common/manifest_mac.h"
 #include "common/status_macros.h"
 #include "common/tree_id.h"
 #include "server/ingest/tree_validator.h"
@@ -99,6 +100,7 @@ absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
     if (parent.has_value()) {
       response.set_parent_snapshot_id(parent->id());
       response.set_parent_root_tree_id(parent->root_tree_id());
+      response.set_parent_manifest_mac(parent->manifest_mac());
     }
   }
   return response;
@@ -132,7 +134,7 @@ absl::StatusOr<IngestService::RunningJob> IngestService::Running(const Caller& c
   ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
   if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
   ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(agent->tenant()));
-  return RunningJob{*std::move(job), tenant};
+  return RunningJob{*std::move(job), tenant, agent->tenant()};
 }
 
 absl::StatusOr<std::vector<uint32_t>> IngestService::Missing(GcObject kind, int64_t tenant,
@@ -157,8 +159,14 @@ absl::StatusOr<v1::FindMissingChunksResponse> IngestService::FindMissingChunks(
 absl::StatusOr<std::unique_ptr<PackIngest>> IngestService::StartUpload(const Caller& caller,
                                                                       absl::string_view job_id) {
   ASSIGN_OR_RETURN(RunningJob job, Running(caller, job_id));
+  std::function<absl::Status(uint64_t)> charge;
+  if (options_.quota != nullptr) {
+    charge = [quota = options_.quota, id = job.tenant, name = job.tenant_name](uint64_t bytes) {
+      return quota->Charge(id, name, bytes);
+    };
+  }
   return std::make_unique<PackIngest>(&catalog_->chunks(), tiers_->hot(), job.tenant,
-                                      options_.pack_target_bytes);
+                                      options_.pack_target_bytes, std::move(charge));
 }
 
 absl::StatusOr<v1::FindMissingTreesResponse> IngestService::FindMissingTrees(
@@ -240,6 +248,13 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
     return absl::ResourceExhaustedError(
         absl::StrCat("at most ", kMaxFileErrors, " file errors per job"));
   }
+  // Agents sign what they commit; only the server's own callers may not.
+  if (request.manifest_mac().size() != kManifestMacBytes &&
+      !(caller.kind == Caller::Kind::kInternal && request.manifest_mac().empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "manifest_mac must be ", kManifestMacBytes, " bytes: the agent signs the snapshot "
+        "it commits (an agent older than the server? upgrade it)"));
+  }
   ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(request.job_id()));
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", request.job_id()));
   if (!caller.MayActAsAgent(job->agent())) {
@@ -281,6 +296,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   snapshot.set_created_unix_ms(now);
   *snapshot.mutable_stats() = request.stats();
   snapshot.set_job_id(job->id());
+  snapshot.set_manifest_mac(request.manifest_mac());
   if (job->backup().level() != v1::BACKUP_LEVEL_FULL) {
     std::optional<v1::BackupLevel> parent_level;
     if (job->backup().level() == v1::BACKUP_LEVEL_DIFFERENTIAL) {

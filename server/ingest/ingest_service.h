@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
+#include "server/ingest/tenant_quota.h"
 #include "absl/time/time.h"
 #include "cairn/v1/agent.pb.h"
 #include "server/auth/caller.h"
@@ -33,6 +34,8 @@ struct IngestOptions {
   absl::Duration job_lease = absl::Hours(1);
   // The server's clock: job leases and snapshot times. Tests inject one.
   std::function<absl::Time()> clock = absl::Now;
+  // Per-tenant storage quotas; null: none.
+  TenantQuota* quota = nullptr;
 };
 
 class IngestService final {
@@ -58,6 +61,7 @@ class IngestService final {
   struct RunningJob {
     v1::Job job;
     int64_t tenant = 0;
+    std::string tenant_name;
   };
   // The running job `job_id` of the caller whose lease is live (and now
   // extended), with its tenant id. FailedPrecondition "lease expired" once

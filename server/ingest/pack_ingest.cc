@@ -1,6 +1,7 @@
 #include "server/ingest/pack_ingest.h"
 
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -9,8 +10,13 @@
 
 namespace cairn {
 
-PackIngest::PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t pack_target_bytes)
-    : chunks_(chunks), tier_(tier), tenant_(tenant), pack_target_bytes_(pack_target_bytes) {}
+PackIngest::PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t pack_target_bytes,
+                       std::function<absl::Status(uint64_t)> charge)
+    : chunks_(chunks),
+      tier_(tier),
+      tenant_(tenant),
+      pack_target_bytes_(pack_target_bytes),
+      charge_(std::move(charge)) {}
 
 absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed) {
   RETURN_IF_ERROR(failed_);
@@ -39,6 +45,7 @@ absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
     ++stats_.chunks_already_present;
     return absl::OkStatus();
   }
+  if (charge_) RETURN_IF_ERROR(charge_(sealed.size()));
   if (pack_ == nullptr) {
     ASSIGN_OR_RETURN(pack_, PackWriter::Create(tier_));
   }

@@ -11,6 +11,7 @@
 #ifndef CAIRN_SERVER_INGEST_PACK_INGEST_H_
 #define CAIRN_SERVER_INGEST_PACK_INGEST_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +33,10 @@ struct IngestStats {
 
 class PackIngest final {
  public:
-  PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t pack_target_bytes);
+  // `charge`, when set, is asked before each chunk is appended (the tenant's
+  // quota); its error fails the ingest.
+  PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t pack_target_bytes,
+             std::function<absl::Status(uint64_t)> charge = nullptr);
   PackIngest(const PackIngest&) = delete;
   PackIngest& operator=(const PackIngest&) = delete;
 
@@ -51,6 +55,7 @@ class PackIngest final {
   Tier* tier_;
   int64_t tenant_;
   uint64_t pack_target_bytes_;
+  std::function<absl::Status(uint64_t)> charge_;
   absl::Status failed_;
   std::unique_ptr<PackWriter> pack_;
   std::vector<StoredChunk> pending_;

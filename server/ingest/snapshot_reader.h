@@ -31,6 +31,10 @@ class SnapshotReader final {
   // storage order.
   absl::Status ReadChunks(const Caller& caller, const v1::ReadChunksRequest& request,
                           ChunkReader::Emit emit, ChunkReadStats* stats = nullptr);
+  // Chunks of the snapshot's tenant a verify found damaged: marked (they
+  // count as missing until stored again), never deleted.
+  absl::StatusOr<v1::ReportDamagedChunksResponse> ReportDamagedChunks(
+      const Caller& caller, const v1::ReportDamagedChunksRequest& request);
 
  private:
   // The tenant of `snapshot_id`, if the caller may read it.

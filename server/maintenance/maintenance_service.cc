@@ -1,10 +1,23 @@
 #include "server/maintenance/maintenance_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "server/maintenance/pack_verifier.h"
 #include "server/maintenance/retention.h"
 
 namespace cairn {
+namespace {
+
+// The method table already asks for admin; this keeps the core as strict
+// for callers that do not come through the RPC boundary.
+absl::Status NeedAdmin(const Caller& caller, absl::string_view what) {
+  if (caller.HasRole(Role::kAdmin)) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(what, " needs the admin role; ", caller.Describe(), " lacks it"));
+}
+
+}  // namespace
 
 absl::StatusOr<v1::VerifyResponse> MaintenanceService::Verify(const Caller&,
                                                              const v1::VerifyRequest& request) {
@@ -18,14 +31,44 @@ absl::StatusOr<v1::VerifyResponse> MaintenanceService::Verify(const Caller&,
   return response;
 }
 
-absl::StatusOr<v1::PruneResponse> MaintenanceService::Prune(const Caller&,
+absl::StatusOr<v1::PruneResponse> MaintenanceService::Prune(const Caller& caller,
                                                            const v1::PruneRequest& request) {
+  RETURN_IF_ERROR(NeedAdmin(caller, "pruning"));
   ASSIGN_OR_RETURN(PolicySnapshot policies, policies_->Current());
-  return PruneSnapshots(catalog_, *policies.policies, request, options_.clock());
+  return PruneSnapshots(catalog_, *policies.policies, request, options_.clock(),
+                        options_.deletion);
+}
+
+absl::StatusOr<v1::DeleteSnapshotResponse> MaintenanceService::DeleteSnapshot(
+    const Caller& caller, const v1::DeleteSnapshotRequest& request) {
+  RETURN_IF_ERROR(NeedAdmin(caller, "deleting a snapshot"));
+  ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot,
+                   catalog_->snapshots().Get(request.snapshot_id()));
+  if (!snapshot.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no snapshot ", request.snapshot_id()));
+  }
+  const absl::Time now = options_.clock();
+  RETURN_IF_ERROR(MayDelete(*snapshot, options_.deletion, now));
+  RETURN_IF_ERROR(catalog_->snapshots().Delete(
+      {{snapshot->id(),
+        absl::StrCat("snapshot deleted by ", caller.Principal(), " at ",
+                     absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()))}}));
+  return v1::DeleteSnapshotResponse();
+}
+
+absl::StatusOr<v1::ProtectSnapshotResponse> MaintenanceService::ProtectSnapshot(
+    const Caller& caller, const v1::ProtectSnapshotRequest& request) {
+  RETURN_IF_ERROR(NeedAdmin(caller, "protecting a snapshot"));
+  ASSIGN_OR_RETURN(v1::Snapshot snapshot,
+                   catalog_->snapshots().SetProtected(request.snapshot_id(), request.protect()));
+  v1::ProtectSnapshotResponse response;
+  *response.mutable_snapshot() = std::move(snapshot);
+  return response;
 }
 
 absl::StatusOr<v1::GcResponse> MaintenanceService::CollectGarbage(const Caller& caller,
                                                                  const v1::GcRequest& request) {
+  RETURN_IF_ERROR(NeedAdmin(caller, "collecting garbage"));
   GcOptions options;
   options.dry_run = request.dry_run();
   // proto3 cannot tell 0 from unset: 0 means the default.

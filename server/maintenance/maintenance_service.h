@@ -16,6 +16,7 @@
 #include "server/auth/caller.h"
 #include "server/catalog/catalog.h"
 #include "server/ingest/gc_guard.h"
+#include "server/maintenance/deletion_rules.h"
 #include "server/maintenance/garbage_collector.h"
 #include "server/schedule/policy_service.h"
 #include "server/tiers/tier_set.h"
@@ -27,6 +28,7 @@ struct MaintenanceOptions {
   absl::Duration gc_grace = absl::Hours(1);
   uint64_t pack_target_bytes = 64u << 20;
   std::function<absl::Time()> clock = absl::Now;
+  DeletionRules deletion;  // the retention lock, from the server's config
 };
 
 class MaintenanceService final {
@@ -41,6 +43,11 @@ class MaintenanceService final {
 
   absl::StatusOr<v1::VerifyResponse> Verify(const Caller& caller, const v1::VerifyRequest& request);
   absl::StatusOr<v1::PruneResponse> Prune(const Caller& caller, const v1::PruneRequest& request);
+  // Deleting and protecting one snapshot; admin only (MayDelete decides).
+  absl::StatusOr<v1::DeleteSnapshotResponse> DeleteSnapshot(
+      const Caller& caller, const v1::DeleteSnapshotRequest& request);
+  absl::StatusOr<v1::ProtectSnapshotResponse> ProtectSnapshot(
+      const Caller& caller, const v1::ProtectSnapshotRequest& request);
   // A collection with the request's settings and the server's defaults.
   absl::StatusOr<v1::GcResponse> CollectGarbage(const Caller& caller, const v1::GcRequest& request);
   // A collection with explicit options (tests stop it at its phases).

@@ -106,7 +106,8 @@ bool PolicyCovers(const v1::Policy& policy, absl::string_view agent, absl::strin
 
 absl::StatusOr<v1::PruneResponse> PruneSnapshots(Catalog* catalog,
                                                  const std::vector<v1::Policy>& policies,
-                                                 const v1::PruneRequest& request, absl::Time now) {
+                                                 const v1::PruneRequest& request, absl::Time now,
+                                                 const DeletionRules& rules) {
   if (!request.agent().empty()) RETURN_IF_ERROR(ValidateAgentName(request.agent(), "agent"));
   ASSIGN_OR_RETURN(std::vector<v1::Snapshot> snapshots,
                    catalog->snapshots().List(request.agent(), std::numeric_limits<uint32_t>::max()));
@@ -158,7 +159,10 @@ absl::StatusOr<v1::PruneResponse> PruneSnapshots(Catalog* catalog,
     std::string note = absl::StrCat("snapshot expired by the retention of policy ",
                                     absl::StrJoin(names, ", "), "; pruned at ", when);
     for (const v1::Snapshot& s : group) {
-      if (expired->contains(s.id())) {
+      if (expired->contains(s.id()) && !MayDelete(s, rules, now).ok()) {
+        response.add_held_snapshot_ids(s.id());
+        ++kept;
+      } else if (expired->contains(s.id())) {
         response.add_expired_snapshot_ids(s.id());
         doomed.emplace_back(s.id(), note);
       } else {

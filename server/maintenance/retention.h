@@ -16,6 +16,7 @@
 #include "cairn/v1/admin.pb.h"
 #include "cairn/v1/types.pb.h"
 #include "server/catalog/catalog.h"
+#include "server/maintenance/deletion_rules.h"
 
 namespace cairn {
 
@@ -42,11 +43,13 @@ bool PolicyCovers(const v1::Policy& policy, absl::string_view agent, absl::strin
 // per (agent, root), a snapshot expires when at least one policy with a
 // non-zero retention covers it and every covering policy lets it go. Unless
 // request.dry_run(), the expired snapshots are deleted in one transaction and
-// their jobs keep a note naming the policy and `now`. `kept` counts the
-// snapshots in scope that remain.
+// their jobs keep a note naming the policy and `now`. A snapshot `rules`
+// hold (protected, or under the retention lock) stays and is listed as held.
+// `kept` counts the snapshots in scope that remain.
 absl::StatusOr<v1::PruneResponse> PruneSnapshots(Catalog* catalog,
                                                  const std::vector<v1::Policy>& policies,
-                                                 const v1::PruneRequest& request, absl::Time now);
+                                                 const v1::PruneRequest& request, absl::Time now,
+                                                 const DeletionRules& rules = {});
 
 }  // namespace cairn
 

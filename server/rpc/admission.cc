@@ -1,16 +1,88 @@
 #include "server/rpc/admission.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
+
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/auth/method_access.h"
 
 namespace cairn {
+namespace {
 
-absl::StatusOr<Caller> Admit(grpc::ServerContext*, absl::string_view method) {
-  // The transport is plaintext (docs/security.md): callers cannot be told
-  // apart, so every caller is trusted. TLS identities replace this.
-  Caller caller = Caller::Trusted();
-  RETURN_IF_ERROR(Authorize(caller, method));
-  return caller;
+// The fields that say what a call acts on. Tokens, CSRs, keys and data are
+// never among them.
+constexpr absl::string_view kResourceFields[] = {
+    "agent",  "tenant",       "name",           "snapshot_id",      "job_id",
+    "id",     "target_agent", "target_directory", "from_snapshot_id", "to_snapshot_id",
+    "role",   "agent_glob",   "overwrite",      "allow_special",    "dry_run"};
+
+void AppendResource(const google::protobuf::Message& message, int depth, std::string* out) {
+  const google::protobuf::Descriptor* d = message.GetDescriptor();
+  const google::protobuf::Reflection* r = message.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated()) continue;
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (depth < 2 && r->HasField(message, f)) AppendResource(r->GetMessage(message, f), depth + 1, out);
+      continue;
+    }
+    bool wanted = false;
+    for (absl::string_view name : kResourceFields) wanted = wanted || f->name() == name;
+    if (!wanted) continue;
+    std::string value;
+    switch (f->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_STRING:
+        value = r->GetString(message, f);
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+        value = r->GetBool(message, f) ? "true" : "";
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_ENUM:
+        value = r->GetEnum(message, f)->number() == 0 ? "" : r->GetEnum(message, f)->name();
+        break;
+      default:
+        break;
+    }
+    if (value.empty()) continue;
+    absl::StrAppend(out, out->empty() ? "" : " ", f->name(), "=", value);
+  }
+}
+
+// The client certificate the TLS handshake saw, or "" when there was none.
+std::string PeerCertificate(const grpc::ServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr) return "";
+  std::vector<grpc::string_ref> pem = auth->FindPropertyValues("x509_pem_cert");
+  if (pem.empty()) return "";
+  return std::string(pem.front().data(), pem.front().size());
+}
+
+}  // namespace
+
+std::string AuditResource(const google::protobuf::Message& request) {
+  std::string out;
+  AppendResource(request, 0, &out);
+  return out;
+}
+
+absl::StatusOr<Caller> Admission::Admit(grpc::ServerContext* context, absl::string_view method,
+                                        const google::protobuf::Message* request) {
+  absl::StatusOr<Caller> caller = core_->authenticator().Identify(PeerCertificate(*context));
+  absl::Status allowed = caller.ok() ? Authorize(*caller, method) : caller.status();
+  if (allowed.ok()) return caller;
+  core_->audit().Record(caller.ok() ? *caller : Caller::Anonymous(), context->peer(), method,
+                        request != nullptr ? AuditResource(*request) : "", allowed);
+  return allowed;
+}
+
+void Admission::Done(const Caller& caller, grpc::ServerContext* context, absl::string_view method,
+                     const google::protobuf::Message* request, const absl::Status& outcome) {
+  std::optional<MethodRule> rule = RuleFor(method);
+  const bool refused = absl::IsPermissionDenied(outcome) || absl::IsUnauthenticated(outcome);
+  if (!refused && !(rule.has_value() && rule->audited)) return;
+  core_->audit().Record(caller, context->peer(), method,
+                        request != nullptr ? AuditResource(*request) : "", outcome);
 }
 
 }  // namespace cairn

@@ -14,31 +14,34 @@ using grpc::ServerContext;
 
 class AgentServiceImpl final : public v1::AgentService::Service {
  public:
-  explicit AgentServiceImpl(ServerCore* core) : core_(core) {}
+  explicit AgentServiceImpl(ServerCore* core) : core_(core), gate_(core) {}
 
   grpc::Status Hello(ServerContext* context, const v1::HelloRequest* request,
                      v1::HelloResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, Hello), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, Hello), *request, response,
                  [&](const Caller& c) { return core_->control().Hello(c, *request); });
   }
 
   grpc::Status BeginBackup(ServerContext* context, const v1::BeginBackupRequest* request,
                            v1::BeginBackupResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, BeginBackup), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, BeginBackup), *request, response,
                  [&](const Caller& c) { return core_->ingest().BeginBackup(c, *request); });
   }
 
   grpc::Status FindMissingChunks(ServerContext* context, const v1::FindMissingChunksRequest* request,
                                  v1::FindMissingChunksResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, FindMissingChunks), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, FindMissingChunks), *request, response,
                  [&](const Caller& c) { return core_->ingest().FindMissingChunks(c, *request); });
   }
 
   grpc::Status UploadChunks(ServerContext* context,
                             grpc::ServerReader<v1::UploadChunkRequest>* reader,
                             v1::UploadChunksResponse* response) override {
-    absl::StatusOr<Caller> caller = Admit(context, CAIRN_METHOD(AgentService, UploadChunks));
+    absl::StatusOr<Caller> caller =
+        gate_.Admit(context, CAIRN_METHOD(AgentService, UploadChunks), nullptr);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
+    absl::StatusOr<StreamLimiter::Slot> slot = core_->streams().Acquire(caller->Principal());
+    if (!slot.ok()) return ToGrpcStatus(slot.status());
     v1::UploadChunkRequest chunk;
     if (!reader->Read(&chunk)) return grpc::Status::OK;  // an empty stream stores nothing
     absl::StatusOr<std::unique_ptr<PackIngest>> ingest =
@@ -61,44 +64,47 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
   grpc::Status FindMissingTrees(ServerContext* context, const v1::FindMissingTreesRequest* request,
                                 v1::FindMissingTreesResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, FindMissingTrees), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, FindMissingTrees), *request, response,
                  [&](const Caller& c) { return core_->ingest().FindMissingTrees(c, *request); });
   }
 
   grpc::Status PutTrees(ServerContext* context, const v1::PutTreesRequest* request,
                         v1::PutTreesResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, PutTrees), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, PutTrees), *request, response,
                  [&](const Caller& c) { return core_->ingest().PutTrees(c, *request); });
   }
 
   grpc::Status GetTree(ServerContext* context, const v1::GetTreeRequest* request,
                        v1::GetTreeResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, GetTree), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, GetTree), *request, response,
                  [&](const Caller& c) { return core_->reader().GetTree(c, *request); });
   }
 
   grpc::Status GetTrees(ServerContext* context, const v1::GetTreesRequest* request,
                         v1::GetTreesResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, GetTrees), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, GetTrees), *request, response,
                  [&](const Caller& c) { return core_->reader().GetTrees(c, *request); });
   }
 
   grpc::Status CommitSnapshot(ServerContext* context, const v1::CommitSnapshotRequest* request,
                               v1::CommitSnapshotResponse* response) override {
-    return Unary(context, CAIRN_METHOD(AgentService, CommitSnapshot), response,
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, CommitSnapshot), *request, response,
                  [&](const Caller& c) { return core_->ingest().CommitSnapshot(c, *request); });
   }
 
   grpc::Status FinishJob(ServerContext* context, const v1::FinishJobRequest* request,
                          v1::FinishJobResponse*) override {
-    return UnaryStatus(context, CAIRN_METHOD(AgentService, FinishJob),
+    return gate_.UnaryStatus(context, CAIRN_METHOD(AgentService, FinishJob), *request,
                        [&](const Caller& c) { return core_->orders().FinishJob(c, *request); });
   }
 
   grpc::Status ReadChunks(ServerContext* context, const v1::ReadChunksRequest* request,
                           grpc::ServerWriter<v1::ReadChunkResponse>* writer) override {
-    absl::StatusOr<Caller> caller = Admit(context, CAIRN_METHOD(AgentService, ReadChunks));
+    absl::StatusOr<Caller> caller =
+        gate_.Admit(context, CAIRN_METHOD(AgentService, ReadChunks), request);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
+    absl::StatusOr<StreamLimiter::Slot> slot = core_->streams().Acquire(caller->Principal());
+    if (!slot.ok()) return ToGrpcStatus(slot.status());
     v1::ReadChunkResponse chunk;
     return ToGrpcStatus(core_->reader().ReadChunks(
         *caller, *request, [&](absl::string_view id, absl::string_view sealed) {
@@ -110,12 +116,29 @@ class AgentServiceImpl final : public v1::AgentService::Service {
         }));
   }
 
+  grpc::Status ReportDamagedChunks(ServerContext* context,
+                                   const v1::ReportDamagedChunksRequest* request,
+                                   v1::ReportDamagedChunksResponse* response) override {
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, ReportDamagedChunks), *request,
+                       response, [&](const Caller& c) {
+                         return core_->reader().ReportDamagedChunks(c, *request);
+                       });
+  }
+
+  grpc::Status RenewCertificate(ServerContext* context,
+                                const v1::RenewCertificateRequest* request,
+                                v1::RenewCertificateResponse* response) override {
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, RenewCertificate), *request, response,
+                       [&](const Caller& c) { return core_->access().RenewCertificate(c, *request); });
+  }
+
   // The control stream: the first event is the agent's hello; then a writer
   // thread sends what the session has for the agent while this thread reads
   // the agent's events, until either side ends.
   grpc::Status Control(ServerContext* context,
                        grpc::ServerReaderWriter<v1::ServerOrder, v1::AgentEvent>* stream) override {
-    absl::StatusOr<Caller> caller = Admit(context, CAIRN_METHOD(AgentService, Control));
+    absl::StatusOr<Caller> caller =
+        gate_.Admit(context, CAIRN_METHOD(AgentService, Control), nullptr);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
     v1::AgentEvent event;
     if (!stream->Read(&event) || !event.has_hello()) {
@@ -150,6 +173,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
  private:
   ServerCore* core_;
+  Admission gate_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "common/path_rules.h"
 #include "common/path_text.h"
 #include "common/status_macros.h"
+#include "server/auth/tenant_key.h"
 #include "server/schedule/policy_rules.h"
 
 namespace cairn {
@@ -35,6 +36,11 @@ absl::StatusOr<v1::HelloResponse> ControlService::Hello(const Caller& caller,
                                                     " belongs to tenant ", existing->tenant(),
                                                     ", not ", request.tenant()));
   }
+  // An agent proves it holds the tenant's key before anything else; a wrong
+  // key is refused here, at connect, not chunk by chunk.
+  if (caller.kind == Caller::Kind::kAgent || !request.key_check().empty()) {
+    RETURN_IF_ERROR(CheckTenantKey(catalog_->agents(), request.tenant(), request.key_check()));
+  }
   int64_t now = absl::ToUnixMillis(clock_());
   v1::AgentInfo info = existing.value_or(v1::AgentInfo());
   info.set_name(request.agent());
@@ -51,6 +57,7 @@ absl::StatusOr<v1::HelloResponse> ControlService::Hello(const Caller& caller,
   RETURN_IF_ERROR(catalog_->agents().Upsert(info));
 
   v1::HelloResponse response;
+  response.set_pending_approval(!caller.approved);
   response.set_server_version(CAIRN_VERSION);
   response.set_max_message_bytes(kMaxGrpcMessageBytes);
   response.set_max_ids_per_call(kMaxIdsPerCall);
@@ -69,6 +76,14 @@ absl::StatusOr<std::unique_ptr<ControlSession>> ControlService::Connect(
   }
   jobs_->SetPresence(hello.agent(), AgentPresence{.online = true});
   return std::unique_ptr<ControlSession>(new ControlSession(this, hello.agent(), generation));
+}
+
+void ControlService::Disconnect(const std::string& agent) {
+  {
+    absl::MutexLock lock(&mu_);
+    current_.erase(agent);
+  }
+  jobs_->WakeAll();
 }
 
 bool ControlService::IsCurrent(const std::string& agent, uint64_t generation) {
@@ -118,10 +133,12 @@ void ControlSession::Stop() {
 absl::StatusOr<std::vector<v1::ServerOrder>> ControlSession::NextOrders(absl::Duration wait) {
   ControlService& s = *service_;
   if (stop_) return absl::CancelledError("the control session is ending");
-  if (!s.IsCurrent(agent_, generation_)) {
-    return absl::AbortedError(
-        absl::StrCat("agent ", agent_, " opened a newer control stream; this one is closed"));
-  }
+  auto closed = [&] {
+    return absl::AbortedError(absl::StrCat("this control stream of agent ", agent_,
+                                           " is closed: the agent opened a newer one, or it "
+                                           "was revoked"));
+  };
+  if (!s.IsCurrent(agent_, generation_)) return closed();
   std::vector<v1::ServerOrder> out;
   // The agent's policies, whenever they differ from what it has.
   ASSIGN_OR_RETURN(PolicySnapshot policies, s.policies_->Current());
@@ -138,14 +155,19 @@ absl::StatusOr<std::vector<v1::ServerOrder>> ControlSession::NextOrders(absl::Du
       out.push_back(std::move(order));
     }
   }
-  for (v1::Job& job : s.jobs_->WaitForOrders(agent_, out.empty() ? wait : absl::ZeroDuration(),
-                                              &stop_)) {
+  std::vector<v1::Job> queued =
+      s.jobs_->WaitForOrders(agent_, out.empty() ? wait : absl::ZeroDuration(), &stop_);
+  // Nothing is handed to a session that ended while it waited.
+  if (!s.IsCurrent(agent_, generation_)) return closed();
+  for (v1::Job& job : queued) {
     v1::ServerOrder order;
     order.set_job_id(job.id());
     if (job.kind() == v1::JOB_KIND_RESTORE) {
       *order.mutable_restore() = job.restore();
     } else if (job.kind() == v1::JOB_KIND_BACKUP) {
       *order.mutable_backup() = job.backup();
+    } else if (job.kind() == v1::JOB_KIND_VERIFY) {
+      *order.mutable_verify() = job.verify();
     } else {
       continue;
     }

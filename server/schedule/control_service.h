@@ -48,6 +48,9 @@ class ControlService final {
   // Hello, then a session for the agent, replacing any it had.
   absl::StatusOr<std::unique_ptr<ControlSession>> Connect(const Caller& caller,
                                                           const v1::HelloRequest& hello);
+  // Ends the agent's session, if it has one (the agent was revoked): its
+  // NextOrders fails with Aborted.
+  void Disconnect(const std::string& agent);
 
  private:
   friend class ControlSession;

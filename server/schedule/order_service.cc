@@ -9,7 +9,9 @@
 #include "common/limits.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
+#include "common/ids.h"
 #include "server/schedule/policy_rules.h"
+#include "server/schedule/verify_jobs.h"
 
 namespace cairn {
 namespace {
@@ -30,8 +32,15 @@ absl::Status CheckAbsolutePath(absl::string_view path, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<v1::OrderResponse> OrderService::OrderRestore(
-    const Caller&, const v1::OrderRestoreRequest& request) {
+    const Caller& caller, const v1::OrderRestoreRequest& request) {
   const v1::RestoreOrder& order = request.order();
+  // Replacing files, or making device nodes and set-id files, on a machine
+  // is more than reading a backup back: admins only.
+  if ((order.overwrite() || order.allow_special()) && !caller.HasRole(Role::kAdmin)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "a restore with ", order.overwrite() ? "overwrite" : "special files allowed",
+        " needs the admin role; ", caller.Describe(), " lacks it"));
+  }
   ASSIGN_OR_RETURN(std::optional<v1::Snapshot> snapshot,
                    catalog_->snapshots().Get(order.snapshot_id()));
   if (!snapshot.has_value()) {
@@ -113,6 +122,17 @@ absl::StatusOr<v1::OrderResponse> OrderService::OrderBackup(
     ASSIGN_OR_RETURN(job, jobs_->Create(job));
     if (!response.has_job()) *response.mutable_job() = std::move(job);
   }
+  return response;
+}
+
+absl::StatusOr<v1::VerifyResponse> OrderService::OrderVerify(const Caller&,
+                                                             const v1::VerifyRequest& request) {
+  RETURN_IF_ERROR(ValidateAgentName(request.agent(), "agent"));
+  ASSIGN_OR_RETURN(v1::Job job, MakeVerifyJob(catalog_, request.agent(), request.snapshot_id(),
+                                              request.sample_percent()));
+  ASSIGN_OR_RETURN(job, jobs_->Create(job));
+  v1::VerifyResponse response;
+  *response.mutable_job() = std::move(job);
   return response;
 }
 

@@ -34,6 +34,9 @@ class OrderService final {
   // configuration name: one job per root (the first is returned).
   absl::StatusOr<v1::OrderResponse> OrderBackup(const Caller& caller,
                                                 const v1::OrderBackupRequest& request);
+  // Orders request.agent() to verify with its key (verify_jobs.h).
+  absl::StatusOr<v1::VerifyResponse> OrderVerify(const Caller& caller,
+                                                 const v1::VerifyRequest& request);
   absl::StatusOr<v1::ListJobsResponse> ListJobs(const Caller& caller,
                                                 const v1::ListJobsRequest& request);
   absl::StatusOr<v1::GetJobResponse> GetJob(const Caller& caller, const v1::GetJobRequest& request);

@@ -4,6 +4,7 @@
 
 #include "server/schedule/cron.h"
 #include "server/schedule/policy_rules.h"
+#include "server/schedule/verify_jobs.h"
 
 namespace cairn {
 
@@ -51,6 +52,19 @@ int Scheduler::Tick() {
       if (!cron.ok() || cron->NextAfter(since) > now) continue;
       for (const v1::AgentInfo& agent : *agents) {
         if (!PolicyCoversAgent(policy, agent.name())) continue;
+        if (schedule.verify_sample_percent() > 0) {
+          // A verify schedule: the agent checks its newest snapshots with its key.
+          absl::StatusOr<v1::Job> job =
+              MakeVerifyJob(catalog_, agent.name(), "", schedule.verify_sample_percent());
+          absl::Status created = job.ok() ? jobs_->Create(*job).status() : job.status();
+          if (created.ok()) {
+            ++ordered;
+          } else if (!absl::IsFailedPrecondition(created)) {
+            std::cerr << "cairn-server: scheduler: cannot order a verify on " << agent.name()
+                      << ": " << created.message() << std::endl;
+          }
+          continue;
+        }
         std::vector<std::string> roots(policy.roots().begin(), policy.roots().end());
         if (roots.empty()) roots.assign(agent.roots().begin(), agent.roots().end());
         absl::StatusOr<std::vector<v1::Job>> active = catalog_->jobs().List(agent.name(), 100, true);

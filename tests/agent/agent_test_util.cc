@@ -15,6 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/agent_identity.h"
 #include "agent/tree_spool.h"
 #include "common/file_util.h"
 #include "common/ids.h"
@@ -62,10 +63,12 @@ void AgentTestEnv::KillServer() {
 }
 
 void AgentTestEnv::StopServer() {
-  connection_.reset();
+  agent_.connection.reset();
   if (server_ != nullptr) server_->Shutdown();
   server_.reset();
 }
+
+std::string AgentTestEnv::address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
 
 absl::Status AgentTestEnv::RestartServer(CoreOptions options) {
   StopServer();
@@ -73,13 +76,23 @@ absl::Status AgentTestEnv::RestartServer(CoreOptions options) {
   server_config.set_listen("127.0.0.1:0");
   server_config.set_state_dir(base_ + "/server");
   ASSIGN_OR_RETURN(server_, CairnServer::Start(server_config, std::move(options)));
-  std::string address = absl::StrCat("127.0.0.1:", server_->port());
-  connection_ = std::make_unique<ServerConnection>(address);
   if (agent_.crypto != nullptr) {
-    agent_.config.set_server(address);
-    RETURN_IF_ERROR(Hello(agent_.config));
+    // The same state directory: the same CA, so the agent's certificate holds.
+    agent_.config.set_server(address());
+    agent_.connection = std::make_unique<ServerConnection>(address(), agent_.credentials);
+    RETURN_IF_ERROR(Hello(agent_));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> AgentTestEnv::MakeJoinToken(const std::string& glob,
+                                                        const std::string& tenant) {
+  v1::CreateJoinTokenRequest request;
+  request.set_tenant(tenant);
+  request.set_agent_glob(glob);
+  ASSIGN_OR_RETURN(v1::CreateJoinTokenResponse token,
+                   server_->core()->access().CreateJoinToken(Caller::Internal(), request));
+  return token.token();
 }
 
 AgentTestEnv::~AgentTestEnv() { StopServer(); }
@@ -102,7 +115,11 @@ absl::StatusOr<AgentIdentity> AgentTestEnv::MakeAgent(const std::string& name, b
     RETURN_IF_ERROR(WriteFileAtomically(identity.config.key_file(), key, 0600));
   }
   ASSIGN_OR_RETURN(identity.crypto, LoadAgentCrypto(identity.config));
-  RETURN_IF_ERROR(Hello(identity.config));
+  ASSIGN_OR_RETURN(std::string token, MakeJoinToken(name));
+  ASSIGN_OR_RETURN(identity.credentials, EnrollAgent(identity.config, address(), token,
+                                                     identity.crypto->key_check));
+  identity.connection = std::make_unique<ServerConnection>(address(), identity.credentials);
+  RETURN_IF_ERROR(Hello(identity));
   return identity;
 }
 
@@ -110,24 +127,21 @@ absl::StatusOr<AgentIdentity> AgentTestEnv::AddAgent(const std::string& name) {
   return MakeAgent(name, /*new_key=*/false);
 }
 
-absl::Status AgentTestEnv::Hello(const v1::AgentConfig& config) {
-  v1::HelloRequest hello;
-  hello.set_agent(config.name());
-  hello.set_tenant(config.tenant());
-  hello.set_version("test");
-  hello.set_hostname("test-host");
-  return connection_->Call(&v1::AgentService::Stub::Hello, hello).status();
+absl::Status AgentTestEnv::Hello(const AgentIdentity& agent) {
+  return agent.connection
+      ->Call(&v1::AgentService::Stub::Hello, MakeHello(agent.config, *agent.crypto, false))
+      .status();
 }
 
 absl::StatusOr<BackupResult> AgentTestEnv::Backup(const std::string& root, v1::BackupLevel level) {
   BackupOptions options;
   options.root = root;
   options.level = level;
-  return RunBackup(connection_.get(), *agent_.crypto, agent_.config, options);
+  return RunBackup(agent_.connection.get(), *agent_.crypto, agent_.config, options);
 }
 
 absl::StatusOr<RestoreResult> AgentTestEnv::Restore(const RestoreOptions& options) {
-  return RunRestore(connection_.get(), *agent_.crypto, options);
+  return RunRestore(agent_.connection.get(), *agent_.crypto, options);
 }
 
 absl::StatusOr<RestoreResult> AgentTestEnv::Restore(const std::string& snapshot_id,
@@ -160,7 +174,8 @@ absl::StatusOr<v1::Tree> AgentTestEnv::GetRawTree(const std::string& id) {
   return tree;
 }
 
-absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& root_tree_id) {
+absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& root_tree_id,
+                                                             bool signed_manifest) {
   int64_t now = absl::ToUnixMillis(absl::Now());
   v1::Job job;
   job.set_id(NewJobId());
@@ -180,6 +195,11 @@ absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& r
   snapshot.set_root_tree_id(root_tree_id);
   snapshot.set_created_unix_ms(now);
   snapshot.set_job_id(job.id());
+  // Signed with the tenant key, as a (hostile) holder of that key would.
+  const SnapshotManifest manifest{kTenant, kAgentName, "/tampered", root_tree_id};
+  snapshot.set_manifest_mac(signed_manifest
+                                ? agent_.crypto->manifest.Mac(manifest)
+                                : ManifestKey(SecretKey::Random()).Mac(manifest));
   job.set_state(v1::JOB_STATE_SUCCEEDED);
   job.set_finished_unix_ms(now);
   job.set_snapshot_id(snapshot.id());

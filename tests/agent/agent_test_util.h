@@ -1,5 +1,7 @@
 // Test fixtures for agent tests: a real cairn-server started in-process on a
-// loopback port, an agent identity (config, fresh tenant key, Hello done), and
+// loopback port (TLS), an agent identity (config, fresh tenant key, enrolled
+// with a join token through the real `EnrollAgent`, its own connection,
+// Hello done), and
 // helpers to back up and restore real temp directories, to plant tampered
 // snapshots straight into the catalog, and small file helpers. Tree
 // comparison (CaptureTree, DiffManifests) is in tree_manifest_util.h.
@@ -41,10 +43,13 @@ std::string MakeTestDir(absl::string_view label);
 // rm -rf without following symlinks; ignores errors.
 void RemoveTree(const std::string& path);
 
-// One agent: its resolved config and its tenant crypto.
+// One agent: its resolved config, its tenant crypto, its credentials and
+// its own connection to the server (which knows it by its certificate).
 struct AgentIdentity {
   v1::AgentConfig config;
   std::unique_ptr<AgentCrypto> crypto;
+  v1::ClientCredentials credentials;
+  std::unique_ptr<ServerConnection> connection;
 };
 
 class AgentTestEnv final {
@@ -73,13 +78,18 @@ class AgentTestEnv final {
 
   const std::string& base() const { return base_; }
   CairnServer* server() { return server_.get(); }
-  ServerConnection* connection() { return connection_.get(); }
+  // Agent-a's connection.
+  ServerConnection* connection() { return agent_.connection.get(); }
   const AgentIdentity& agent() const { return agent_; }
   std::string server_state_dir() const { return base_ + "/server"; }
 
   // Another agent of the same tenant, with a copy of the tenant key in its
-  // own state directory; Hello done.
+  // own state directory; enrolled, Hello done.
   absl::StatusOr<AgentIdentity> AddAgent(const std::string& name);
+  // A join token for `tenant` (default kTenant) that enrolls agents named
+  // `glob`, made as the server itself would for an admin.
+  absl::StatusOr<std::string> MakeJoinToken(const std::string& glob,
+                                            const std::string& tenant = kTenant);
 
   absl::StatusOr<BackupResult> Backup(const std::string& root, v1::BackupLevel level);
   absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options);
@@ -90,18 +100,21 @@ class AgentTestEnv final {
   absl::StatusOr<std::string> PutRawTree(const v1::Tree& tree);
   // Stores `data` under an arbitrary id.
   absl::Status PutRawTreeAs(const std::string& id, const std::string& data);
-  // A committed snapshot of agent-a whose root is `root_tree_id`.
-  absl::StatusOr<std::string> CommitRawSnapshot(const std::string& root_tree_id);
+  // A committed snapshot of agent-a whose root is `root_tree_id`, its
+  // manifest signed with the tenant key unless `signed_manifest` is false
+  // (then it carries a MAC made with another key: a forgery).
+  absl::StatusOr<std::string> CommitRawSnapshot(const std::string& root_tree_id,
+                                                bool signed_manifest = true);
   absl::StatusOr<v1::Tree> GetRawTree(const std::string& id);
 
  private:
   AgentTestEnv() = default;
-  absl::Status Hello(const v1::AgentConfig& config);
+  absl::Status Hello(const AgentIdentity& agent);
   absl::StatusOr<AgentIdentity> MakeAgent(const std::string& name, bool new_key);
+  std::string address() const;
 
   std::string base_;
   std::unique_ptr<CairnServer> server_;
-  std::unique_ptr<ServerConnection> connection_;
   AgentIdentity agent_;
 };
 

@@ -256,7 +256,7 @@ TEST_F(BackupRestoreTest, AnotherAgentOfTheTenantRestoresTheSameBytes) {
   options.snapshot_id = backup.snapshot.id();
   options.target = NewTarget("agent-b");
   CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result,
-                             RunRestore(env_->connection(), *other.crypto, options));
+                             RunRestore(other.connection.get(), *other.crypto, options));
   EXPECT_TRUE(result.errors.empty()) << DescribeErrors(result.errors);
   CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest got, CaptureTree(options.target));
   EXPECT_EQ(DiffManifests(want, got), "");

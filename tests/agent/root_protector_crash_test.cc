@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/agent_identity.h"
 #include "agent/agent_config.h"
 #include "agent/root_protector.h"
 #include "agent/server_connection.h"
@@ -51,7 +52,8 @@ TEST(RootProtectorCrashChild, DISABLED_ChangeAndDie) {
   raw.set_key_file(getenv(kChildKeyEnv));
   CAIRN_ASSERT_OK_AND_ASSIGN(v1::AgentConfig config, ResolveAgentConfig(raw));
   CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<AgentCrypto> crypto, LoadAgentCrypto(config));
-  ServerConnection connection(config.server());
+  CAIRN_ASSERT_OK_AND_ASSIGN(v1::ClientCredentials credentials, LoadAgentCredentials(config));
+  ServerConnection connection(config.server(), credentials);
   ProtectionSettings settings;
   settings.root = root;
   CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<RootProtector> protector,

@@ -3,7 +3,8 @@
 // a server that comes up while it retries is reached (the first attempt is
 // seen failing first); a non-transient error is returned without retrying
 // (a retry would wait out an hour); and a call that succeeds returns its
-// response.
+// response. The agent's TLS identity is what AgentTestEnv enrolled; the
+// retry tests need none (nothing answers, or the answer is a refusal).
 #include "agent/server_connection.h"
 
 #include <netinet/in.h>
@@ -17,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "agent/agent_identity.h"
+#include "server/auth/server_pki.h"
 #include "server/server.h"
 #include "tests/agent/agent_test_util.h"
 
@@ -66,7 +69,7 @@ v1::HelloRequest Hello(const std::string& agent) {
 TEST(ServerConnectionTest, NothingListeningIsRetriedThenGivenUp) {
   BoundPort port;
   ASSERT_TRUE(port.ok());
-  ServerConnection connection(port.address());
+  ServerConnection connection(port.address(), v1::ClientCredentials());
   // No time to retry: one attempt.
   absl::StatusOr<v1::HelloResponse> once = connection.Call(
       &v1::AgentService::Stub::Hello, Hello("a1"), absl::Seconds(5), absl::ZeroDuration());
@@ -87,9 +90,16 @@ TEST(ServerConnectionTest, AServerThatComesUpWhileRetryingIsReached) {
   ASSERT_TRUE(port.ok());
   ASSERT_EQ(::listen(port.fd(), 8), 0);
   const std::string state = MakeTestDir("connection_server");
+  // The server's CA exists before the server does; the caller trusts it
+  // but presents no certificate, so the server's answer is a refusal —
+  // which proves it was reached.
+  CAIRN_ASSERT_OK_AND_ASSIGN(ServerPki pki, LoadOrCreateServerPki(state + "/tls", {}));
+  v1::ClientCredentials anonymous;
+  anonymous.set_ca_cert_pem(pki.ca_cert_pem);
+  anonymous.set_server_name(pki.server_name);
   absl::StatusOr<v1::HelloResponse> answer;
   std::thread caller([&] {
-    ServerConnection connection(port.address());
+    ServerConnection connection(port.address(), anonymous);
     // Generous: the server is up well before; a guard, not a timing claim.
     answer = connection.Call(&v1::AgentService::Stub::Hello, Hello("a1"), absl::Seconds(5),
                              absl::Seconds(60));
@@ -106,8 +116,7 @@ TEST(ServerConnectionTest, AServerThatComesUpWhileRetryingIsReached) {
   absl::StatusOr<std::unique_ptr<CairnServer>> server = CairnServer::Start(config);
   caller.join();
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_TRUE(answer.ok()) << answer.status();
-  EXPECT_GT(answer->max_message_bytes(), 0u);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated) << answer.status();
   server->reset();
   RemoveTree(state);
 }
@@ -126,23 +135,26 @@ class ServerConnectionWithServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerConnectionWithServerTest, ANonTransientErrorIsReturnedAtOnce) {
-  ServerConnection connection(env_->agent().config.server());
+  ServerConnection& connection = *env_->connection();
   // With an hour to retry in, only a call that does not retry returns.
   absl::StatusOr<v1::HelloResponse> bad = connection.Call(
       &v1::AgentService::Stub::Hello, Hello("bad name"), absl::Seconds(30), absl::Hours(1));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
   v1::BeginBackupRequest begin;
-  begin.set_agent("never-said-hello");
+  begin.set_agent("someone-else");  // not the name its certificate carries
   begin.add_roots("/data");
-  absl::StatusOr<v1::BeginBackupResponse> unknown = connection.Call(
+  absl::StatusOr<v1::BeginBackupResponse> other = connection.Call(
       &v1::AgentService::Stub::BeginBackup, begin, absl::Seconds(30), absl::Hours(1));
-  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kFailedPrecondition) << unknown.status();
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kPermissionDenied) << other.status();
 }
 
 TEST_F(ServerConnectionWithServerTest, ASuccessfulCallReturnsTheResponse) {
-  ServerConnection connection(env_->agent().config.server());
-  CAIRN_ASSERT_OK_AND_ASSIGN(v1::HelloResponse hello,
-                             connection.Call(&v1::AgentService::Stub::Hello, Hello("a2")));
+  ServerConnection& connection = *env_->connection();
+  const AgentIdentity& agent = env_->agent();
+  CAIRN_ASSERT_OK_AND_ASSIGN(
+      v1::HelloResponse hello,
+      connection.Call(&v1::AgentService::Stub::Hello,
+                      MakeHello(agent.config, *agent.crypto, /*with_roots=*/false)));
   EXPECT_EQ(hello.max_message_bytes(), static_cast<uint32_t>(32 << 20));
   EXPECT_NE(connection.stub(), nullptr);
 }

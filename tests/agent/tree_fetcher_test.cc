@@ -79,6 +79,8 @@ class TreeFetcherTest : public ::testing::Test {
     return loaded;
   }
 
+  const AgentCrypto& Crypto() const { return *env_->agent().crypto; }
+
   std::unique_ptr<AgentTestEnv> env_;
 };
 
@@ -95,7 +97,7 @@ TEST_F(TreeFetcherTest, ReadAheadMakesAWalkFarCheaperThanOneCallPerDirectory) {
     root.push_back(DirEntry(absl::StrCat("top", 100 + i), Put(std::move(children))));
     ++directories;
   }
-  TreeFetcher trees(env_->connection(), Snapshot(std::move(root)));
+  TreeFetcher trees(env_->connection(), Snapshot(std::move(root)), Crypto());
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> loaded, Walk(trees));
   ASSERT_EQ(loaded.size(), directories);
   EXPECT_EQ(loaded.front(), "top100");
@@ -115,7 +117,7 @@ TEST_F(TreeFetcherTest, IdenticalDirectoriesSharingOneTreeAllLoad) {
     root.push_back(DirEntry(absl::StrCat("empty", 10 + i), empty));
   }
   for (int i = 0; i < 4; ++i) root.push_back(DirEntry(absl::StrCat("same", i), same));
-  TreeFetcher trees(env_->connection(), Snapshot(std::move(root)));
+  TreeFetcher trees(env_->connection(), Snapshot(std::move(root)), Crypto());
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> loaded, Walk(trees));
   EXPECT_EQ(loaded.size(), 12u + 4u * 2u);
   EXPECT_EQ(loaded.back(), "same3/inner");
@@ -129,13 +131,13 @@ TEST_F(TreeFetcherTest, ATreeThatDoesNotMatchItsIdIsDataLoss) {
   *other.add_entries() = Link("l", "swapped");
   const std::string claimed = TreeId("a tree that was never stored");
   ASSERT_OK(env_->PutRawTreeAs(claimed, other.SerializeAsString()));
-  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("bad", claimed)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("bad", claimed)}), Crypto());
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> bad = trees.Load(claimed);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << bad.status();
   EXPECT_THAT(bad.status().message(), HasSubstr("does not match its id"));
   // A fresh fetcher loads the honest tree.
-  TreeFetcher again(env_->connection(), Snapshot({DirEntry("fine", honest)}));
+  TreeFetcher again(env_->connection(), Snapshot({DirEntry("fine", honest)}), Crypto());
   ASSERT_OK(again.Root().status());
   ASSERT_OK_AND_ASSIGN(v1::Tree fine, again.Load(honest));
   EXPECT_EQ(fine.entries(0).link_target(), "honest");
@@ -145,7 +147,7 @@ TEST_F(TreeFetcherTest, ATreeThatDoesNotParseIsDataLoss) {
   const std::string garbage("\xff\xff\xff\xff\x0f", 5);
   const std::string id = TreeId(garbage);
   ASSERT_OK(env_->PutRawTreeAs(id, garbage));
-  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("junk", id)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("junk", id)}), Crypto());
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> junk = trees.Load(id);
   EXPECT_EQ(junk.status().code(), absl::StatusCode::kDataLoss) << junk.status();
@@ -154,10 +156,10 @@ TEST_F(TreeFetcherTest, ATreeThatDoesNotParseIsDataLoss) {
 
 TEST_F(TreeFetcherTest, AMissingTreeIsNotFound) {
   const std::string missing = TreeId("never stored");
-  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("gone", missing)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("gone", missing)}), Crypto());
   ASSERT_OK(trees.Root().status());
   EXPECT_EQ(trees.Load(missing).status().code(), absl::StatusCode::kNotFound);
-  TreeFetcher nowhere(env_->connection(), "s-no-such-snapshot");
+  TreeFetcher nowhere(env_->connection(), "s-no-such-snapshot", Crypto());
   EXPECT_EQ(nowhere.Root().status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -169,12 +171,23 @@ TEST_F(TreeFetcherTest, ATamperedSiblingDoesNotFailAGoodTree) {
   *other.add_entries() = Link("l", "tampered");
   const std::string claimed = TreeId("the tree the snapshot names");
   ASSERT_OK(env_->PutRawTreeAs(claimed, other.SerializeAsString()));
-  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("a-good", good), DirEntry("b-bad", claimed)}));
+  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("a-good", good), DirEntry("b-bad", claimed)}), Crypto());
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> first = trees.Load(good);
   ASSERT_OK(first.status());
   EXPECT_EQ(first->entries(0).link_target(), "good");
   EXPECT_EQ(trees.Load(claimed).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A snapshot whose manifest the tenant key did not sign (the server, or
+// whoever writes its catalog, planted it) is refused at its root, before a
+// restore or an incremental reads anything of it.
+TEST_F(TreeFetcherTest, ASnapshotTheTenantKeyDidNotSignIsRefused) {
+  const std::string root = Put({Link("l", "planted")});
+  ASSERT_OK_AND_ASSIGN(std::string forged, env_->CommitRawSnapshot(root, false));
+  TreeFetcher trees(env_->connection(), forged, Crypto());
+  absl::StatusOr<v1::Tree> refused = trees.Root();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
 }
 
 }  // namespace

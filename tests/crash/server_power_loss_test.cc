@@ -87,7 +87,7 @@ class Scenario {
     v1::VerifyRequest verify;
     verify.set_read_data(true);
     ASSERT_OK_AND_ASSIGN(v1::VerifyResponse report,
-                         env_->server()->core()->maintenance().Verify(Caller::Trusted(), verify));
+                         env_->server()->core()->maintenance().Verify(Caller::Internal(), verify));
     EXPECT_EQ(report.problems_size(), 0) << report.problems(0);
     // Life goes on: another backup, a collection, and everything still restores.
     ASSERT_OK(Change(99));
@@ -95,7 +95,7 @@ class Scenario {
     GcOptions gc;
     gc.grace = absl::ZeroDuration();
     gc.clock_slack = absl::ZeroDuration();
-    ASSERT_OK(env_->server()->core()->maintenance().CollectGarbage(Caller::Trusted(), gc).status());
+    ASSERT_OK(env_->server()->core()->maintenance().CollectGarbage(Caller::Internal(), gc).status());
     ExpectRestorable();
   }
 
@@ -199,7 +199,7 @@ absl::Status Collect(Scenario& s, double compact_below) {
   gc.clock_slack = absl::ZeroDuration();
   gc.compact_below = compact_below;
   ASSIGN_OR_RETURN(GcReport report,
-                   s.env().server()->core()->maintenance().CollectGarbage(Caller::Trusted(), gc));
+                   s.env().server()->core()->maintenance().CollectGarbage(Caller::Internal(), gc));
   if (compact_below > 0.9 && report.packs_compacted == 0 && !s.power().cut()) {
     return absl::InternalError("the collection compacted nothing: the scenario tests nothing");
   }

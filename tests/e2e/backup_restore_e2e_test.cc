@@ -31,12 +31,12 @@ class BackupRestoreE2eTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     agent_ = NewAgentIdentity(*server_, dir_, "alpha");
-    absl::Status init = InitAgentKey(agent_);
+    absl::Status init = SetUpAgent(agent_);
     ASSERT_TRUE(init.ok()) << init;
   }
 
   std::string Ctl(const std::vector<std::string>& args, int want_exit = 0) {
-    CommandResult r = RunCommand(CtlArgs(server_->address(), args));
+    CommandResult r = RunCommand(CtlArgs(*server_, args));
     EXPECT_EQ(r.exit_code, want_exit) << r.Describe();
     return r.out;
   }

@@ -52,10 +52,13 @@ TEST(CliE2eTest, CtlWithoutAServerSaysCannotReach) {
   auto server = ServerProcess::Start(dir + "/server");
   ASSERT_TRUE(server.ok()) << server.status();
   std::string address = (*server)->address();
+  // An agent enrolled while the server was up.
+  AgentIdentity agent = NewAgentIdentity(**server, dir, "lonely");
+  ASSERT_TRUE(SetUpAgent(agent).ok());
   ASSERT_TRUE((*server)->Stop().ok());
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"status"}, {"snapshots", "--json"}, {"jobs"}, {"verify"}}) {
-    CommandResult r = RunCommand(CtlArgs(address, args), absl::Seconds(60));
+    CommandResult r = RunCommand(CtlArgs(**server, args), absl::Seconds(60));
     EXPECT_FALSE(r.timed_out) << r.Describe();
     EXPECT_NE(r.exit_code, 0) << r.Describe();
     EXPECT_TRUE(absl::StrContains(r.err, "cannot reach")) << r.Describe();
@@ -64,8 +67,6 @@ TEST(CliE2eTest, CtlWithoutAServerSaysCannotReach) {
   // The agent, too.
   std::string data = dir + "/data";
   ASSERT_TRUE(MakeDirectories(data).ok());
-  AgentIdentity agent{address, "lonely", dir + "/agent", dir + "/agent/tenant.key"};
-  ASSERT_TRUE(InitAgentKey(agent).ok());
   CommandResult backup = RunCommand(AgentArgs(agent, "backup", {"--root", data}));
   EXPECT_NE(backup.exit_code, 0) << backup.Describe();
   EXPECT_TRUE(absl::StrContains(backup.err, "cannot reach")) << backup.Describe();
@@ -81,7 +82,7 @@ class CliWithServerE2eTest : public ::testing::Test {
     agent_ = NewAgentIdentity(*server_, dir_, "alpha");
   }
   CommandResult Ctl(const std::vector<std::string>& args) {
-    return RunCommand(CtlArgs(server_->address(), args));
+    return RunCommand(CtlArgs(*server_, args));
   }
 
   std::string dir_;
@@ -102,8 +103,8 @@ TEST_F(CliWithServerE2eTest, AgentWithoutAKeySaysToRunInit) {
     EXPECT_NE(r.exit_code, 0) << r.Describe();
     EXPECT_TRUE(absl::StrContains(r.err, "cairn-agent init")) << r.Describe();
   }
-  // And init makes it work.
-  ASSERT_TRUE(InitAgentKey(agent_).ok());
+  // And init (then enroll) makes it work.
+  ASSERT_TRUE(SetUpAgent(agent_).ok());
   BackupOutcome backup = AgentBackup(agent_, data, "full");
   EXPECT_EQ(backup.command.exit_code, 0) << backup.command.Describe();
   // A second init does not overwrite the key (that would orphan every backup).
@@ -113,7 +114,7 @@ TEST_F(CliWithServerE2eTest, AgentWithoutAKeySaysToRunInit) {
 }
 
 TEST_F(CliWithServerE2eTest, RestoreOfAnUnknownSnapshotIsAClearError) {
-  ASSERT_TRUE(InitAgentKey(agent_).ok());
+  ASSERT_TRUE(SetUpAgent(agent_).ok());
   const std::string unknown = "s-0123456789abcdef";
   CommandResult ctl = Ctl({"restore", unknown, "--target", dir_ + "/r", "--to-agent", "alpha"});
   EXPECT_NE(ctl.exit_code, 0) << ctl.Describe();
@@ -134,7 +135,7 @@ TEST_F(CliWithServerE2eTest, RestoreOfAnUnknownSnapshotIsAClearError) {
 }
 
 TEST_F(CliWithServerE2eTest, EveryCtlCommandPrintsParseableJson) {
-  ASSERT_TRUE(InitAgentKey(agent_).ok());
+  ASSERT_TRUE(SetUpAgent(agent_).ok());
   std::string data = dir_ + "/data";
   ASSERT_TRUE(BuildSampleTree(data, 5, 0).ok());
   BackupOutcome first = AgentBackup(agent_, data, "full");

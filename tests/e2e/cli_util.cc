@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "tests/e2e/json_util.h"
@@ -19,8 +20,17 @@ std::vector<std::string> AgentArgs(const AgentIdentity& agent, absl::string_view
   return argv;
 }
 
-std::vector<std::string> CtlArgs(const std::string& server, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {CAIRNCTL_BIN, "--server", server};
+std::vector<std::string> CtlArgs(const ServerProcess& server, const std::vector<std::string>& args) {
+  return CtlArgsAt(server.address(), server.state_dir() + "/admin.credentials", args);
+}
+
+std::vector<std::string> CtlArgsAt(const std::string& address, const std::string& credentials,
+                                   const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {CAIRNCTL_BIN, "--server", address};
+  if (!credentials.empty()) {
+    argv.push_back("--credentials");
+    argv.push_back(credentials);
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
@@ -32,6 +42,7 @@ AgentIdentity NewAgentIdentity(const ServerProcess& server, const std::string& d
   agent.name = std::string(name);
   agent.state_dir = absl::StrCat(dir, "/", name);
   agent.key_file = key_file.empty() ? absl::StrCat(agent.state_dir, "/tenant.key") : key_file;
+  agent.admin_credentials = server.state_dir() + "/admin.credentials";
   return agent;
 }
 
@@ -39,6 +50,22 @@ absl::Status InitAgentKey(const AgentIdentity& agent) {
   CommandResult r = RunCommand(AgentArgs(agent, "init"));
   if (r.exit_code != 0) return absl::InternalError(r.Describe());
   return absl::OkStatus();
+}
+
+absl::Status EnrollAgentCli(const AgentIdentity& agent) {
+  CommandResult token = RunCommand(CtlArgsAt(agent.server, agent.admin_credentials,
+                                             {"token", "create", "--tenant", agent.tenant,
+                                              "--agents", agent.name, "--uses", "1"}));
+  if (token.exit_code != 0) return absl::InternalError(token.Describe());
+  std::string text(absl::StripAsciiWhitespace(token.out));
+  CommandResult enrolled = RunCommand(AgentArgs(agent, "enroll", {"--token", text}));
+  if (enrolled.exit_code != 0) return absl::InternalError(enrolled.Describe());
+  return absl::OkStatus();
+}
+
+absl::Status SetUpAgent(const AgentIdentity& agent) {
+  RETURN_IF_ERROR(InitAgentKey(agent));
+  return EnrollAgentCli(agent);
 }
 
 BackupOutcome AgentBackup(const AgentIdentity& agent, const std::string& root,

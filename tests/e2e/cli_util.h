@@ -1,9 +1,10 @@
 // The command lines of the end-to-end tests: an agent's identity on the
-// cairn-agent command line, cairnctl's, and the agent commands the tests run
-// (init, backup, restore, daemon) with what their --json output says.
+// cairn-agent command line, cairnctl's (with the server's first admin
+// credential), and the agent commands the tests run (init, enroll, backup,
+// restore, daemon) with what their --json output says.
 //
 //   AgentIdentity agent = NewAgentIdentity(*server, dir, "gpu-1");
-//   ASSERT_OK(InitAgentKey(agent));
+//   ASSERT_OK(SetUpAgent(agent));  // init + a join token + enroll
 //   BackupOutcome b = AgentBackup(agent, src, "full");
 #ifndef CAIRN_TESTS_E2E_CLI_UTIL_H_
 #define CAIRN_TESTS_E2E_CLI_UTIL_H_
@@ -28,13 +29,18 @@ struct AgentIdentity {
   std::string name;
   std::string state_dir;
   std::string key_file;
+  std::string admin_credentials;  // the server's, for `cairnctl token create`
+  std::string tenant = "default";
 };
 
 // {cairn-agent, command, --server ..., --name ..., --state-dir ..., --key-file ..., extra...}
 std::vector<std::string> AgentArgs(const AgentIdentity& agent, absl::string_view command,
                                    const std::vector<std::string>& extra = {});
-// {cairnctl, --server ADDRESS, args...}
-std::vector<std::string> CtlArgs(const std::string& server, const std::vector<std::string>& args);
+// {cairnctl, --server ADDRESS, --credentials STATE_DIR/admin.credentials, args...}
+std::vector<std::string> CtlArgs(const ServerProcess& server, const std::vector<std::string>& args);
+// {cairnctl, --server ADDRESS, [--credentials FILE,] args...}
+std::vector<std::string> CtlArgsAt(const std::string& address, const std::string& credentials,
+                                   const std::vector<std::string>& args);
 
 // An agent named `name` of `server` with state under `dir`/`name`; the key
 // file defaults to STATE_DIR/tenant.key. Nothing is run.
@@ -42,6 +48,11 @@ AgentIdentity NewAgentIdentity(const ServerProcess& server, const std::string& d
                                absl::string_view name, const std::string& key_file = "");
 // `cairn-agent init`: creates the tenant key file.
 absl::Status InitAgentKey(const AgentIdentity& agent);
+// A one-use join token for the agent's tenant (`cairnctl token create`),
+// then `cairn-agent enroll` with it.
+absl::Status EnrollAgentCli(const AgentIdentity& agent);
+// InitAgentKey, then EnrollAgentCli: an agent ready to back up.
+absl::Status SetUpAgent(const AgentIdentity& agent);
 
 // One `cairn-agent backup --json` and what its output says.
 struct BackupOutcome {

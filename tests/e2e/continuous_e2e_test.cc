@@ -38,7 +38,7 @@ class ContinuousE2eTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     agent_ = NewAgentIdentity(*server_, dir_, kAgent);
-    ASSERT_TRUE(InitAgentKey(agent_).ok());
+    ASSERT_TRUE(SetUpAgent(agent_).ok());
     root_ = dir_ + "/data";
     ASSERT_TRUE(MakeDirectories(root_ + "/sub", 0755).ok());
     for (int i = 0; i < 10; ++i) {
@@ -50,7 +50,7 @@ class ContinuousE2eTest : public ::testing::Test {
   }
 
   CommandResult Ctl(const std::vector<std::string>& args) {
-    return RunCommand(CtlArgs(server_->address(), args));
+    return RunCommand(CtlArgs(*server_, args));
   }
 
   // Applies the continuous policy "live" on the root.

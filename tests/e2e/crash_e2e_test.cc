@@ -45,7 +45,7 @@ std::string WriteServerConfig(const std::string& dir, uint64_t pack_target_bytes
 
 std::string VerifyProblems(const ServerProcess& server) {
   CommandResult verify =
-      RunCommand(CtlArgs(server.address(), {"verify", "--read-data", "--json"}), absl::Minutes(2));
+      RunCommand(CtlArgs(server, {"verify", "--read-data", "--json"}), absl::Minutes(2));
   if (verify.exit_code != 0 || !absl::StrContains(verify.out, "\"problems\":[]")) {
     return verify.Describe();
   }
@@ -59,7 +59,7 @@ TEST(CrashE2eTest, ServerKilledDuringBackupsLosesNothingAcknowledged) {
   ASSERT_TRUE(started.ok()) << started.status();
   ServerProcess& server = **started;
   AgentIdentity agent = NewAgentIdentity(server, dir, "crashy");
-  ASSERT_TRUE(InitAgentKey(agent).ok());
+  ASSERT_TRUE(SetUpAgent(agent).ok());
 
   std::string data = dir + "/data";
   auto at = [&data](absl::string_view rel) { return absl::StrCat(data, "/", rel); };
@@ -170,7 +170,7 @@ TEST(CrashE2eTest, AgentKilledMidUploadResendsOnlyWhatWasNotDurable) {
   ServerProcess& server = **started;
   const std::string pack_dir = server.state_dir() + "/packs";
   AgentIdentity agent = NewAgentIdentity(server, dir, "victim");
-  ASSERT_TRUE(InitAgentKey(agent).ok());
+  ASSERT_TRUE(SetUpAgent(agent).ok());
 
   std::string data = dir + "/data";
   ASSERT_TRUE(MakeDirectories(data, 0755).ok());

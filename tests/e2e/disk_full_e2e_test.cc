@@ -58,9 +58,9 @@ TEST(DiskFullE2eTest, BackupThatDoesNotFitFailsAndHarmsNothing) {
   auto server = ServerProcess::Start(dir + "/server", config);
   ASSERT_TRUE(server.ok()) << server.status();
   AgentIdentity agent = NewAgentIdentity(**server, dir, "filler");
-  ASSERT_TRUE(InitAgentKey(agent).ok());
+  ASSERT_TRUE(SetUpAgent(agent).ok());
   auto ctl = [&](const std::vector<std::string>& args) {
-    return RunCommand(CtlArgs((*server)->address(), args));
+    return RunCommand(CtlArgs(**server, args));
   };
 
   // 10 MiB fits.

@@ -50,13 +50,14 @@ TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
   auto server = ServerProcess::Start(dir + "/server");
   ASSERT_TRUE(server.ok()) << server.status();
   AgentIdentity a = NewAgentIdentity(**server, dir, "node-a");
-  ASSERT_TRUE(InitAgentKey(a).ok());
+  ASSERT_TRUE(SetUpAgent(a).ok());
   // B gets a copy of A's key file: same tenant, same chunk ids.
   AgentIdentity b = NewAgentIdentity(**server, dir, "node-b");
   absl::StatusOr<std::string> key = ReadFileToString(a.key_file, 1 << 20);
   ASSERT_TRUE(key.ok()) << key.status();
   ASSERT_TRUE(MakeDirectories(b.state_dir, 0700).ok());
   ASSERT_TRUE(WriteFileAtomically(b.key_file, *key, 0600).ok());
+  ASSERT_TRUE(EnrollAgentCli(b).ok());
 
   std::string data_a = dir + "/host-a/data";
   std::string data_b = dir + "/host-b/data";
@@ -84,15 +85,16 @@ TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   bool online = WaitFor(
       [&] {
-        CommandResult r = RunCommand(CtlArgs((*server)->address(), {"agents", "--json"}));
+        CommandResult r = RunCommand(CtlArgs(**server, {"agents", "--json"}));
         return AgentOnline(r.out, b.name).value_or(false);
       },
       absl::Seconds(20), absl::Milliseconds(100));
   ASSERT_TRUE(online) << "node-b never came online; daemon log:\n" << (*daemon)->Log();
 
-  std::string target = dir + "/host-b/restored";
+  // Below B's default restore target (STATE_DIR/restores).
+  std::string target = b.state_dir + "/restores/from-a";
   CommandResult restore =
-      RunCommand(CtlArgs((*server)->address(),
+      RunCommand(CtlArgs(**server,
                          {"restore", backup_a.snapshot, "--to-agent", b.name, "--target", target}));
   ASSERT_EQ(restore.exit_code, 0) << restore.Describe() << "\ndaemon log:\n" << (*daemon)->Log();
   absl::StatusOr<TreeManifest> restored = CaptureTree(target);
@@ -101,7 +103,7 @@ TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
   EXPECT_TRUE(diffs.empty()) << FormatDifferences(diffs);
 
   // The job is on record as B's, and succeeded.
-  CommandResult jobs = RunCommand(CtlArgs((*server)->address(), {"jobs", "--json"}));
+  CommandResult jobs = RunCommand(CtlArgs(**server, {"jobs", "--json"}));
   ASSERT_EQ(jobs.exit_code, 0) << jobs.Describe();
   bool found_restore = false;
   for (const std::string& job : JsonArrayObjects(jobs.out, "jobs")) {
@@ -113,7 +115,7 @@ TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
   EXPECT_TRUE(found_restore) << jobs.out;
 
   // Status shows both agents, B online (its daemon runs), A not.
-  CommandResult status = RunCommand(CtlArgs((*server)->address(), {"status", "--json"}));
+  CommandResult status = RunCommand(CtlArgs(**server, {"status", "--json"}));
   ASSERT_EQ(status.exit_code, 0) << status.Describe();
   EXPECT_TRUE(IsValidJson(status.out)) << status.out;
   EXPECT_EQ(AgentOnline(status.out, b.name), std::optional<bool>(true)) << status.out;

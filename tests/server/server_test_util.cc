@@ -10,6 +10,7 @@
 #include "common/limits.h"
 #include "common/status_macros.h"
 #include "server/tiers/local_tier.h"
+#include "tests/server/tls_test_util.h"
 
 namespace cairn {
 
@@ -138,6 +139,7 @@ absl::StatusOr<std::string> StartBackup(AgentCalls& calls, absl::string_view age
   v1::HelloRequest hello;
   hello.set_agent(std::string(agent));
   hello.set_tenant(std::string(tenant));
+  hello.set_key_check(TestKeyCheck(tenant));
   RETURN_IF_ERROR(calls.Hello(hello).status());
   v1::BeginBackupRequest begin;
   begin.set_agent(std::string(agent));

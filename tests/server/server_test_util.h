@@ -52,7 +52,7 @@ void RemoveTestDirUnlessFailed(const std::string& dir);
 // `caller` (trusted unless a test says otherwise), without gRPC.
 class AgentCalls {
  public:
-  explicit AgentCalls(ServerCore* core, Caller caller = Caller::Trusted())
+  explicit AgentCalls(ServerCore* core, Caller caller = Caller::Internal())
       : core_(core), caller_(std::move(caller)) {}
   absl::StatusOr<v1::HelloResponse> Hello(const v1::HelloRequest& r) {
     return core_->control().Hello(caller_, r);

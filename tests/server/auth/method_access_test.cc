@@ -64,7 +64,7 @@ TEST(MethodAccessTest, UnknownMethodsAreRefusedForEveryone) {
     SCOPED_TRACE(m);
     EXPECT_FALSE(AccessFor(m).has_value());
     for (const Caller& caller :
-         {Caller::Trusted(), Caller::Agent("a1", "t1"), Caller::Admin("root", Role::kAdmin)}) {
+         {Caller::Internal(), Caller::Agent("a1", "t1"), Caller::Admin("root", Role::kAdmin)}) {
       absl::Status status = Authorize(caller, m);
       EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
       EXPECT_THAT(status.message(), HasSubstr("not an allowed method"));
@@ -107,7 +107,7 @@ TEST(MethodAccessTest, EachCallerGetsExactlyItsMethods) {
     std::optional<Access> access = AccessFor(m);
     ASSERT_TRUE(access.has_value());
     // The plaintext transport trusts everyone with everything.
-    EXPECT_OK(Authorize(Caller::Trusted(), m));
+    EXPECT_OK(Authorize(Caller::Internal(), m));
     // An agent: agent methods only.
     absl::Status agent = Authorize(Caller::Agent("a1", "t1"), m);
     if (*access == Access::kAgent) {

@@ -54,7 +54,7 @@ class BrowseServiceTest : public ::testing::Test {
     return s.ok() ? s->id() : "";
   }
   std::vector<std::string> Paths(const v1::ListFilesRequest& request) {
-    absl::StatusOr<v1::ListFilesResponse> page = browse().ListFiles(Caller::Trusted(), request);
+    absl::StatusOr<v1::ListFilesResponse> page = browse().ListFiles(Caller::Internal(), request);
     EXPECT_TRUE(page.ok()) << page.status();
     std::vector<std::string> paths;
     if (!page.ok()) return paths;
@@ -68,7 +68,7 @@ class BrowseServiceTest : public ::testing::Test {
     request.set_from_snapshot_id(from);
     request.set_to_snapshot_id(to);
     request.set_limit(limit);
-    absl::StatusOr<v1::DiffSnapshotsResponse> diff = browse().Diff(Caller::Trusted(), request);
+    absl::StatusOr<v1::DiffSnapshotsResponse> diff = browse().Diff(Caller::Internal(), request);
     EXPECT_TRUE(diff.ok()) << diff.status();
     std::vector<Change> changes;
     if (!diff.ok()) return changes;
@@ -103,22 +103,22 @@ TEST_F(BrowseServiceTest, ListSnapshotsIsNewestFirstPerAgentAndLimited) {
   }
   v1::ListSnapshotsRequest request;
   ASSERT_OK_AND_ASSIGN(v1::ListSnapshotsResponse all,
-                       browse().ListSnapshots(Caller::Trusted(), request));
+                       browse().ListSnapshots(Caller::Internal(), request));
   ASSERT_EQ(all.snapshots_size(), 50);  // the default limit
   EXPECT_EQ(all.snapshots(0).id(), "s-152");
   EXPECT_EQ(all.snapshots(49).id(), "s-103");
   request.set_agent("b1");
   ASSERT_OK_AND_ASSIGN(v1::ListSnapshotsResponse of_b,
-                       browse().ListSnapshots(Caller::Trusted(), request));
+                       browse().ListSnapshots(Caller::Internal(), request));
   std::vector<std::string> ids;
   for (const v1::Snapshot& s : of_b.snapshots()) ids.push_back(s.id());
   EXPECT_THAT(ids, ElementsAre("s-150", "s-140", "s-130", "s-120", "s-110", "s-100"));
   request.set_limit(2);
-  ASSERT_OK_AND_ASSIGN(of_b, browse().ListSnapshots(Caller::Trusted(), request));
+  ASSERT_OK_AND_ASSIGN(of_b, browse().ListSnapshots(Caller::Internal(), request));
   EXPECT_EQ(of_b.snapshots_size(), 2);
   request.clear_agent();
   request.set_limit(100000);  // over the cap: capped, not refused
-  ASSERT_OK_AND_ASSIGN(all, browse().ListSnapshots(Caller::Trusted(), request));
+  ASSERT_OK_AND_ASSIGN(all, browse().ListSnapshots(Caller::Internal(), request));
   EXPECT_EQ(all.snapshots_size(), 53);
 }
 
@@ -140,7 +140,7 @@ TEST_F(BrowseServiceTest, ListFilesWalksInPathOrderAndPagesAddUp) {
     request.clear_page_token();
     std::vector<std::string> joined;
     for (int pages = 0; pages < 20; ++pages) {
-      absl::StatusOr<v1::ListFilesResponse> page = browse().ListFiles(Caller::Trusted(), request);
+      absl::StatusOr<v1::ListFilesResponse> page = browse().ListFiles(Caller::Internal(), request);
       ASSERT_OK(page.status());
       for (const v1::FileInfo& f : page->files()) joined.push_back(f.path());
       if (page->next_page_token().empty()) break;
@@ -162,11 +162,11 @@ TEST_F(BrowseServiceTest, ListFilesWalksInPathOrderAndPagesAddUp) {
   request.set_prefix("a");
   EXPECT_THAT(Paths(request), ElementsAre("a/m", "a/z"));
   request.set_prefix("l");
-  ASSERT_OK_AND_ASSIGN(v1::ListFilesResponse link, browse().ListFiles(Caller::Trusted(), request));
+  ASSERT_OK_AND_ASSIGN(v1::ListFilesResponse link, browse().ListFiles(Caller::Internal(), request));
   ASSERT_EQ(link.files_size(), 1);
   EXPECT_EQ(link.files(0).entry().link_target(), "a/z");
   request.set_prefix("l/under-a-link");
-  EXPECT_EQ(browse().ListFiles(Caller::Trusted(), request).status().code(),
+  EXPECT_EQ(browse().ListFiles(Caller::Internal(), request).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -217,15 +217,15 @@ TEST_F(BrowseServiceTest, DiffRefusesSnapshotsOfTwoTenantsOrUnknownOnes) {
   v1::DiffSnapshotsRequest request;
   request.set_from_snapshot_id(mine);
   request.set_to_snapshot_id(theirs);
-  EXPECT_EQ(browse().Diff(Caller::Trusted(), request).status().code(),
+  EXPECT_EQ(browse().Diff(Caller::Internal(), request).status().code(),
             absl::StatusCode::kInvalidArgument);
   request.set_to_snapshot_id("s-nope");
-  absl::StatusOr<v1::DiffSnapshotsResponse> unknown = browse().Diff(Caller::Trusted(), request);
+  absl::StatusOr<v1::DiffSnapshotsResponse> unknown = browse().Diff(Caller::Internal(), request);
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(unknown.status().message(), ::testing::HasSubstr("s-nope"));
   request.set_from_snapshot_id("s-gone");
   request.set_to_snapshot_id(mine);
-  unknown = browse().Diff(Caller::Trusted(), request);
+  unknown = browse().Diff(Caller::Internal(), request);
   EXPECT_THAT(unknown.status().message(), ::testing::HasSubstr("s-gone"));
 }
 

@@ -41,7 +41,7 @@ class StatusServiceTest : public ::testing::Test {
   StatusService& status() { return repo_->core->status(); }
 
   v1::GetStatusResponse Status() {
-    absl::StatusOr<v1::GetStatusResponse> got = status().GetStatus(Caller::Trusted());
+    absl::StatusOr<v1::GetStatusResponse> got = status().GetStatus(Caller::Internal());
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? *got : v1::GetStatusResponse();
   }
@@ -53,7 +53,7 @@ class StatusServiceTest : public ::testing::Test {
     p.set_name(name);
     p.add_agents(agents);
     p.set_rpo_seconds(rpo_seconds);
-    ASSERT_OK(repo_->core->policies().Set(Caller::Trusted(), p).status());
+    ASSERT_OK(repo_->core->policies().Set(Caller::Internal(), p).status());
   }
   // A committed snapshot of `agent` at the current clock.
   void BackUp(const std::string& agent) {
@@ -121,7 +121,7 @@ TEST_F(StatusServiceTest, RpoIsJudgedOnTheServersClock) {
   // A new snapshot puts it right.
   BackUp("a1");
   EXPECT_TRUE(Status().healthy());
-  ASSERT_OK_AND_ASSIGN(v1::ListAgentsResponse agents, status().ListAgents(Caller::Trusted()));
+  ASSERT_OK_AND_ASSIGN(v1::ListAgentsResponse agents, status().ListAgents(Caller::Internal()));
   ASSERT_EQ(agents.agents_size(), 1);
   EXPECT_FALSE(agents.agents(0).rpo_violated());
   EXPECT_EQ(agents.agents(0).last_backup_unix_ms(), now_ms_.load());
@@ -132,7 +132,7 @@ TEST_F(StatusServiceTest, AWatcherProblemFromAHeartbeatIsReported) {
   hello.set_agent("a1");
   hello.set_tenant("t1");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ControlSession> session,
-                       repo_->core->control().Connect(Caller::Trusted(), hello));
+                       repo_->core->control().Connect(Caller::Internal(), hello));
   v1::AgentEvent event;
   event.mutable_heartbeat()->set_pending_files(40);
   event.mutable_heartbeat()->set_watch_overflows(3);

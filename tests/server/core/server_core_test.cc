@@ -101,14 +101,14 @@ class ServerCoreTest : public ::testing::Test {
 TEST_F(ServerCoreTest, TheServicesShareOneCatalogAndOneBoard) {
   EXPECT_EQ(&core().catalog(), repo_->catalog);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ControlSession> session,
-                       core().control().Connect(Caller::Trusted(), Hello("gpu-1")));
+                       core().control().Connect(Caller::Internal(), Hello("gpu-1")));
   ASSERT_OK(session->NextOrders(absl::ZeroDuration()).status());  // the policies
 
   // Connected through control(): the agent is in the catalog and online
   // for status().
   ASSERT_OK_AND_ASSIGN(std::optional<v1::AgentInfo> known, core().catalog().agents().Get("gpu-1"));
   ASSERT_TRUE(known.has_value());
-  ASSERT_OK_AND_ASSIGN(v1::GetStatusResponse status, core().status().GetStatus(Caller::Trusted()));
+  ASSERT_OK_AND_ASSIGN(v1::GetStatusResponse status, core().status().GetStatus(Caller::Internal()));
   ASSERT_EQ(status.agents_size(), 1);
   EXPECT_EQ(status.agents(0).name(), "gpu-1");
   EXPECT_TRUE(status.agents(0).online());
@@ -118,7 +118,7 @@ TEST_F(ServerCoreTest, TheServicesShareOneCatalogAndOneBoard) {
   request.set_agent("gpu-1");
   request.mutable_order()->add_roots("/srv");
   ASSERT_OK_AND_ASSIGN(v1::OrderResponse ordered,
-                       core().orders().OrderBackup(Caller::Trusted(), request));
+                       core().orders().OrderBackup(Caller::Internal(), request));
   ASSERT_OK_AND_ASSIGN(std::vector<v1::ServerOrder> orders,
                        session->NextOrders(absl::ZeroDuration()));
   orders = WithoutPings(std::move(orders));
@@ -128,13 +128,13 @@ TEST_F(ServerCoreTest, TheServicesShareOneCatalogAndOneBoard) {
   // And the job, marked running by the session, is what orders() reports.
   v1::GetJobRequest get;
   get.set_job_id(ordered.job().id());
-  ASSERT_OK_AND_ASSIGN(v1::GetJobResponse job, core().orders().GetJob(Caller::Trusted(), get));
+  ASSERT_OK_AND_ASSIGN(v1::GetJobResponse job, core().orders().GetJob(Caller::Internal(), get));
   EXPECT_EQ(job.job().state(), v1::JOB_STATE_RUNNING);
 }
 
 TEST_F(ServerCoreTest, StopWakesASessionWaitingForOrders) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ControlSession> session,
-                       core().control().Connect(Caller::Trusted(), Hello("gpu-1")));
+                       core().control().Connect(Caller::Internal(), Hello("gpu-1")));
   ASSERT_OK(session->NextOrders(absl::ZeroDuration()).status());  // the policies
   std::atomic<pid_t> tid{0};
   std::atomic<bool> returned{false};

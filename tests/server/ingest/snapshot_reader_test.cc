@@ -58,7 +58,7 @@ class SnapshotReaderTest : public ::testing::Test {
 TEST_F(SnapshotReaderTest, GetTreesReturnsTheTreesInRequestOrder) {
   std::string a = PutRaw(t1_, "tree a"), b = PutRaw(t1_, "tree b");
   ASSERT_OK_AND_ASSIGN(v1::GetTreesResponse got,
-                       reader().GetTrees(Caller::Trusted(), Request({b, Sha256Of(root_), a, b})));
+                       reader().GetTrees(Caller::Internal(), Request({b, Sha256Of(root_), a, b})));
   EXPECT_THAT(got.trees(), ElementsAre("tree b", root_, "tree a", "tree b"));
 }
 
@@ -67,42 +67,42 @@ TEST_F(SnapshotReaderTest, GetTreesStopsAtTheByteBoundButAlwaysSendsOne) {
   std::vector<std::string> ids;
   for (char c : {'a', 'b', 'c', 'd'}) ids.push_back(PutRaw(t1_, std::string(five_mib, c)));
   ASSERT_OK_AND_ASSIGN(v1::GetTreesResponse got,
-                       reader().GetTrees(Caller::Trusted(), Request(ids)));
+                       reader().GetTrees(Caller::Internal(), Request(ids)));
   // 5 + 5 MiB fit in kMaxTreesBytesPerCall (14 MiB); a third would not.
   ASSERT_EQ(got.trees_size(), 2);
   EXPECT_EQ(got.trees(0), std::string(five_mib, 'a'));
   EXPECT_EQ(got.trees(1), std::string(five_mib, 'b'));
   // The caller asks again from where the answer stopped.
-  ASSERT_OK_AND_ASSIGN(got, reader().GetTrees(Caller::Trusted(), Request({ids[2], ids[3]})));
+  ASSERT_OK_AND_ASSIGN(got, reader().GetTrees(Caller::Internal(), Request({ids[2], ids[3]})));
   EXPECT_EQ(got.trees_size(), 2);
 
   // A tree over the bound on its own still comes back, alone.
   std::string huge = PutRaw(t1_, std::string(kMaxTreesBytesPerCall + 1, 'h'));
-  ASSERT_OK_AND_ASSIGN(got, reader().GetTrees(Caller::Trusted(), Request({huge, ids[0]})));
+  ASSERT_OK_AND_ASSIGN(got, reader().GetTrees(Caller::Internal(), Request({huge, ids[0]})));
   ASSERT_EQ(got.trees_size(), 1);
   EXPECT_EQ(got.trees(0).size(), kMaxTreesBytesPerCall + 1);
 }
 
 TEST_F(SnapshotReaderTest, GetTreesBoundsItsIds) {
   const std::string root_id = Sha256Of(root_);
-  absl::StatusOr<v1::GetTreesResponse> got = reader().GetTrees(Caller::Trusted(), Request({}));
+  absl::StatusOr<v1::GetTreesResponse> got = reader().GetTrees(Caller::Internal(), Request({}));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << got.status();
   std::vector<std::string> ids(kMaxTreesPerCall, root_id);
-  ASSERT_OK_AND_ASSIGN(v1::GetTreesResponse ok, reader().GetTrees(Caller::Trusted(), Request(ids)));
+  ASSERT_OK_AND_ASSIGN(v1::GetTreesResponse ok, reader().GetTrees(Caller::Internal(), Request(ids)));
   EXPECT_EQ(ok.trees_size(), static_cast<int>(kMaxTreesPerCall));
   ids.push_back(root_id);
-  got = reader().GetTrees(Caller::Trusted(), Request(ids));
+  got = reader().GetTrees(Caller::Internal(), Request(ids));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << got.status();
   EXPECT_THAT(got.status().message(), HasSubstr("65"));
   for (const std::string& bad : {root_id.substr(0, 31), root_id + "x", std::string()}) {
-    got = reader().GetTrees(Caller::Trusted(), Request({root_id, bad}));
+    got = reader().GetTrees(Caller::Internal(), Request({root_id, bad}));
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << got.status();
   }
-  got = reader().GetTrees(Caller::Trusted(), Request({root_id, Sha256Of("not stored")}));
+  got = reader().GetTrees(Caller::Internal(), Request({root_id, Sha256Of("not stored")}));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
   v1::GetTreesRequest unknown = Request({root_id});
   unknown.set_snapshot_id("s-nope");
-  got = reader().GetTrees(Caller::Trusted(), unknown);
+  got = reader().GetTrees(Caller::Internal(), unknown);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
 }
 
@@ -144,7 +144,7 @@ TEST_F(SnapshotReaderTest, AnotherTenantsTreesAreNotFoundThroughThisSnapshot) {
   ASSERT_OK_AND_ASSIGN(int64_t t2, repo_->catalog->agents().TenantId("t2"));
   std::string theirs = PutRaw(t2, "t2's tree");
   absl::StatusOr<v1::GetTreesResponse> got =
-      reader().GetTrees(Caller::Trusted(), Request({Sha256Of(root_), theirs}));
+      reader().GetTrees(Caller::Internal(), Request({Sha256Of(root_), theirs}));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
 }
 
@@ -156,22 +156,22 @@ TEST_F(SnapshotReaderTest, ReadChunksChecksItsRequestFirst) {
     ADD_FAILURE() << "nothing may be emitted";
     return absl::OkStatus();
   };
-  EXPECT_EQ(reader().ReadChunks(Caller::Trusted(), request, never).code(),
+  EXPECT_EQ(reader().ReadChunks(Caller::Internal(), request, never).code(),
             absl::StatusCode::kResourceExhausted);
   request.clear_ids();
   request.add_ids(TestChunkId(1));
   request.add_ids(std::string(33, 'x'));
-  EXPECT_EQ(reader().ReadChunks(Caller::Trusted(), request, never).code(),
+  EXPECT_EQ(reader().ReadChunks(Caller::Internal(), request, never).code(),
             absl::StatusCode::kInvalidArgument);
   request.clear_ids();
   request.add_ids(TestChunkId(1));
-  EXPECT_EQ(reader().ReadChunks(Caller::Trusted(), request, never).code(),
+  EXPECT_EQ(reader().ReadChunks(Caller::Internal(), request, never).code(),
             absl::StatusCode::kNotFound);
   request.set_snapshot_id(snapshot_.id());
   ChunkReadStats stats;
   int emitted = 0;
   ASSERT_OK(reader().ReadChunks(
-      Caller::Trusted(), request,
+      Caller::Internal(), request,
       [&](absl::string_view id, absl::string_view sealed) {
         EXPECT_EQ(id, TestChunkId(1));
         EXPECT_EQ(sealed, TestSealed(0, 64));  // what StoreChunks stored for it

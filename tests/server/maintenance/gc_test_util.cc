@@ -46,7 +46,7 @@ absl::StatusOr<std::string> ReadSealed(GcRepo& repo, int64_t tenant, const std::
 // A collection on `repo` with `options` (packs of 1 MiB, as the repo writes).
 absl::StatusOr<GcReport> Collect(GcRepo& repo, GcOptions options) {
   options.pack_target_bytes = 1 << 20;
-  return repo.core().maintenance().CollectGarbage(Caller::Trusted(), options);
+  return repo.core().maintenance().CollectGarbage(Caller::Internal(), options);
 }
 
 // What the agent would have sealed for `id`: 200 bytes, different per id.

@@ -49,7 +49,7 @@ class MaintenanceServiceTest : public ::testing::Test {
     v1::VerifyRequest request;
     request.set_read_data(read_data);
     absl::StatusOr<v1::VerifyResponse> r =
-        repo_->core->maintenance().Verify(Caller::Trusted(), request);
+        repo_->core->maintenance().Verify(Caller::Internal(), request);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : v1::VerifyResponse();
   }

@@ -21,6 +21,7 @@
 #include "server/catalog/sqlite_db.h"
 #include "server/server.h"
 #include "tests/server/rpc/rpc_test_util.h"
+#include "tests/server/tls_test_util.h"
 #include "tests/server/server_test_util.h"
 
 namespace cairn {
@@ -267,9 +268,9 @@ TEST(GcServiceTest, PruneAndCollectGarbageRpcs) {
   policy.mutable_retention()->set_keep_last(1);
   ASSERT_OK(catalog->policies().Put(policy));
 
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
-                                     grpc::InsecureChannelCredentials());
-  std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(channel);
+  ASSERT_OK_AND_ASSIGN(v1::ClientCredentials admin, AdminCredentials(*server, v1::ROLE_ADMIN));
+  std::unique_ptr<v1::AdminService::Stub> stub =
+      v1::AdminService::NewStub(TestChannel(*server, admin));
   {
     grpc::ClientContext context;
     v1::PruneRequest request;

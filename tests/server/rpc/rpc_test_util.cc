@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "tests/server/server_test_util.h"
+#include "tests/server/tls_test_util.h"
 
 namespace cairn {
 
@@ -30,19 +31,33 @@ void GrpcServiceTest::StartServer() {
   absl::StatusOr<std::unique_ptr<CairnServer>> server = CairnServer::Start(config);
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = *std::move(server);
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  args.SetMaxSendMessageSize(-1);  // let the client send what the server must refuse
-  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                           grpc::InsecureChannelCredentials(), args);
-  agent_ = v1::AgentService::NewStub(channel);
-  admin_ = v1::AdminService::NewStub(channel);
+  if (admin_credentials_.cert_pem().empty()) {
+    absl::StatusOr<v1::ClientCredentials> admin = AdminCredentials(*server_, v1::ROLE_ADMIN);
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    admin_credentials_ = *std::move(admin);
+  }
+  admin_ = v1::AdminService::NewStub(TestChannel(*server_, admin_credentials_));
+  if (!current_agent_.empty()) UseAgent(current_agent_, enrolled_[current_agent_].tenant());
 }
 
 void GrpcServiceTest::StopServer() {
-  agent_.reset();
+  agent_ = nullptr;
+  agent_stubs_.clear();
   admin_.reset();
   server_.reset();  // shuts down and waits for handlers in flight
+}
+
+void GrpcServiceTest::UseAgent(absl::string_view agent, absl::string_view tenant) {
+  const std::string name(agent);
+  if (!enrolled_.contains(name)) {
+    absl::StatusOr<v1::ClientCredentials> c = EnrollAgentForTest(*server_, tenant, agent);
+    ASSERT_TRUE(c.ok()) << c.status();
+    enrolled_[name] = *std::move(c);
+  }
+  std::unique_ptr<v1::AgentService::Stub>& stub = agent_stubs_[name];
+  if (stub == nullptr) stub = v1::AgentService::NewStub(TestChannel(*server_, enrolled_[name]));
+  agent_ = stub.get();
+  current_agent_ = name;
 }
 
 std::unique_ptr<grpc::ClientContext> GrpcServiceTest::Context() {
@@ -52,7 +67,10 @@ std::unique_ptr<grpc::ClientContext> GrpcServiceTest::Context() {
 }
 
 grpc::Status GrpcServiceTest::Hello(absl::string_view agent, absl::string_view tenant) {
+  UseAgent(agent, tenant);
+  if (agent_ == nullptr) return grpc::Status(grpc::StatusCode::INTERNAL, "not enrolled");
   v1::HelloRequest request;
+  request.set_key_check(TestKeyCheck(tenant));
   request.set_agent(std::string(agent));
   request.set_tenant(std::string(tenant));
   v1::HelloResponse response;
@@ -114,6 +132,7 @@ v1::Snapshot GrpcServiceTest::Commit(absl::string_view job, absl::string_view ro
   v1::CommitSnapshotRequest request;
   request.set_job_id(std::string(job));
   request.set_root_tree_id(std::string(root));
+  request.set_manifest_mac(std::string(32, 'm'));  // the server keeps it; only agents check it
   request.mutable_stats()->set_files(7);
   v1::CommitSnapshotResponse response;
   grpc::Status status = agent_->CommitSnapshot(Context().get(), request, &response);

@@ -1,6 +1,7 @@
 // Shared fixtures of the RPC service tests: a real CairnServer on a loopback
-// port with real AgentService and AdminService stubs over one channel, and
-// the agent calls a backup makes. BrowseTest adds two snapshots of one agent,
+// port (TLS), an AdminService stub with an admin credential, AgentService
+// stubs of agents enrolled through the real Enroll RPC (`agent_` is the one
+// the last Hello or Begin named), and the agent calls a backup makes. BrowseTest adds two snapshots of one agent,
 // built through those calls, to browse, diff and order restores of.
 //
 //   TEST_F(GrpcServiceTest, X) { std::string job = Begin("a1", "t1"); ... }
@@ -11,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -19,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "cairn/v1/admin.grpc.pb.h"
 #include "cairn/v1/agent.grpc.pb.h"
+#include "cairn/v1/security.pb.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
 
@@ -40,6 +43,9 @@ class GrpcServiceTest : public ::testing::Test {
   // A client context with a 60 s deadline.
   static std::unique_ptr<grpc::ClientContext> Context();
 
+  // Makes `agent_` the stub of agent `agent` of `tenant`, enrolling it the
+  // first time.
+  void UseAgent(absl::string_view agent, absl::string_view tenant);
   grpc::Status Hello(absl::string_view agent, absl::string_view tenant);
   // Hello + BeginBackup; the job id, or "" after a failure.
   std::string Begin(absl::string_view agent, absl::string_view tenant,
@@ -56,8 +62,12 @@ class GrpcServiceTest : public ::testing::Test {
 
   std::string state_dir_;
   std::unique_ptr<CairnServer> server_;
-  std::unique_ptr<v1::AgentService::Stub> agent_;
+  v1::AgentService::Stub* agent_ = nullptr;  // the agent the last Hello or Begin named
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  v1::ClientCredentials admin_credentials_;
+  std::string current_agent_;
+  std::map<std::string, v1::ClientCredentials> enrolled_;  // by agent name; survive restarts
+  std::map<std::string, std::unique_ptr<v1::AgentService::Stub>> agent_stubs_;
 };
 
 // Builds, through the agent RPCs, two snapshots of one agent:

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/server_test_util.h"
+#include "tests/server/tls_test_util.h"
 
 namespace cairn {
 namespace {
@@ -43,11 +44,12 @@ class ControlServiceTest : public ::testing::Test {
     hello.set_tenant(tenant);
     hello.set_hostname(agent + ".example");
     hello.add_roots("/home");
+    hello.set_key_check(TestKeyCheck(tenant));
     return hello;
   }
   std::unique_ptr<ControlSession> Connect(const std::string& agent) {
     absl::StatusOr<std::unique_ptr<ControlSession>> session =
-        control().Connect(Caller::Trusted(), Hello(agent));
+        control().Connect(Caller::Internal(), Hello(agent));
     EXPECT_TRUE(session.ok()) << session.status();
     return session.ok() ? *std::move(session) : nullptr;
   }
@@ -73,7 +75,7 @@ class ControlServiceTest : public ::testing::Test {
     p.add_agents(agents);
     p.add_roots("/data");
     p.set_rpo_seconds(rpo);
-    ASSERT_OK(repo_->core->policies().Set(Caller::Trusted(), p).status());
+    ASSERT_OK(repo_->core->policies().Set(Caller::Internal(), p).status());
   }
   // A backup job queued for `agent`; its id.
   std::string OrderBackup(const std::string& agent) {
@@ -81,7 +83,7 @@ class ControlServiceTest : public ::testing::Test {
     request.set_agent(agent);
     request.mutable_order()->add_roots("/srv");
     absl::StatusOr<v1::OrderResponse> ordered =
-        repo_->core->orders().OrderBackup(Caller::Trusted(), request);
+        repo_->core->orders().OrderBackup(Caller::Internal(), request);
     EXPECT_TRUE(ordered.ok()) << ordered.status();
     return ordered.ok() ? ordered->job().id() : "";
   }
@@ -97,7 +99,7 @@ class ControlServiceTest : public ::testing::Test {
     request.mutable_order()->set_snapshot_id(snapshot.ok() ? snapshot->id() : "");
     request.mutable_order()->set_target_directory("/restore/here");
     absl::StatusOr<v1::OrderResponse> ordered =
-        repo_->core->orders().OrderRestore(Caller::Trusted(), request);
+        repo_->core->orders().OrderRestore(Caller::Internal(), request);
     EXPECT_TRUE(ordered.ok()) << ordered.status();
     return ordered.ok() ? ordered->job().id() : "";
   }
@@ -135,8 +137,8 @@ TEST_F(ControlServiceTest, PoliciesAreSentOnceAndAgainOnlyWhenTheyChangeForTheAg
   ASSERT_EQ(orders.size(), 1u);
   EXPECT_THAT(PolicyNames(orders[0]), ElementsAre("all", "gpus"));
   // Deleting them sends an empty set, which replaces what the agent had.
-  ASSERT_OK(repo_->core->policies().Delete(Caller::Trusted(), "all"));
-  ASSERT_OK(repo_->core->policies().Delete(Caller::Trusted(), "gpus"));
+  ASSERT_OK(repo_->core->policies().Delete(Caller::Internal(), "all"));
+  ASSERT_OK(repo_->core->policies().Delete(Caller::Internal(), "gpus"));
   orders = Orders(*session);
   ASSERT_EQ(orders.size(), 1u);
   EXPECT_TRUE(orders[0].has_policies());
@@ -157,7 +159,7 @@ TEST_F(ControlServiceTest, QueuedJobsAreDeliveredOnceAndMarkedRunning) {
   Orders(*session);  // the policies
   const std::string restore = OrderRestore("a1");
   const std::string backup = OrderBackup("a1");
-  ASSERT_OK(control().Hello(Caller::Trusted(), Hello("b1")).status());
+  ASSERT_OK(control().Hello(Caller::Internal(), Hello("b1")).status());
   const std::string elsewhere = OrderBackup("b1");  // another agent's order
   std::vector<v1::ServerOrder> orders = Orders(*session);
   // Both, each once. (Jobs created in the same millisecond come in id order,
@@ -233,7 +235,7 @@ TEST_F(ControlServiceTest, AnEndingSessionFailsTheRestoresItCarried) {
   v1::FinishJobRequest done;
   done.set_job_id(finished);
   done.set_state(v1::JOB_STATE_SUCCEEDED);
-  ASSERT_OK(repo_->core->orders().FinishJob(Caller::Trusted(), done));
+  ASSERT_OK(repo_->core->orders().FinishJob(Caller::Internal(), done));
   const std::string later = OrderRestore("a1");  // queued, never dispatched
 
   session.reset();
@@ -301,7 +303,7 @@ TEST_F(ControlServiceTest, JobUpdatesSetProgressOfTheAgentsRunningJobsOnly) {
 }
 
 TEST_F(ControlServiceTest, ConnectChecksWhoIsConnecting) {
-  EXPECT_EQ(control().Connect(Caller::Trusted(), Hello("bad name")).status().code(),
+  EXPECT_EQ(control().Connect(Caller::Internal(), Hello("bad name")).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(control().Connect(Caller::Agent("a2", "t1"), Hello("a1")).status().code(),
             absl::StatusCode::kPermissionDenied);
@@ -310,7 +312,7 @@ TEST_F(ControlServiceTest, ConnectChecksWhoIsConnecting) {
   std::unique_ptr<ControlSession> session = Connect("a1");
   // An agent keeps its tenant.
   absl::StatusOr<std::unique_ptr<ControlSession>> moved =
-      control().Connect(Caller::Trusted(), Hello("a1", "t2"));
+      control().Connect(Caller::Internal(), Hello("a1", "t2"));
   EXPECT_EQ(moved.status().code(), absl::StatusCode::kPermissionDenied) << moved.status();
   EXPECT_EQ(Orders(*session).size(), 1u);  // the refused attempt replaced nothing
   // A Hello without roots keeps the roots the agent reported before.

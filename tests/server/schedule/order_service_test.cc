@@ -158,7 +158,10 @@ TEST_F(OrderServiceTest, OrderRestoreQueuesAJobForTheSnapshotsAgentByDefault) {
   part.mutable_order()->set_target_agent("a2");  // another agent of the tenant
   part.mutable_order()->add_paths("docs/report.txt");
   part.mutable_order()->set_overwrite(true);
-  ASSERT_OK_AND_ASSIGN(v1::OrderResponse some, orders().OrderRestore(op_, part));
+  // Replacing files on a host can destroy data: the admin role's to order.
+  EXPECT_EQ(orders().OrderRestore(op_, part).status().code(), absl::StatusCode::kPermissionDenied);
+  const Caller admin = Caller::Admin("root", Role::kAdmin);
+  ASSERT_OK_AND_ASSIGN(v1::OrderResponse some, orders().OrderRestore(admin, part));
   EXPECT_EQ(some.job().agent(), "a2");
   EXPECT_THAT(some.job().restore().paths(), ElementsAre("docs/report.txt"));
   EXPECT_TRUE(some.job().restore().overwrite());
@@ -193,12 +196,12 @@ TEST_F(OrderServiceTest, OrderBackupTakesRootsFromTheAgentAndItsPolicies) {
   covering.add_agents("gpu-*");
   covering.add_roots("/data");  // already the agent's: once
   covering.add_roots("/models");
-  ASSERT_OK(repo_->core->policies().Set(Caller::Trusted(), covering).status());
+  ASSERT_OK(repo_->core->policies().Set(Caller::Internal(), covering).status());
   v1::Policy other;
   other.set_name("webs");
   other.add_agents("web-*");
   other.add_roots("/var/www");
-  ASSERT_OK(repo_->core->policies().Set(Caller::Trusted(), other).status());
+  ASSERT_OK(repo_->core->policies().Set(Caller::Internal(), other).status());
 
   v1::OrderBackupRequest request;
   request.set_agent("gpu-1");
@@ -230,22 +233,22 @@ TEST_F(OrderServiceTest, FinishJobNeedsAFinalStateAndBoundedErrors) {
   for (v1::JobState state :
        {v1::JOB_STATE_UNSPECIFIED, v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING}) {
     finish.set_state(state);
-    EXPECT_EQ(orders().FinishJob(Caller::Trusted(), finish).code(),
+    EXPECT_EQ(orders().FinishJob(Caller::Internal(), finish).code(),
               absl::StatusCode::kInvalidArgument);
   }
   finish.set_state(v1::JOB_STATE_PARTIAL);
   for (size_t i = 0; i <= kMaxFileErrors; ++i) finish.add_file_errors()->set_path("f");
-  EXPECT_EQ(orders().FinishJob(Caller::Trusted(), finish).code(),
+  EXPECT_EQ(orders().FinishJob(Caller::Internal(), finish).code(),
             absl::StatusCode::kResourceExhausted);
   finish.clear_file_errors();
   finish.set_error(std::string(4097, 'e'));
-  EXPECT_EQ(orders().FinishJob(Caller::Trusted(), finish).code(),
+  EXPECT_EQ(orders().FinishJob(Caller::Internal(), finish).code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(Job(id).state(), v1::JOB_STATE_QUEUED);
 
   finish.set_error("");
   finish.set_job_id("j-nope");
-  EXPECT_EQ(orders().FinishJob(Caller::Trusted(), finish).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(orders().FinishJob(Caller::Internal(), finish).code(), absl::StatusCode::kNotFound);
   finish.set_job_id(id);
   EXPECT_EQ(orders().FinishJob(Caller::Agent("a2", "t1"), finish).code(),
             absl::StatusCode::kPermissionDenied);
@@ -293,7 +296,7 @@ TEST_F(OrderServiceTest, WatchJobEmitsEachChangeUntilTheJobEnds) {
     v1::FinishJobRequest finish;
     finish.set_job_id(id);
     finish.set_state(v1::JOB_STATE_SUCCEEDED);
-    EXPECT_OK(orders().FinishJob(Caller::Trusted(), finish));
+    EXPECT_OK(orders().FinishJob(Caller::Internal(), finish));
   });
   v1::GetJobRequest request;
   request.set_job_id(id);
@@ -332,7 +335,7 @@ TEST_F(OrderServiceTest, WatchJobEndsAtOnceForAnEndedJobAndWhenTheWatcherGoes) {
   v1::FinishJobRequest finish;
   finish.set_job_id(ordered.job().id());
   finish.set_state(v1::JOB_STATE_CANCELLED);
-  ASSERT_OK(orders().FinishJob(Caller::Trusted(), finish));
+  ASSERT_OK(orders().FinishJob(Caller::Internal(), finish));
   std::vector<v1::JobState> states;
   ASSERT_OK(orders().WatchJob(
       op_, request,

@@ -44,7 +44,7 @@ TEST_F(SchedulerTest, OrdersDueBackupsOncePerRootAndSkipsBusyOnes) {
   v1::Schedule* s = policy.add_schedules();
   s->set_cron("0 3 * * *");
   s->set_level(v1::BACKUP_LEVEL_DIFFERENTIAL);
-  ASSERT_TRUE(policies_->Set(Caller::Trusted(), policy).ok());
+  ASSERT_TRUE(policies_->Set(Caller::Internal(), policy).ok());
 
   absl::Time now = absl::FromCivil(absl::CivilMinute(2026, 11, 25, 2, 58), absl::UTCTimeZone());
   Scheduler scheduler(policies_.get(), catalog_.get(), jobs_.get(), [&now] { return now; });

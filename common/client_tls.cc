@@ -1,0 +1,108 @@
+#include "common/client_tls.h"
+
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cairn/v1/security.grpc.pb.h"
+#include "common/file_util.h"
+#include "common/grpc_status.h"
+#include "common/limits.h"
+#include "common/status_macros.h"
+#include "common/text_config.h"
+#include "common/x509.h"
+
+namespace cairn {
+namespace {
+
+constexpr size_t kMaxCredentialsFileBytes = 64 << 10;
+
+}  // namespace
+
+absl::StatusOr<v1::ClientCredentials> ReadCredentialsFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("no credentials file ", path));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " holds a private key but others can read it: chmod 600 ", path));
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, kMaxCredentialsFileBytes));
+  v1::ClientCredentials credentials;
+  RETURN_IF_ERROR(ParseTextConfig(text, path, &credentials));
+  if (credentials.server_name().empty() || credentials.ca_cert_pem().empty() ||
+      credentials.cert_pem().empty() || credentials.key_pem().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     " is not a complete credentials file (server_name, ca_cert_pem, cert_pem and "
+                     "key_pem must be set)"));
+  }
+  absl::Status matches = CheckKeyMatches(credentials.key_pem(), credentials.cert_pem());
+  if (!matches.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", matches.message()));
+  return credentials;
+}
+
+absl::Status WriteCredentialsFile(const std::string& path,
+                                  const v1::ClientCredentials& credentials) {
+  return WriteFileAtomically(path, PrintTextConfig(credentials), 0600);
+}
+
+grpc::ChannelArguments CairnChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  // Chunk streams carry multi-MiB messages: large windows avoid stalls.
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
+  args.SetInt(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> NewClientChannel(const std::string& address,
+                                                const v1::ClientCredentials& credentials,
+                                                grpc::ChannelArguments args) {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = credentials.ca_cert_pem();
+  tls.pem_private_key = credentials.key_pem();
+  tls.pem_cert_chain = credentials.cert_pem();
+  // The certificate names the server ("cairn-server"), whatever address was dialled.
+  args.SetSslTargetNameOverride(credentials.server_name());
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(tls), args);
+}
+
+absl::StatusOr<v1::GetCaCertificateResponse> FetchPinnedCaCertificate(
+    const std::string& address, absl::string_view pinned_fingerprint) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  auto channel = grpc::CreateCustomChannel(address, grpc::experimental::TlsCredentials(options),
+                                           CairnChannelArguments());
+  std::unique_ptr<v1::EnrollService::Stub> stub = v1::EnrollService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::GetCaCertificateResponse response;
+  grpc::Status status = stub->GetCaCertificate(&context, v1::GetCaCertificateRequest(), &response);
+  if (!status.ok()) {
+    absl::Status s = FromGrpcStatus(status);
+    return absl::Status(
+        s.code(), absl::StrCat("fetching the CA certificate from ", address, ": ", s.message()));
+  }
+  absl::StatusOr<std::string> fingerprint = CertificateFingerprint(response.ca_cert_pem());
+  if (!fingerprint.ok() || *fingerprint != pinned_fingerprint) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the server at ", address, " presents CA ",
+        fingerprint.ok() ? *fingerprint : std::string("(unreadable)"), ", not ", pinned_fingerprint,
+        " which the join token pins: it is not the server the token was made for, or "
+        "something is in between. Nothing was sent."));
+  }
+  return response;
+}
+
+}  // namespace cairn
