@@ -29,7 +29,9 @@
 #include "common/text_config.h"
 
 ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.AgentConfig)");
-ABSL_FLAG(std::string, server, "", "server address HOST:PORT (default 127.0.0.1:7420)");
+ABSL_FLAG(std::string, server, "",
+          "server address HOST:PORT (default: the one enrolled with), or unix:PATH for the "
+          "server's local socket on the same host");
 ABSL_FLAG(std::string, name, "", "this agent's name (default: the host name)");
 ABSL_FLAG(std::string, tenant, "", "tenant (default \"default\")");
 ABSL_FLAG(std::string, state_dir, "", "agent state directory (default ./cairn-state/agent)");

@@ -16,7 +16,8 @@ import statistics
 import sys
 import time
 
-TOOLS = ["restic", "borg", "cairn"]
+# cairn-notls: cairn over the server's local socket, without TLS (what TLS costs).
+TOOLS = ["restic", "borg", "cairn", "cairn-notls"]
 BEGIN = "<!-- bench/run.sh: latest run (generated, do not edit by hand) -->"
 END = "<!-- bench/run.sh: end of latest run -->"
 SECTION = "## End to end: cairn vs restic vs borg"
@@ -67,9 +68,11 @@ def mib(v):
 
 
 def build_table(fig):
-    others = [t for t in fig.tools if t != "cairn"]
-    header = "| | " + " | ".join(fig.tools) + " | cairn vs best other | goal |"
-    lines = [header, "|---" * (len(fig.tools) + 3) + "|"]
+    others = [t for t in fig.tools if not t.startswith("cairn")]
+    tls = "cairn" in fig.tools and "cairn-notls" in fig.tools
+    header = ("| | " + " | ".join(fig.tools) + " | cairn vs best other | goal |" +
+              (" cairn with TLS vs without |" if tls else ""))
+    lines = [header, "|---" * (len(fig.tools) + 3 + tls) + "|"]
 
     def row(label, getter, higher_better, goal=None, digits=1):
         vals = {t: getter(t) for t in fig.tools}
@@ -86,7 +89,12 @@ def build_table(fig):
             ok = r >= target if higher_better else r <= target
             verdict = f"{text} {'✅' if ok else '❌'}"
         cells = " | ".join(fmt(vals[t], digits) for t in fig.tools)
-        lines.append(f"| {label} | {cells} | {ratio} | {verdict} |")
+        tls_ratio = ""
+        if tls and vals["cairn"] is not None and vals["cairn-notls"]:
+            tls_ratio = f" {vals['cairn'] / vals['cairn-notls']:.3f}× |"
+        elif tls:
+            tls_ratio = " |"
+        lines.append(f"| {label} | {cells} | {ratio} | {verdict} |{tls_ratio}")
 
     m = fig.median
     row("initial backup, checkpoint + datasets (MB/s)", lambda t: fig.mbps(t, "initial"), True,
@@ -149,7 +157,7 @@ def build_cpu_table(fig):
             spread = fig.spread(t, phase, "seconds")
             wall = fmt(s, 2) + (f" ({spread[0]:.2f}–{spread[1]:.2f})" if spread else "")
             lines.append(f"| {phase} | {t} | {wall} | {fmt(c, 2)} | "
-                         f"{fmt(sv, 2) if t == 'cairn' else ''} | {(c + sv) / s:.2f} |")
+                         f"{fmt(sv, 2) if t.startswith('cairn') else ''} | {(c + sv) / s:.2f} |")
     return lines
 
 

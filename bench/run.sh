@@ -9,7 +9,9 @@
 #                            checkpoints, 4 x 100 MiB shards)
 #   BENCH_TREE_FILES [100000], BENCH_TREE_DIRS [1000]   the small-file tree
 #   BENCH_REPS [3]           repetitions of every timed phase (medians reported)
-#   BENCH_TOOLS ["restic borg cairn"]
+#   BENCH_TOOLS ["restic borg cairn"]   also: cairn-notls, cairn talking to its
+#                            server over the server's local socket (no TLS), to
+#                            measure what TLS costs (BENCH_TOOLS="cairn cairn-notls")
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   data, repositories, restores (reused data)
 #   BENCH_MICRO [1]          run cairn_micro_bench first (0: skip)
 #   BENCH_MICRO_MIN_TIME [0.1]
@@ -52,7 +54,7 @@ for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do [ -x "$f" ] || die "$f is missing:
 for t in $TOOLS; do
   case $t in
     restic|borg) command -v "$t" >/dev/null || die "$t is not installed: make bench-deps" ;;
-    cairn) ;;
+    cairn|cairn-notls) ;;
     *) die "unknown tool $t in BENCH_TOOLS" ;;
   esac
 done
@@ -224,10 +226,12 @@ export RESTIC_PASSWORD=cairn-bench-password BORG_PASSPHRASE=cairn-bench-password
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export BORG_BASE_DIR=$W/borg-base RESTIC_CACHE_DIR=$W/restic-cache
 
-start_cairn_server() {  # $1 = state dir
+start_cairn_server() {  # $1 = state dir, $2 = local socket path (optional)
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$SERVER" --listen "127.0.0.1:$port" --state-dir "$1/server" 2> "$1/server.log" &
+  printf 'local_socket: "%s"\n' "${2:-}" > "$1/server.conf"
+  "$SERVER" --config "$1/server.conf" --listen "127.0.0.1:$port" --state-dir "$1/server" \
+    2> "$1/server.log" &
   SERVER_PID=$!
   for _ in $(seq 100); do grep -q listening "$1/server.log" 2>/dev/null && break; sleep 0.1; done
   grep -q listening "$1/server.log" || { cat "$1/server.log" >&2; die "cairn-server did not start"; }
@@ -249,8 +253,10 @@ repo_init() {
   case $1 in
     restic) restic --repo "$2/repo" init --repository-version 2 > /dev/null ;;
     borg) borg init --encryption=repokey-blake2 "$2/repo" ;;
-    cairn)
-      start_cairn_server "$2"
+    cairn|cairn-notls)
+      local socket=""
+      if [ "$1" = cairn-notls ]; then socket=$2/cairn.sock; fi
+      start_cairn_server "$2" "$socket"
       "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null
       # Enrolled as a real deployment would be: a join token made with the
       # first admin credential, then TLS with the agent's own certificate.
@@ -258,16 +264,19 @@ repo_init() {
       token=$("$CTL" --credentials "$2/server/admin.credentials" --server "$CAIRN_ADDR" \
         token create --tenant bench --agents bench)
       "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" \
-        enroll --token "$token" > /dev/null ;;
+        enroll --token "$token" > /dev/null
+      # cairn-notls: the same agent (its name and tenant from its
+      # certificate) on the server's local socket, without TLS.
+      if [ -n "$socket" ]; then CAIRN_ADDR=unix:$socket; fi ;;
   esac
 }
-repo_close() { if [ "$1" = cairn ]; then stop_cairn_server; fi; }
+repo_close() { case $1 in cairn|cairn-notls) stop_cairn_server ;; esac; }
 
 # What a tool stores: the repository (restic, borg) or the server's state
 # directory, catalog and packs (cairn). Client caches are reported apart.
 stored_bytes() {
   case $1 in
-    cairn) du -sb "$2/server" | cut -f1 ;;
+    cairn|cairn-notls) du -sb "$2/server" | cut -f1 ;;
     *) du -sb "$2/repo" | cut -f1 ;;
   esac
 }
@@ -275,7 +284,7 @@ client_cache_bytes() {
   case $1 in
     restic) du -sb "$W/restic-cache" 2>/dev/null | cut -f1 || echo 0 ;;
     borg) du -sb "$W/borg-base" 2>/dev/null | cut -f1 || echo 0 ;;
-    cairn) du -sb "$2/agent" | cut -f1 ;;
+    cairn|cairn-notls) du -sb "$2/agent" | cut -f1 ;;
   esac
 }
 
@@ -294,8 +303,8 @@ for l in open(sys.argv[1]):
       (cd "$root" && measure borg "$phase" "$rep" "$bytes" -- \
         borg create --compression lz4 "$dir/repo::$name" .)
       echo "$name" ;;
-    cairn)
-      measure cairn "$phase" "$rep" "$bytes" -- \
+    cairn|cairn-notls)
+      measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         backup --root "$root" --level incremental --json
       python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["snapshot"])' "$W/last.out" ;;
@@ -316,8 +325,8 @@ restore() {
     borg)
       (cd "$target" && measure borg "$phase" "$rep" "$bytes" -- borg extract "$dir/repo::$snap")
       echo "$target" ;;
-    cairn)
-      measure cairn "$phase" "$rep" "$bytes" -- \
+    cairn|cairn-notls)
+      measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         restore --snapshot "$snap" --target "$target" --json
       echo "$target" ;;

@@ -2,8 +2,15 @@
 
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/support/client_interceptor.h>
 #include <sys/stat.h>
 
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cairn/v1/security.grpc.pb.h"
@@ -19,7 +26,57 @@ namespace {
 
 constexpr size_t kMaxCredentialsFileBytes = 64 << 10;
 
+// Names the agent on every call over the local socket (which has no
+// certificate to say who calls).
+class LocalAgentInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  LocalAgentInterceptor(const std::string* agent, const std::string* tenant)
+      : agent_(agent), tenant_(tenant) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      std::multimap<std::string, std::string>* metadata = methods->GetSendInitialMetadata();
+      metadata->emplace(kLocalAgentMetadata, *agent_);
+      metadata->emplace(kLocalTenantMetadata, *tenant_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* agent_;
+  const std::string* tenant_;
+};
+
+class LocalAgentInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  LocalAgentInterceptorFactory(std::string agent, std::string tenant)
+      : agent_(std::move(agent)), tenant_(std::move(tenant)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new LocalAgentInterceptor(&agent_, &tenant_);
+  }
+
+ private:
+  const std::string agent_;
+  const std::string tenant_;
+};
+
+std::shared_ptr<grpc::Channel> NewLocalChannel(const std::string& address,
+                                               const v1::ClientCredentials& credentials,
+                                               const grpc::ChannelArguments& args) {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> agent;
+  if (!credentials.tenant().empty()) {
+    agent.push_back(
+        std::make_unique<LocalAgentInterceptorFactory>(credentials.name(), credentials.tenant()));
+  }
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, grpc::InsecureChannelCredentials(), args, std::move(agent));
+}
+
 }  // namespace
+
+bool IsLocalSocketAddress(absl::string_view address) { return absl::StartsWith(address, "unix:"); }
 
 absl::StatusOr<v1::ClientCredentials> ReadCredentialsFile(const std::string& path) {
   struct stat st;
@@ -67,6 +124,7 @@ grpc::ChannelArguments CairnChannelArguments() {
 std::shared_ptr<grpc::Channel> NewClientChannel(const std::string& address,
                                                 const v1::ClientCredentials& credentials,
                                                 grpc::ChannelArguments args) {
+  if (IsLocalSocketAddress(address)) return NewLocalChannel(address, credentials, args);
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = credentials.ca_cert_pem();
   tls.pem_private_key = credentials.key_pem();

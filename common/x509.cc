@@ -101,12 +101,32 @@ absl::Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& 
   return absl::OkStatus();
 }
 
+// RFC 5280's upper bound on a common name and an organizational unit name.
+constexpr size_t kMaxSubjectFieldBytes = 64;
+
+// The subject is the CA's own choice, so a bad one is the caller's mistake:
+// refused by name, not as an OpenSSL error.
+absl::Status CheckSubject(const std::string& common_name, const std::string& unit) {
+  if (common_name.empty() || common_name.size() > kMaxSubjectFieldBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate common name is ",
+                                                   common_name.size(), " bytes; expected 1 to ",
+                                                   kMaxSubjectFieldBytes));
+  }
+  if (unit.size() > kMaxSubjectFieldBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate organizational unit \"", unit,
+                                                   "\" is ", unit.size(), " bytes; at most ",
+                                                   kMaxSubjectFieldBytes, " fit"));
+  }
+  return absl::OkStatus();
+}
+
 // A certificate for `subject_key`, with a random serial, signed by
 // `signer_key` as `issuer` (itself when null).
 absl::StatusOr<Cert> BuildCertificate(EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* signer_key,
                                       const std::string& common_name, const std::string& unit,
                                       absl::Duration validity,
                                       const std::vector<std::pair<int, std::string>>& extensions) {
+  RETURN_IF_ERROR(CheckSubject(common_name, unit));
   Cert cert(X509_new());
   if (cert == nullptr || X509_set_version(cert.get(), 2) != 1) {
     return OpenSslError("new certificate");

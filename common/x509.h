@@ -51,7 +51,8 @@ absl::StatusOr<std::string> SelfSignedCaPem(absl::string_view key_pem,
                                             absl::string_view common_name, absl::Duration validity);
 // Signs the public key of `csr_pem` (whose own signature must verify) as
 // `what` says, with a random 128-bit serial. InvalidArgument for a CSR that
-// is over-size, does not parse or is not signed by its key.
+// is over-size, does not parse or is not signed by its key, and for a common
+// name outside 1 to 64 bytes or a unit over 64 (X.509's bounds).
 absl::StatusOr<std::string> SignCsr(absl::string_view ca_cert_pem, absl::string_view ca_key_pem,
                                     absl::string_view csr_pem, const CertificateRequest& what);
 

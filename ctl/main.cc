@@ -8,8 +8,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "common/flag_names.h"
 #include "common/client_tls.h"
+#include "common/flag_names.h"
 #include "ctl/admin_client.h"
 #include "ctl/cli.h"
 
@@ -24,12 +24,18 @@ int main(int argc, char** argv) {
   if (raw.size() < 2) return Usage("name a command");
   std::string command = raw[1];
   std::vector<std::string> args(raw.begin() + 2, raw.end());
-  absl::StatusOr<std::string> path = FindCredentialsFile(absl::GetFlag(FLAGS_credentials));
-  if (!path.ok()) return Fail(path.status());
-  absl::StatusOr<v1::ClientCredentials> credentials = ReadCredentialsFile(*path);
-  if (!credentials.ok()) return Fail(credentials.status());
   std::string server = absl::GetFlag(FLAGS_server);
-  if (server.empty() && std::getenv("CAIRN_SERVER") != nullptr) server = std::getenv("CAIRN_SERVER");
+  if (server.empty() && std::getenv("CAIRN_SERVER") != nullptr)
+    server = std::getenv("CAIRN_SERVER");
+  // The server's local socket needs no credentials: only its host's owner
+  // can open it.
+  absl::StatusOr<v1::ClientCredentials> credentials = v1::ClientCredentials();
+  if (!IsLocalSocketAddress(server)) {
+    absl::StatusOr<std::string> path = FindCredentialsFile(absl::GetFlag(FLAGS_credentials));
+    if (!path.ok()) return Fail(path.status());
+    credentials = ReadCredentialsFile(*path);
+    if (!credentials.ok()) return Fail(credentials.status());
+  }
   if (server.empty()) server = credentials->server();
   if (server.empty()) server = "127.0.0.1:7420";
   AdminClient client(server, *std::move(credentials));
@@ -40,7 +46,8 @@ int main(int argc, char** argv) {
   if (command == "audit") return Audit(client);
   if (command == "snapshot") return SnapshotCommand(client, args);
   if (command == "jobs") return Jobs(client);
-  if (command == "job") return args.size() == 1 ? Job(client, args[0]) : Usage("job takes a job id");
+  if (command == "job")
+    return args.size() == 1 ? Job(client, args[0]) : Usage("job takes a job id");
   if (command == "snapshots") return Snapshots(client);
   if (command == "ls") return Ls(client, args);
   if (command == "diff") return Diff(client, args);
@@ -50,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "policy") return PolicyCommand(client, args);
   if (command == "prune") return Prune(client);
   if (command == "gc") return Gc(client);
-  if (command == "watch") return args.size() == 1 ? Follow(client, args[0]) : Usage("watch takes a job id");
+  if (command == "watch")
+    return args.size() == 1 ? Follow(client, args[0]) : Usage("watch takes a job id");
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }

@@ -1,9 +1,15 @@
 #include "server/server.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "common/limits.h"
+#include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "server/auth/first_admin.h"
 #include "server/auth/server_pki.h"
@@ -38,7 +44,8 @@ absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
   if (limits->max_streams_per_agent() == 0) limits->set_max_streams_per_agent(256);
   if (limits->max_agents_per_tenant() == 0) limits->set_max_agents_per_tenant(10000);
   for (const v1::TenantQuota& q : limits->tenant_quota()) {
-    if (q.tenant().empty()) return absl::InvalidArgumentError("limits.tenant_quota.tenant must be set");
+    if (q.tenant().empty())
+      return absl::InvalidArgumentError("limits.tenant_quota.tenant must be set");
   }
   if (config.tiers().empty()) {
     v1::TierConfig* tier = config.add_tiers();
@@ -97,6 +104,13 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   tls.pem_key_cert_pairs.push_back({pki.key_pem, pki.cert_chain_pem});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen(), grpc::SslServerCredentials(tls), &server->port_);
+  if (!config.local_socket().empty()) {
+    // A socket left by a server that died; bind would fail on it.
+    if (::unlink(config.local_socket().c_str()) != 0 && errno != ENOENT) {
+      return PosixError(errno, "remove the old local socket", config.local_socket());
+    }
+    builder.AddListeningPort("unix:" + config.local_socket(), grpc::InsecureServerCredentials());
+  }
   builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
   // Let a chunk stream run ahead of the handler: with the default 64 KiB
@@ -109,13 +123,16 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   builder.RegisterService(server->access_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", config.listen(), " (in use, or not a host:port address?)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen(),
+                                               " (in use, or not a host:port address?)"));
   }
-  ASSIGN_OR_RETURN(server->admin_credentials_written_,
-                   EnsureFirstAdmin(server->core_->access(),
-                                    config.state_dir() + "/admin.credentials",
-                                    LocalDialAddress(config.listen(), server->port_)));
+  if (!config.local_socket().empty() && ::chmod(config.local_socket().c_str(), 0600) != 0) {
+    return PosixError(errno, "make the local socket owner-only", config.local_socket());
+  }
+  ASSIGN_OR_RETURN(
+      server->admin_credentials_written_,
+      EnsureFirstAdmin(server->core_->access(), config.state_dir() + "/admin.credentials",
+                       LocalDialAddress(config.listen(), server->port_)));
   return server;
 }
 

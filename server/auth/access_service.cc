@@ -180,12 +180,13 @@ absl::StatusOr<v1::CreateCredentialResponse> AccessService::CreateCredential(
     return absl::InvalidArgumentError(
         absl::StrCat("csr_pem must be 1 to ", kMaxPemBytes, " bytes"));
   }
-  ASSIGN_OR_RETURN(std::string cert, Sign(request.csr_pem(),
-                                          CertificateRecord{.kind = PrincipalKind::kAdmin,
-                                                            .name = request.name(),
-                                                            .role = request.role(),
-                                                            .created_by = caller.Principal()},
-                                          absl::Hours(24) * days));
+  ASSIGN_OR_RETURN(std::string cert,
+                   SignAndRecord(request.csr_pem(),
+                                 CertificateRecord{.kind = PrincipalKind::kAdmin,
+                                                   .name = request.name(),
+                                                   .role = request.role(),
+                                                   .created_by = caller.Principal()},
+                                 absl::Hours(24) * days));
   v1::CreateCredentialResponse response;
   response.set_cert_pem(cert);
   response.set_ca_cert_pem(pki_->ca_cert_pem);
@@ -253,12 +254,12 @@ absl::StatusOr<v1::ClientCredentials> AccessService::IssueAdminCredentials(
   RETURN_IF_ERROR(ValidateAgentName(name, "credential name"));
   ASSIGN_OR_RETURN(std::string key, GeneratePrivateKeyPem());
   ASSIGN_OR_RETURN(std::string csr, MakeCsrPem(key));
-  ASSIGN_OR_RETURN(
-      std::string cert,
-      Sign(csr,
-           CertificateRecord{
-               .kind = PrincipalKind::kAdmin, .name = name, .role = role, .created_by = created_by},
-           validity));
+  ASSIGN_OR_RETURN(std::string cert, SignAndRecord(csr,
+                                                   CertificateRecord{.kind = PrincipalKind::kAdmin,
+                                                                     .name = name,
+                                                                     .role = role,
+                                                                     .created_by = created_by},
+                                                   validity));
   v1::ClientCredentials credentials;
   credentials.set_server_name(pki_->server_name);
   credentials.set_ca_cert_pem(pki_->ca_cert_pem);
@@ -267,6 +268,10 @@ absl::StatusOr<v1::ClientCredentials> AccessService::IssueAdminCredentials(
   credentials.set_name(name);
   credentials.set_role(role);
   return credentials;
+}
+
+absl::Status AccessService::WithdrawUnheldAdmin(const std::string& name) {
+  return catalog_->access().RevokeCertificates(PrincipalKind::kAdmin, name, NowMs()).status();
 }
 
 absl::StatusOr<bool> AccessService::HasLiveAdmin() {

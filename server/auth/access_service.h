@@ -72,12 +72,19 @@ class AccessService final {
                                                               const std::string& created_by);
   // Whether any admin-role credential is live now.
   absl::StatusOr<bool> HasLiveAdmin();
+  // Revokes admin `name`'s certificates, even the last: for a credential
+  // issued here whose file could not be written (nobody holds its key).
+  absl::Status WithdrawUnheldAdmin(const std::string& name);
 
  private:
   absl::Status NeedPki() const;
-  // Signs `csr_pem` for a client and records the certificate.
-  absl::StatusOr<std::string> Sign(const std::string& csr_pem, CertificateRecord record,
+  // Signs `csr_pem` for a client and fills in `record`'s serial and times;
+  // writes nothing, so that a refusal after it leaves no row.
+  absl::StatusOr<std::string> Sign(const std::string& csr_pem, CertificateRecord& record,
                                    absl::Duration validity);
+  // Signs and records the certificate.
+  absl::StatusOr<std::string> SignAndRecord(const std::string& csr_pem, CertificateRecord record,
+                                            absl::Duration validity);
   // Updates the agent's record: access state and certificate expiry.
   absl::Status SetAgentAccess(const std::string& agent, v1::AgentAccess access,
                               int64_t certificate_expires_ms);

@@ -17,24 +17,26 @@ std::string Field(absl::string_view text) {
 
 }  // namespace
 
-bool AuditLog::AdmitRefusal() {
+bool AuditLog::Admit(bool refused) {
   uint64_t carried = 0;
-  bool admit;
+  bool admit = true;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_();
-    if (now - window_start_ >= kWindow) {
+    if (now - window_start_ >= kWindow && (refused || suppressed_in_window_ > 0)) {
       carried = suppressed_in_window_;
       window_start_ = now;
       refusals_in_window_ = 0;
       suppressed_in_window_ = 0;
     }
-    admit = refusals_in_window_ < kMaxRefusalsPerWindow;
-    if (admit) {
-      ++refusals_in_window_;
-    } else {
-      ++suppressed_in_window_;
-      ++suppressed_total_;
+    if (refused) {
+      admit = refusals_in_window_ < kMaxRefusalsPerWindow;
+      if (admit) {
+        ++refusals_in_window_;
+      } else {
+        ++suppressed_in_window_;
+        ++suppressed_total_;
+      }
     }
   }
   if (carried > 0) {
@@ -53,7 +55,7 @@ bool AuditLog::AdmitRefusal() {
 
 void AuditLog::Record(const Caller& caller, absl::string_view peer, absl::string_view method,
                       absl::string_view resource, const absl::Status& outcome) {
-  if (!outcome.ok() && !AdmitRefusal()) return;
+  if (!Admit(!outcome.ok())) return;
   v1::AuditEntry entry;
   entry.set_time_unix_ms(absl::ToUnixMillis(clock_()));
   entry.set_who(caller.Principal());

@@ -37,9 +37,10 @@ class AuditLog final {
   uint64_t suppressed_total();
 
  private:
-  // Whether a refusal may be written now; writes the count of the window
-  // before when a new one opens.
-  bool AdmitRefusal();
+  // Whether a call (`refused` or not) may be written now: successes always
+  // may. The first call after a window that suppressed refusals, whatever
+  // its outcome, opens a new window and writes the count of the one before.
+  bool Admit(bool refused);
 
   AuditStore* store_;
   std::function<absl::Time()> clock_;

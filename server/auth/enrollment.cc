@@ -52,11 +52,20 @@ absl::StatusOr<v1::GetCaCertificateResponse> AccessService::GetCaCertificate(con
 }
 
 absl::StatusOr<std::string> AccessService::Sign(const std::string& csr_pem,
-                                                CertificateRecord record, absl::Duration validity) {
+                                                CertificateRecord& record,
+                                                absl::Duration validity) {
   RETURN_IF_ERROR(NeedPki());
+  // A client certificate named like the server could pass for it with a
+  // client that does not check the key usage.
+  if (record.name == pki_->server_name) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", record.name, "\" is the server's name; choose another name"));
+  }
+  // The unit says whose certificate it is; an agent's is its tenant (at most
+  // 64 bytes, as X.509 allows).
   CertificateRequest what{.common_name = record.name,
                           .unit = record.kind == PrincipalKind::kAgent
-                                      ? absl::StrCat("agent of ", record.tenant)
+                                      ? record.tenant
                                       : std::string("admin credential"),
                           .validity = validity};
   ASSIGN_OR_RETURN(std::string cert, SignCsr(pki_->ca_cert_pem, pki_->ca_key_pem, csr_pem, what));
@@ -64,6 +73,13 @@ absl::StatusOr<std::string> AccessService::Sign(const std::string& csr_pem,
   record.serial = info.serial;
   record.issued_ms = NowMs();
   record.expires_ms = absl::ToUnixMillis(info.not_after);
+  return cert;
+}
+
+absl::StatusOr<std::string> AccessService::SignAndRecord(const std::string& csr_pem,
+                                                         CertificateRecord record,
+                                                         absl::Duration validity) {
+  ASSIGN_OR_RETURN(std::string cert, Sign(csr_pem, record, validity));
   RETURN_IF_ERROR(catalog_->access().AddCertificate(record));
   return cert;
 }
@@ -114,19 +130,20 @@ absl::StatusOr<v1::EnrollResponse> AccessService::Enroll(const Caller& /*anyone*
         options_.max_agents_per_tenant, ") allows: revoke unused ones or raise the limit"));
   }
   RETURN_IF_ERROR(PeekTenantKey(catalog_->agents(), tenant, request.key_check()));
+  // Signing writes nothing either, and refuses a CSR that is not one.
+  CertificateRecord record{.kind = PrincipalKind::kAgent,
+                           .name = request.agent(),
+                           .tenant = tenant,
+                           .pending = token.needs_approval(),
+                           .created_by = absl::StrCat("token ", token.id())};
+  ASSIGN_OR_RETURN(std::string cert,
+                   Sign(request.csr_pem(), record, options_.agent_certificate_validity));
 
   ASSIGN_OR_RETURN(bool spent, catalog_->access().SpendToken(token.id(), now));
   if (!spent) return absl::UnauthenticatedError(kBadToken);
   // Of two first agents with different keys racing here, one wins.
   RETURN_IF_ERROR(CheckTenantKey(catalog_->agents(), tenant, request.key_check()));
-  ASSIGN_OR_RETURN(std::string cert,
-                   Sign(request.csr_pem(),
-                        CertificateRecord{.kind = PrincipalKind::kAgent,
-                                          .name = request.agent(),
-                                          .tenant = tenant,
-                                          .pending = token.needs_approval(),
-                                          .created_by = absl::StrCat("token ", token.id())},
-                        options_.agent_certificate_validity));
+  RETURN_IF_ERROR(catalog_->access().AddCertificate(record));
   ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificate(cert));
   v1::AgentInfo agent = existing.value_or(v1::AgentInfo());
   agent.set_name(request.agent());
@@ -159,14 +176,15 @@ absl::StatusOr<v1::RenewCertificateResponse> AccessService::RenewCertificate(
     return absl::InvalidArgumentError(
         absl::StrCat("csr_pem must be 1 to ", kMaxPemBytes, " bytes"));
   }
-  ASSIGN_OR_RETURN(std::string cert,
-                   Sign(request.csr_pem(),
-                        CertificateRecord{.kind = PrincipalKind::kAgent,
-                                          .name = caller.name,
-                                          .tenant = caller.tenant,
-                                          .pending = !caller.approved,
-                                          .created_by = absl::StrCat("renewal of ", caller.serial)},
-                        options_.agent_certificate_validity));
+  ASSIGN_OR_RETURN(
+      std::string cert,
+      SignAndRecord(request.csr_pem(),
+                    CertificateRecord{.kind = PrincipalKind::kAgent,
+                                      .name = caller.name,
+                                      .tenant = caller.tenant,
+                                      .pending = !caller.approved,
+                                      .created_by = absl::StrCat("renewal of ", caller.serial)},
+                    options_.agent_certificate_validity));
   ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificate(cert));
   RETURN_IF_ERROR(SetAgentAccess(
       caller.name, caller.approved ? v1::AGENT_ACCESS_ENROLLED : v1::AGENT_ACCESS_PENDING_APPROVAL,

@@ -19,7 +19,19 @@ absl::StatusOr<std::string> EnsureFirstAdmin(AccessService& access, const std::s
                    access.IssueAdminCredentials("admin", v1::ROLE_ADMIN, absl::Hours(24 * 365),
                                                 "server (first admin)"));
   credentials.set_server(server_address);
-  RETURN_IF_ERROR(WriteFileAtomically(path, PrintTextConfig(credentials), 0600));
+  absl::Status written = WriteFileAtomically(path, PrintTextConfig(credentials), 0600);
+  if (!written.ok()) {
+    // Nobody holds its key: withdraw it, or the next start (seeing a live
+    // admin) would write none and lock every admin out.
+    absl::Status withdrawn = access.WithdrawUnheldAdmin(credentials.name());
+    if (!withdrawn.ok()) {
+      return absl::InternalError(absl::StrCat(written.message(),
+                                              "; and withdrawing the unwritten "
+                                              "credential failed too: ",
+                                              withdrawn.message()));
+    }
+    return written;
+  }
   return path;
 }
 

@@ -79,8 +79,9 @@ absl::Status LoadOrMakeCa(const Paths& p, ServerPki* pki) {
   }
   ASSIGN_OR_RETURN(pki->ca_cert_pem, ReadPem(p.ca_cert));
   ASSIGN_OR_RETURN(pki->ca_key_pem, ReadPem(p.ca_key));
-  ASSIGN_OR_RETURN(CertificateInfo ca, ReadCertificate(pki->ca_cert_pem));
-  if (!ca.is_ca) {
+  absl::StatusOr<CertificateInfo> ca = ReadCertificate(pki->ca_cert_pem);
+  RETURN_IF_ERROR(Annotate(ca.status(), p.ca_cert));
+  if (!ca->is_ca) {
     return absl::FailedPreconditionError(absl::StrCat(p.ca_cert, " is not a CA certificate"));
   }
   return Annotate(CheckKeyMatches(pki->ca_key_pem, pki->ca_cert_pem),

@@ -68,6 +68,13 @@ absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view t
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
   ASSIGN_OR_RETURN(int64_t pack_id, InsertPack(tier, pack_name, pack_size, chunks.size()));
+  // A copy an agent reported damaged is kept aside (superseded_chunks)
+  // before the new one replaces it: the server cannot check the report.
+  ASSIGN_OR_RETURN(SqliteStatement keep, db_->Prepare(R"sql(
+      INSERT INTO superseded_chunks(pack_id, tenant_id, id, superseded_ms)
+      SELECT pack_id, tenant_id, id, ?3 FROM chunks
+      WHERE tenant_id=?1 AND id=?2 AND damaged != 0)sql"));
+  const int64_t now_ms = absl::ToUnixMillis(clock_());
   // A quarantined or damaged copy of a chunk is replaced by the new, good one.
   ASSIGN_OR_RETURN(SqliteStatement chunk, db_->Prepare(R"sql(
       INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size)
@@ -78,6 +85,11 @@ absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view t
          OR (SELECT quarantined FROM packs WHERE id=chunks.pack_id) != 0)sql"));
   uint64_t added = 0;
   for (const StoredChunk& c : chunks) {
+    keep.Reset();
+    keep.Bind(1, tenant);
+    keep.BindBlob(2, c.id);
+    keep.Bind(3, now_ms);
+    RETURN_IF_ERROR(keep.Run());
     chunk.Reset();
     chunk.Bind(1, tenant);
     chunk.BindBlob(2, c.id);
@@ -102,9 +114,10 @@ absl::StatusOr<std::optional<ChunkLocation>> ChunkStore::Locate(int64_t tenant,
 absl::StatusOr<std::vector<std::optional<ChunkLocation>>> ChunkStore::LocateMany(
     int64_t tenant, absl::Span<const std::string> ids) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare(
-      "SELECT c.pack_id, p.tier, p.name, c.offset, c.length, c.raw_size "
-      "FROM chunks c JOIN packs p ON p.id=c.pack_id WHERE c.tenant_id=? AND c.id=?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement get,
+      db_->Prepare("SELECT c.pack_id, p.tier, p.name, c.offset, c.length, c.raw_size "
+                   "FROM chunks c JOIN packs p ON p.id=c.pack_id WHERE c.tenant_id=? AND c.id=?"));
   std::vector<std::optional<ChunkLocation>> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {
@@ -129,8 +142,8 @@ absl::StatusOr<std::vector<std::optional<ChunkLocation>>> ChunkStore::LocateMany
 
 absl::StatusOr<std::vector<PackRecord>> ChunkStore::ListPacks() {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list,
-                   db_->Prepare(absl::StrCat("SELECT ", kPackColumns, " FROM packs p ORDER BY id")));
+  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat("SELECT ", kPackColumns,
+                                                                   " FROM packs p ORDER BY id")));
   return MapRows<PackRecord>(list, [](const SqliteStatement& row) { return PackFromRow(row); });
 }
 
@@ -161,10 +174,14 @@ absl::Status ChunkStore::Quarantine(int64_t pack_id) {
 
 absl::StatusOr<std::vector<PackUsage>> ChunkStore::Usage() {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
-      "SELECT ", kPackColumns, ", p.created_ms, coalesce(min(c.tenant_id), 0), count(c.id), "
-      "coalesce(sum(c.length), 0) FROM packs p LEFT JOIN chunks c ON c.pack_id = p.id "
-      "GROUP BY p.id ORDER BY p.id")));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare(absl::StrCat(
+          "SELECT ", kPackColumns,
+          ", p.created_ms, coalesce(min(c.tenant_id), 0), count(c.id), "
+          "coalesce(sum(c.length), 0), "
+          "EXISTS (SELECT 1 FROM superseded_chunks s WHERE s.pack_id = p.id) "
+          "FROM packs p LEFT JOIN chunks c ON c.pack_id = p.id GROUP BY p.id ORDER BY p.id")));
   return MapRows<PackUsage>(list, [](const SqliteStatement& row) {
     PackUsage p;
     p.pack = PackFromRow(row);
@@ -172,14 +189,17 @@ absl::StatusOr<std::vector<PackUsage>> ChunkStore::Usage() {
     p.tenant = row.ColumnInt(7);
     p.live_chunks = row.ColumnInt(8);
     p.live_bytes = row.ColumnInt(9);
+    p.held = row.ColumnInt(10) != 0;
     return p;
   });
 }
 
 absl::StatusOr<std::vector<ChunkRow>> ChunkStore::LiveChunksOfPack(int64_t pack_id) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
-      "SELECT ", kChunkColumns, " FROM chunks c WHERE c.pack_id = ? ORDER BY c.offset")));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare(absl::StrCat("SELECT ", kChunkColumns,
+                                " FROM chunks c WHERE c.pack_id = ? ORDER BY c.offset")));
   list.Bind(1, pack_id);
   return MapRows<ChunkRow>(list, ChunkFromRow);
 }
@@ -188,10 +208,12 @@ absl::StatusOr<std::vector<ChunkRow>> ChunkStore::Page(int64_t after_tenant,
                                                        absl::string_view after_id,
                                                        int64_t packs_before_ms, uint32_t limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
-      "SELECT ", kChunkColumns, " FROM chunks c JOIN packs p ON p.id = c.pack_id "
-      "WHERE (c.tenant_id, c.id) > (?1, ?2) AND p.created_ms < ?3 "
-      "ORDER BY c.tenant_id, c.id LIMIT ?4")));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare(absl::StrCat("SELECT ", kChunkColumns,
+                                " FROM chunks c JOIN packs p ON p.id = c.pack_id "
+                                "WHERE (c.tenant_id, c.id) > (?1, ?2) AND p.created_ms < ?3 "
+                                "ORDER BY c.tenant_id, c.id LIMIT ?4")));
   list.Bind(1, after_tenant);
   list.BindBlob(2, after_id);
   list.Bind(3, packs_before_ms);
@@ -202,13 +224,16 @@ absl::StatusOr<std::vector<ChunkRow>> ChunkStore::Page(int64_t after_tenant,
 // Nothing ever adds chunks to an existing pack, so an empty pack row is
 // garbage whatever its age. Runs inside the caller's transaction.
 absl::StatusOr<std::vector<PackRecord>> ChunkStore::DeleteEmptyPacks() {
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(absl::StrCat(
-      "SELECT ", kPackColumns, " FROM packs p "
-      "WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.pack_id = p.id) ORDER BY p.id")));
-  ASSIGN_OR_RETURN(std::vector<PackRecord> empty,
-                   MapRows<PackRecord>(list, [](const SqliteStatement& row) {
-                     return PackFromRow(row);
-                   }));
+  ASSIGN_OR_RETURN(SqliteStatement list,
+                   db_->Prepare(absl::StrCat(
+                       "SELECT ", kPackColumns,
+                       " FROM packs p "
+                       "WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.pack_id = p.id) "
+                       "AND NOT EXISTS (SELECT 1 FROM superseded_chunks s WHERE s.pack_id = p.id) "
+                       "ORDER BY p.id")));
+  ASSIGN_OR_RETURN(
+      std::vector<PackRecord> empty,
+      MapRows<PackRecord>(list, [](const SqliteStatement& row) { return PackFromRow(row); }));
   ASSIGN_OR_RETURN(SqliteStatement del, db_->Prepare("DELETE FROM packs WHERE id = ?"));
   for (const PackRecord& p : empty) {
     del.Reset();
@@ -293,8 +318,8 @@ absl::StatusOr<uint64_t> ChunkStore::DamagedCount() {
 
 absl::StatusOr<uint64_t> ChunkStore::TenantStoredBytes(int64_t tenant) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement sum, db_->Prepare(
-      "SELECT coalesce(sum(length),0) FROM chunks WHERE tenant_id=?"));
+  ASSIGN_OR_RETURN(SqliteStatement sum,
+                   db_->Prepare("SELECT coalesce(sum(length),0) FROM chunks WHERE tenant_id=?"));
   sum.Bind(1, tenant);
   ASSIGN_OR_RETURN(bool row, sum.Step());
   return row ? static_cast<uint64_t>(sum.ColumnInt(0)) : 0;
@@ -303,8 +328,10 @@ absl::StatusOr<uint64_t> ChunkStore::TenantStoredBytes(int64_t tenant) {
 absl::StatusOr<CatalogTotals> ChunkStore::Totals() {
   absl::MutexLock lock(&mu_);
   CatalogTotals totals;
-  ASSIGN_OR_RETURN(SqliteStatement chunks, db_->Prepare(
-      "SELECT count(*), coalesce(sum(raw_size),0), coalesce(sum(length),0) FROM chunks"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement chunks,
+      db_->Prepare(
+          "SELECT count(*), coalesce(sum(raw_size),0), coalesce(sum(length),0) FROM chunks"));
   ASSIGN_OR_RETURN(bool row, chunks.Step());
   if (row) {
     totals.chunks = chunks.ColumnInt(0);
@@ -315,6 +342,15 @@ absl::StatusOr<CatalogTotals> ChunkStore::Totals() {
   ASSIGN_OR_RETURN(row, packs.Step());
   if (row) totals.packs = packs.ColumnInt(0);
   return totals;
+}
+
+absl::StatusOr<uint64_t> ChunkStore::ReleaseSuperseded(int64_t before_ms) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement release,
+                   db_->Prepare("DELETE FROM superseded_chunks WHERE superseded_ms < ?"));
+  release.Bind(1, before_ms);
+  RETURN_IF_ERROR(release.Run());
+  return static_cast<uint64_t>(db_->Changes());
 }
 
 }  // namespace cairn

@@ -54,6 +54,9 @@ class ChunkStore final {
   // --- For garbage collection (docs/gc.md) ---
   // Every pack with what still lives in it.
   absl::StatusOr<std::vector<PackUsage>> Usage();
+  // Ends the hold on copies superseded before `before_ms` (their packs may
+  // then be compacted or deleted); how many were released.
+  absl::StatusOr<uint64_t> ReleaseSuperseded(int64_t before_ms);
   absl::StatusOr<std::vector<ChunkRow>> LiveChunksOfPack(int64_t pack_id);
   // Chunks after (tenant, id) in key order whose pack was created before
   // `packs_before_ms`, at most `limit`.
@@ -83,9 +86,8 @@ class ChunkStore final {
   absl::StatusOr<CatalogTotals> Totals();
 
  private:
-  absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name,
-                                     uint64_t size, uint64_t entries)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name, uint64_t size,
+                                     uint64_t entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<PackRecord>> DeleteEmptyPacks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -70,6 +70,7 @@ struct PackUsage {
   int64_t tenant = 0;  // of its chunks (a pack holds one tenant's); 0 when empty
   uint64_t live_chunks = 0;
   uint64_t live_bytes = 0;  // sealed bytes of the chunks still catalogued here
+  bool held = false;        // holds superseded copies of chunks: not to be rewritten
 };
 
 struct CatalogTotals {

@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS chunks(
   damaged INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(tenant_id, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks(pack_id);
+-- The copy a chunk had before an agent reported it damaged and a new copy
+-- replaced it: its pack is kept (not deleted, not compacted) until the hold
+-- ends, so a false report by a compromised agent destroys nothing.
+CREATE TABLE IF NOT EXISTS superseded_chunks(
+  pack_id INTEGER NOT NULL REFERENCES packs(id),
+  tenant_id INTEGER NOT NULL,
+  id BLOB NOT NULL,
+  superseded_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS superseded_by_pack ON superseded_chunks(pack_id);
 CREATE TABLE IF NOT EXISTS trees(
   tenant_id INTEGER NOT NULL REFERENCES tenants(id),
   id BLOB NOT NULL,
@@ -99,6 +108,9 @@ CREATE TABLE IF NOT EXISTS audit(
   refused INTEGER NOT NULL,
   data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time_ms);
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_insert BEFORE INSERT ON audit
+  WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_is_append_only_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit

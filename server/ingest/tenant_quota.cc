@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace cairn {
@@ -10,7 +11,11 @@ namespace {
 
 constexpr absl::Duration kRecount = absl::Minutes(1);
 
-std::string Mib(uint64_t bytes) { return absl::StrCat(bytes >> 20, " MiB"); }
+// "512 bytes", "3.5 MiB": whole MiB would call a small quota "0 MiB".
+std::string Size(uint64_t bytes) {
+  if (bytes < (uint64_t{1} << 20)) return absl::StrCat(bytes, " bytes");
+  return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+}
 
 }  // namespace
 
@@ -35,9 +40,10 @@ absl::Status TenantQuota::Charge(int64_t tenant_id, const std::string& tenant, u
     ASSIGN_OR_RETURN(usage.bytes, chunks_->TenantStoredBytes(tenant_id));
     usage.counted = now;
   }
-  if (usage.bytes + bytes > limit) {
+  // Written so that no sum can wrap: `bytes` comes from the network.
+  if (usage.bytes > limit || bytes > limit - usage.bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "tenant ", tenant, " has stored ", Mib(usage.bytes), " of its quota of ", Mib(limit),
+        "tenant ", tenant, " has stored ", Size(usage.bytes), " of its quota of ", Size(limit),
         " (limits.tenant_quota in the server's config); nothing more is stored until prune and "
         "gc free room or the quota is raised"));
   }

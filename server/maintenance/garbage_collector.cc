@@ -68,6 +68,12 @@ class Collection final {
           std::min(horizon_ms_, created_ms - absl::ToInt64Milliseconds(options_.clock_slack));
     }
     guard_->ForgetAnswersBefore(live_ids);
+    if (!options_.dry_run) {
+      RETURN_IF_ERROR(
+          catalog_->chunks()
+              .ReleaseSuperseded(now - absl::ToInt64Milliseconds(options_.superseded_hold))
+              .status());
+    }
     RETURN_IF_ERROR(Phase(GcPhase::kStarted));
     RETURN_IF_ERROR(CollectTrees());
     RETURN_IF_ERROR(CollectChunks());
@@ -115,29 +121,27 @@ class Collection final {
   absl::Status CollectTrees() {
     absl::flat_hash_map<ObjKey, TreeInfo> trees;
     std::vector<ObjKey> roots;
-    RETURN_IF_ERROR(
-        ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
-          std::optional<ObjKey> key = KeyOf(row.tenant, row.id);
-          if (!key.has_value()) return;  // not a tree id this server writes: leave it
-          TreeInfo& info = trees[*key];
-          info.created_ms = row.created_ms;
-          if (!tree.has_value()) {
-            Problem(absl::StrCat("tree ", HexOf(row.id), " does not parse; kept"));
-            unsafe_tenants_.insert(row.tenant);
-            roots.push_back(*key);
-            return;
-          }
-          for (const v1::TreeEntry& entry : tree->entries()) {
-            if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) continue;
-            std::optional<ObjKey> sub = KeyOf(row.tenant, entry.subtree_id());
-            if (sub.has_value()) info.subtrees.push_back(*sub);
-          }
-          // Young trees may belong to a backup not yet committed.
-          if (row.created_ms >= horizon_ms_) roots.push_back(*key);
-        }));
+    RETURN_IF_ERROR(ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
+      std::optional<ObjKey> key = KeyOf(row.tenant, row.id);
+      if (!key.has_value()) return;  // not a tree id this server writes: leave it
+      TreeInfo& info = trees[*key];
+      info.created_ms = row.created_ms;
+      if (!tree.has_value()) {
+        Problem(absl::StrCat("tree ", HexOf(row.id), " does not parse; kept"));
+        unsafe_tenants_.insert(row.tenant);
+        roots.push_back(*key);
+        return;
+      }
+      for (const v1::TreeEntry& entry : tree->entries()) {
+        if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) continue;
+        std::optional<ObjKey> sub = KeyOf(row.tenant, entry.subtree_id());
+        if (sub.has_value()) info.subtrees.push_back(*sub);
+      }
+      // Young trees may belong to a backup not yet committed.
+      if (row.created_ms >= horizon_ms_) roots.push_back(*key);
+    }));
     // Listed after the trees: a snapshot committed meanwhile keeps its trees.
-    ASSIGN_OR_RETURN(std::vector<TenantObject> snapshot_roots,
-                     catalog_->snapshots().RootTrees());
+    ASSIGN_OR_RETURN(std::vector<TenantObject> snapshot_roots, catalog_->snapshots().RootTrees());
     for (const TenantObject& r : snapshot_roots) {
       std::optional<ObjKey> key = KeyOf(r.tenant, r.id);
       if (key.has_value()) roots.push_back(*key);
@@ -206,21 +210,20 @@ class Collection final {
   // not reported to a backup, go; then packs left without chunks.
   absl::Status CollectChunks() {
     absl::flat_hash_set<ObjKey> referenced;
-    RETURN_IF_ERROR(
-        ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
-          if (!tree.has_value()) {
-            unsafe_tenants_.insert(row.tenant);
-            return;
-          }
-          std::optional<ObjKey> self = KeyOf(row.tenant, row.id);
-          if (self.has_value() && doomed_trees_.contains(*self)) return;  // dry run
-          for (const v1::TreeEntry& entry : tree->entries()) {
-            for (const v1::ChunkRef& chunk : entry.chunks()) {
-              std::optional<ObjKey> key = KeyOf(row.tenant, chunk.id());
-              if (key.has_value()) referenced.insert(*key);
-            }
-          }
-        }));
+    RETURN_IF_ERROR(ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
+      if (!tree.has_value()) {
+        unsafe_tenants_.insert(row.tenant);
+        return;
+      }
+      std::optional<ObjKey> self = KeyOf(row.tenant, row.id);
+      if (self.has_value() && doomed_trees_.contains(*self)) return;  // dry run
+      for (const v1::TreeEntry& entry : tree->entries()) {
+        for (const v1::ChunkRef& chunk : entry.chunks()) {
+          std::optional<ObjKey> key = KeyOf(row.tenant, chunk.id());
+          if (key.has_value()) referenced.insert(*key);
+        }
+      }
+    }));
 
     std::vector<ChunkRow> candidates;
     int64_t after_tenant = 0;
@@ -315,7 +318,7 @@ class Collection final {
         }
       }
       uint64_t overhead = kPackHeaderSize + kPackFooterSize + p.pack.entries * kPackIndexEntrySize;
-      if (p.pack.quarantined || p.live_chunks == 0 || p.pack.size <= overhead) continue;
+      if (p.pack.quarantined || p.held || p.live_chunks == 0 || p.pack.size <= overhead) continue;
       double live = static_cast<double>(p.live_bytes) / static_cast<double>(p.pack.size - overhead);
       if (live >= options_.compact_below) continue;
       if (options_.dry_run) {

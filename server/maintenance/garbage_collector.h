@@ -52,6 +52,9 @@ struct GcOptions {
   // So do those created up to this long before the oldest live backup job:
   // margin for the clock stepping back between the two timestamps.
   absl::Duration clock_slack = absl::Seconds(1);
+  // Copies of chunks an agent reported damaged, replaced since, are kept
+  // this long (their packs neither deleted nor rewritten).
+  absl::Duration superseded_hold = absl::Hours(24 * 7);
   // Size of the packs compaction writes.
   uint64_t pack_target_bytes = 64u << 20;
   // Called at each phase; an error ends the run right there, as a crash

@@ -1,5 +1,7 @@
 #include "server/maintenance/maintenance_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -20,7 +22,7 @@ absl::Status NeedAdmin(const Caller& caller, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<v1::VerifyResponse> MaintenanceService::Verify(const Caller&,
-                                                             const v1::VerifyRequest& request) {
+                                                              const v1::VerifyRequest& request) {
   PackVerifier verifier(&catalog_->chunks(), tiers_);
   ASSIGN_OR_RETURN(VerifyReport report, verifier.VerifyAll(request.read_data()));
   v1::VerifyResponse response;
@@ -32,11 +34,10 @@ absl::StatusOr<v1::VerifyResponse> MaintenanceService::Verify(const Caller&,
 }
 
 absl::StatusOr<v1::PruneResponse> MaintenanceService::Prune(const Caller& caller,
-                                                           const v1::PruneRequest& request) {
+                                                            const v1::PruneRequest& request) {
   RETURN_IF_ERROR(NeedAdmin(caller, "pruning"));
   ASSIGN_OR_RETURN(PolicySnapshot policies, policies_->Current());
-  return PruneSnapshots(catalog_, *policies.policies, request, options_.clock(),
-                        options_.deletion);
+  return PruneSnapshots(catalog_, *policies.policies, request, options_.clock(), options_.deletion);
 }
 
 absl::StatusOr<v1::DeleteSnapshotResponse> MaintenanceService::DeleteSnapshot(
@@ -67,7 +68,7 @@ absl::StatusOr<v1::ProtectSnapshotResponse> MaintenanceService::ProtectSnapshot(
 }
 
 absl::StatusOr<v1::GcResponse> MaintenanceService::CollectGarbage(const Caller& caller,
-                                                                 const v1::GcRequest& request) {
+                                                                  const v1::GcRequest& request) {
   RETURN_IF_ERROR(NeedAdmin(caller, "collecting garbage"));
   GcOptions options;
   options.dry_run = request.dry_run();
@@ -75,12 +76,14 @@ absl::StatusOr<v1::GcResponse> MaintenanceService::CollectGarbage(const Caller& 
   if (request.compact_below() != 0) options.compact_below = request.compact_below();
   options.grace = options_.gc_grace;
   options.pack_target_bytes = options_.pack_target_bytes;
+  // Superseded copies outlive the retention lock too.
+  options.superseded_hold = std::max(options.superseded_hold, options_.deletion.min_retention);
   ASSIGN_OR_RETURN(GcReport report, CollectGarbage(caller, options));
   return report.ToProto();
 }
 
 absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
-                                                           const GcOptions& options) {
+                                                            const GcOptions& options) {
   return GarbageCollector(catalog_, tiers_, guard_, options_.clock).Run(options);
 }
 

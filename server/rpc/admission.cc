@@ -3,7 +3,13 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
 
+#include <map>
+#include <optional>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/client_tls.h"
+#include "common/ids.h"
 #include "common/status_macros.h"
 #include "server/auth/method_access.h"
 
@@ -12,10 +18,21 @@ namespace {
 
 // The fields that say what a call acts on. Tokens, CSRs, keys and data are
 // never among them.
-constexpr absl::string_view kResourceFields[] = {
-    "agent",  "tenant",       "name",           "snapshot_id",      "job_id",
-    "id",     "target_agent", "target_directory", "from_snapshot_id", "to_snapshot_id",
-    "role",   "agent_glob",   "overwrite",      "allow_special",    "dry_run"};
+constexpr absl::string_view kResourceFields[] = {"agent",
+                                                 "tenant",
+                                                 "name",
+                                                 "snapshot_id",
+                                                 "job_id",
+                                                 "id",
+                                                 "target_agent",
+                                                 "target_directory",
+                                                 "from_snapshot_id",
+                                                 "to_snapshot_id",
+                                                 "role",
+                                                 "agent_glob",
+                                                 "overwrite",
+                                                 "allow_special",
+                                                 "dry_run"};
 
 void AppendResource(const google::protobuf::Message& message, int depth, std::string* out) {
   const google::protobuf::Descriptor* d = message.GetDescriptor();
@@ -24,7 +41,8 @@ void AppendResource(const google::protobuf::Message& message, int depth, std::st
     const google::protobuf::FieldDescriptor* f = d->field(i);
     if (f->is_repeated()) continue;
     if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      if (depth < 2 && r->HasField(message, f)) AppendResource(r->GetMessage(message, f), depth + 1, out);
+      if (depth < 2 && r->HasField(message, f))
+        AppendResource(r->GetMessage(message, f), depth + 1, out);
       continue;
     }
     bool wanted = false;
@@ -58,6 +76,28 @@ std::string PeerCertificate(const grpc::ServerContext& context) {
   return std::string(pem.front().data(), pem.front().size());
 }
 
+// A caller on the server's local socket (ServerConfig.local_socket): the
+// agent its metadata names, or the admin "local". Whoever can open that
+// socket can read the state directory, CA key included, anyway.
+std::optional<absl::StatusOr<Caller>> LocalCaller(const grpc::ServerContext& context) {
+  if (!absl::StartsWith(context.peer(), "unix:")) return std::nullopt;
+  const std::multimap<grpc::string_ref, grpc::string_ref>& metadata = context.client_metadata();
+  auto agent = metadata.find(kLocalAgentMetadata);
+  auto tenant = metadata.find(kLocalTenantMetadata);
+  if (agent == metadata.end() || tenant == metadata.end()) {
+    Caller admin = Caller::Admin("local", Role::kAdmin);
+    admin.serial = "local";
+    return admin;
+  }
+  Caller caller = Caller::Agent(std::string(agent->second.data(), agent->second.size()),
+                                std::string(tenant->second.data(), tenant->second.size()));
+  absl::Status named = ValidateAgentName(caller.name, "agent name");
+  if (named.ok()) named = ValidateAgentName(caller.tenant, "tenant");
+  if (!named.ok()) return absl::UnauthenticatedError(named.message());
+  caller.serial = "local";
+  return caller;
+}
+
 }  // namespace
 
 std::string AuditResource(const google::protobuf::Message& request) {
@@ -68,7 +108,10 @@ std::string AuditResource(const google::protobuf::Message& request) {
 
 absl::StatusOr<Caller> Admission::Admit(grpc::ServerContext* context, absl::string_view method,
                                         const google::protobuf::Message* request) {
-  absl::StatusOr<Caller> caller = core_->authenticator().Identify(PeerCertificate(*context));
+  std::optional<absl::StatusOr<Caller>> local = LocalCaller(*context);
+  absl::StatusOr<Caller> caller = local.has_value()
+                                      ? *std::move(local)
+                                      : core_->authenticator().Identify(PeerCertificate(*context));
   absl::Status allowed = caller.ok() ? Authorize(*caller, method) : caller.status();
   if (allowed.ok()) return caller;
   core_->audit().Record(caller.ok() ? *caller : Caller::Anonymous(), context->peer(), method,

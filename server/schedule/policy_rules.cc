@@ -63,6 +63,9 @@ absl::Status NormalizePolicy(v1::Policy* policy) {
     if (schedule.level() == v1::BACKUP_LEVEL_UNSPECIFIED) {
       schedule.set_level(v1::BACKUP_LEVEL_INCREMENTAL);
     }
+    if (schedule.verify_sample_percent() > 100) {
+      return FieldError(*policy, "schedules.verify_sample_percent", "a percentage: 0 to 100");
+    }
   }
   if (policy->interval_seconds() == 0) policy->set_interval_seconds(60);
   if (policy->quiet_seconds() == 0) policy->set_quiet_seconds(2);

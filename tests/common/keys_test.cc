@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
@@ -87,6 +88,47 @@ TEST(TenantKeysTest, KnownAnswer) {
   };
   EXPECT_EQ(hex(keys.id_key), "d694d4038d848bc51d93ffcdef19594bcf155f93b5ec5b1e67f89068d2a2f5d4");
   EXPECT_EQ(hex(keys.seal_key), "81f702ba952f322145f1e64b6ef535773b2200ce8c0d8629621dc27d6fb4fa57");
+}
+
+TEST(TenantKeysTest, MetaKeyAndKeyCheckKnownAnswer) {
+  // Pins the derivation: changing it would break every manifest MAC and make
+  // the server refuse the tenant's own key. Computed with Python's
+  // hashlib.blake2b (salt = subkey id, person = "cairn-tk"), not libsodium.
+  SecretKey master = *SecretKey::FromBytes(std::string(32, '\x42'));
+  TenantKeys keys = DeriveTenantKeys(master);
+  std::string meta(reinterpret_cast<const char*>(keys.meta_key.data()), SecretKey::kSize);
+  EXPECT_EQ(absl::BytesToHexString(meta),
+            "c9df28dc55215b1c36ae5fe3c71f584edb5eadcca7a6734350624c9dc9b4a7c0");
+  EXPECT_EQ(absl::BytesToHexString(keys.key_check), "9ec7ac1337e31aad2fbcbd85acbdc0e0");
+  EXPECT_EQ(KeyCheckText(keys.key_check), "9ec7ac1337e31aad");
+}
+
+TEST(TenantKeysTest, MetaKeyIsDeterministicAndIndependent) {
+  SecretKey master = SecretKey::Random();
+  TenantKeys a = DeriveTenantKeys(master);
+  TenantKeys b = DeriveTenantKeys(master);
+  EXPECT_TRUE(a.meta_key.Equals(b.meta_key));
+  EXPECT_FALSE(a.meta_key.Equals(a.id_key));
+  EXPECT_FALSE(a.meta_key.Equals(a.seal_key));
+  EXPECT_FALSE(a.meta_key.Equals(master));
+  EXPECT_FALSE(DeriveTenantKeys(SecretKey::Random()).meta_key.Equals(a.meta_key));
+}
+
+TEST(TenantKeysTest, KeyCheckTellsKeysApartAndRevealsNoKey) {
+  SecretKey master = SecretKey::Random();
+  TenantKeys a = DeriveTenantKeys(master);
+  ASSERT_EQ(a.key_check.size(), kKeyCheckBytes);
+  EXPECT_EQ(DeriveTenantKeys(master.Clone()).key_check, a.key_check);
+  EXPECT_NE(DeriveTenantKeys(SecretKey::Random()).key_check, a.key_check);
+  // Not a piece of any key it stands for: neither a prefix nor anywhere inside.
+  for (const SecretKey* key : {&master, &a.id_key, &a.seal_key, &a.meta_key}) {
+    const std::string bytes(reinterpret_cast<const char*>(key->data()), SecretKey::kSize);
+    EXPECT_EQ(bytes.find(a.key_check), std::string::npos);
+  }
+  EXPECT_THAT(KeyCheckText(a.key_check), ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(KeyCheckText(std::string("\x00\x01\xab\xff\x10\x20\x30\x40\x99", 9)),
+            "0001abff10203040");
+  EXPECT_EQ(KeyCheckText(""), "");
 }
 
 TEST_F(KeysTest, UnwrappedRoundTrip) {

@@ -1,6 +1,7 @@
 #include "tests/server/server_test_util.h"
 
 #include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -184,6 +185,18 @@ absl::StatusOr<v1::Snapshot> Commit(AgentCalls& calls, absl::string_view job_id,
   request.set_root_tree_id(std::string(root_tree_id));
   ASSIGN_OR_RETURN(v1::CommitSnapshotResponse response, calls.CommitSnapshot(request));
   return response.snapshot();
+}
+
+int FileModeOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int>(st.st_mode & 07777);
+}
+
+std::string ReadTestFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path, 1 << 20);
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? *text : std::string();
 }
 
 }  // namespace cairn

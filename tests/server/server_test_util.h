@@ -35,6 +35,10 @@ std::string TestChunkId(uint64_t n, uint32_t salt = 0);
 // `size` bytes standing in for a sealed chunk, different per `n`.
 std::string TestSealed(uint64_t n, size_t size);
 std::string Sha256Of(absl::string_view data);
+// The permission bits of `path`, or -1 when it does not exist.
+int FileModeOf(const std::string& path);
+// The contents of `path` (at most 1 MiB); "" and a test failure if unreadable.
+std::string ReadTestFile(const std::string& path);
 
 // A file entry of `size` bytes whose data is `chunk_ids`, each `chunk_size`
 // bytes, back to back from offset 0.

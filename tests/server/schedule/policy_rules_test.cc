@@ -45,6 +45,12 @@ TEST(PolicyRulesTest, ErrorsNameTheField) {
        },
        "consistency_groups.markers"},
       {[](v1::Policy* p) { p->add_schedules()->set_cron("0 3 * *"); }, "schedules.cron"},
+      {[](v1::Policy* p) {
+         auto* s = p->add_schedules();
+         s->set_cron("0 3 * * *");
+         s->set_verify_sample_percent(101);
+       },
+       "schedules.verify_sample_percent"},
       {[](v1::Policy* p) { p->mutable_throttle()->set_nice(25); }, "throttle.nice"},
       {[](v1::Policy* p) { p->set_quiet_seconds(100000); }, "quiet_seconds"},
   };
