@@ -30,7 +30,7 @@
 
 ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.AgentConfig)");
 ABSL_FLAG(std::string, server, "",
-          "server address HOST:PORT (default: the one enrolled with), or unix:PATH for the "
+          "server address HOST:PORT (default: the one enrolled with), or local:PATH for the "
           "server's local socket on the same host");
 ABSL_FLAG(std::string, name, "", "this agent's name (default: the host name)");
 ABSL_FLAG(std::string, tenant, "", "tenant (default \"default\")");

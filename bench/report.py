@@ -16,8 +16,9 @@ import statistics
 import sys
 import time
 
-# cairn-notls: cairn over the server's local socket, without TLS (what TLS costs).
-TOOLS = ["restic", "borg", "cairn", "cairn-notls"]
+# What TLS costs: cairn-unix is cairn with its TLS port on a Unix socket,
+# cairn-notls the same over the server's local socket (Unix, no TLS).
+TOOLS = ["restic", "borg", "cairn", "cairn-unix", "cairn-notls"]
 BEGIN = "<!-- bench/run.sh: latest run (generated, do not edit by hand) -->"
 END = "<!-- bench/run.sh: end of latest run -->"
 SECTION = "## End to end: cairn vs restic vs borg"
@@ -69,9 +70,11 @@ def mib(v):
 
 def build_table(fig):
     others = [t for t in fig.tools if not t.startswith("cairn")]
-    tls = "cairn" in fig.tools and "cairn-notls" in fig.tools
+    # TLS against no TLS on the same transport when both ran on Unix sockets.
+    tls_with = "cairn-unix" if "cairn-unix" in fig.tools else "cairn"
+    tls = tls_with in fig.tools and "cairn-notls" in fig.tools
     header = ("| | " + " | ".join(fig.tools) + " | cairn vs best other | goal |" +
-              (" cairn with TLS vs without |" if tls else ""))
+              (f" {tls_with} (TLS) vs cairn-notls |" if tls else ""))
     lines = [header, "|---" * (len(fig.tools) + 3 + tls) + "|"]
 
     def row(label, getter, higher_better, goal=None, digits=1):
@@ -90,8 +93,8 @@ def build_table(fig):
             verdict = f"{text} {'✅' if ok else '❌'}"
         cells = " | ".join(fmt(vals[t], digits) for t in fig.tools)
         tls_ratio = ""
-        if tls and vals["cairn"] is not None and vals["cairn-notls"]:
-            tls_ratio = f" {vals['cairn'] / vals['cairn-notls']:.3f}× |"
+        if tls and vals[tls_with] is not None and vals["cairn-notls"]:
+            tls_ratio = f" {vals[tls_with] / vals['cairn-notls']:.3f}× |"
         elif tls:
             tls_ratio = " |"
         lines.append(f"| {label} | {cells} | {ratio} | {verdict} |{tls_ratio}")

@@ -9,9 +9,10 @@
 #                            checkpoints, 4 x 100 MiB shards)
 #   BENCH_TREE_FILES [100000], BENCH_TREE_DIRS [1000]   the small-file tree
 #   BENCH_REPS [3]           repetitions of every timed phase (medians reported)
-#   BENCH_TOOLS ["restic borg cairn"]   also: cairn-notls, cairn talking to its
-#                            server over the server's local socket (no TLS), to
-#                            measure what TLS costs (BENCH_TOOLS="cairn cairn-notls")
+#   BENCH_TOOLS ["restic borg cairn"]   also, to measure what TLS costs
+#                            (BENCH_TOOLS="cairn cairn-unix cairn-notls"): cairn-unix,
+#                            cairn with its TLS port on a Unix socket; cairn-notls, cairn
+#                            on the server's local socket (the same Unix socket, no TLS)
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   data, repositories, restores (reused data)
 #   BENCH_MICRO [1]          run cairn_micro_bench first (0: skip)
 #   BENCH_MICRO_MIN_TIME [0.1]
@@ -54,7 +55,7 @@ for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do [ -x "$f" ] || die "$f is missing:
 for t in $TOOLS; do
   case $t in
     restic|borg) command -v "$t" >/dev/null || die "$t is not installed: make bench-deps" ;;
-    cairn|cairn-notls) ;;
+    cairn|cairn-unix|cairn-notls) ;;
     *) die "unknown tool $t in BENCH_TOOLS" ;;
   esac
 done
@@ -226,16 +227,18 @@ export RESTIC_PASSWORD=cairn-bench-password BORG_PASSPHRASE=cairn-bench-password
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export BORG_BASE_DIR=$W/borg-base RESTIC_CACHE_DIR=$W/restic-cache
 
-start_cairn_server() {  # $1 = state dir, $2 = local socket path (optional)
-  local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_cairn_server() {  # $1 = state dir, $2 = local socket path, $3 = listen (optional)
+  local listen=${3:-}
+  if [ -z "$listen" ]; then
+    listen=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  fi
   printf 'local_socket: "%s"\n' "${2:-}" > "$1/server.conf"
-  "$SERVER" --config "$1/server.conf" --listen "127.0.0.1:$port" --state-dir "$1/server" \
+  "$SERVER" --config "$1/server.conf" --listen "$listen" --state-dir "$1/server" \
     2> "$1/server.log" &
   SERVER_PID=$!
   for _ in $(seq 100); do grep -q listening "$1/server.log" 2>/dev/null && break; sleep 0.1; done
   grep -q listening "$1/server.log" || { cat "$1/server.log" >&2; die "cairn-server did not start"; }
-  CAIRN_ADDR=127.0.0.1:$port
+  CAIRN_ADDR=$listen
 }
 stop_cairn_server() {
   if [ -n "$SERVER_PID" ]; then
@@ -253,10 +256,11 @@ repo_init() {
   case $1 in
     restic) restic --repo "$2/repo" init --repository-version 2 > /dev/null ;;
     borg) borg init --encryption=repokey-blake2 "$2/repo" ;;
-    cairn|cairn-notls)
-      local socket=""
+    cairn|cairn-unix|cairn-notls)
+      local socket="" listen=""
       if [ "$1" = cairn-notls ]; then socket=$2/cairn.sock; fi
-      start_cairn_server "$2" "$socket"
+      if [ "$1" = cairn-unix ]; then listen=unix:$2/tls.sock; fi
+      start_cairn_server "$2" "$socket" "$listen"
       "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null
       # Enrolled as a real deployment would be: a join token made with the
       # first admin credential, then TLS with the agent's own certificate.
@@ -267,16 +271,16 @@ repo_init() {
         enroll --token "$token" > /dev/null
       # cairn-notls: the same agent (its name and tenant from its
       # certificate) on the server's local socket, without TLS.
-      if [ -n "$socket" ]; then CAIRN_ADDR=unix:$socket; fi ;;
+      if [ -n "$socket" ]; then CAIRN_ADDR=local:$socket; fi ;;
   esac
 }
-repo_close() { case $1 in cairn|cairn-notls) stop_cairn_server ;; esac; }
+repo_close() { case $1 in cairn*) stop_cairn_server ;; esac; }
 
 # What a tool stores: the repository (restic, borg) or the server's state
 # directory, catalog and packs (cairn). Client caches are reported apart.
 stored_bytes() {
   case $1 in
-    cairn|cairn-notls) du -sb "$2/server" | cut -f1 ;;
+    cairn|cairn-unix|cairn-notls) du -sb "$2/server" | cut -f1 ;;
     *) du -sb "$2/repo" | cut -f1 ;;
   esac
 }
@@ -284,7 +288,7 @@ client_cache_bytes() {
   case $1 in
     restic) du -sb "$W/restic-cache" 2>/dev/null | cut -f1 || echo 0 ;;
     borg) du -sb "$W/borg-base" 2>/dev/null | cut -f1 || echo 0 ;;
-    cairn|cairn-notls) du -sb "$2/agent" | cut -f1 ;;
+    cairn|cairn-unix|cairn-notls) du -sb "$2/agent" | cut -f1 ;;
   esac
 }
 
@@ -303,7 +307,7 @@ for l in open(sys.argv[1]):
       (cd "$root" && measure borg "$phase" "$rep" "$bytes" -- \
         borg create --compression lz4 "$dir/repo::$name" .)
       echo "$name" ;;
-    cairn|cairn-notls)
+    cairn|cairn-unix|cairn-notls)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         backup --root "$root" --level incremental --json
@@ -325,7 +329,7 @@ restore() {
     borg)
       (cd "$target" && measure borg "$phase" "$rep" "$bytes" -- borg extract "$dir/repo::$snap")
       echo "$target" ;;
-    cairn|cairn-notls)
+    cairn|cairn-unix|cairn-notls)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         restore --snapshot "$snap" --target "$target" --json

@@ -71,12 +71,13 @@ std::shared_ptr<grpc::Channel> NewLocalChannel(const std::string& address,
         std::make_unique<LocalAgentInterceptorFactory>(credentials.name(), credentials.tenant()));
   }
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, grpc::InsecureChannelCredentials(), args, std::move(agent));
+      absl::StrCat("unix:", address.substr(std::string_view("local:").size())),
+      grpc::InsecureChannelCredentials(), args, std::move(agent));
 }
 
 }  // namespace
 
-bool IsLocalSocketAddress(absl::string_view address) { return absl::StartsWith(address, "unix:"); }
+bool IsLocalSocketAddress(absl::string_view address) { return absl::StartsWith(address, "local:"); }
 
 absl::StatusOr<v1::ClientCredentials> ReadCredentialsFile(const std::string& path) {
   struct stat st;

@@ -36,14 +36,15 @@ grpc::ChannelArguments CairnChannelArguments();
 // The metadata that names the agent calling on the local socket.
 inline constexpr char kLocalAgentMetadata[] = "cairn-agent";
 inline constexpr char kLocalTenantMetadata[] = "cairn-tenant";
-// Whether `address` is a local socket ("unix:PATH").
+// Whether `address` names the server's local socket ("local:PATH").
 bool IsLocalSocketAddress(absl::string_view address);
 
 // A TLS channel to `address` that verifies the server against
 // `credentials.ca_cert_pem()` and `server_name()`, and presents the
-// credentials' certificate when it has one. For "unix:PATH" (the server's
-// local socket) a plaintext channel; with an agent's credentials every call
-// names that agent and tenant in its metadata (kLocalAgentMetadata).
+// credentials' certificate when it has one ("unix:PATH" is TLS over a Unix
+// socket). For "local:PATH" (the server's local socket) a plaintext channel
+// to unix:PATH; with an agent's credentials every call names that agent and
+// tenant in its metadata (kLocalAgentMetadata).
 std::shared_ptr<grpc::Channel> NewClientChannel(
     const std::string& address, const v1::ClientCredentials& credentials,
     grpc::ChannelArguments args = CairnChannelArguments());

@@ -14,8 +14,8 @@
 #include "ctl/output.h"
 
 ABSL_FLAG(std::string, server, "",
-          "server address HOST:PORT, or unix:PATH for the server's local socket (no credentials "
-          "needed); default $CAIRN_SERVER, else the credentials file's server");
+          "server address HOST:PORT (or unix:PATH), or local:PATH for the server's local socket "
+          "(no credentials needed); default $CAIRN_SERVER, else the credentials file's server");
 ABSL_FLAG(bool, json, false, "print JSON (protobuf field names; bytes fields in base64)");
 ABSL_FLAG(std::string, agent, "", "jobs, snapshots, backup: the agent");
 ABSL_FLAG(uint32_t, limit, 0, "jobs, snapshots, ls, diff: how many rows at most");
@@ -80,7 +80,7 @@ const char kUsage[] =
     "  audit [--since 24h] [--refused] [--limit N]\n\n"
     "cairnctl proves who it is with a credentials file: --credentials FILE or\n"
     "CAIRN_CREDENTIALS (cairn-server writes the first to STATE_DIR/admin.credentials),\n"
-    "or, on the server's host, talks over its local socket: --server unix:PATH.\n"
+    "or, on the server's host, talks over its local socket: --server local:PATH.\n"
     "Run `cairnctl --help` for every flag; docs/operations.md for the whole story.";
 
 

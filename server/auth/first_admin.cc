@@ -36,6 +36,7 @@ absl::StatusOr<std::string> EnsureFirstAdmin(AccessService& access, const std::s
 }
 
 std::string LocalDialAddress(const std::string& listen, int port) {
+  if (absl::StartsWith(listen, "unix:")) return listen;  // TLS over a Unix socket
   std::string host = listen.substr(0, listen.rfind(':'));
   if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") host = "127.0.0.1";
   return absl::StrCat(host, ":", port);

@@ -81,6 +81,13 @@ std::string PeerCertificate(const grpc::ServerContext& context) {
 // socket can read the state directory, CA key included, anyway.
 std::optional<absl::StatusOr<Caller>> LocalCaller(const grpc::ServerContext& context) {
   if (!absl::StartsWith(context.peer(), "unix:")) return std::nullopt;
+  // The TLS port may be a Unix socket too; only the plaintext one is local.
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth != nullptr) {
+    for (const grpc::string_ref& type : auth->FindPropertyValues("transport_security_type")) {
+      if (type == "ssl") return std::nullopt;
+    }
+  }
   const std::multimap<grpc::string_ref, grpc::string_ref>& metadata = context.client_metadata();
   auto agent = metadata.find(kLocalAgentMetadata);
   auto tenant = metadata.find(kLocalTenantMetadata);

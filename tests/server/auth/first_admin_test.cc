@@ -141,6 +141,7 @@ TEST(LocalDialAddressTest, WildcardsBecomeLoopback) {
   EXPECT_EQ(LocalDialAddress("10.1.2.3:0", 4000), "10.1.2.3:4000");
   EXPECT_EQ(LocalDialAddress("[::1]:7420", 7420), "[::1]:7420");
   EXPECT_EQ(LocalDialAddress("backup.example:7420", 7421), "backup.example:7421");
+  EXPECT_EQ(LocalDialAddress("unix:/run/cairn/tls.sock", 1), "unix:/run/cairn/tls.sock");
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // no certificate; with cairn-agent/cairn-tenant metadata it is that agent
 // (which still proves the tenant key at Hello), and a malformed name is
 // refused; the TCP port keeps refusing callers without a certificate; and
-// a socket file a dead server left behind does not stop a restart.
+// a socket file a dead server left behind does not stop a restart. And the
+// TLS port itself may be a Unix socket ("unix:PATH"), which is no local socket.
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -48,7 +49,7 @@ class LocalSocketTest : public ::testing::Test {
     v1::ClientCredentials as;
     as.set_name(agent);
     as.set_tenant(tenant);
-    return NewClientChannel("unix:" + socket_, as);
+    return NewClientChannel("local:" + socket_, as);
   }
 
   std::string dir_;
@@ -72,8 +73,7 @@ TEST_F(LocalSocketTest, ACallerWithoutMetadataIsTheLocalAdmin) {
   EXPECT_FALSE(status.version().empty());
 
   // The same call on the TCP port, without a certificate: refused.
-  auto anonymous =
-      v1::AdminService::NewStub(TestChannel(*server_, AnonymousCredentials(*server_)));
+  auto anonymous = v1::AdminService::NewStub(TestChannel(*server_, AnonymousCredentials(*server_)));
   grpc::ClientContext tcp;
   got = anonymous->GetStatus(&tcp, v1::GetStatusRequest(), &status);
   EXPECT_EQ(got.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Describe(got);
@@ -108,8 +108,7 @@ TEST_F(LocalSocketTest, MetadataNamesTheAgentWhichStillProvesTheKey) {
     v1::HelloResponse response;
     grpc::Status got = agent->Hello(&context, wrong, &response);
     EXPECT_EQ(got.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Describe(got);
-    EXPECT_NE(got.error_message().find("not tenant t1's key"), std::string::npos)
-        << Describe(got);
+    EXPECT_NE(got.error_message().find("not tenant t1's key"), std::string::npos) << Describe(got);
   }
   {
     // An agent is not an admin, on the socket either.
@@ -152,6 +151,40 @@ TEST_F(LocalSocketTest, ASocketLeftByADeadServerDoesNotStopARestart) {
   v1::GetStatusResponse status;
   grpc::Status got = admin->GetStatus(&context, v1::GetStatusRequest(), &status);
   EXPECT_TRUE(got.ok()) << Describe(got);
+}
+
+// `listen` may be a Unix socket too: TLS and certificates as on a TCP port.
+TEST(UnixListenTest, TheTlsPortCanBeAUnixSocket) {
+  const std::string dir = FreshTestDir("unix_listen");
+  v1::ServerConfig config;
+  config.set_listen("unix:" + dir + "/tls.sock");
+  config.set_state_dir(dir + "/state");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<CairnServer> server, CairnServer::Start(config));
+  ASSERT_OK_AND_ASSIGN(v1::ClientCredentials admin, AdminCredentials(*server, v1::ROLE_ADMIN));
+  {
+    auto stub = v1::AdminService::NewStub(NewClientChannel(config.listen(), admin));
+    grpc::ClientContext context;
+    v1::GetStatusResponse status;
+    grpc::Status got = stub->GetStatus(&context, v1::GetStatusRequest(), &status);
+    EXPECT_TRUE(got.ok()) << Describe(got);
+  }
+  {
+    // Without a certificate: refused, as on TCP (it is no local socket).
+    v1::ClientCredentials anonymous = admin;
+    anonymous.clear_cert_pem();
+    anonymous.clear_key_pem();
+    auto stub = v1::AdminService::NewStub(NewClientChannel(config.listen(), anonymous));
+    grpc::ClientContext context;
+    v1::GetStatusResponse status;
+    grpc::Status got = stub->GetStatus(&context, v1::GetStatusRequest(), &status);
+    EXPECT_EQ(got.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Describe(got);
+  }
+  // The first admin credential names the socket as the server's address.
+  ASSERT_OK_AND_ASSIGN(v1::ClientCredentials first,
+                       ReadCredentialsFile(dir + "/state/admin.credentials"));
+  EXPECT_EQ(first.server(), config.listen());
+  server.reset();
+  RemoveTestDirUnlessFailed(dir);
 }
 
 }  // namespace
