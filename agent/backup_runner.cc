@@ -387,7 +387,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
   // under a manifest this tenant's key signed.
   if (!job.parent_root_tree_id().empty()) {
     absl::Status trusted = crypto.manifest.Verify(
-        SnapshotManifest{crypto.tenant, config.name(), options.root, job.parent_root_tree_id()},
+        SnapshotManifest{crypto.tenant, config.name(), options.root, job.parent_root_tree_id(),
+                         job.parent_snapshot_id()},
         job.parent_manifest_mac());
     if (!trusted.ok()) {
       absl::Status refused = absl::DataLossError(absl::StrCat(
@@ -422,7 +423,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     commit.set_job_id(job.job_id());
     commit.set_root_tree_id(*root_tree);
     commit.set_manifest_mac(crypto.manifest.Mac(
-        SnapshotManifest{crypto.tenant, config.name(), options.root, *root_tree}));
+        SnapshotManifest{crypto.tenant, config.name(), options.root, *root_tree,
+                         SnapshotIdForJob(job.job_id())}));
     v1::BackupStats stats;
     stats.set_files(walk.stats().files);
     stats.set_directories(walk.stats().directories);

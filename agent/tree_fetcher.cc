@@ -41,7 +41,7 @@ absl::StatusOr<v1::Tree> TreeFetcher::Root() {
                                             " with its root tree"));
   }
   RETURN_IF_ERROR(crypto_->manifest.Verify(
-      SnapshotManifest{crypto_->tenant, s.agent(), s.roots(0), s.root_tree_id()},
+      SnapshotManifest{crypto_->tenant, s.agent(), s.roots(0), s.root_tree_id(), s.id()},
       s.manifest_mac()));
   if (TreeId(response.tree()) != s.root_tree_id()) {
     return absl::DataLossError(absl::StrCat("the root tree of snapshot ", snapshot_id_,

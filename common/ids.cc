@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 
@@ -22,6 +23,12 @@ std::string RandomHexId(absl::string_view prefix) {
 
 std::string NewJobId() { return RandomHexId("j-"); }
 std::string NewSnapshotId() { return RandomHexId("s-"); }
+
+std::string SnapshotIdForJob(absl::string_view job_id) {
+  absl::string_view hex = job_id;
+  if (absl::StartsWith(hex, "j-")) hex.remove_prefix(2);
+  return absl::StrCat("s-", hex);
+}
 
 absl::Status ValidateAgentName(absl::string_view name, absl::string_view what) {
   if (name.empty() || name.size() > kMaxNameLength) {

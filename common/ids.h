@@ -12,6 +12,9 @@ namespace cairn {
 
 std::string NewJobId();
 std::string NewSnapshotId();
+// The id of the snapshot job `job_id` ("j-<hex>") commits: "s-<hex>". The
+// agent knows it from the job's start and signs it (common/manifest_mac.h).
+std::string SnapshotIdForJob(absl::string_view job_id);
 // [A-Za-z0-9._-]{1,64}; `what` names the field in the error.
 absl::Status ValidateAgentName(absl::string_view name, absl::string_view what);
 // Hex of arbitrary bytes (lower case).

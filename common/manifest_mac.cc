@@ -26,7 +26,8 @@ ManifestKey::ManifestKey(const SecretKey& meta_key) {
 
 std::string ManifestKey::Mac(const SnapshotManifest& m) const {
   std::string message;
-  for (absl::string_view field : {kDomain, m.tenant, m.agent, m.root, m.root_tree_id}) {
+  for (absl::string_view field :
+       {kDomain, m.tenant, m.agent, m.root, m.root_tree_id, m.snapshot_id}) {
     AppendField(&message, field);
   }
   std::string mac(kManifestMacBytes, '\0');

@@ -1,7 +1,10 @@
 // Snapshot manifests the server cannot forge. When an agent commits a
 // snapshot it sends a MAC, under a key derived from the tenant key
 // (TenantKeys::meta_key), over what the snapshot claims: the tenant, the
-// agent, the root path and the root tree's id. Before an agent trusts a
+// agent, the root path, the root tree's id and the snapshot's id (which
+// follows from its job's, so the agent knows it before committing: an older
+// signed manifest shown under a newer snapshot's id does not verify).
+// Before an agent trusts a
 // snapshot — to restore it, or as the parent of an incremental — it checks
 // the MAC, then that every tree it reads hashes to the id its (checked)
 // parent names: a Merkle tree under an authenticated root. A server (or
@@ -32,6 +35,7 @@ struct SnapshotManifest {
   absl::string_view agent;
   absl::string_view root;          // the absolute path backed up, raw bytes
   absl::string_view root_tree_id;  // 32 bytes
+  absl::string_view snapshot_id;   // SnapshotIdForJob(job id) (common/ids.h)
 };
 
 class ManifestKey final {

@@ -287,7 +287,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
 
   int64_t now = NowMs();
   v1::Snapshot snapshot;
-  snapshot.set_id(NewSnapshotId());
+  snapshot.set_id(SnapshotIdForJob(job->id()));  // the id the agent signed
   snapshot.set_agent(job->agent());
   snapshot.set_tenant(agent->tenant());
   for (const std::string& r : job->backup().roots()) snapshot.add_roots(r);

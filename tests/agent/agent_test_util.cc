@@ -175,7 +175,8 @@ absl::StatusOr<v1::Tree> AgentTestEnv::GetRawTree(const std::string& id) {
 }
 
 absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& root_tree_id,
-                                                             bool signed_manifest) {
+                                                             bool signed_manifest,
+                                                             const std::string& signed_as_id) {
   int64_t now = absl::ToUnixMillis(absl::Now());
   v1::Job job;
   job.set_id(NewJobId());
@@ -196,7 +197,8 @@ absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& r
   snapshot.set_created_unix_ms(now);
   snapshot.set_job_id(job.id());
   // Signed with the tenant key, as a (hostile) holder of that key would.
-  const SnapshotManifest manifest{kTenant, kAgentName, "/tampered", root_tree_id};
+  const SnapshotManifest manifest{kTenant, kAgentName, "/tampered", root_tree_id,
+                                  signed_as_id.empty() ? snapshot.id() : signed_as_id};
   snapshot.set_manifest_mac(signed_manifest
                                 ? agent_.crypto->manifest.Mac(manifest)
                                 : ManifestKey(SecretKey::Random()).Mac(manifest));

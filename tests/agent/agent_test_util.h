@@ -102,9 +102,12 @@ class AgentTestEnv final {
   absl::Status PutRawTreeAs(const std::string& id, const std::string& data);
   // A committed snapshot of agent-a whose root is `root_tree_id`, its
   // manifest signed with the tenant key unless `signed_manifest` is false
-  // (then it carries a MAC made with another key: a forgery).
+  // (then it carries a MAC made with another key: a forgery). With
+  // `signed_as_id`, the MAC names that snapshot id instead of its own (an
+  // older snapshot's manifest shown under a newer id).
   absl::StatusOr<std::string> CommitRawSnapshot(const std::string& root_tree_id,
-                                                bool signed_manifest = true);
+                                                bool signed_manifest = true,
+                                                const std::string& signed_as_id = "");
   absl::StatusOr<v1::Tree> GetRawTree(const std::string& id);
 
  private:

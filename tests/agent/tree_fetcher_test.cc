@@ -22,7 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-
 v1::TreeEntry Link(const std::string& name, const std::string& target) {
   v1::TreeEntry e;
   e.set_name(name);
@@ -171,7 +170,8 @@ TEST_F(TreeFetcherTest, ATamperedSiblingDoesNotFailAGoodTree) {
   *other.add_entries() = Link("l", "tampered");
   const std::string claimed = TreeId("the tree the snapshot names");
   ASSERT_OK(env_->PutRawTreeAs(claimed, other.SerializeAsString()));
-  TreeFetcher trees(env_->connection(), Snapshot({DirEntry("a-good", good), DirEntry("b-bad", claimed)}), Crypto());
+  TreeFetcher trees(env_->connection(),
+                    Snapshot({DirEntry("a-good", good), DirEntry("b-bad", claimed)}), Crypto());
   ASSERT_OK(trees.Root().status());
   absl::StatusOr<v1::Tree> first = trees.Load(good);
   ASSERT_OK(first.status());
@@ -188,6 +188,22 @@ TEST_F(TreeFetcherTest, ASnapshotTheTenantKeyDidNotSignIsRefused) {
   TreeFetcher trees(env_->connection(), forged, Crypto());
   absl::StatusOr<v1::Tree> refused = trees.Root();
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+}
+
+// The manifest names the snapshot's id: a manifest signed for one snapshot
+// (an older one, say) shown under another id is refused — no rollback by
+// relabelling.
+TEST_F(TreeFetcherTest, AManifestSignedForAnotherSnapshotIdIsRefused) {
+  const std::string root = Put({Link("l", "old")});
+  ASSERT_OK_AND_ASSIGN(std::string relabelled,
+                       env_->CommitRawSnapshot(root, true, "s-00000000000000aa"));
+  TreeFetcher trees(env_->connection(), relabelled, Crypto());
+  absl::StatusOr<v1::Tree> refused = trees.Root();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  // Signed for its own id, the same root is trusted.
+  ASSERT_OK_AND_ASSIGN(std::string honest, env_->CommitRawSnapshot(root));
+  TreeFetcher fine(env_->connection(), honest, Crypto());
+  EXPECT_OK(fine.Root().status());
 }
 
 }  // namespace

@@ -63,5 +63,12 @@ TEST(IdsTest, HexOfIsLowerCaseTwoDigitsAByte) {
   EXPECT_EQ(HexOf(std::string(32, '\x7f')).size(), 64u);
 }
 
+TEST(IdsTest, ASnapshotsIdFollowsFromItsJobs) {
+  EXPECT_EQ(SnapshotIdForJob("j-0123456789abcdef"), "s-0123456789abcdef");
+  const std::string job = NewJobId();
+  EXPECT_EQ(SnapshotIdForJob(job), SnapshotIdForJob(job));
+  EXPECT_NE(SnapshotIdForJob(job), SnapshotIdForJob(NewJobId()));
+}
+
 }  // namespace
 }  // namespace cairn

@@ -22,7 +22,9 @@ using ::testing::HasSubstr;
 
 const std::string kTreeId(32, '\x5a');
 
-SnapshotManifest Manifest() { return {"t1", "gpu-07", "/data", kTreeId}; }
+constexpr char kSnapshotId[] = "s-0123456789abcdef";
+
+SnapshotManifest Manifest() { return {"t1", "gpu-07", "/data", kTreeId, kSnapshotId}; }
 
 void ExpectDataLoss(const absl::Status& status) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
@@ -45,7 +47,7 @@ TEST(ManifestMacTest, KnownAnswer) {
   // Python's hashlib.blake2b, not with libsodium.
   SecretKey meta = *SecretKey::FromBytes(std::string(32, '\x42'));
   EXPECT_EQ(absl::BytesToHexString(ManifestKey(meta).Mac(Manifest())),
-            "7f5aeea1e8ef4ed731be9cde201ff0f89b7e62d786d71ba48858e67f5fd9a5f1");
+            "7a342dbd73e7dfb6c0f37504dd868493b0b2ccd966df7c630f59e22095d42035");
 }
 
 TEST(ManifestMacTest, AnyChangedFieldIsDataLoss) {
@@ -54,15 +56,17 @@ TEST(ManifestMacTest, AnyChangedFieldIsDataLoss) {
   std::string other_tree = kTreeId;
   other_tree.back() ^= 1;
   SnapshotManifest changed[] = {
-      {"t2", "gpu-07", "/data", kTreeId},
-      {"", "gpu-07", "/data", kTreeId},
-      {"t1", "gpu-08", "/data", kTreeId},
-      {"t1", "", "/data", kTreeId},
-      {"t1", "gpu-07", "/data/", kTreeId},
-      {"t1", "gpu-07", "/", kTreeId},
-      {"t1", "gpu-07", "/data", other_tree},
-      {"t1", "gpu-07", "/data", ""},
-      {"t1", "gpu-07", "/data", absl::string_view(kTreeId).substr(1)},
+      {"t2", "gpu-07", "/data", kTreeId, kSnapshotId},
+      {"", "gpu-07", "/data", kTreeId, kSnapshotId},
+      {"t1", "gpu-08", "/data", kTreeId, kSnapshotId},
+      {"t1", "", "/data", kTreeId, kSnapshotId},
+      {"t1", "gpu-07", "/data/", kTreeId, kSnapshotId},
+      {"t1", "gpu-07", "/", kTreeId, kSnapshotId},
+      {"t1", "gpu-07", "/data", other_tree, kSnapshotId},
+      {"t1", "gpu-07", "/data", "", kSnapshotId},
+      {"t1", "gpu-07", "/data", absl::string_view(kTreeId).substr(1), kSnapshotId},
+      {"t1", "gpu-07", "/data", kTreeId, "s-0123456789abcdee"},  // an older snapshot's
+      {"t1", "gpu-07", "/data", kTreeId, ""},
   };
   for (const SnapshotManifest& m : changed) {
     SCOPED_TRACE(absl::StrCat(m.tenant, "|", m.agent, "|", m.root, "|", m.root_tree_id.size()));
