@@ -51,9 +51,8 @@ void ChunkFetcher::Work() {
     Item item;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || closing_;
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || closing_; };
       mu_.Await(absl::Condition(&ready));
       if (queue_.empty()) return;
       item = std::move(queue_.front());
@@ -62,7 +61,19 @@ void ChunkFetcher::Work() {
     }
     absl::Status status = OpenChunk(*crypto_, item.id, item.sealed, &framed, &plain);
     item.sealed = std::string();  // the sealed copy is not needed any more
-    deliver_(item.id, status, status.ok() ? absl::string_view(plain) : absl::string_view());
+    if (!status.ok()) {
+      // Kept for a second try; a second try that fails too leaves the
+      // first copy's problem to be reported (Fetch).
+      absl::MutexLock lock(&mu_);
+      if (!item.second_try) failed_.emplace(std::move(item.id), std::move(status));
+      --busy_;
+      continue;
+    }
+    if (item.second_try) {
+      absl::MutexLock lock(&mu_);
+      failed_.erase(item.id);
+    }
+    deliver_(item.id, status, plain);
     absl::MutexLock lock(&mu_);
     --busy_;
   }
@@ -71,21 +82,41 @@ void ChunkFetcher::Work() {
 absl::Status ChunkFetcher::Fetch(const std::vector<std::string>& ids) {
   absl::Status status;
   for (size_t start = 0; start < ids.size() && status.ok(); start += kMaxReadIdsPerCall) {
-    status = FetchBatch(ids, start, std::min(ids.size(), start + kMaxReadIdsPerCall));
+    status = FetchBatch(ids, start, std::min(ids.size(), start + kMaxReadIdsPerCall), false);
   }
-  // Everything received is delivered before we return.
-  absl::MutexLock lock(&mu_);
-  auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return queue_.empty() && busy_ == 0;
-  };
-  mu_.Await(absl::Condition(&drained));
+  Drain();
+  // A second try for the chunks that did not open, with the copies the
+  // server kept after damage reports (most have none).
+  std::vector<std::string> retry;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, why] : failed_) retry.push_back(id);
+  }
+  for (size_t start = 0; start < retry.size() && status.ok(); start += kMaxReadIdsPerCall) {
+    status = FetchBatch(retry, start, std::min(retry.size(), start + kMaxReadIdsPerCall), true);
+  }
+  Drain();
+  absl::flat_hash_map<std::string, absl::Status> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    failed.swap(failed_);
+  }
+  for (const auto& [id, why] : failed) deliver_(id, why, absl::string_view());
   return status;
 }
 
-absl::Status ChunkFetcher::FetchBatch(const std::vector<std::string>& ids, size_t start,
-                                      size_t end) {
+void ChunkFetcher::Drain() {
+  absl::MutexLock lock(&mu_);
+  auto drained = [this]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && busy_ == 0; };
+  mu_.Await(absl::Condition(&drained));
+}
+
+absl::Status ChunkFetcher::FetchBatch(const std::vector<std::string>& ids, size_t start, size_t end,
+                                      bool superseded) {
   v1::ReadChunksRequest request;
   request.set_snapshot_id(snapshot_id_);
+  request.set_superseded(superseded);
   absl::flat_hash_set<absl::string_view> asked;
   for (size_t i = start; i < end; ++i) {
     request.add_ids(ids[i]);
@@ -111,12 +142,13 @@ absl::Status ChunkFetcher::FetchBatch(const std::vector<std::string>& ids, size_
     absl::MutexLock lock(&mu_);
     auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.size() < max_queued_; };
     mu_.Await(absl::Condition(&room));
-    queue_.push_back(Item{std::move(*response.mutable_id()), std::move(*response.mutable_sealed())});
+    queue_.push_back(
+        Item{std::move(*response.mutable_id()), std::move(*response.mutable_sealed()), superseded});
   }
   grpc::Status rpc = reader->Finish();
   RETURN_IF_ERROR(status);
   if (!rpc.ok()) return FromGrpcStatus(rpc);
-  if (!asked.empty()) {
+  if (!asked.empty() && !superseded) {  // superseded copies: only the ids that have one
     return absl::DataLossError(absl::StrCat("the server sent ", (end - start) - asked.size(),
                                             " of ", end - start, " chunks asked for"));
   }

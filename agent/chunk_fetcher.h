@@ -3,8 +3,10 @@
 // order, one ranged read per run of a pack); each sealed chunk is opened
 // (decrypted, decompressed, its id recomputed from the plaintext) once, on a
 // pool of workers that lives as long as the fetcher, and handed to `deliver`
-// on that worker. Memory is bounded: at most two sealed chunks per worker
-// wait in the queue.
+// on that worker. A chunk whose copy does not open gets a second try with
+// the copy the server kept when an agent reported it damaged (a false report
+// replaces good data with bad; the good copy is held for a while). Memory
+// is bounded: at most two sealed chunks per worker wait in the queue.
 //
 //   ChunkFetcher fetcher(&conn, &crypto, snapshot_id, workers,
 //                        [&](const std::string& id, const absl::Status& s,
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/agent_config.h"
@@ -57,9 +60,13 @@ class ChunkFetcher final {
   struct Item {
     std::string id;
     std::string sealed;
+    bool second_try = false;  // a superseded copy (the current one did not open)
   };
-  absl::Status FetchBatch(const std::vector<std::string>& ids, size_t start, size_t end);
+  absl::Status FetchBatch(const std::vector<std::string>& ids, size_t start, size_t end,
+                          bool superseded);
   void Work();
+  // Waits until every chunk queued has been handled.
+  void Drain();
 
   ServerConnection* connection_;
   const AgentCrypto* crypto_;
@@ -71,6 +78,9 @@ class ChunkFetcher final {
   absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t busy_ ABSL_GUARDED_BY(mu_) = 0;  // items taken by workers, not yet delivered
+  // Chunks whose current copy did not open, with why: they get a second
+  // try with the copies the server kept after a damage report.
+  absl::flat_hash_map<std::string, absl::Status> failed_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };

@@ -71,8 +71,9 @@ absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view t
   // A copy an agent reported damaged is kept aside (superseded_chunks)
   // before the new one replaces it: the server cannot check the report.
   ASSIGN_OR_RETURN(SqliteStatement keep, db_->Prepare(R"sql(
-      INSERT INTO superseded_chunks(pack_id, tenant_id, id, superseded_ms)
-      SELECT pack_id, tenant_id, id, ?3 FROM chunks
+      INSERT INTO superseded_chunks(pack_id, tenant_id, id, offset, length, raw_size,
+                                    superseded_ms)
+      SELECT pack_id, tenant_id, id, offset, length, raw_size, ?3 FROM chunks
       WHERE tenant_id=?1 AND id=?2 AND damaged != 0)sql"));
   const int64_t now_ms = absl::ToUnixMillis(clock_());
   // A quarantined or damaged copy of a chunk is replaced by the new, good one.
@@ -112,12 +113,17 @@ absl::StatusOr<std::optional<ChunkLocation>> ChunkStore::Locate(int64_t tenant,
 }
 
 absl::StatusOr<std::vector<std::optional<ChunkLocation>>> ChunkStore::LocateMany(
-    int64_t tenant, absl::Span<const std::string> ids) {
+    int64_t tenant, absl::Span<const std::string> ids, bool superseded) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(
       SqliteStatement get,
-      db_->Prepare("SELECT c.pack_id, p.tier, p.name, c.offset, c.length, c.raw_size "
-                   "FROM chunks c JOIN packs p ON p.id=c.pack_id WHERE c.tenant_id=? AND c.id=?"));
+      db_->Prepare(superseded
+                       ? "SELECT c.pack_id, p.tier, p.name, c.offset, c.length, c.raw_size "
+                         "FROM superseded_chunks c JOIN packs p ON p.id=c.pack_id "
+                         "WHERE c.tenant_id=? AND c.id=? ORDER BY c.superseded_ms DESC LIMIT 1"
+                       : "SELECT c.pack_id, p.tier, p.name, c.offset, c.length, c.raw_size "
+                         "FROM chunks c JOIN packs p ON p.id=c.pack_id "
+                         "WHERE c.tenant_id=? AND c.id=?"));
   std::vector<std::optional<ChunkLocation>> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {

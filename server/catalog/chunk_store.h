@@ -41,9 +41,10 @@ class ChunkStore final {
                                    absl::string_view pack_name, uint64_t pack_size,
                                    absl::Span<const StoredChunk> chunks);
   absl::StatusOr<std::optional<ChunkLocation>> Locate(int64_t tenant, absl::string_view id);
-  // Locate for many ids at once, answers in the order of `ids`.
+  // Locate for many ids at once, answers in the order of `ids`. With
+  // `superseded`, each id's newest superseded copy (superseded_chunks).
   absl::StatusOr<std::vector<std::optional<ChunkLocation>>> LocateMany(
-      int64_t tenant, absl::Span<const std::string> ids);
+      int64_t tenant, absl::Span<const std::string> ids, bool superseded = false);
 
   absl::StatusOr<std::vector<PackRecord>> ListPacks();
   absl::StatusOr<std::optional<PackRecord>> GetPack(int64_t pack_id);

@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS superseded_chunks(
   pack_id INTEGER NOT NULL REFERENCES packs(id),
   tenant_id INTEGER NOT NULL,
   id BLOB NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  raw_size INTEGER NOT NULL,
   superseded_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS superseded_by_pack ON superseded_chunks(pack_id);
 CREATE TABLE IF NOT EXISTS trees(

@@ -40,6 +40,22 @@ absl::Status ChunkReader::Read(int64_t tenant, absl::Span<const std::string> ids
   return ReadSorted(tenant, std::move(located), emit, stats, /*retry_moved=*/true);
 }
 
+absl::Status ChunkReader::ReadSuperseded(int64_t tenant, absl::Span<const std::string> ids,
+                                         Emit emit, ChunkReadStats* stats) {
+  absl::flat_hash_set<absl::string_view> seen;
+  std::vector<std::string> lookup;
+  for (const std::string& id : ids) {
+    if (seen.insert(id).second) lookup.push_back(id);
+  }
+  ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
+                   chunks_->LocateMany(tenant, lookup, /*superseded=*/true));
+  std::vector<Located> located;
+  for (size_t i = 0; i < lookup.size(); ++i) {
+    if (where[i].has_value()) located.push_back(Located{&lookup[i], *std::move(where[i])});
+  }
+  return ReadSorted(tenant, std::move(located), emit, stats, /*retry_moved=*/false);
+}
+
 absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> located, Emit emit,
                                      ChunkReadStats* stats, bool retry_moved) {
   std::sort(located.begin(), located.end(), [](const Located& a, const Located& b) {
@@ -54,8 +70,7 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
     size_t end = begin + 1;
     while (end < located.size()) {
       const ChunkLocation& next = located[end].where;
-      if (!SamePack(first, next) || next.offset < run_end ||
-          next.offset - run_end > kMaxGapBytes ||
+      if (!SamePack(first, next) || next.offset < run_end || next.offset - run_end > kMaxGapBytes ||
           next.offset + next.length - first.offset > kMaxRunBytes) {
         break;
       }
@@ -89,9 +104,8 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
     }
     for (size_t i = begin; i < end; ++i) {
       const ChunkLocation& at = located[i].where;
-      RETURN_IF_ERROR(
-          emit(*located[i].id, absl::string_view(buffer).substr(at.offset - first.offset,
-                                                                at.length)));
+      RETURN_IF_ERROR(emit(*located[i].id,
+                           absl::string_view(buffer).substr(at.offset - first.offset, at.length)));
       if (stats != nullptr) ++stats->chunks;
     }
     begin = end;

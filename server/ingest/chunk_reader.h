@@ -43,6 +43,10 @@ class ChunkReader final {
   // `emit` returns.
   absl::Status Read(int64_t tenant, absl::Span<const std::string> ids, Emit emit,
                     ChunkReadStats* stats = nullptr);
+  // The copies superseded after damage reports, of those of `ids` that have
+  // one (the others are skipped). Their packs are held, never moved.
+  absl::Status ReadSuperseded(int64_t tenant, absl::Span<const std::string> ids, Emit emit,
+                              ChunkReadStats* stats = nullptr);
 
  private:
   struct Located {

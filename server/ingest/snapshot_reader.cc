@@ -79,6 +79,7 @@ absl::Status SnapshotReader::ReadChunks(const Caller& caller, const v1::ReadChun
                                         ChunkReader::Emit emit, ChunkReadStats* stats) {
   ASSIGN_OR_RETURN(std::vector<std::string> ids, BoundedChunkIds(request.ids()));
   ASSIGN_OR_RETURN(int64_t tenant, TenantOf(caller, request.snapshot_id()));
+  if (request.superseded()) return chunks_.ReadSuperseded(tenant, ids, emit, stats);
   return chunks_.Read(tenant, ids, emit, stats);
 }
 

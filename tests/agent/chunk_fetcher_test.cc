@@ -2,7 +2,9 @@
 // every chunk asked for is delivered exactly once with its plaintext (also
 // across several ReadChunks calls of at most 1024 ids); a chunk stored under
 // the wrong id is delivered with DataLoss while the others still arrive; an
-// id the server does not have fails the fetch and delivers nothing.
+// id the server does not have fails the fetch and delivers nothing; a chunk
+// whose current copy does not open is read again from the copy the server
+// kept after a (false) damage report.
 #include "agent/chunk_fetcher.h"
 
 #include <sys/stat.h>
@@ -188,6 +190,50 @@ TEST_F(ChunkFetcherTest, AChunkUnderTheWrongIdIsDataLossAndTheOthersArrive) {
     EXPECT_OK(d.status);
     EXPECT_EQ(d.plain, "gamma");
   }
+}
+
+// A compromised agent reported alpha's chunk damaged and uploaded beta's
+// bytes under its id; the server kept the replaced copy (superseded_chunks).
+// The fetcher's second try reads that copy, and alpha restores as it was.
+TEST_F(ChunkFetcherTest, TheCopyKeptAfterAFalseDamageReportIsUsedWhenTheCurrentOneIsBad) {
+  std::map<std::string, std::string> files = {{"alpha", "alpha's content"},
+                                              {"beta", "beta's content, longer"}};
+  std::map<std::string, std::string> chunks;
+  const std::string snapshot = BackUp(files, &chunks);
+  std::string a, b;
+  for (const auto& [id, content] : chunks) (content == files["alpha"] ? a : b) = id;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
+                         SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
+    ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
+    ASSERT_OK_AND_ASSIGN(SqliteStatement keep, db->Prepare(R"sql(
+        INSERT INTO superseded_chunks(pack_id, tenant_id, id, offset, length, raw_size,
+                                      superseded_ms)
+        SELECT pack_id, tenant_id, id, offset, length, raw_size, 1 FROM chunks WHERE id = ?1)sql"));
+    keep.BindBlob(1, a);
+    ASSERT_OK(keep.Run());
+    ASSERT_EQ(db->Changes(), 1);
+    ASSERT_OK_AND_ASSIGN(SqliteStatement replace, db->Prepare(R"sql(
+        UPDATE chunks SET (pack_id, offset, length, raw_size) =
+          (SELECT pack_id, offset, length, raw_size FROM chunks WHERE id = ?2)
+        WHERE id = ?1)sql"));
+    replace.BindBlob(1, a);
+    replace.BindBlob(2, b);
+    ASSERT_OK(replace.Run());
+    ASSERT_EQ(db->Changes(), 1);
+    ASSERT_OK(db->Exec("COMMIT"));
+  }
+  Deliveries got;
+  ChunkFetcher fetcher(env_->connection(), env_->agent().crypto.get(), snapshot, 2, got.Callback());
+  ASSERT_OK(fetcher.Fetch(Keys(chunks)));
+  std::map<std::string, Deliveries::Got> delivered = got.Take();
+  ASSERT_EQ(delivered.size(), 2u);
+  for (const auto& [id, d] : delivered) {
+    EXPECT_EQ(d.times, 1);
+    EXPECT_OK(d.status);
+    EXPECT_EQ(d.plain, chunks[id]);
+  }
+  EXPECT_EQ(fetcher.stats().calls, 2u) << "one call, then one second try";
 }
 
 TEST_F(ChunkFetcherTest, AnIdTheServerLacksFailsTheFetchAndDeliversNothing) {
