@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/chunk_id.h"
 #include "common/limits.h"
+#include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/catalog/sqlite_db.h"
@@ -88,6 +89,26 @@ class ChunkFetcherTest : public ::testing::Test {
     }
     return backup->snapshot.id();
   }
+  // Statements on the server's catalog file, in one transaction, each with
+  // its blob parameters (?1, ?2, ...) and changing exactly one row.
+  struct Edit {
+    std::string sql;
+    std::vector<std::string> blobs;
+  };
+  absl::Status EditCatalog(const std::vector<Edit>& edits) {
+    ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
+                     SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
+    RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+    for (const Edit& e : edits) {
+      ASSIGN_OR_RETURN(SqliteStatement statement, db->Prepare(e.sql));
+      for (size_t i = 0; i < e.blobs.size(); ++i) {
+        statement.BindBlob(static_cast<int>(i + 1), e.blobs[i]);
+      }
+      RETURN_IF_ERROR(statement.Run());
+      if (db->Changes() != 1) return absl::InternalError(absl::StrCat(e.sql, ": not one row"));
+    }
+    return db->Exec("COMMIT");
+  }
   static std::vector<std::string> Keys(const std::map<std::string, std::string>& m) {
     std::vector<std::string> keys;
     for (const auto& [k, v] : m) keys.push_back(k);
@@ -155,23 +176,10 @@ TEST_F(ChunkFetcherTest, AChunkUnderTheWrongIdIsDataLossAndTheOthersArrive) {
     if (content == files["alpha"]) a = id;
     if (content == files["beta"]) b = id;
   }
-  {
-    // Swap the two chunks' ids in the server's catalog.
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                         SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
-    ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
-    const std::string parked(32, '\0');
-    for (const auto& [from, to] :
-         std::vector<std::pair<std::string, std::string>>{{a, parked}, {b, a}, {parked, b}}) {
-      ASSERT_OK_AND_ASSIGN(SqliteStatement move,
-                           db->Prepare("UPDATE chunks SET id = ?2 WHERE id = ?1"));
-      move.BindBlob(1, from);
-      move.BindBlob(2, to);
-      ASSERT_OK(move.Run());
-      ASSERT_EQ(db->Changes(), 1);
-    }
-    ASSERT_OK(db->Exec("COMMIT"));
-  }
+  // Swap the two chunks' ids in the server's catalog.
+  const std::string parked(32, '\0');
+  const std::string move = "UPDATE chunks SET id = ?2 WHERE id = ?1";
+  ASSERT_OK(EditCatalog({{move, {a, parked}}, {move, {b, a}}, {move, {parked, b}}}));
   Deliveries got;
   ChunkFetcher fetcher(env_->connection(), env_->agent().crypto.get(), snapshot, 2, got.Callback());
   ASSERT_OK(fetcher.Fetch(Keys(chunks)));
@@ -202,27 +210,17 @@ TEST_F(ChunkFetcherTest, TheCopyKeptAfterAFalseDamageReportIsUsedWhenTheCurrentO
   const std::string snapshot = BackUp(files, &chunks);
   std::string a, b;
   for (const auto& [id, content] : chunks) (content == files["alpha"] ? a : b) = id;
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                         SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
-    ASSERT_OK(db->Exec("BEGIN IMMEDIATE"));
-    ASSERT_OK_AND_ASSIGN(SqliteStatement keep, db->Prepare(R"sql(
-        INSERT INTO superseded_chunks(pack_id, tenant_id, id, offset, length, raw_size,
-                                      superseded_ms)
-        SELECT pack_id, tenant_id, id, offset, length, raw_size, 1 FROM chunks WHERE id = ?1)sql"));
-    keep.BindBlob(1, a);
-    ASSERT_OK(keep.Run());
-    ASSERT_EQ(db->Changes(), 1);
-    ASSERT_OK_AND_ASSIGN(SqliteStatement replace, db->Prepare(R"sql(
-        UPDATE chunks SET (pack_id, offset, length, raw_size) =
-          (SELECT pack_id, offset, length, raw_size FROM chunks WHERE id = ?2)
-        WHERE id = ?1)sql"));
-    replace.BindBlob(1, a);
-    replace.BindBlob(2, b);
-    ASSERT_OK(replace.Run());
-    ASSERT_EQ(db->Changes(), 1);
-    ASSERT_OK(db->Exec("COMMIT"));
-  }
+  ASSERT_OK(EditCatalog({
+      {R"sql(INSERT INTO superseded_chunks(pack_id, tenant_id, id, offset, length, raw_size,
+                                         superseded_ms)
+             SELECT pack_id, tenant_id, id, offset, length, raw_size, 1 FROM chunks
+             WHERE id = ?1)sql",
+       {a}},
+      {R"sql(UPDATE chunks SET (pack_id, offset, length, raw_size) =
+               (SELECT pack_id, offset, length, raw_size FROM chunks WHERE id = ?2)
+             WHERE id = ?1)sql",
+       {a, b}},
+  }));
   Deliveries got;
   ChunkFetcher fetcher(env_->connection(), env_->agent().crypto.get(), snapshot, 2, got.Callback());
   ASSERT_OK(fetcher.Fetch(Keys(chunks)));
