@@ -1,5 +1,6 @@
 #include "server/ingest/tenant_quota.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,10 +35,21 @@ absl::Status TenantQuota::Charge(int64_t tenant_id, const std::string& tenant, u
   const uint64_t limit = LimitOf(tenant);
   if (limit == 0) return absl::OkStatus();
   const absl::Time now = clock_();
+  bool recount;
+  {
+    absl::MutexLock lock(&mu_);
+    recount = now - usage_[tenant_id].counted > kRecount;
+  }
+  // Counted without the lock (a scan of the tenant's chunks): other
+  // tenants' uploads do not wait for it.
+  std::optional<uint64_t> counted;
+  if (recount) {
+    ASSIGN_OR_RETURN(counted, chunks_->TenantStoredBytes(tenant_id));
+  }
   absl::MutexLock lock(&mu_);
   Usage& usage = usage_[tenant_id];
-  if (now - usage.counted > kRecount) {
-    ASSIGN_OR_RETURN(usage.bytes, chunks_->TenantStoredBytes(tenant_id));
+  if (counted.has_value()) {
+    usage.bytes = *counted;
     usage.counted = now;
   }
   // Written so that no sum can wrap: `bytes` comes from the network.

@@ -295,6 +295,10 @@ TEST_F(HostileAgentTest, AnAgentCannotActAsAnotherAgent) {
   ExpectCode(ReadChunks(a1.get(), read, &chunks), grpc::StatusCode::PERMISSION_DENIED,
              "ReadChunks");
   EXPECT_EQ(chunks, 0);
+  read.set_superseded(true);  // the copies kept after damage reports: scoped alike
+  ExpectCode(ReadChunks(a1.get(), read, &chunks), grpc::StatusCode::PERMISSION_DENIED,
+             "ReadChunks(superseded)");
+  EXPECT_EQ(chunks, 0);
   v1::ReportDamagedChunksRequest damage;
   damage.set_snapshot_id(other.id());
   damage.add_ids(TestChunkId(0, 9));
