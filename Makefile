@@ -7,11 +7,12 @@ JOBS ?= $(shell nproc)
 DEPS := build-essential cmake ninja-build pkg-config git \
         libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
         libabsl-dev libsodium-dev liblz4-dev libzstd-dev libsqlite3-dev libssl-dev \
+        libcurl4-openssl-dev \
         libgtest-dev libgmock-dev libbenchmark-dev python3
 BENCH_DEPS := restic borgbackup time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps configure build test run bench clean format
+.PHONY: all deps bench-deps node-deps s3rver configure build test run bench clean format
 
 all: build
 
@@ -29,6 +30,25 @@ bench-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+# Node.js and npm, for s3rver. Only installed when node is missing: a newer
+# Node from elsewhere (nodesource) must not be replaced by Debian's.
+node-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing: nodejs npm"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; \
+	fi
+
+# s3rver, the S3-protocol server the S3 tier tests run against, at the
+# versions pinned in tests/tools/s3rver/package-lock.json, in $(BUILD)/s3rver.
+S3RVER_DIR := $(BUILD)/s3rver
+S3RVER_STAMP := $(S3RVER_DIR)/node_modules/.package-lock.json
+$(S3RVER_STAMP): tests/tools/s3rver/package.json tests/tools/s3rver/package-lock.json | node-deps
+	mkdir -p $(S3RVER_DIR)
+	cp tests/tools/s3rver/package.json tests/tools/s3rver/package-lock.json $(S3RVER_DIR)/
+	npm ci --prefix $(S3RVER_DIR) --no-audit --no-fund
+	touch $@
+s3rver: $(S3RVER_STAMP)
+
 $(BUILD)/build.ninja: | deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
@@ -37,13 +57,13 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: build s3rver
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build
 	./deploy/demo.sh $(BUILD)
 
-bench: build bench-deps
+bench: build bench-deps s3rver
 	./bench/run.sh $(BUILD)
 
 format:

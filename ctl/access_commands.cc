@@ -22,20 +22,6 @@
 namespace cairn::ctl {
 namespace {
 
-// "90m", "12h", "7d": a duration in minutes, hours or days (or what
-// absl::ParseDuration takes).
-absl::StatusOr<absl::Duration> ParseAge(const std::string& flag, absl::string_view text) {
-  int64_t n = 0;
-  if (absl::EndsWith(text, "d") && absl::SimpleAtoi(text.substr(0, text.size() - 1), &n) &&
-      n >= 0) {
-    return absl::Hours(24) * n;
-  }
-  absl::Duration d;
-  if (absl::ParseDuration(text, &d) && d >= absl::ZeroDuration()) return d;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, " ", text, " is not a duration such as 90m, 12h or 7d"));
-}
-
 std::string When(int64_t unix_ms) {
   if (unix_ms == 0) return "-";
   return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());

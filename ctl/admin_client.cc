@@ -18,10 +18,10 @@ AdminClient::AdminClient(std::string address, v1::ClientCredentials credentials)
 absl::Status AdminClient::Explain(const grpc::Status& status) const {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot reach cairn-server at ", address_, " (", status.error_message(),
-        "); is it running, and is it the server of these credentials? Use --server "
-        "HOST:PORT or CAIRN_SERVER to point elsewhere"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach cairn-server at ", address_, " (", status.error_message(),
+                     "); is it running, and is it the server of these credentials? Use --server "
+                     "HOST:PORT or CAIRN_SERVER to point elsewhere"));
   }
   return FromGrpcStatus(status);
 }

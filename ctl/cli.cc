@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -27,7 +29,8 @@ ABSL_FLAG(bool, overwrite, false, "restore: replace files that exist in the targ
 ABSL_FLAG(bool, allow_special, false, "restore: keep set-id bits and create device nodes");
 ABSL_FLAG(bool, detach, false, "restore, backup: print the job id and return at once");
 ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or differential");
-ABSL_FLAG(std::vector<std::string>, root, {}, "backup: roots (default: the agent's configured roots)");
+ABSL_FLAG(std::vector<std::string>, root, {},
+          "backup: roots (default: the agent's configured roots)");
 ABSL_FLAG(bool, read_data, false, "verify: re-read every chunk, not only pack indexes");
 ABSL_FLAG(bool, dry_run, false, "prune, gc: show what would be removed, remove nothing");
 ABSL_FLAG(std::string, credentials, "",
@@ -42,10 +45,17 @@ ABSL_FLAG(bool, approval, false, "token create: agents wait for `agents approve`
 ABSL_FLAG(std::string, role, "", "credentials create: viewer, operator or admin");
 ABSL_FLAG(std::string, name, "", "credentials create: the credential's name");
 ABSL_FLAG(std::string, out, "", "credentials create: the file to write (default NAME.credentials)");
-ABSL_FLAG(std::string, since, "", "audit: entries from this long ago (24h, 7d) or this date (2026-11-30)");
+ABSL_FLAG(std::string, since, "",
+          "audit: entries from this long ago (24h, 7d) or this date (2026-11-30)");
 ABSL_FLAG(bool, refused, false, "audit: refused and failed calls only");
-ABSL_FLAG(std::string, snapshot, "", "verify --agent: the snapshot (default: the newest of each root)");
-ABSL_FLAG(uint32_t, sample, 0, "verify --agent: the percentage of chunks to read back (default all)");
+ABSL_FLAG(std::string, snapshot, "",
+          "verify --agent: the snapshot (default: the newest of each root)");
+ABSL_FLAG(std::string, from, "", "tier move, tier copy: the tier packs come from");
+ABSL_FLAG(std::string, to, "", "tier move, tier copy: the tier packs go to");
+ABSL_FLAG(std::string, older_than, "",
+          "tier move, tier copy: only packs written at least this long ago (30d, 12h)");
+ABSL_FLAG(uint32_t, sample, 0,
+          "verify --agent: the percentage of chunks to read back (default all)");
 
 namespace cairn::ctl {
 
@@ -68,6 +78,9 @@ const char kUsage[] =
     "                                 policies: what to protect, schedules, retention\n"
     "  prune [--dry-run]              expire snapshots by their policies' retention\n"
     "  gc [--dry-run]                 delete unreferenced chunks, compact packs\n"
+    "  tier list                      usage, packs and health of each tier; catalog bundles\n"
+    "  tier move|copy --from A --to B [--older-than 30d] [--dry-run]\n"
+    "                                 move packs to another tier, or add a copy there\n"
     "  snapshot protect ID | unprotect ID | delete ID\n"
     "                                 keep a snapshot whatever retention says; delete one\n\n"
     "Access (admin role):\n"
@@ -83,6 +96,19 @@ const char kUsage[] =
     "or, on the server's host, talks over its local socket: --server local:PATH.\n"
     "Run `cairnctl --help` for every flag; docs/operations.md for the whole story.";
 
+// "90m", "12h", "7d": a duration in minutes, hours or days (or what
+// absl::ParseDuration takes).
+absl::StatusOr<absl::Duration> ParseAge(const std::string& flag, absl::string_view text) {
+  int64_t n = 0;
+  if (absl::EndsWith(text, "d") && absl::SimpleAtoi(text.substr(0, text.size() - 1), &n) &&
+      n >= 0) {
+    return absl::Hours(24) * n;
+  }
+  absl::Duration d;
+  if (absl::ParseDuration(text, &d) && d >= absl::ZeroDuration()) return d;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " ", text, " is not a duration such as 90m, 12h or 7d"));
+}
 
 int Fail(const absl::Status& status) {
   std::cerr << "cairnctl: " << status.message() << "\n";

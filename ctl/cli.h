@@ -13,6 +13,9 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "cairn/v1/types.pb.h"
 #include "ctl/admin_client.h"
 
@@ -44,12 +47,18 @@ ABSL_DECLARE_FLAG(std::string, since);
 ABSL_DECLARE_FLAG(bool, refused);
 ABSL_DECLARE_FLAG(std::string, snapshot);
 ABSL_DECLARE_FLAG(uint32_t, sample);
+ABSL_DECLARE_FLAG(std::string, from);
+ABSL_DECLARE_FLAG(std::string, to);
+ABSL_DECLARE_FLAG(std::string, older_than);
 
 namespace cairn::ctl {
 
 // What `cairnctl` with no or a wrong command prints.
 extern const char kUsage[];
 
+// "90m", "12h", "7d": a duration in minutes, hours or days (or what
+// absl::ParseDuration takes); InvalidArgument naming --flag otherwise.
+absl::StatusOr<absl::Duration> ParseAge(const std::string& flag, absl::string_view text);
 // Prints the error and returns the exit code: 2 for a bad argument, else 1.
 int Fail(const absl::Status& status);
 // Prints the problem and the usage; returns 2.
@@ -77,6 +86,7 @@ int Verify(AdminClient& client);
 int PolicyCommand(AdminClient& client, const std::vector<std::string>& args);
 int Prune(AdminClient& client);
 int Gc(AdminClient& client);
+int TierCommand(AdminClient& client, const std::vector<std::string>& args);
 int SnapshotCommand(AdminClient& client, const std::vector<std::string>& args);
 // Access: access_commands.cc.
 int Token(AdminClient& client, const std::vector<std::string>& args);

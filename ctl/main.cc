@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "policy") return PolicyCommand(client, args);
   if (command == "prune") return Prune(client);
   if (command == "gc") return Gc(client);
+  if (command == "tier") return TierCommand(client, args);
   if (command == "watch")
     return args.size() == 1 ? Follow(client, args[0]) : Usage("watch takes a job id");
   return Usage(absl::StrCat("unknown command \"", command, "\""));

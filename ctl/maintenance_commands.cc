@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cairn/v1/agent.pb.h"
 #include "common/json_output.h"
 #include "common/path_text.h"
+#include "common/text_config.h"
 #include "ctl/cli.h"
 #include "ctl/output.h"
-#include "common/text_config.h"
-#include "cairn/v1/agent.pb.h"
 
 namespace cairn::ctl {
 
@@ -22,7 +22,8 @@ int Verify(AdminClient& client) {
   request.set_agent(absl::GetFlag(FLAGS_agent));
   request.set_snapshot_id(absl::GetFlag(FLAGS_snapshot));
   request.set_sample_percent(absl::GetFlag(FLAGS_sample));
-  if (request.agent().empty() && (!request.snapshot_id().empty() || request.sample_percent() != 0)) {
+  if (request.agent().empty() &&
+      (!request.snapshot_id().empty() || request.sample_percent() != 0)) {
     return Usage("--snapshot and --sample go with --agent (the agent verifies with its key)");
   }
   auto report = client.Call(&v1::AdminService::Stub::Verify, request, absl::Hours(24));
@@ -133,8 +134,7 @@ int Prune(AdminClient& client) {
 }
 
 int SnapshotCommand(AdminClient& client, const std::vector<std::string>& args) {
-  if (args.size() != 2 ||
-      (args[0] != "protect" && args[0] != "unprotect" && args[0] != "delete")) {
+  if (args.size() != 2 || (args[0] != "protect" && args[0] != "unprotect" && args[0] != "delete")) {
     return Usage("snapshot protect ID | snapshot unprotect ID | snapshot delete ID");
   }
   if (args[0] == "delete") {

@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cairn/v1/agent.pb.h"
 #include "common/json_output.h"
 #include "common/path_text.h"
+#include "common/text_config.h"
 #include "ctl/cli.h"
 #include "ctl/output.h"
-#include "common/text_config.h"
-#include "cairn/v1/agent.pb.h"
 
 namespace cairn::ctl {
 
@@ -31,8 +31,8 @@ int Follow(AdminClient& client, const std::string& job_id) {
     if (p.bytes_total() > 0) {
       double f = std::min(1.0, static_cast<double>(p.bytes_done()) / p.bytes_total());
       int filled = static_cast<int>(f * 30);
-      bar = absl::StrFormat("[%s%s] %3d%% ", std::string(filled, '#'), std::string(30 - filled, ' '),
-                            static_cast<int>(f * 100));
+      bar = absl::StrFormat("[%s%s] %3d%% ", std::string(filled, '#'),
+                            std::string(30 - filled, ' '), static_cast<int>(f * 100));
     }
     std::cerr << absl::StrFormat("\r%s%s: %s%d files, %s   ", job.id(), "", bar, p.files_done(),
                                  HumanBytes(p.bytes_done()))
@@ -45,7 +45,8 @@ int Follow(AdminClient& client, const std::string& job_id) {
     PrintJsonLine(job);
   } else {
     std::cout << absl::StrFormat("job %s %s: %d files, %s%s\n", job.id(), StateName(job.state()),
-                                 job.progress().files_done(), HumanBytes(job.progress().bytes_done()),
+                                 job.progress().files_done(),
+                                 HumanBytes(job.progress().bytes_done()),
                                  job.snapshot_id().empty() || job.kind() != v1::JOB_KIND_BACKUP
                                      ? ""
                                      : absl::StrCat(", snapshot ", job.snapshot_id()));

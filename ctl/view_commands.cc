@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cairn/v1/agent.pb.h"
 #include "common/json_output.h"
 #include "common/path_text.h"
+#include "common/text_config.h"
 #include "ctl/cli.h"
 #include "ctl/output.h"
-#include "common/text_config.h"
-#include "cairn/v1/agent.pb.h"
 
 namespace cairn::ctl {
 
@@ -35,8 +35,8 @@ int Status(AdminClient& client) {
                HumanBytes(t.free_bytes())});
   }
   std::cout << "\n" << tiers.Render();
-  Table agents({"AGENT", "TENANT", "ONLINE", "LAST SEEN", "LAST BACKUP", "LAST CHANGE",
-                "BACKLOG", "PROTECTION"});
+  Table agents({"AGENT", "TENANT", "ONLINE", "LAST SEEN", "LAST BACKUP", "LAST CHANGE", "BACKLOG",
+                "PROTECTION"});
   for (const v1::AgentInfo& a : s.agents()) {
     std::string protection = a.rpo_violated() ? "RPO VIOLATED" : "ok";
     if (!a.watcher_problem().empty()) absl::StrAppend(&protection, "; ", a.watcher_problem());
@@ -62,7 +62,8 @@ int Agents(AdminClient& client) {
   auto agents = client.Call(&v1::AdminService::Stub::ListAgents, v1::ListAgentsRequest());
   if (!agents.ok()) return Fail(agents.status());
   if (PrintedJson(*agents)) return 0;
-  Table table({"AGENT", "TENANT", "HOST", "VERSION", "ONLINE", "LAST SEEN", "LAST BACKUP", "ROOTS"});
+  Table table(
+      {"AGENT", "TENANT", "HOST", "VERSION", "ONLINE", "LAST SEEN", "LAST BACKUP", "ROOTS"});
   for (const v1::AgentInfo& a : agents->agents()) {
     std::vector<std::string> roots;
     for (const std::string& r : a.roots()) roots.push_back(PathToText(r));
@@ -84,7 +85,8 @@ int Jobs(AdminClient& client) {
   Table table({"JOB", "KIND", "STATE", "AGENT", "WHAT", "CREATED", "RESULT"});
   for (const v1::Job& j : jobs->jobs()) {
     std::string result = j.error().empty() ? j.snapshot_id() : j.error();
-    if (j.file_errors_size() > 0) absl::StrAppend(&result, " (", j.file_errors_size(), " file errors)");
+    if (j.file_errors_size() > 0)
+      absl::StrAppend(&result, " (", j.file_errors_size(), " file errors)");
     table.Add({j.id(), KindName(j.kind()), StateName(j.state()), j.agent(), JobTarget(j),
                Ago(j.created_unix_ms()), result});
   }
@@ -175,8 +177,8 @@ int Diff(AdminClient& client, const std::vector<std::string>& args) {
   if (!diff.ok()) return Fail(diff.status());
   if (PrintedJson(*diff)) return 0;
   for (const v1::Change& c : diff->changes()) {
-    const char* mark = c.kind() == v1::CHANGE_KIND_ADDED     ? "+"
-                       : c.kind() == v1::CHANGE_KIND_REMOVED ? "-"
+    const char* mark = c.kind() == v1::CHANGE_KIND_ADDED      ? "+"
+                       : c.kind() == v1::CHANGE_KIND_REMOVED  ? "-"
                        : c.kind() == v1::CHANGE_KIND_METADATA ? "U"
                                                               : "M";
     std::cout << mark << " " << PathToText(c.path())

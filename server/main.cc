@@ -14,23 +14,90 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/file_util.h"
 #include "common/flag_names.h"
 #include "common/text_config.h"
+#include "server/open_tiers.h"
+#include "server/recovery/catalog_key.h"
+#include "server/recovery/state_recovery.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.ServerConfig)");
-ABSL_FLAG(std::string, listen, "", "address to listen on, overrides the config (default 127.0.0.1:7420)");
+ABSL_FLAG(std::string, listen, "",
+          "address to listen on, overrides the config (default 127.0.0.1:7420)");
 ABSL_FLAG(std::string, state_dir, "", "catalog and pack directory, overrides the config");
 ABSL_FLAG(bool, print_config, false, "print the effective config and exit");
+ABSL_FLAG(std::string, recover_from_tier, "",
+          "rebuild the state directory (catalog, TLS CA, admin credential) from the newest "
+          "catalog bundle on this tier, then exit");
+ABSL_FLAG(std::string, catalog_key, "",
+          "with --recover-from-tier: the catalog key file (default: catalog_backup.key_file)");
 
 namespace {
 
 constexpr char kUsage[] =
     "cairn-server: the cairn backup server.\n\n"
-    "  cairn-server [--config FILE] [--listen HOST:PORT] [--state-dir DIR]\n\n"
+    "  cairn-server [--config FILE] [--listen HOST:PORT] [--state-dir DIR]\n"
+    "  cairn-server --config FILE --recover-from-tier NAME [--catalog-key FILE]\n\n"
     "Without a config it listens on 127.0.0.1:7420 and keeps its catalog and packs\n"
     "under ./cairn-state/server. See docs/operations.md.";
 
+// --recover-from-tier: the state directory back from a tier's newest bundle.
+int Recover(const cairn::v1::ServerConfig& config, const std::string& tier_name,
+            std::string key_file) {
+  absl::StatusOr<std::vector<std::unique_ptr<cairn::Tier>>> tiers =
+      cairn::OpenConfiguredTiers(config);
+  if (!tiers.ok()) {
+    std::cerr << "cairn-server: " << tiers.status().message() << "\n";
+    return 2;
+  }
+  cairn::Tier* tier = nullptr;
+  for (const auto& t : *tiers) {
+    if (t->name() == tier_name) tier = t.get();
+  }
+  if (tier == nullptr) {
+    std::cerr << "cairn-server: no tier named " << tier_name << " in the config\n";
+    return 2;
+  }
+  if (key_file.empty()) key_file = config.catalog_backup().key_file();
+  absl::StatusOr<cairn::SecretKey> key = cairn::LoadCatalogKey(key_file);
+  if (!key.ok()) {
+    std::cerr << "cairn-server: " << key.status().message()
+              << " (give the copy you kept with --catalog-key FILE)\n";
+    return 2;
+  }
+  absl::StatusOr<cairn::RecoveryReport> report =
+      cairn::RecoverStateDir(tier, *key, config.state_dir());
+  if (!report.ok()) {
+    std::cerr << "cairn-server: recovery failed: " << report.status().message() << "\n";
+    return 1;
+  }
+  for (const std::string& s : report->skipped) std::cerr << "skipped " << s << "\n";
+  // The server that starts next finds the key where the config says.
+  const std::string& home = config.catalog_backup().key_file();
+  absl::StatusOr<cairn::SecretKey> at_home = cairn::LoadCatalogKey(home);
+  if (at_home.ok() && !at_home->Equals(*key)) {
+    // New bundles would be sealed with a key the kept copy does not match.
+    std::cerr << "cairn-server: recovered, but " << home
+              << " holds another catalog key than the one the bundle opened with; replace it "
+                 "with "
+              << key_file << " before starting\n";
+    return 1;
+  }
+  if (key_file != home && !at_home.ok()) {
+    absl::StatusOr<std::string> text = cairn::ReadFileToString(key_file, 4096);
+    absl::Status copied = text.ok() ? cairn::WriteFileAtomically(home, *text, 0600) : text.status();
+    if (!copied.ok()) {
+      std::cerr << "cairn-server: recovered, but the key was not copied to " << home << ": "
+                << copied.message() << " (copy it there before starting)\n";
+    }
+  }
+  std::cout << "recovered " << config.state_dir() << " from " << report->object << " on tier "
+            << tier_name << " (" << absl::StrJoin(report->files, ", ") << ")\n"
+            << "start cairn-server as usual; snapshots committed after this bundle are not in "
+               "it\n";
+  return 0;
+}
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
@@ -61,6 +128,10 @@ int main(int argc, char** argv) {
     std::cout << cairn::PrintTextConfig(*resolved);
     return 0;
   }
+  if (!absl::GetFlag(FLAGS_recover_from_tier).empty()) {
+    return Recover(*resolved, absl::GetFlag(FLAGS_recover_from_tier),
+                   absl::GetFlag(FLAGS_catalog_key));
+  }
   absl::StatusOr<std::unique_ptr<cairn::CairnServer>> server = cairn::CairnServer::Start(*resolved);
   if (!server.ok()) {
     std::cerr << "cairn-server: " << server.status().message() << "\n";
@@ -72,8 +143,14 @@ int main(int argc, char** argv) {
             << " (join tokens carry it; check it when you enroll by hand)" << std::endl;
   if (!(*server)->admin_credentials_written().empty()) {
     std::cerr << "first admin credential written to " << (*server)->admin_credentials_written()
-              << " (root only): cairnctl --credentials "
-              << (*server)->admin_credentials_written() << " status" << std::endl;
+              << " (root only): cairnctl --credentials " << (*server)->admin_credentials_written()
+              << " status" << std::endl;
+  }
+  if (!(*server)->catalog_key_created().empty()) {
+    std::cerr << "made the catalog key " << (*server)->catalog_key_created()
+              << ": keep a copy off this machine; recovering the catalog from a tier "
+                 "(--recover-from-tier) needs it"
+              << std::endl;
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -13,10 +13,11 @@
 #include "common/status_macros.h"
 #include "server/auth/first_admin.h"
 #include "server/auth/server_pki.h"
+#include "server/open_tiers.h"
+#include "server/recovery/catalog_key.h"
 #include "server/rpc/access_service.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/agent_service.h"
-#include "server/tiers/local_tier.h"
 
 namespace cairn {
 
@@ -52,15 +53,19 @@ absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
     tier->set_name("hot");
     tier->mutable_local()->set_path(config.state_dir() + "/packs");
   }
-  for (const v1::TierConfig& tier : config.tiers()) {
-    if (tier.name().empty()) return absl::InvalidArgumentError("tiers.name must be set");
-    if (tier.has_local() && tier.local().path().empty()) {
+  for (v1::TierConfig& tier : *config.mutable_tiers()) RETURN_IF_ERROR(ResolveTierConfig(&tier));
+  v1::CatalogBackupConfig* backup = config.mutable_catalog_backup();
+  if (backup->key_file().empty()) backup->set_key_file(config.state_dir() + "/catalog.key");
+  if (backup->interval_seconds() == 0) backup->set_interval_seconds(300);
+  if (backup->keep() == 0) backup->set_keep(3);
+  v1::PlacementConfig* placement = config.mutable_placement();
+  if (placement->tier_retry_seconds() == 0) placement->set_tier_retry_seconds(30);
+  for (const std::string& name : placement->new_packs()) {
+    bool known = false;
+    for (const v1::TierConfig& tier : config.tiers()) known |= tier.name() == name;
+    if (!known) {
       return absl::InvalidArgumentError(
-          absl::StrCat("tiers.local.path must be set for tier ", tier.name()));
-    }
-    if (!tier.has_local()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tier ", tier.name(), " needs a kind (local { path: ... })"));
+          absl::StrCat("placement.new_packs names tier ", name, ", which is not in tiers"));
     }
   }
   return config;
@@ -75,11 +80,9 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   ASSIGN_OR_RETURN(v1::ServerConfig config, ResolveServerConfig(raw_config));
   RETURN_IF_ERROR(MakeDirectories(config.state_dir(), 0750));
   std::unique_ptr<CairnServer> server(new CairnServer());
-  std::vector<std::unique_ptr<Tier>> tiers;
-  for (const v1::TierConfig& tier : config.tiers()) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Tier> t, OpenLocalTier(tier.name(), tier.local().path()));
-    if (options.wrap_tier) t = options.wrap_tier(std::move(t));
-    tiers.push_back(std::move(t));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Tier>> tiers, OpenConfiguredTiers(config));
+  if (options.wrap_tier) {
+    for (std::unique_ptr<Tier>& t : tiers) t = options.wrap_tier(std::move(t));
   }
   options.pack_target_bytes = config.pack_target_bytes();
   options.job_lease = absl::Seconds(config.job_lease_seconds());
@@ -89,8 +92,48 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   options.pki = std::make_shared<const ServerPki>(pki);
   options.limits = config.limits();
   options.min_retention = absl::Hours(24) * config.min_retention_days();
+  options.tier_set.new_packs.assign(config.placement().new_packs().begin(),
+                                    config.placement().new_packs().end());
+  options.tier_set.retry_after = absl::Seconds(config.placement().tier_retry_seconds());
+  // The catalog backup: hooks into the core first, the backup itself once
+  // the core (its catalog and tiers) exists.
+  std::shared_ptr<CatalogChanged> changed;
+  auto backup = server->catalog_backup_ref_;
+  std::optional<SecretKey> catalog_key;
+  if (!config.catalog_backup().disabled()) {
+    bool created = false;
+    ASSIGN_OR_RETURN(catalog_key,
+                     LoadOrCreateCatalogKey(config.catalog_backup().key_file(), &created));
+    if (created) server->catalog_key_created_ = config.catalog_backup().key_file();
+    changed = std::make_shared<CatalogChanged>();
+    options.on_catalog_change = [changed] { changed->Mark(); };
+    options.catalog_barrier = [backup]() -> absl::Status {
+      CatalogBackup* b = backup->load();
+      return b == nullptr ? absl::OkStatus() : b->BackupNow().status();
+    };
+  }
   ASSIGN_OR_RETURN(server->core_, ServerCore::Open(config.state_dir() + "/catalog.db",
                                                    std::move(tiers), std::move(options)));
+  if (changed != nullptr) {
+    server->catalog_backup_ = std::make_unique<CatalogBackup>(
+        &server->core_->catalog(), &server->core_->tiers(), config.state_dir(),
+        *std::move(catalog_key), changed,
+        CatalogBackupOptions{
+            .min_interval = absl::Seconds(config.catalog_backup().interval_seconds()),
+            .keep = static_cast<int>(config.catalog_backup().keep())});
+    backup->store(server->catalog_backup_.get());
+    CatalogBackup* b = server->catalog_backup_.get();
+    server->core_->status().SetCatalogBackupStatus([b] {
+      CatalogBackupState state = b->state();
+      v1::CatalogBackupStatus s;
+      s.set_enabled(true);
+      if (state.bundles > 0) s.set_last_unix_ms(absl::ToUnixMillis(state.last_time));
+      s.set_last_object(state.last_object);
+      s.set_bundles(state.bundles);
+      for (const std::string& p : state.problems) s.add_problems(p);
+      return s;
+    });
+  }
   server->agent_service_ = NewAgentService(server->core_.get());
   server->admin_service_ = NewAdminService(server->core_.get());
   server->enroll_service_ = NewEnrollService(server->core_.get());
@@ -133,6 +176,11 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
       server->admin_credentials_written_,
       EnsureFirstAdmin(server->core_->access(), config.state_dir() + "/admin.credentials",
                        LocalDialAddress(config.listen(), server->port_)));
+  if (server->catalog_backup_ != nullptr) {
+    // A first bundle soon after start, with the first admin credential in it.
+    changed->Mark();
+    server->catalog_backup_->Start();
+  }
   return server;
 }
 
@@ -142,6 +190,7 @@ void CairnServer::Wait() { server_->Wait(); }
 
 void CairnServer::Shutdown() {
   if (server_ == nullptr) return;
+  catalog_backup_ref_->store(nullptr);
   core_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }

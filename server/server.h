@@ -10,12 +10,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "cairn/v1/config.pb.h"
 #include "server/core/server_core.h"
+#include "server/recovery/catalog_backup.h"
 
 namespace cairn {
 
@@ -43,11 +45,19 @@ class CairnServer final {
   // The first admin credentials file, when this start wrote it ("" otherwise).
   const std::string& admin_credentials_written() const { return admin_credentials_written_; }
   Catalog* catalog() { return &core_->catalog(); }
+  // The catalog key file, when this start made it ("" otherwise).
+  const std::string& catalog_key_created() const { return catalog_key_created_; }
+  // Null when catalog_backup.disabled.
+  CatalogBackup* catalog_backup() { return catalog_backup_.get(); }
 
  private:
   CairnServer() = default;
 
   std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<CatalogBackup> catalog_backup_;  // destroyed before the core
+  // What the core's catalog barrier calls; cleared before the backup goes.
+  std::shared_ptr<std::atomic<CatalogBackup*>> catalog_backup_ref_ =
+      std::make_shared<std::atomic<CatalogBackup*>>(nullptr);
   std::unique_ptr<grpc::Service> agent_service_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Service> enroll_service_;
@@ -56,6 +66,7 @@ class CairnServer final {
   int port_ = 0;
   std::string ca_fingerprint_;
   std::string admin_credentials_written_;
+  std::string catalog_key_created_;
 };
 
 }  // namespace cairn

@@ -53,6 +53,8 @@ const absl::flat_hash_map<absl::string_view, MethodRule>& Table() {
       {"/cairn.v1.AdminService/DeletePolicy", kAdminCall},
       {"/cairn.v1.AdminService/Prune", kAdminCall},
       {"/cairn.v1.AdminService/CollectGarbage", kAdminCall},
+      {"/cairn.v1.AdminService/ListTiers", kRead},
+      {"/cairn.v1.AdminService/MoveTier", kAdminCall},
       {"/cairn.v1.AdminService/DeleteSnapshot", kAdminCall},
       {"/cairn.v1.AdminService/ProtectSnapshot", kAdminCall},
       // Access: who may call at all.

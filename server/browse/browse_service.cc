@@ -9,7 +9,8 @@ namespace cairn {
 
 absl::StatusOr<v1::ListSnapshotsResponse> BrowseService::ListSnapshots(
     const Caller&, const v1::ListSnapshotsRequest& request) {
-  uint32_t limit = request.limit() == 0 ? kDefaultListLimit : std::min(request.limit(), kMaxListLimit);
+  uint32_t limit =
+      request.limit() == 0 ? kDefaultListLimit : std::min(request.limit(), kMaxListLimit);
   ASSIGN_OR_RETURN(std::vector<v1::Snapshot> snapshots,
                    catalog_->snapshots().List(request.agent(), limit));
   v1::ListSnapshotsResponse response;

@@ -75,8 +75,8 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
         if (e.name() == parts[i]) found = &e;
       }
       if (found == nullptr) {
-        return absl::NotFoundError(absl::StrCat("no ", request.prefix(), " in snapshot ",
-                                                request.snapshot_id()));
+        return absl::NotFoundError(
+            absl::StrCat("no ", request.prefix(), " in snapshot ", request.snapshot_id()));
       }
       base = JoinPath(base, parts[i]);
       if (found->type() != v1::ENTRY_TYPE_DIRECTORY) {
@@ -107,10 +107,9 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
       // entered when `after` is the directory itself or lies inside it, since
       // the rest of its entries come later.
       bool returned = !after.empty() && !WalkOrderLess(after, path);
-      bool contains_after =
-          is_dir && !after.empty() && after.size() >= path.size() &&
-          after.compare(0, path.size(), path) == 0 &&
-          (after.size() == path.size() || after[path.size()] == '/');
+      bool contains_after = is_dir && !after.empty() && after.size() >= path.size() &&
+                            after.compare(0, path.size(), path) == 0 &&
+                            (after.size() == path.size() || after[path.size()] == '/');
       if (!returned) {
         if (static_cast<uint32_t>(response.files_size()) >= limit) {
           full = true;
@@ -138,9 +137,8 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
   ASSIGN_OR_RETURN(std::optional<v1::Snapshot> to,
                    catalog_->snapshots().Get(request.to_snapshot_id()));
   if (!from.has_value() || !to.has_value()) {
-    return absl::NotFoundError(absl::StrCat("no snapshot ", !from.has_value()
-                                                                ? request.from_snapshot_id()
-                                                                : request.to_snapshot_id()));
+    return absl::NotFoundError(absl::StrCat(
+        "no snapshot ", !from.has_value() ? request.from_snapshot_id() : request.to_snapshot_id()));
   }
   if (from->tenant() != to->tenant()) {
     return absl::InvalidArgumentError("the two snapshots belong to different tenants");
@@ -216,8 +214,8 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
         }
         if (!content_same) {
           add(path, v1::CHANGE_KIND_MODIFIED, eb->type());
-        } else if (ea->mode() != eb->mode() || ea->uid() != eb->uid() ||
-                   ea->gid() != eb->gid() || ea->mtime_ns() != eb->mtime_ns()) {
+        } else if (ea->mode() != eb->mode() || ea->uid() != eb->uid() || ea->gid() != eb->gid() ||
+                   ea->mtime_ns() != eb->mtime_ns()) {
           add(path, v1::CHANGE_KIND_METADATA, eb->type());
         }
       }

@@ -38,22 +38,59 @@ absl::StatusOr<v1::ListAgentsResponse> StatusService::ListAgents(const Caller&) 
   return response;
 }
 
+absl::StatusOr<std::vector<v1::TierStatus>> StatusService::Tiers() {
+  // Packs and bytes come from the catalog: listing an object store to count
+  // them would cost a request per thousand objects.
+  ASSIGN_OR_RETURN(std::vector<TierUsage> usage, catalog_->placement().UsageByTier());
+  Tier* new_packs = tiers_->ForNewPacks();
+  std::vector<v1::TierStatus> out;
+  for (const auto& tier : tiers_->all()) {
+    v1::TierStatus t;
+    t.set_name(tier->name());
+    t.set_kind(tier->kind());
+    for (const TierUsage& u : usage) {
+      if (u.tier != tier->name()) continue;
+      t.set_packs(u.packs);
+      t.set_used_bytes(u.bytes);
+    }
+    // Free space is a local disk's question; an object store has none to report.
+    if (tier->kind() == "local") {
+      absl::StatusOr<TierSpace> space = tier->Space();
+      if (space.ok()) t.set_free_bytes(space->free_bytes);
+    }
+    TierHealth health = tiers_->Health(tier->name());
+    t.set_down(!health.up);
+    t.set_last_error(health.last_error);
+    if (!health.up) t.set_down_since_ms(absl::ToUnixMillis(health.down_since));
+    t.set_failures(health.failures);
+    t.set_new_packs(tier.get() == new_packs);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ListTiersResponse> StatusService::ListTiers(const Caller&) {
+  v1::ListTiersResponse response;
+  ASSIGN_OR_RETURN(std::vector<v1::TierStatus> tiers, Tiers());
+  for (v1::TierStatus& t : tiers) *response.add_tiers() = std::move(t);
+  *response.mutable_catalog_backup() = BackupStatus();
+  return response;
+}
+
 absl::StatusOr<v1::GetStatusResponse> StatusService::GetStatus(const Caller&) {
   v1::GetStatusResponse response;
   response.set_version(CAIRN_VERSION);
   response.set_uptime_seconds(absl::ToInt64Seconds(clock_() - started_));
-  for (const auto& tier : tiers_->all()) {
-    v1::TierStatus* t = response.add_tiers();
-    t->set_name(tier->name());
-    t->set_kind(tier->kind());
-    absl::StatusOr<TierSpace> space = tier->Space();
-    if (!space.ok()) {
-      response.add_problems(absl::StrCat("tier ", tier->name(), ": ", space.status().message()));
-      continue;
+  ASSIGN_OR_RETURN(std::vector<v1::TierStatus> tiers, Tiers());
+  for (v1::TierStatus& t : tiers) {
+    if (t.down()) {
+      response.add_problems(absl::StrCat("tier ", t.name(), " is down: ", t.last_error()));
     }
-    t->set_used_bytes(space->used_bytes);
-    t->set_free_bytes(space->free_bytes);
-    t->set_packs(space->objects);
+    *response.add_tiers() = std::move(t);
+  }
+  *response.mutable_catalog_backup() = BackupStatus();
+  for (const std::string& p : response.catalog_backup().problems()) {
+    response.add_problems(absl::StrCat("catalog backup: ", p));
   }
   ASSIGN_OR_RETURN(CatalogTotals totals, catalog_->Totals());
   response.set_logical_bytes(totals.logical_bytes);
@@ -69,9 +106,10 @@ absl::StatusOr<v1::GetStatusResponse> StatusService::GetStatus(const Caller&) {
   }
   ASSIGN_OR_RETURN(uint64_t damaged, catalog_->chunks().DamagedCount());
   if (damaged > 0) {
-    response.add_problems(absl::StrCat(
-        damaged, " chunk(s) were found damaged by an agent's verify; the next full backup of "
-                 "their files stores them again (cairnctl backup --agent A --level full)"));
+    response.add_problems(
+        absl::StrCat(damaged,
+                     " chunk(s) were found damaged by an agent's verify; the next full backup of "
+                     "their files stores them again (cairnctl backup --agent A --level full)"));
   }
   ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, Agents());
   for (v1::AgentInfo& a : agents) {

@@ -34,8 +34,18 @@ class StatusService final {
 
   absl::StatusOr<v1::GetStatusResponse> GetStatus(const Caller& caller);
   absl::StatusOr<v1::ListAgentsResponse> ListAgents(const Caller& caller);
+  absl::StatusOr<v1::ListTiersResponse> ListTiers(const Caller& caller);
+  // Where the catalog backup's state comes from (the server sets it once at
+  // start, before serving); unset: backups are off.
+  void SetCatalogBackupStatus(std::function<v1::CatalogBackupStatus()> status) {
+    backup_status_ = std::move(status);
+  }
 
  private:
+  absl::StatusOr<std::vector<v1::TierStatus>> Tiers();
+  v1::CatalogBackupStatus BackupStatus() const {
+    return backup_status_ ? backup_status_() : v1::CatalogBackupStatus();
+  }
   absl::StatusOr<std::vector<v1::AgentInfo>> Agents();
 
   Catalog* catalog_;
@@ -44,6 +54,7 @@ class StatusService final {
   PolicyService* policies_;
   std::function<absl::Time()> clock_;
   absl::Time started_;
+  std::function<v1::CatalogBackupStatus()> backup_status_;
 };
 
 }  // namespace cairn

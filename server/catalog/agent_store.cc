@@ -93,8 +93,7 @@ absl::Status AgentStore::Touch(absl::string_view name, int64_t now_ms) {
 
 absl::StatusOr<std::string> AgentStore::KeyCheck(absl::string_view tenant) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement get,
-                   db_->Prepare("SELECT key_check FROM tenants WHERE name=?"));
+  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare("SELECT key_check FROM tenants WHERE name=?"));
   get.BindText(1, tenant);
   ASSIGN_OR_RETURN(bool found, get.Step());
   if (!found || get.ColumnIsNull(0)) return std::string();

@@ -39,8 +39,7 @@ class AgentStore final {
   // Records `check` as the tenant's if it has none yet (atomically: of two
   // racing first agents exactly one wins) and returns the tenant's check
   // value after, which differs from `check` when another key was first.
-  absl::StatusOr<std::string> SetKeyCheckIfUnset(absl::string_view tenant,
-                                                 absl::string_view check);
+  absl::StatusOr<std::string> SetKeyCheckIfUnset(absl::string_view tenant, absl::string_view check);
 
  private:
   absl::StatusOr<int64_t> TenantIdLocked(absl::string_view tenant)

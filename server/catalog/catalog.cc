@@ -46,6 +46,8 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
   catalog->access_ = std::make_unique<AccessStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
   catalog->audit_ = std::make_unique<AuditStore>(std::move(db));
+  ASSIGN_OR_RETURN(db, connect());
+  catalog->placement_ = std::make_unique<PlacementStore>(std::move(db), options.clock);
   return catalog;
 }
 
@@ -55,6 +57,13 @@ absl::StatusOr<CatalogTotals> Catalog::Totals() {
   totals.snapshots = snapshots.snapshots;
   totals.logical_bytes = snapshots.logical_bytes;
   return totals;
+}
+
+absl::Status Catalog::SnapshotTo(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement vacuum, checks_db_->Prepare("VACUUM INTO ?"));
+  vacuum.BindText(1, path);
+  return vacuum.Run();
 }
 
 absl::StatusOr<std::vector<std::string>> Catalog::IntegrityCheck() {
@@ -71,8 +80,8 @@ absl::StatusOr<std::vector<std::string>> Catalog::IntegrityCheck() {
   while (true) {
     ASSIGN_OR_RETURN(bool row, fk.Step());
     if (!row) break;
-    problems.push_back(absl::StrCat("foreign key violation in ", fk.ColumnText(0), " row ",
-                                    fk.ColumnInt(1)));
+    problems.push_back(
+        absl::StrCat("foreign key violation in ", fk.ColumnText(0), " row ", fk.ColumnInt(1)));
   }
   return problems;
 }

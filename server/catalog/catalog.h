@@ -27,6 +27,7 @@
 #include "server/catalog/audit_store.h"
 #include "server/catalog/chunk_store.h"
 #include "server/catalog/job_store.h"
+#include "server/catalog/placement_store.h"
 #include "server/catalog/policy_store.h"
 #include "server/catalog/records.h"
 #include "server/catalog/snapshot_store.h"
@@ -61,10 +62,14 @@ class Catalog final {
   PolicyStore& policies() { return *policies_; }
   AccessStore& access() { return *access_; }
   AuditStore& audit() { return *audit_; }
+  PlacementStore& placement() { return *placement_; }
 
   absl::StatusOr<CatalogTotals> Totals();
   // PRAGMA integrity_check and foreign_key_check; the problems found.
   absl::StatusOr<std::vector<std::string>> IntegrityCheck();
+  // Writes a consistent copy of the whole catalog to `path` (VACUUM INTO:
+  // one read transaction, so commits go on meanwhile). `path` must not exist.
+  absl::Status SnapshotTo(const std::string& path);
 
  private:
   Catalog() = default;
@@ -79,6 +84,7 @@ class Catalog final {
   std::unique_ptr<PolicyStore> policies_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<AuditStore> audit_;
+  std::unique_ptr<PlacementStore> placement_;
 };
 
 }  // namespace cairn

@@ -241,7 +241,16 @@ absl::StatusOr<std::vector<PackRecord>> ChunkStore::DeleteEmptyPacks() {
       std::vector<PackRecord> empty,
       MapRows<PackRecord>(list, [](const SqliteStatement& row) { return PackFromRow(row); }));
   ASSIGN_OR_RETURN(SqliteStatement del, db_->Prepare("DELETE FROM packs WHERE id = ?"));
-  for (const PackRecord& p : empty) {
+  ASSIGN_OR_RETURN(SqliteStatement copies,
+                   db_->Prepare("DELETE FROM pack_copies WHERE pack_id = ? RETURNING tier"));
+  for (PackRecord& p : empty) {
+    copies.Reset();
+    copies.Bind(1, p.id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, copies.Step());
+      if (!row) break;
+      p.copies.push_back(copies.ColumnText(0));
+    }
     del.Reset();
     del.Bind(1, p.id);
     RETURN_IF_ERROR(del.Run());

@@ -28,9 +28,10 @@ absl::StatusOr<std::optional<v1::Job>> ReadJobRow(SqliteDb* db, absl::string_vie
 
 absl::Status JobStore::Insert(const v1::Job& job, int64_t lease_expires_ms) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
-      "INSERT INTO jobs(id, agent, kind, state, created_ms, lease_expires_ms, data) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement put,
+      db_->Prepare("INSERT INTO jobs(id, agent, kind, state, created_ms, lease_expires_ms, data) "
+                   "VALUES(?, ?, ?, ?, ?, ?, ?)"));
   put.BindText(1, job.id());
   put.BindText(2, job.agent());
   put.Bind(3, job.kind());
@@ -54,9 +55,11 @@ absl::StatusOr<std::optional<v1::Job>> JobStore::Get(absl::string_view id) {
 absl::StatusOr<std::vector<v1::Job>> JobStore::List(absl::string_view agent, uint32_t limit,
                                                     bool running_only) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
-      "SELECT data FROM jobs WHERE (?1 = '' OR agent = ?1) "
-      "AND (?2 = 0 OR state IN (1, 2)) ORDER BY created_ms DESC, rowid DESC LIMIT ?3"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare(
+          "SELECT data FROM jobs WHERE (?1 = '' OR agent = ?1) "
+          "AND (?2 = 0 OR state IN (1, 2)) ORDER BY created_ms DESC, rowid DESC LIMIT ?3"));
   list.BindText(1, agent);
   list.Bind(2, running_only ? 1 : 0);
   list.Bind(3, limit);
@@ -65,8 +68,9 @@ absl::StatusOr<std::vector<v1::Job>> JobStore::List(absl::string_view agent, uin
 
 absl::StatusOr<std::vector<v1::Job>> JobStore::Queued(absl::string_view agent) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
-      "SELECT data FROM jobs WHERE agent=? AND state=? ORDER BY created_ms, rowid"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare("SELECT data FROM jobs WHERE agent=? AND state=? ORDER BY created_ms, rowid"));
   list.BindText(1, agent);
   list.Bind(2, v1::JOB_STATE_QUEUED);
   return ParseRows<v1::Job>(list, "job");
@@ -86,11 +90,12 @@ absl::StatusOr<bool> JobStore::ExtendLease(absl::string_view job_id, int64_t now
   return db_->Changes() == 1;
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> JobStore::LiveBackups(
-    int64_t now_ms) {
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> JobStore::LiveBackups(int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
-      "SELECT id, created_ms FROM jobs WHERE state = ? AND kind = ? AND lease_expires_ms > ?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare(
+          "SELECT id, created_ms FROM jobs WHERE state = ? AND kind = ? AND lease_expires_ms > ?"));
   list.Bind(1, v1::JOB_STATE_RUNNING);
   list.Bind(2, v1::JOB_KIND_BACKUP);
   list.Bind(3, now_ms);

@@ -24,9 +24,9 @@ absl::StatusOr<std::optional<v1::Policy>> PolicyStore::Get(absl::string_view nam
 
 absl::Status PolicyStore::Put(const v1::Policy& policy) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
-      "INSERT INTO policies(name, updated_ms, data) VALUES(?1, ?2, ?3) "
-      "ON CONFLICT(name) DO UPDATE SET updated_ms=?2, data=?3"));
+  ASSIGN_OR_RETURN(SqliteStatement put,
+                   db_->Prepare("INSERT INTO policies(name, updated_ms, data) VALUES(?1, ?2, ?3) "
+                                "ON CONFLICT(name) DO UPDATE SET updated_ms=?2, data=?3"));
   put.BindText(1, policy.name());
   put.Bind(2, absl::ToUnixMillis(clock_()));
   put.BindBlob(3, policy.SerializeAsString());

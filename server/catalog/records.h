@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cairn {
 
@@ -37,6 +38,9 @@ struct PackRecord {
   uint64_t size = 0;
   uint64_t entries = 0;
   bool quarantined = false;
+  // Tiers holding copies besides `tier`; filled where the pack is deleted
+  // (their objects are deleted too).
+  std::vector<std::string> copies;
 };
 
 // A tree or chunk of one tenant.

@@ -50,6 +50,14 @@ CREATE TABLE IF NOT EXISTS superseded_chunks(
   raw_size INTEGER NOT NULL,
   superseded_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS superseded_by_pack ON superseded_chunks(pack_id);
+-- Copies of a pack on tiers other than packs.tier (its first location),
+-- each made and verified before its row was written (docs/storage.md).
+CREATE TABLE IF NOT EXISTS pack_copies(
+  pack_id INTEGER NOT NULL REFERENCES packs(id),
+  tier TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY(pack_id, tier)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pack_copies_by_tier ON pack_copies(tier);
 CREATE TABLE IF NOT EXISTS trees(
   tenant_id INTEGER NOT NULL REFERENCES tenants(id),
   id BLOB NOT NULL,
@@ -86,7 +94,8 @@ CREATE TABLE IF NOT EXISTS policies(
   name TEXT PRIMARY KEY,
   updated_ms INTEGER NOT NULL,
   data BLOB NOT NULL);
-)sql" R"sql(
+)sql"
+                                      R"sql(
 CREATE TABLE IF NOT EXISTS certificates(
   serial TEXT PRIMARY KEY,
   kind INTEGER NOT NULL,
@@ -145,9 +154,10 @@ absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
 
 absl::Status MigrateCatalog(SqliteDb* db) {
   ASSIGN_OR_RETURN(std::optional<std::string> version, StoredVersion(db));
-  if (version == "1") {
+  // Version 2 to 3 only adds tables (pack_copies), which kSchema creates.
+  if (version == "1" || version == "2") {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db));
-    RETURN_IF_ERROR(db->Exec(kFromVersion1));
+    if (version == "1") RETURN_IF_ERROR(db->Exec(kFromVersion1));
     RETURN_IF_ERROR(db->Exec(kSchema));
     ASSIGN_OR_RETURN(SqliteStatement put,
                      db->Prepare("UPDATE meta SET value=? WHERE key='schema_version'"));
@@ -157,9 +167,9 @@ absl::Status MigrateCatalog(SqliteDb* db) {
   }
   if (version.has_value()) {
     if (*version != std::to_string(kCatalogSchemaVersion)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "catalog schema version ", *version, " is not ", kCatalogSchemaVersion,
-          "; this cairn-server cannot open it (use the matching release)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("catalog schema version ", *version, " is not ", kCatalogSchemaVersion,
+                       "; this cairn-server cannot open it (use the matching release)"));
     }
     // Same version: the script is idempotent and adds nothing.
     return db->Exec(kSchema);

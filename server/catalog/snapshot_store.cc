@@ -23,10 +23,11 @@ absl::StatusOr<v1::Snapshot> SnapshotStore::Commit(const v1::Snapshot& snapshot,
     return absl::FailedPreconditionError(absl::StrCat("commit: no job ", job.id()));
   }
 
-  ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
-      "INSERT INTO snapshots(id, agent, tenant_id, root, level, created_ms, job_id, "
-      "root_tree, logical_bytes, data) "
-      "VALUES(?, ?, (SELECT id FROM tenants WHERE name=?), ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement put,
+      db_->Prepare("INSERT INTO snapshots(id, agent, tenant_id, root, level, created_ms, job_id, "
+                   "root_tree, logical_bytes, data) "
+                   "VALUES(?, ?, (SELECT id FROM tenants WHERE name=?), ?, ?, ?, ?, ?, ?, ?)"));
   put.BindText(1, snapshot.id());
   put.BindText(2, snapshot.agent());
   put.BindText(3, snapshot.tenant());
@@ -72,9 +73,9 @@ absl::StatusOr<v1::Snapshot> SnapshotStore::SetProtected(absl::string_view id, b
 absl::StatusOr<std::vector<v1::Snapshot>> SnapshotStore::List(absl::string_view agent,
                                                               uint32_t limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
-      "SELECT data FROM snapshots WHERE (?1 = '' OR agent = ?1) "
-      "ORDER BY created_ms DESC, rowid DESC LIMIT ?2"));
+  ASSIGN_OR_RETURN(SqliteStatement list,
+                   db_->Prepare("SELECT data FROM snapshots WHERE (?1 = '' OR agent = ?1) "
+                                "ORDER BY created_ms DESC, rowid DESC LIMIT ?2"));
   list.BindText(1, agent);
   list.Bind(2, limit);
   return ParseRows<v1::Snapshot>(list, "snapshot");
@@ -83,9 +84,11 @@ absl::StatusOr<std::vector<v1::Snapshot>> SnapshotStore::List(absl::string_view 
 absl::StatusOr<std::optional<v1::Snapshot>> SnapshotStore::Latest(
     absl::string_view agent, absl::string_view root, std::optional<v1::BackupLevel> level) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement get, db_->Prepare(
-      "SELECT data FROM snapshots WHERE agent=?1 AND root=?2 AND (?3 = 0 OR level = ?3) "
-      "ORDER BY created_ms DESC, rowid DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement get,
+      db_->Prepare(
+          "SELECT data FROM snapshots WHERE agent=?1 AND root=?2 AND (?3 = 0 OR level = ?3) "
+          "ORDER BY created_ms DESC, rowid DESC LIMIT 1"));
   get.BindText(1, agent);
   get.BindBlob(2, root);
   get.Bind(3, level.has_value() ? static_cast<int64_t>(*level) : 0);
@@ -96,7 +99,8 @@ absl::StatusOr<std::optional<v1::Snapshot>> SnapshotStore::Latest(
 
 absl::StatusOr<std::vector<TenantObject>> SnapshotStore::RootTrees() {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare("SELECT tenant_id, root_tree FROM snapshots"));
+  ASSIGN_OR_RETURN(SqliteStatement list,
+                   db_->Prepare("SELECT tenant_id, root_tree FROM snapshots"));
   return MapRows<TenantObject>(list, [](const SqliteStatement& row) {
     return TenantObject{row.ColumnInt(0), row.ColumnBlob(1)};
   });
@@ -127,8 +131,8 @@ absl::Status SnapshotStore::Delete(absl::Span<const std::pair<std::string, std::
 absl::StatusOr<CatalogTotals> SnapshotStore::Totals() {
   absl::MutexLock lock(&mu_);
   CatalogTotals totals;
-  ASSIGN_OR_RETURN(SqliteStatement snaps, db_->Prepare(
-      "SELECT count(*), coalesce(sum(logical_bytes),0) FROM snapshots"));
+  ASSIGN_OR_RETURN(SqliteStatement snaps,
+                   db_->Prepare("SELECT count(*), coalesce(sum(logical_bytes),0) FROM snapshots"));
   ASSIGN_OR_RETURN(bool row, snaps.Step());
   if (row) {
     totals.snapshots = snaps.ColumnInt(0);

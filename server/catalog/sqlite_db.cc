@@ -45,8 +45,8 @@ void SqliteStatement::BindText(int index, absl::string_view value) {
 }
 void SqliteStatement::BindBlob(int index, absl::string_view value) {
   // A zero-length blob must still be a blob, not NULL.
-  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : value.data(),
-                    static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : value.data(), static_cast<int>(value.size()),
+                    SQLITE_TRANSIENT);
 }
 void SqliteStatement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
 
@@ -89,7 +89,7 @@ bool SqliteStatement::ColumnIsNull(int index) const {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
-                                                        const std::string& vfs) {
+                                                         const std::string& vfs) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -105,8 +105,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   sqlite3_extended_result_codes(raw, 1);
   // synchronous=FULL: a commit that acknowledges a backup is on disk when it
   // returns, even across power loss.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     absl::Status status = db->Exec(pragma);
     if (!status.ok()) return status;
   }

@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "absl/container/node_hash_map.h"
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

@@ -17,8 +17,10 @@ absl::Status TreeStore::Put(int64_t tenant,
                             absl::Span<const std::pair<std::string, std::string>> trees) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
-  ASSIGN_OR_RETURN(SqliteStatement put, db_->Prepare(
-      "INSERT OR IGNORE INTO trees(tenant_id, id, data, created_ms) VALUES(?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement put,
+      db_->Prepare(
+          "INSERT OR IGNORE INTO trees(tenant_id, id, data, created_ms) VALUES(?, ?, ?, ?)"));
   const int64_t now_ms = absl::ToUnixMillis(clock_());
   for (const auto& [id, data] : trees) {
     put.Reset();
@@ -46,9 +48,11 @@ absl::StatusOr<std::vector<TreeRow>> TreeStore::Page(int64_t after_tenant,
                                                      absl::string_view after_id,
                                                      uint64_t max_bytes) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement list, db_->Prepare(
-      "SELECT tenant_id, id, created_ms, data FROM trees WHERE (tenant_id, id) > (?, ?) "
-      "ORDER BY tenant_id, id"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement list,
+      db_->Prepare(
+          "SELECT tenant_id, id, created_ms, data FROM trees WHERE (tenant_id, id) > (?, ?) "
+          "ORDER BY tenant_id, id"));
   list.Bind(1, after_tenant);
   list.BindBlob(2, after_id);
   std::vector<TreeRow> trees;

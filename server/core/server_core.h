@@ -63,15 +63,21 @@ struct CoreOptions {
   // The retention lock (ServerConfig.min_retention_days): no snapshot younger
   // than this is pruned or deleted, whoever asks.
   absl::Duration min_retention = absl::ZeroDuration();
+  // Where new packs go and how long a failed tier is passed over.
+  TierSetOptions tier_set;
+  // The catalog backup's hooks (CairnServer sets them): told of every
+  // change, and asked for a fresh bundle before pack objects are deleted.
+  std::function<void()> on_catalog_change;
+  std::function<absl::Status()> catalog_barrier;
 };
 
 class ServerCore final {
  public:
   // Opens the catalog at `catalog_path`; `tiers` must hold at least one tier
   // (the first gets new packs).
-  static absl::StatusOr<std::unique_ptr<ServerCore>> Open(
-      const std::string& catalog_path, std::vector<std::unique_ptr<Tier>> tiers,
-      CoreOptions options);
+  static absl::StatusOr<std::unique_ptr<ServerCore>> Open(const std::string& catalog_path,
+                                                          std::vector<std::unique_ptr<Tier>> tiers,
+                                                          CoreOptions options);
   ~ServerCore();
   ServerCore(const ServerCore&) = delete;
   ServerCore& operator=(const ServerCore&) = delete;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,33 @@ absl::Status ChunkReader::ReadSuperseded(int64_t tenant, absl::Span<const std::s
   return ReadSorted(tenant, std::move(located), emit, stats, /*retry_moved=*/false);
 }
 
+absl::Status ChunkReader::ReadRun(const ChunkLocation& first, uint64_t length, std::string* out) {
+  std::vector<std::string> copies;
+  if (placement_ != nullptr) {
+    ASSIGN_OR_RETURN(copies, placement_->Copies(first.pack_id));
+  }
+  if (copies.empty()) {
+    ASSIGN_OR_RETURN(Tier * tier, tiers_->Get(first.tier));
+    return tier->Read(first.pack_name, first.offset, length, out);
+  }
+  // Nearest first (the configured order), tiers that are down last.
+  std::vector<std::string> order = copies;
+  order.push_back(first.tier);
+  std::stable_sort(order.begin(), order.end(), [this](const std::string& a, const std::string& b) {
+    return std::make_pair(tiers_->Avoid(a), tiers_->Rank(a)) <
+           std::make_pair(tiers_->Avoid(b), tiers_->Rank(b));
+  });
+  absl::Status first_error;
+  for (const std::string& where : order) {
+    absl::StatusOr<Tier*> tier = tiers_->Get(where);
+    absl::Status read =
+        tier.ok() ? (*tier)->Read(first.pack_name, first.offset, length, out) : tier.status();
+    if (read.ok()) return read;
+    if (first_error.ok()) first_error = read;
+  }
+  return first_error;
+}
+
 absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> located, Emit emit,
                                      ChunkReadStats* stats, bool retry_moved) {
   std::sort(located.begin(), located.end(), [](const Located& a, const Located& b) {
@@ -77,8 +105,7 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
       run_end = next.offset + next.length;
       ++end;
     }
-    ASSIGN_OR_RETURN(Tier * tier, tiers_->Get(first.tier));
-    absl::Status read = tier->Read(first.pack_name, first.offset, run_end - first.offset, &buffer);
+    absl::Status read = ReadRun(first, run_end - first.offset, &buffer);
     if (absl::IsNotFound(read) && retry_moved) {
       // Compaction may have moved these chunks and deleted the old pack
       // between the lookup and the read; their new places are committed.

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "server/catalog/chunk_store.h"
+#include "server/catalog/placement_store.h"
 #include "server/tiers/tier_set.h"
 
 namespace cairn {
@@ -34,7 +35,11 @@ class ChunkReader final {
   static constexpr uint64_t kMaxGapBytes = 1u << 20;
   static constexpr uint64_t kMaxRunBytes = 32u << 20;
 
-  ChunkReader(ChunkStore* chunks, const TierSet* tiers) : chunks_(chunks), tiers_(tiers) {}
+  // With `placement`, a run whose pack has copies on other tiers is read from
+  // the nearest tier that is not down (TierSet order), and from the next
+  // copy when that read fails.
+  ChunkReader(ChunkStore* chunks, const TierSet* tiers, PlacementStore* placement = nullptr)
+      : chunks_(chunks), tiers_(tiers), placement_(placement) {}
 
   using Emit = absl::FunctionRef<absl::Status(absl::string_view id, absl::string_view sealed)>;
   // Emits each distinct id of `ids` once, in storage order. NotFound naming
@@ -56,8 +61,12 @@ class ChunkReader final {
   absl::Status ReadSorted(int64_t tenant, std::vector<Located> located, Emit emit,
                           ChunkReadStats* stats, bool retry_moved);
 
+  // One run of a pack, from the best copy that answers.
+  absl::Status ReadRun(const ChunkLocation& first, uint64_t length, std::string* out);
+
   ChunkStore* chunks_;
   const TierSet* tiers_;
+  PlacementStore* placement_;
 };
 
 }  // namespace cairn

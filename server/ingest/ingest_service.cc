@@ -31,14 +31,13 @@ absl::Status CheckIds(const Ids& ids, size_t max) {
 }
 
 absl::Status NotYours(const Caller& caller, absl::string_view what) {
-  return absl::PermissionDeniedError(
-      absl::StrCat(caller.Describe(), " may not act on ", what));
+  return absl::PermissionDeniedError(absl::StrCat(caller.Describe(), " may not act on ", what));
 }
 
 }  // namespace
 
-IngestService::IngestService(Catalog* catalog, const TierSet* tiers, JobBoard* jobs,
-                             GcGuard* guard, IngestOptions options)
+IngestService::IngestService(Catalog* catalog, const TierSet* tiers, JobBoard* jobs, GcGuard* guard,
+                             IngestOptions options)
     : catalog_(catalog), tiers_(tiers), jobs_(jobs), guard_(guard), options_(std::move(options)) {}
 
 absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
@@ -127,8 +126,8 @@ absl::StatusOr<IngestService::RunningJob> IngestService::Running(const Caller& c
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
   if (!caller.MayActAsAgent(job->agent())) return NotYours(caller, absl::StrCat("job ", job_id));
   if (job->state() != v1::JOB_STATE_RUNNING) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", job_id, " is ", v1::JobState_Name(job->state()), ", not running"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " is ", v1::JobState_Name(job->state()), ", not running"));
   }
   RETURN_IF_ERROR(RenewLease(job_id));
   ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
@@ -157,7 +156,7 @@ absl::StatusOr<v1::FindMissingChunksResponse> IngestService::FindMissingChunks(
 }
 
 absl::StatusOr<std::unique_ptr<PackIngest>> IngestService::StartUpload(const Caller& caller,
-                                                                      absl::string_view job_id) {
+                                                                       absl::string_view job_id) {
   ASSIGN_OR_RETURN(RunningJob job, Running(caller, job_id));
   std::function<absl::Status(uint64_t)> charge;
   if (options_.quota != nullptr) {
@@ -165,7 +164,7 @@ absl::StatusOr<std::unique_ptr<PackIngest>> IngestService::StartUpload(const Cal
       return quota->Charge(id, name, bytes);
     };
   }
-  return std::make_unique<PackIngest>(&catalog_->chunks(), tiers_->hot(), job.tenant,
+  return std::make_unique<PackIngest>(&catalog_->chunks(), tiers_->ForNewPacks(), job.tenant,
                                       options_.pack_target_bytes, std::move(charge));
 }
 
@@ -192,9 +191,9 @@ absl::Status IngestService::ValidateTree(int64_t tenant, absl::string_view id,
     absl::Span<const std::string> batch = chunks.subspan(i, kMaxIdsPerCall);
     ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kChunk, tenant, batch));
     if (!missing.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("tree ", HexOf(id), " references chunk ", HexOf(batch[missing[0]]),
-                       " which is not stored; upload it first"));
+      return absl::FailedPreconditionError(absl::StrCat("tree ", HexOf(id), " references chunk ",
+                                                        HexOf(batch[missing[0]]),
+                                                        " which is not stored; upload it first"));
     }
   }
   std::vector<std::string> subtrees;
@@ -203,9 +202,9 @@ absl::Status IngestService::ValidateTree(int64_t tenant, absl::string_view id,
   }
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kTree, tenant, subtrees));
   if (!missing.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tree ", HexOf(id), " references subtree ", HexOf(subtrees[missing[0]]),
-        " which is not stored"));
+    return absl::FailedPreconditionError(absl::StrCat("tree ", HexOf(id), " references subtree ",
+                                                      HexOf(subtrees[missing[0]]),
+                                                      " which is not stored"));
   }
   return absl::OkStatus();
 }
@@ -251,9 +250,10 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   // Agents sign what they commit; only the server's own callers may not.
   if (request.manifest_mac().size() != kManifestMacBytes &&
       !(caller.kind == Caller::Kind::kInternal && request.manifest_mac().empty())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "manifest_mac must be ", kManifestMacBytes, " bytes: the agent signs the snapshot "
-        "it commits (an agent older than the server? upgrade it)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest_mac must be ", kManifestMacBytes,
+                     " bytes: the agent signs the snapshot "
+                     "it commits (an agent older than the server? upgrade it)"));
   }
   ASSIGN_OR_RETURN(std::optional<v1::Job> job, catalog_->jobs().Get(request.job_id()));
   if (!job.has_value()) return absl::NotFoundError(absl::StrCat("no job ", request.job_id()));
@@ -307,8 +307,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
     if (parent.has_value()) snapshot.set_parent_id(parent->id());
   }
 
-  job->set_state(request.file_errors().empty() ? v1::JOB_STATE_SUCCEEDED
-                                               : v1::JOB_STATE_PARTIAL);
+  job->set_state(request.file_errors().empty() ? v1::JOB_STATE_SUCCEEDED : v1::JOB_STATE_PARTIAL);
   job->set_finished_unix_ms(now);
   job->set_snapshot_id(snapshot.id());
   *job->mutable_file_errors() = request.file_errors();
@@ -316,6 +315,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   job->mutable_progress()->set_bytes_done(request.stats().bytes_scanned());
   ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->snapshots().Commit(snapshot, *job));
   jobs_->Notify();
+  if (options_.on_commit) options_.on_commit();
   // The snapshot is durable: the backup is acknowledged whatever happens to
   // the agent's "last backup" for status, which the next commit sets again.
   agent->set_last_backup_unix_ms(now);

@@ -17,13 +17,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
-#include "server/ingest/tenant_quota.h"
 #include "absl/time/time.h"
 #include "cairn/v1/agent.pb.h"
 #include "server/auth/caller.h"
 #include "server/catalog/catalog.h"
 #include "server/ingest/gc_guard.h"
 #include "server/ingest/pack_ingest.h"
+#include "server/ingest/tenant_quota.h"
 #include "server/schedule/job_board.h"
 #include "server/tiers/tier_set.h"
 
@@ -36,6 +36,8 @@ struct IngestOptions {
   std::function<absl::Time()> clock = absl::Now;
   // Per-tenant storage quotas; null: none.
   TenantQuota* quota = nullptr;
+  // Called after each snapshot commit (the catalog backup batches them).
+  std::function<void()> on_commit;
 };
 
 class IngestService final {

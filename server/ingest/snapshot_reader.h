@@ -19,7 +19,7 @@ namespace cairn {
 class SnapshotReader final {
  public:
   SnapshotReader(Catalog* catalog, const TierSet* tiers)
-      : catalog_(catalog), chunks_(&catalog->chunks(), tiers) {}
+      : catalog_(catalog), chunks_(&catalog->chunks(), tiers, &catalog->placement()) {}
 
   absl::StatusOr<v1::GetTreeResponse> GetTree(const Caller& caller,
                                               const v1::GetTreeRequest& request);

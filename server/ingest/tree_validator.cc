@@ -13,15 +13,15 @@ namespace {
 absl::Status CheckChunkList(const v1::TreeEntry& entry, std::vector<std::string>* ids) {
   uint64_t end = 0;
   for (const v1::ChunkRef& chunk : entry.chunks()) {
-    if (chunk.id().size() != kChunkIdBytes || chunk.size() == 0 ||
-        chunk.size() > kMaxChunkBytes || chunk.offset() < end) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "file \"", absl::CHexEscape(entry.name()), "\" has a malformed chunk list"));
+    if (chunk.id().size() != kChunkIdBytes || chunk.size() == 0 || chunk.size() > kMaxChunkBytes ||
+        chunk.offset() < end) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("file \"", absl::CHexEscape(entry.name()), "\" has a malformed chunk list"));
     }
     // Compared without adding, so a hostile offset cannot wrap around.
     if (chunk.offset() > entry.size() || chunk.size() > entry.size() - chunk.offset()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "file \"", absl::CHexEscape(entry.name()), "\" has chunks past its size"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("file \"", absl::CHexEscape(entry.name()), "\" has chunks past its size"));
     }
     end = chunk.offset() + chunk.size();
     ids->push_back(chunk.id());
@@ -64,8 +64,8 @@ absl::StatusOr<TreeReferences> CheckTree(absl::string_view data) {
       case v1::ENTRY_TYPE_SYMLINK:
       case v1::ENTRY_TYPE_HARDLINK:
         if (entry.link_target().empty() || entry.link_target().size() > kMaxPathTotalBytes) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "link \"", absl::CHexEscape(entry.name()), "\" has an empty or over-long target"));
+          return absl::InvalidArgumentError(absl::StrCat("link \"", absl::CHexEscape(entry.name()),
+                                                         "\" has an empty or over-long target"));
         }
         break;
       case v1::ENTRY_TYPE_FIFO:

@@ -18,7 +18,7 @@
 namespace cairn {
 
 struct TreeReferences {
-  std::vector<std::string> chunk_ids;    // in entry order; repeats possible
+  std::vector<std::string> chunk_ids;  // in entry order; repeats possible
   std::vector<std::string> subtree_ids;
 };
 

@@ -89,6 +89,10 @@ class Collection final {
     std::vector<ObjKey> subtrees;
   };
 
+  absl::Status BeforeDelete() {
+    return options_.before_delete ? options_.before_delete() : absl::OkStatus();
+  }
+
   absl::Status Phase(GcPhase phase) {
     return options_.phase_hook ? options_.phase_hook(phase) : absl::OkStatus();
   }
@@ -274,6 +278,7 @@ class Collection final {
       return absl::OkStatus();
     }));
     RETURN_IF_ERROR(Phase(GcPhase::kChunksSwept));
+    if (!emptied.empty()) RETURN_IF_ERROR(BeforeDelete());
     return DeleteObjects(emptied, GcPhase::kEmptyPackDeleted);
   }
 
@@ -281,14 +286,18 @@ class Collection final {
   absl::Status DeleteObjects(const std::vector<PackRecord>& packs, GcPhase after_first) {
     bool first = true;
     for (const PackRecord& p : packs) {
-      Tier* tier = tiers_->Find(p.tier);
-      if (tier == nullptr) {
-        Problem(absl::StrCat("pack ", p.name, " is on tier ", p.tier,
-                             " which is not configured; its object was not deleted"));
-        continue;
+      std::vector<std::string> locations = p.copies;
+      locations.insert(locations.begin(), p.tier);
+      for (const std::string& where : locations) {
+        Tier* tier = tiers_->Find(where);
+        if (tier == nullptr) {
+          Problem(absl::StrCat("pack ", p.name, " is on tier ", where,
+                               " which is not configured; its object was not deleted"));
+          continue;
+        }
+        absl::Status deleted = tier->Delete(p.name);
+        if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
       }
-      absl::Status deleted = tier->Delete(p.name);
-      if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
       ++report_.packs_deleted;
       report_.bytes_freed += static_cast<int64_t>(p.size);
       if (first) {
@@ -333,8 +342,10 @@ class Collection final {
                               switch (point) {
                                 case PackCompactor::Point::kWritten:
                                   return Phase(GcPhase::kCompactPackWritten);
-                                case PackCompactor::Point::kRepointed:
-                                  return Phase(GcPhase::kCompactRepointed);
+                                case PackCompactor::Point::kRepointed: {
+                                  absl::Status s = Phase(GcPhase::kCompactRepointed);
+                                  return s.ok() ? BeforeDelete() : s;
+                                }
                                 case PackCompactor::Point::kOldDeleted:
                                   return Phase(GcPhase::kCompactOldPackDeleted);
                               }
@@ -365,13 +376,21 @@ class Collection final {
       for (const PackRecord& p : packs) {
         if (p.tier == tier->name()) known.insert(p.name);
       }
+      // Copies count as known too; a copy being made has no row yet and
+      // is spared by the grace period like any new pack.
+      ASSIGN_OR_RETURN(std::vector<PlacedPack> copies,
+                       catalog_->placement().PacksOn(tier->name(), INT64_MAX, 0, UINT32_MAX));
+      for (const PlacedPack& p : copies) known.insert(p.pack.name);
       std::vector<std::string> orphans;
       for (std::string& name : objects) {
         if (absl::StartsWith(name, "pack-") && !known.contains(name)) {
           orphans.push_back(std::move(name));
         }
       }
-      for (const std::string& name : guard_->OrphansDue(tier->name(), orphans, options_.grace)) {
+      std::vector<std::string> due = guard_->OrphansDue(tier->name(), orphans, options_.grace);
+      // An orphan may be a pack whose rows went after the newest bundle.
+      if (!due.empty()) RETURN_IF_ERROR(BeforeDelete());
+      for (const std::string& name : due) {
         absl::StatusOr<uint64_t> size = tier->Size(name);
         absl::Status deleted = tier->Delete(name);
         if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;

@@ -60,6 +60,11 @@ struct GcOptions {
   // Called at each phase; an error ends the run right there, as a crash
   // would (no clean-up beyond releasing the guard). For tests.
   std::function<absl::Status(GcPhase)> phase_hook;
+  // Called after catalog rows are gone and before the objects they named are
+  // deleted: the server writes a catalog bundle there, so that a catalog
+  // recovered from a tier never names a deleted pack (docs/storage.md). An
+  // error stops the run; the objects stay as orphans for a later run.
+  std::function<absl::Status()> before_delete;
 };
 
 struct GcReport {

@@ -37,7 +37,10 @@ absl::StatusOr<v1::PruneResponse> MaintenanceService::Prune(const Caller& caller
                                                             const v1::PruneRequest& request) {
   RETURN_IF_ERROR(NeedAdmin(caller, "pruning"));
   ASSIGN_OR_RETURN(PolicySnapshot policies, policies_->Current());
-  return PruneSnapshots(catalog_, *policies.policies, request, options_.clock(), options_.deletion);
+  absl::StatusOr<v1::PruneResponse> pruned =
+      PruneSnapshots(catalog_, *policies.policies, request, options_.clock(), options_.deletion);
+  if (pruned.ok() && !request.dry_run() && options_.on_change) options_.on_change();
+  return pruned;
 }
 
 absl::StatusOr<v1::DeleteSnapshotResponse> MaintenanceService::DeleteSnapshot(
@@ -54,6 +57,7 @@ absl::StatusOr<v1::DeleteSnapshotResponse> MaintenanceService::DeleteSnapshot(
       {{snapshot->id(),
         absl::StrCat("snapshot deleted by ", caller.Principal(), " at ",
                      absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()))}}));
+  if (options_.on_change) options_.on_change();
   return v1::DeleteSnapshotResponse();
 }
 
@@ -84,7 +88,34 @@ absl::StatusOr<v1::GcResponse> MaintenanceService::CollectGarbage(const Caller& 
 
 absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
                                                             const GcOptions& options) {
-  return GarbageCollector(catalog_, tiers_, guard_, options_.clock).Run(options);
+  GcOptions with_barrier = options;
+  if (!with_barrier.before_delete) with_barrier.before_delete = options_.before_pack_delete;
+  absl::StatusOr<GcReport> report =
+      GarbageCollector(catalog_, tiers_, guard_, options_.clock).Run(with_barrier);
+  if (options_.on_change && !options.dry_run) options_.on_change();
+  return report;
+}
+
+absl::StatusOr<v1::MoveTierProgress> MaintenanceService::MoveTier(
+    const Caller& caller, const v1::MoveTierRequest& request,
+    const std::function<bool(const v1::MoveTierProgress&)>& write) {
+  RETURN_IF_ERROR(NeedAdmin(caller, request.copy() ? "copying packs" : "moving packs"));
+  if (request.from().empty() || request.to().empty()) {
+    return absl::InvalidArgumentError("name both tiers: --from A --to B");
+  }
+  if (request.older_than_days() > 36500) {
+    return absl::InvalidArgumentError("older_than_days is at most 36500");
+  }
+  TierMoveOptions options{.from = request.from(),
+                          .to = request.to(),
+                          .copy = request.copy(),
+                          .older_than = absl::Hours(24) * request.older_than_days(),
+                          .dry_run = request.dry_run(),
+                          .before_delete = options_.before_pack_delete,
+                          .clock = options_.clock};
+  absl::StatusOr<v1::MoveTierProgress> done = mover_.Run(options, write);
+  if (done.ok() && !request.dry_run() && options_.on_change) options_.on_change();
+  return done;
 }
 
 }  // namespace cairn

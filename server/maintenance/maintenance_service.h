@@ -18,6 +18,7 @@
 #include "server/ingest/gc_guard.h"
 #include "server/maintenance/deletion_rules.h"
 #include "server/maintenance/garbage_collector.h"
+#include "server/maintenance/tier_mover.h"
 #include "server/schedule/policy_service.h"
 #include "server/tiers/tier_set.h"
 
@@ -29,6 +30,10 @@ struct MaintenanceOptions {
   uint64_t pack_target_bytes = 64u << 20;
   std::function<absl::Time()> clock = absl::Now;
   DeletionRules deletion;  // the retention lock, from the server's config
+  // GcOptions::before_delete for every collection; and what is called after
+  // snapshots are deleted (the catalog changed). Either may be empty.
+  std::function<absl::Status()> before_pack_delete;
+  std::function<void()> on_change;
 };
 
 class MaintenanceService final {
@@ -39,7 +44,8 @@ class MaintenanceService final {
         tiers_(tiers),
         guard_(guard),
         policies_(policies),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        mover_(catalog, tiers) {}
 
   absl::StatusOr<v1::VerifyResponse> Verify(const Caller& caller, const v1::VerifyRequest& request);
   absl::StatusOr<v1::PruneResponse> Prune(const Caller& caller, const v1::PruneRequest& request);
@@ -52,6 +58,11 @@ class MaintenanceService final {
   absl::StatusOr<v1::GcResponse> CollectGarbage(const Caller& caller, const v1::GcRequest& request);
   // A collection with explicit options (tests stop it at its phases).
   absl::StatusOr<GcReport> CollectGarbage(const Caller& caller, const GcOptions& options);
+  // Moves or copies packs between tiers (admin), telling `write` the
+  // progress; stops when `write` returns false.
+  absl::StatusOr<v1::MoveTierProgress> MoveTier(
+      const Caller& caller, const v1::MoveTierRequest& request,
+      const std::function<bool(const v1::MoveTierProgress&)>& write);
 
  private:
   Catalog* catalog_;
@@ -59,6 +70,7 @@ class MaintenanceService final {
   GcGuard* guard_;
   PolicyService* policies_;
   MaintenanceOptions options_;
+  TierMover mover_;
 };
 
 }  // namespace cairn

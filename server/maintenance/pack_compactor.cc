@@ -26,8 +26,8 @@ absl::Status PackCompactor::CopyLive(const PackRecord& pack, CompactionCounts* c
   std::vector<std::string> blobs;
   absl::Status read = ReadLive(tier_, pack, live, &blobs);
   if (IsPackDamage(read)) {
-    counts->problems.push_back(absl::StrCat("pack ", pack.name, " (tier ", pack.tier, "): ",
-                                            read.message(), "; quarantined, not compacted"));
+    counts->problems.push_back(absl::StrCat("pack ", pack.name, " (tier ", pack.tier,
+                                            "): ", read.message(), "; quarantined, not compacted"));
     return chunks_->Quarantine(pack.id);
   }
   RETURN_IF_ERROR(read);
@@ -85,10 +85,14 @@ absl::Status PackCompactor::Flush(CompactionCounts* counts) {
   moves_.clear();
   sources_ = 0;
   for (const PackRecord& p : emptied) {
-    Tier* tier = tiers_->Find(p.tier);
-    if (tier == nullptr) continue;  // rows of another tier never empty here
-    absl::Status deleted = tier->Delete(p.name);
-    if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+    std::vector<std::string> locations = p.copies;
+    locations.insert(locations.begin(), p.tier);
+    for (const std::string& where : locations) {
+      Tier* tier = tiers_->Find(where);
+      if (tier == nullptr) continue;  // an unconfigured tier's object stays
+      absl::Status deleted = tier->Delete(p.name);
+      if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+    }
     ++counts->packs_deleted;
     counts->bytes_freed += static_cast<int64_t>(p.size);
     if (!deleted_one_) {

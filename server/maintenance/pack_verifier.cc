@@ -19,8 +19,8 @@ absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_vi
   RETURN_IF_ERROR(tier->Read(pack, size - kPackFooterSize, kPackFooterSize, &footer_bytes));
   ASSIGN_OR_RETURN(PackFooter footer, DecodePackFooter(footer_bytes, size));
   std::string index;
-  RETURN_IF_ERROR(tier->Read(pack, footer.index_offset,
-                             size - kPackFooterSize - footer.index_offset, &index));
+  RETURN_IF_ERROR(
+      tier->Read(pack, footer.index_offset, size - kPackFooterSize - footer.index_offset, &index));
   return DecodePackIndex(index, footer, footer_bytes);
 }
 

@@ -23,7 +23,7 @@ namespace cairn {
 struct VerifyReport {
   uint64_t packs_checked = 0;
   uint64_t chunks_checked = 0;
-  std::vector<std::string> problems;  // damaged packs, each quarantined
+  std::vector<std::string> problems;   // damaged packs, each quarantined
   std::vector<std::string> unchecked;  // packs that could not be read; left alone
 };
 

@@ -109,8 +109,9 @@ absl::StatusOr<v1::PruneResponse> PruneSnapshots(Catalog* catalog,
                                                  const v1::PruneRequest& request, absl::Time now,
                                                  const DeletionRules& rules) {
   if (!request.agent().empty()) RETURN_IF_ERROR(ValidateAgentName(request.agent(), "agent"));
-  ASSIGN_OR_RETURN(std::vector<v1::Snapshot> snapshots,
-                   catalog->snapshots().List(request.agent(), std::numeric_limits<uint32_t>::max()));
+  ASSIGN_OR_RETURN(
+      std::vector<v1::Snapshot> snapshots,
+      catalog->snapshots().List(request.agent(), std::numeric_limits<uint32_t>::max()));
   ASSIGN_OR_RETURN(std::vector<v1::AgentInfo> agents, catalog->agents().List());
   absl::flat_hash_map<std::string, std::vector<std::string>> agent_roots;
   for (const v1::AgentInfo& a : agents) {

@@ -1,6 +1,7 @@
 #include "server/tiers/tier.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace cairn {
@@ -24,6 +25,16 @@ absl::Status ValidateObjectName(absl::string_view object) {
     if (!ok) return bad("may only contain A-Z a-z 0-9 . _ -");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Tier::ListWithPrefix(absl::string_view prefix) {
+  absl::StatusOr<std::vector<std::string>> all = List();
+  if (!all.ok()) return all.status();
+  std::vector<std::string> matching;
+  for (std::string& name : *all) {
+    if (absl::StartsWith(name, prefix)) matching.push_back(std::move(name));
+  }
+  return matching;
 }
 
 }  // namespace cairn

@@ -96,6 +96,10 @@ class Tier {
   // Names of committed objects, sorted bytewise. Never temporary or partial ones.
   virtual absl::StatusOr<std::vector<std::string>> List() = 0;
 
+  // List, only the names that start with `prefix`. The default filters
+  // List(); object stores override it to ask the store for just those.
+  virtual absl::StatusOr<std::vector<std::string>> ListWithPrefix(absl::string_view prefix);
+
   // Usage and free space.
   virtual absl::StatusOr<TierSpace> Space() = 0;
 };

@@ -89,7 +89,10 @@ class ChunkUploaderTest : public ::testing::Test {
     for (auto it = std::filesystem::recursive_directory_iterator(
              env_->server_state_dir() + "/packs", error);
          !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-      if (!it->is_regular_file()) continue;
+      // Packs only: the server's catalog bundles live beside them.
+      if (!it->is_regular_file() || it->path().filename().string().rfind("pack-", 0) != 0) {
+        continue;
+      }
       if (it->path().filename().string().find('~') != std::string::npos) {
         ++temp;
         if (temp_bytes != nullptr) *temp_bytes += it->file_size();
@@ -165,7 +168,8 @@ TEST_F(ChunkUploaderTest, UploaderDestroyedWithoutFinishStoresNothingDurable) {
   EXPECT_EQ(PackFiles(), std::make_pair(0, 0)) << "an abandoned upload left pack files";
   CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job, chunks));
   EXPECT_EQ(missing.size(), chunks.size()) << "chunks of an abandoned upload count as stored";
-  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, env_->server()->catalog()->chunks().ListPacks());
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs,
+                             env_->server()->catalog()->chunks().ListPacks());
   EXPECT_TRUE(packs.empty());
 
   // The same job can still upload them properly afterwards.

@@ -93,7 +93,7 @@ TEST_F(SchemaTest, MigratingAgainChangesNothingAndKeepsTheData) {
 
 TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
   ASSERT_OK(MigrateCatalog(db_.get()));
-  for (const std::string& other : {std::string("0"), std::string("3"), std::string("99")}) {
+  for (const std::string& other : {std::string("0"), std::string("4"), std::string("99")}) {
     SCOPED_TRACE(other);
     ASSERT_OK(
         db_->Exec(absl::StrCat("UPDATE meta SET value='", other, "' WHERE key='schema_version'")));
@@ -111,7 +111,7 @@ TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
 TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
   ASSERT_OK(
       db_->Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "INSERT INTO meta VALUES('schema_version', '3');"
+                "INSERT INTO meta VALUES('schema_version', '4');"
                 "CREATE TABLE trees_v2(id BLOB PRIMARY KEY, data BLOB NOT NULL);"));
   const std::vector<std::string> before = Schema();
   EXPECT_EQ(MigrateCatalog(db_.get()).code(), absl::StatusCode::kFailedPrecondition);
@@ -119,29 +119,43 @@ TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
 }
 
 // A version-1 catalog (made here from this version's by taking away what
-// version 2 added) gains the key checks, the damage marks, the access tables
+// versions 2 and 3 added) gains the key checks, the damage marks, the access tables
 // and the append-only audit log, in place, with its rows.
 TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
   ASSERT_OK(MigrateCatalog(db_.get()));
   ASSERT_OK(db_->Exec(
-      "DROP TABLE certificates; DROP TABLE join_tokens; DROP TABLE audit;"
+      "DROP TABLE certificates; DROP TABLE join_tokens; DROP TABLE audit; DROP TABLE pack_copies;"
       "ALTER TABLE tenants DROP COLUMN key_check;"
       "ALTER TABLE chunks DROP COLUMN damaged;"
       "UPDATE meta SET value='1' WHERE key='schema_version';"
       "INSERT INTO tenants(name) VALUES('t1');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"2"});
+  EXPECT_EQ(Version(), std::vector<std::string>{"3"});
   EXPECT_EQ(Column("SELECT name || ':' || coalesce(key_check, 'none') FROM tenants"),
             std::vector<std::string>{"t1:none"});
   EXPECT_EQ(Column("SELECT count(damaged) FROM chunks"), std::vector<std::string>{"0"});
   EXPECT_THAT(Column("SELECT name FROM sqlite_master WHERE type='table'"),
-              IsSupersetOf({"certificates", "join_tokens", "audit"}));
+              IsSupersetOf({"certificates", "join_tokens", "audit", "pack_copies"}));
   ASSERT_OK(db_->Exec("INSERT INTO audit(time_ms, refused, data) VALUES(1, 0, x'00')"));
   absl::Status rewrite = db_->Exec("UPDATE audit SET refused=1");
   EXPECT_FALSE(rewrite.ok()) << "the audit log is append-only";
   EXPECT_THAT(rewrite.message(), HasSubstr("append-only"));
   EXPECT_FALSE(db_->Exec("DELETE FROM audit").ok());
   EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+// A version-2 catalog gains the pack copies table and keeps its rows.
+TEST_F(SchemaTest, AVersionTwoCatalogGainsPackCopies) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  ASSERT_OK(db_->Exec(
+      "DROP TABLE pack_copies;"
+      "UPDATE meta SET value='2' WHERE key='schema_version';"
+      "INSERT INTO tenants(name) VALUES('t2');"));
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Version(), std::vector<std::string>{"3"});
+  EXPECT_EQ(Column("SELECT name FROM tenants"), std::vector<std::string>{"t2"});
+  EXPECT_THAT(Column("SELECT name FROM sqlite_master WHERE type='table'"),
+              IsSupersetOf({"pack_copies"}));
 }
 
 }  // namespace
