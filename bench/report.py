@@ -19,6 +19,8 @@ import time
 # What TLS costs: cairn-unix is cairn with its TLS port on a Unix socket,
 # cairn-notls the same over the server's local socket (Unix, no TLS).
 TOOLS = ["restic", "borg", "cairn", "cairn-unix", "cairn-notls"]
+# To an S3 store (one s3rver): restic's S3 backend against cairn's S3 tier.
+S3_TOOLS = ["restic-s3", "cairn-s3"]
 BEGIN = "<!-- bench/run.sh: latest run (generated, do not edit by hand) -->"
 END = "<!-- bench/run.sh: end of latest run -->"
 SECTION = "## End to end: cairn vs restic vs borg"
@@ -69,6 +71,8 @@ def mib(v):
 
 
 def build_table(fig):
+    if not fig.tools:
+        return []
     others = [t for t in fig.tools if not t.startswith("cairn")]
     # TLS against no TLS on the same transport when both ran on Unix sockets.
     tls_with = "cairn-unix" if "cairn-unix" in fig.tools else "cairn"
@@ -149,9 +153,10 @@ def build_table(fig):
 def build_cpu_table(fig):
     lines = ["| phase | tool | wall s | client CPU s | server CPU s | (client + server) / wall |",
              "|---|---|---:|---:|---:|---:|"]
+    tools = fig.tools + [t for t in S3_TOOLS if any(r["tool"] == t for r in fig.records)]
     for phase in ["initial", "next_adapters", "next_all", "restore", "tree_initial",
                   "tree_incremental", "tree_restore", "adapters_backup", "adapters_restore"]:
-        for t in fig.tools:
+        for t in tools:
             s = fig.median(t, phase, "seconds")
             if s is None:
                 continue
@@ -162,6 +167,48 @@ def build_cpu_table(fig):
             lines.append(f"| {phase} | {t} | {wall} | {fmt(c, 2)} | "
                          f"{fmt(sv, 2) if t.startswith('cairn') else ''} | {(c + sv) / s:.2f} |")
     return lines
+
+
+def build_s3_table(records):
+    fig = Figures(records)
+    fig.tools = [t for t in S3_TOOLS if any(r["tool"] == t for r in records)]
+    if not fig.tools:
+        return []
+    m = fig.median
+    lines = ["To an S3 store (BENCH_TOOLS=\"restic-s3 cairn-s3\"): restic's own S3 backend and "
+             "cairn with its S3 tier as the only tier, against the same s3rver on loopback.", "",
+             "| | " + " | ".join(fig.tools) + " | cairn-s3 vs restic-s3 | goal |",
+             "|---" * (len(fig.tools) + 3) + "|"]
+
+    def row(label, getter, higher_better, goal=None, digits=1):
+        vals = {t: getter(t) for t in fig.tools}
+        ratio = verdict = ""
+        if vals.get("cairn-s3") is not None and vals.get("restic-s3"):
+            r = vals["cairn-s3"] / vals["restic-s3"]
+            ratio = f"{r:.2f}×"
+            if goal:
+                ok = r >= goal[0] if higher_better else r <= goal[0]
+                verdict = f"{goal[1]} {'✅' if ok else '❌'}"
+        cells = " | ".join(fmt(vals[t], digits) for t in fig.tools)
+        lines.append(f"| {label} | {cells} | {ratio} | {verdict} |")
+
+    def per_gib(t, phase):
+        n, b = m(t, phase, "requests"), m(t, phase, "bytes")
+        return n / (b / 2**30) if n is not None and b else None
+
+    row("initial backup, checkpoint + datasets (MB/s)", lambda t: fig.mbps(t, "initial"), True,
+        (2.0, "≥ 2×"))
+    row("restore of the first snapshot (MB/s)", lambda t: fig.mbps(t, "restore"), True,
+        (2.0, "≥ 2×"))
+    row("requests per GiB, initial backup", lambda t: per_gib(t, "initial"), False, (1.0, "< 1×"))
+    row("requests per GiB, restore", lambda t: per_gib(t, "restore"), False, (1.0, "< 1×"))
+    row("requests, next checkpoint, adapters changed", lambda t: m(t, "next_adapters", "requests"),
+        False, digits=0)
+    row("stored after the first backup (MiB)", lambda t: mib(m(t, "initial", "stored_bytes")), False,
+        (1.0, "≤ 1×"))
+    row("peak RSS, client, backups (MiB)",
+        lambda t: max(fig.values(t, "initial", "client_rss_kb") or [0]) / 1024, False, digits=0)
+    return lines + [""]
 
 
 def report(fig, results_path):
@@ -177,7 +224,7 @@ def report(fig, results_path):
     for n in os.environ.get("BENCH_NOTES", "").splitlines():
         if n.strip():
             out.append(f"Note: {n.strip()}.")
-    out += ["", *build_table(fig), "",
+    out += ["", *build_table(fig), "", *build_s3_table(fig.records),
             "cairn vs best other: cairn's figure divided by the better of restic's and borg's "
             "(MB/s: above 1 means cairn is faster; seconds, MiB: below 1 means cairn is better).",
             "",

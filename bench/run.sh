@@ -12,7 +12,10 @@
 #   BENCH_TOOLS ["restic borg cairn"]   also, to measure what TLS costs
 #                            (BENCH_TOOLS="cairn cairn-unix cairn-notls"): cairn-unix,
 #                            cairn with its TLS port on a Unix socket; cairn-notls, cairn
-#                            on the server's local socket (the same Unix socket, no TLS)
+#                            on the server's local socket (the same Unix socket, no TLS);
+#                            and to an S3 store (BENCH_TOOLS="restic-s3 cairn-s3"): both
+#                            against one s3rver (make s3rver) on loopback, restic's own
+#                            S3 backend against cairn's S3 tier (the server's only tier)
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   data, repositories, restores (reused data)
 #   BENCH_MICRO [1]          run cairn_micro_bench first (0: skip)
 #   BENCH_MICRO_MIN_TIME [0.1]
@@ -55,7 +58,8 @@ for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do [ -x "$f" ] || die "$f is missing:
 for t in $TOOLS; do
   case $t in
     restic|borg) command -v "$t" >/dev/null || die "$t is not installed: make bench-deps" ;;
-    cairn|cairn-unix|cairn-notls) ;;
+    restic-s3) command -v restic >/dev/null || die "restic is not installed: make bench-deps" ;;
+    cairn|cairn-unix|cairn-notls|cairn-s3) ;;
     *) die "unknown tool $t in BENCH_TOOLS" ;;
   esac
 done
@@ -226,13 +230,35 @@ PY
 export RESTIC_PASSWORD=cairn-bench-password BORG_PASSPHRASE=cairn-bench-password
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export BORG_BASE_DIR=$W/borg-base RESTIC_CACHE_DIR=$W/restic-cache
+# restic-s3 reaches s3rver with its keys (cairn-s3 has them in its config).
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+# Where restic keeps a repository in DIR.
+restic_repo() {
+  case $1 in
+    restic-s3) echo "s3:http://127.0.0.1:$S3_PORT/bench/$(basename "$2")" ;;
+    *) echo "$2/repo" ;;
+  esac
+}
 
-start_cairn_server() {  # $1 = state dir, $2 = local socket path, $3 = listen (optional)
+# --- an S3 store for restic-s3 and cairn-s3: s3rver on loopback -------------
+S3_PORT=""
+S3_DIR=$W/s3rver
+# shellcheck source=bench/s3rver.sh
+source "$SRC/bench/s3rver.sh"
+case " $TOOLS " in
+  *-s3*)
+    start_s3rver "$S3_DIR" "$BIN" || die "s3rver did not start"
+    NOTES+=("restic-s3 and cairn-s3: one s3rver 4.0.4 (Node $(node --version)) on loopback, storing on the same disk, signatures not checked (restic's client and s3rver disagree on one); its own speed bounds both")
+    ;;
+esac
+is_s3() { case $1 in *-s3) return 0 ;; *) return 1 ;; esac; }
+
+start_cairn_server() {  # $1 = state dir, $2 = local socket path, $3 = listen (optional), $4 = more config
   local listen=${3:-}
   if [ -z "$listen" ]; then
     listen=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   fi
-  printf 'local_socket: "%s"\n' "${2:-}" > "$1/server.conf"
+  printf 'local_socket: "%s"\n%s\n' "${2:-}" "${4:-}" > "$1/server.conf"
   "$SERVER" --config "$1/server.conf" --listen "$listen" --state-dir "$1/server" \
     2> "$1/server.log" &
   SERVER_PID=$!
@@ -254,13 +280,19 @@ repo_init() {
   rm -rf "$2" "$W/borg-base" "$W/restic-cache"
   mkdir -p "$2"
   case $1 in
-    restic) restic --repo "$2/repo" init --repository-version 2 > /dev/null ;;
+    restic|restic-s3)
+      rm -rf "$S3_DIR/data/bench/$(basename "$2")"
+      restic --repo "$(restic_repo "$1" "$2")" init --repository-version 2 > /dev/null ;;
     borg) borg init --encryption=repokey-blake2 "$2/repo" ;;
-    cairn|cairn-unix|cairn-notls)
-      local socket="" listen=""
+    cairn|cairn-unix|cairn-notls|cairn-s3)
+      local socket="" listen="" tiers=""
       if [ "$1" = cairn-notls ]; then socket=$2/cairn.sock; fi
       if [ "$1" = cairn-unix ]; then listen=unix:$2/tls.sock; fi
-      start_cairn_server "$2" "$socket" "$listen"
+      if [ "$1" = cairn-s3 ]; then
+        rm -rf "$S3_DIR/data/bench/$(basename "$2")"
+        tiers="tiers { name: \"s3\" s3 { endpoint: \"http://127.0.0.1:$S3_PORT\" bucket: \"bench\" prefix: \"$(basename "$2")/\" access_key_id: \"S3RVER\" secret_access_key: \"S3RVER\" } }"
+      fi
+      start_cairn_server "$2" "$socket" "$listen" "$tiers"
       "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null
       # Enrolled as a real deployment would be: a join token made with the
       # first admin credential, then TLS with the agent's own certificate.
@@ -280,25 +312,33 @@ repo_close() { case $1 in cairn*) stop_cairn_server ;; esac; }
 # directory, catalog and packs (cairn). Client caches are reported apart.
 stored_bytes() {
   case $1 in
+    restic-s3) du -sb "$S3_DIR/data/bench/$(basename "$2")" | cut -f1 ;;
+    cairn-s3) echo $(($(du -sb "$2/server" | cut -f1) + $(du -sb "$S3_DIR/data/bench/$(basename "$2")" | cut -f1))) ;;
     cairn|cairn-unix|cairn-notls) du -sb "$2/server" | cut -f1 ;;
     *) du -sb "$2/repo" | cut -f1 ;;
   esac
 }
 client_cache_bytes() {
   case $1 in
-    restic) du -sb "$W/restic-cache" 2>/dev/null | cut -f1 || echo 0 ;;
+    restic|restic-s3) du -sb "$W/restic-cache" 2>/dev/null | cut -f1 || echo 0 ;;
     borg) du -sb "$W/borg-base" 2>/dev/null | cut -f1 || echo 0 ;;
-    cairn|cairn-unix|cairn-notls) du -sb "$2/agent" | cut -f1 ;;
+    cairn|cairn-unix|cairn-notls|cairn-s3) du -sb "$2/agent" | cut -f1 ;;
   esac
 }
 
 # backup TOOL DIR ROOT NAME PHASE REP BYTES: back ROOT up; prints the snapshot id.
 backup() {
+  local tool=$1 dir=$2 root=$3 name=$4 phase=$5 rep=$6 bytes=$7 r0=""
+  if is_s3 "$tool"; then r0=$(s3_requests); fi
+  backup_one "$@"
+  if is_s3 "$tool"; then sleep 0.2; record "$tool" "$phase" "$rep" requests $(($(s3_requests) - r0)); fi
+}
+backup_one() {
   local tool=$1 dir=$2 root=$3 name=$4 phase=$5 rep=$6 bytes=$7
   case $tool in
-    restic)
-      measure restic "$phase" "$rep" "$bytes" -- \
-        restic --repo "$dir/repo" --compression auto backup --json --host bench "$root"
+    restic|restic-s3)
+      measure "$tool" "$phase" "$rep" "$bytes" -- \
+        restic --repo "$(restic_repo "$tool" "$dir")" --compression auto backup --json --host bench "$root"
       python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     m = json.loads(l)
@@ -307,7 +347,7 @@ for l in open(sys.argv[1]):
       (cd "$root" && measure borg "$phase" "$rep" "$bytes" -- \
         borg create --compression lz4 "$dir/repo::$name" .)
       echo "$name" ;;
-    cairn|cairn-unix|cairn-notls)
+    cairn|cairn-unix|cairn-notls|cairn-s3)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         backup --root "$root" --level incremental --json
@@ -318,18 +358,24 @@ for l in open(sys.argv[1]):
 # restore TOOL DIR SNAPSHOT TARGET REP BYTES [PHASE] [ROOT]: restores the snapshot of
 # ROOT (default the checkpoint root); prints where ROOT's contents landed.
 restore() {
+  local tool=$1 phase=${7:-restore} rep=$5 r0=""
+  if is_s3 "$tool"; then r0=$(s3_requests); fi
+  restore_one "$@"
+  if is_s3 "$tool"; then sleep 0.2; record "$tool" "$phase" "$rep" requests $(($(s3_requests) - r0)); fi
+}
+restore_one() {
   local tool=$1 dir=$2 snap=$3 target=$4 rep=$5 bytes=$6 phase=${7:-restore} root=${8:-$RUN}
   rm -rf "$target"
   mkdir -p "$target"
   case $tool in
-    restic)
-      measure restic "$phase" "$rep" "$bytes" -- \
-        restic --repo "$dir/repo" restore "$snap" --target "$target"
+    restic|restic-s3)
+      measure "$tool" "$phase" "$rep" "$bytes" -- \
+        restic --repo "$(restic_repo "$tool" "$dir")" restore "$snap" --target "$target"
       echo "$target$root" ;;
     borg)
       (cd "$target" && measure borg "$phase" "$rep" "$bytes" -- borg extract "$dir/repo::$snap")
       echo "$target" ;;
-    cairn|cairn-unix|cairn-notls)
+    cairn|cairn-unix|cairn-notls|cairn-s3)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         restore --snapshot "$snap" --target "$target" --json

@@ -60,12 +60,27 @@ absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
   if (backup->keep() == 0) backup->set_keep(3);
   v1::PlacementConfig* placement = config.mutable_placement();
   if (placement->tier_retry_seconds() == 0) placement->set_tier_retry_seconds(30);
+  auto known = [&config](const std::string& name) {
+    for (const v1::TierConfig& tier : config.tiers()) {
+      if (tier.name() == name) return true;
+    }
+    return false;
+  };
   for (const std::string& name : placement->new_packs()) {
-    bool known = false;
-    for (const v1::TierConfig& tier : config.tiers()) known |= tier.name() == name;
-    if (!known) {
+    if (!known(name)) {
       return absl::InvalidArgumentError(
           absl::StrCat("placement.new_packs names tier ", name, ", which is not in tiers"));
+    }
+  }
+  if (placement->rules_interval_seconds() == 0) placement->set_rules_interval_seconds(3600);
+  for (const v1::PlacementRule& rule : placement->rules()) {
+    if (!known(rule.from()) || !known(rule.to()) || rule.from() == rule.to()) {
+      return absl::InvalidArgumentError(absl::StrCat("placement.rules: from \"", rule.from(),
+                                                     "\" and to \"", rule.to(),
+                                                     "\" must name two different tiers of tiers"));
+    }
+    if (rule.older_than_days() > 36500) {
+      return absl::InvalidArgumentError("placement.rules.older_than_days is at most 36500");
     }
   }
   return config;
@@ -109,7 +124,9 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
     options.on_catalog_change = [changed] { changed->Mark(); };
     options.catalog_barrier = [backup]() -> absl::Status {
       CatalogBackup* b = backup->load();
-      return b == nullptr ? absl::OkStatus() : b->BackupNow().status();
+      // Null only while starting or stopping: no deletion without a bundle.
+      if (b == nullptr) return absl::UnavailableError("the catalog backup is not running");
+      return b->BackupNow().status();
     };
   }
   ASSIGN_OR_RETURN(server->core_, ServerCore::Open(config.state_dir() + "/catalog.db",
@@ -176,6 +193,12 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
       server->admin_credentials_written_,
       EnsureFirstAdmin(server->core_->access(), config.state_dir() + "/admin.credentials",
                        LocalDialAddress(config.listen(), server->port_)));
+  server->placement_rules_ = std::make_unique<PlacementRules>(
+      &server->core_->maintenance(),
+      std::vector<v1::PlacementRule>(config.placement().rules().begin(),
+                                     config.placement().rules().end()),
+      absl::Seconds(config.placement().rules_interval_seconds()));
+  server->placement_rules_->Start();
   if (server->catalog_backup_ != nullptr) {
     // A first bundle soon after start, with the first admin credential in it.
     changed->Mark();

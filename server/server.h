@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "cairn/v1/config.pb.h"
 #include "server/core/server_core.h"
+#include "server/maintenance/placement_rules.h"
 #include "server/recovery/catalog_backup.h"
 
 namespace cairn {
@@ -49,12 +50,14 @@ class CairnServer final {
   const std::string& catalog_key_created() const { return catalog_key_created_; }
   // Null when catalog_backup.disabled.
   CatalogBackup* catalog_backup() { return catalog_backup_.get(); }
+  PlacementRules* placement_rules() { return placement_rules_.get(); }
 
  private:
   CairnServer() = default;
 
   std::unique_ptr<ServerCore> core_;
-  std::unique_ptr<CatalogBackup> catalog_backup_;  // destroyed before the core
+  std::unique_ptr<CatalogBackup> catalog_backup_;    // destroyed before the core
+  std::unique_ptr<PlacementRules> placement_rules_;  // destroyed first
   // What the core's catalog barrier calls; cleared before the backup goes.
   std::shared_ptr<std::atomic<CatalogBackup*>> catalog_backup_ref_ =
       std::make_shared<std::atomic<CatalogBackup*>>(nullptr);

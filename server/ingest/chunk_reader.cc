@@ -1,6 +1,7 @@
 #include "server/ingest/chunk_reader.h"
 
 #include <algorithm>
+#include <future>
 #include <tuple>
 #include <utility>
 
@@ -90,9 +91,14 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
     return std::tie(a.where.tier, a.where.pack_id, a.where.offset) <
            std::tie(b.where.tier, b.where.pack_id, b.where.offset);
   });
-  std::string buffer;
+  // Runs: [begin, end) of `located` in one pack, in order, small gaps,
+  // bounded size.
+  struct Run {
+    size_t begin, end;
+    uint64_t length;
+  };
+  std::vector<Run> runs;
   for (size_t begin = 0; begin < located.size();) {
-    // [begin, end) is one run: one pack, in order, small gaps, bounded size.
     const ChunkLocation& first = located[begin].where;
     uint64_t run_end = first.offset + first.length;
     size_t end = begin + 1;
@@ -105,11 +111,36 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
       run_end = next.offset + next.length;
       ++end;
     }
-    absl::Status read = ReadRun(first, run_end - first.offset, &buffer);
+    runs.push_back({begin, end, run_end - first.offset});
+    begin = end;
+  }
+  // While one run is handed out, the next (when large enough to be worth a
+  // thread) is read: an object store's latency overlaps the restore's work.
+  // Memory: two runs.
+  std::string buffer, ahead_buffer;
+  std::future<absl::Status> ahead;
+  size_t ahead_run = runs.size();
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    const ChunkLocation& first = located[run.begin].where;
+    absl::Status read;
+    if (ahead_run == r) {
+      read = ahead.get();
+      buffer.swap(ahead_buffer);
+    } else {
+      read = ReadRun(first, run.length, &buffer);
+    }
+    if (r + 1 < runs.size() && runs[r + 1].length >= kMinReadAheadBytes) {
+      ahead_run = r + 1;
+      ahead = std::async(std::launch::async, [this, &located, &runs, &ahead_buffer, r] {
+        return ReadRun(located[runs[r + 1].begin].where, runs[r + 1].length, &ahead_buffer);
+      });
+    }
     if (absl::IsNotFound(read) && retry_moved) {
-      // Compaction may have moved these chunks and deleted the old pack
-      // between the lookup and the read; their new places are committed.
-      std::vector<Located> moved(located.begin() + begin, located.begin() + end);
+      // Compaction or a tier move may have moved these chunks and deleted
+      // the old object between the lookup and the read; their new places
+      // are committed.
+      std::vector<Located> moved(located.begin() + run.begin, located.begin() + run.end);
       std::vector<std::string> ids;
       for (const Located& l : moved) ids.push_back(*l.id);
       ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> now,
@@ -121,7 +152,6 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
         moved[i].where = *std::move(now[i]);
       }
       RETURN_IF_ERROR(ReadSorted(tenant, std::move(moved), emit, stats, false));
-      begin = end;
       continue;
     }
     RETURN_IF_ERROR(read);
@@ -129,13 +159,12 @@ absl::Status ChunkReader::ReadSorted(int64_t tenant, std::vector<Located> locate
       ++stats->tier_reads;
       stats->bytes_read += buffer.size();
     }
-    for (size_t i = begin; i < end; ++i) {
+    for (size_t i = run.begin; i < run.end; ++i) {
       const ChunkLocation& at = located[i].where;
       RETURN_IF_ERROR(emit(*located[i].id,
                            absl::string_view(buffer).substr(at.offset - first.offset, at.length)));
       if (stats != nullptr) ++stats->chunks;
     }
-    begin = end;
   }
   return absl::OkStatus();
 }

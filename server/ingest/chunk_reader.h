@@ -3,7 +3,8 @@
 // chunks of one pack are read with one ranged tier read (gaps of up to 1 MiB
 // are read and dropped; a run stays under 32 MiB). A local tier then opens a
 // pack once per run, and an object store gets one request per run, not one
-// per chunk. Every distinct id is emitted once.
+// per chunk. Every distinct id is emitted once. The next run is read ahead
+// while one is emitted (two runs in memory).
 //
 //   ChunkReader reader(&catalog->chunks(), &tiers);
 //   RETURN_IF_ERROR(reader.Read(tenant, ids, [&](absl::string_view id,
@@ -34,6 +35,9 @@ class ChunkReader final {
  public:
   static constexpr uint64_t kMaxGapBytes = 1u << 20;
   static constexpr uint64_t kMaxRunBytes = 32u << 20;
+  // A run at least this long is read ahead, on a thread, while the one
+  // before it is emitted.
+  static constexpr uint64_t kMinReadAheadBytes = 1u << 20;
 
   // With `placement`, a run whose pack has copies on other tiers is read from
   // the nearest tier that is not down (TierSet order), and from the next

@@ -100,7 +100,10 @@ absl::StatusOr<v1::MoveTierProgress> TierMover::Run(
   }
   ASSIGN_OR_RETURN(Tier * from, tiers_->Get(options.from));
   ASSIGN_OR_RETURN(Tier * to, tiers_->Get(options.to));
-  const int64_t before_ms = absl::ToUnixMillis(options.clock() - options.older_than);
+  // No age given: every pack, even one written this very millisecond.
+  const int64_t before_ms = options.older_than <= absl::ZeroDuration()
+                                ? INT64_MAX
+                                : absl::ToUnixMillis(options.clock() - options.older_than);
   PlacementStore& placement = catalog_->placement();
 
   v1::MoveTierProgress p;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -54,7 +55,14 @@ class S3Writer final : public TierWriter {
   uint64_t size() const override { return size_; }
 
  private:
-  absl::Status UploadPart(absl::string_view part);
+  absl::Status StartUpload();
+  // Uploads part `number` (1-based) and stores its ETag in *etag.
+  absl::Status PutPart(size_t number, absl::string_view part, std::string* etag);
+  // Sends buffer_ as the next part on a thread of its own, after the one
+  // before it is done: receiving the next part overlaps sending this one.
+  absl::Status SendPartInBackground();
+  // Waits for the part in flight; its error fails the writer.
+  absl::Status WaitForPartInFlight();
   absl::Status Fail(absl::Status s) {
     if (status_.ok()) status_ = s;
     return status_;
@@ -64,7 +72,10 @@ class S3Writer final : public TierWriter {
   const std::string key_;
   std::string buffer_;  // at most one part
   std::string upload_id_;
-  std::vector<std::string> etags_;  // per uploaded part, in order
+  std::vector<std::string> etags_;  // per part, in order
+  std::thread in_flight_;           // sending in_flight_part_
+  std::string in_flight_part_;
+  absl::Status in_flight_status_;
   uint64_t size_ = 0;
   bool committed_ = false;
   absl::Status status_;
@@ -247,6 +258,7 @@ class S3Tier final : public Tier {
 };
 
 S3Writer::~S3Writer() {
+  if (in_flight_.joinable()) in_flight_.join();
   if (committed_ || upload_id_.empty()) return;
   // Best effort: a store that does not abort (or is down) keeps the parts
   // until its lifecycle rule for incomplete uploads removes them.
@@ -263,8 +275,7 @@ absl::Status S3Writer::Append(absl::string_view data) {
     if (buffer_.size() == part) {
       // Only a full part with more behind it goes out here: the last part
       // waits for Commit, so an object of exactly one part is one PUT.
-      RETURN_IF_ERROR(UploadPart(buffer_));
-      buffer_.clear();
+      RETURN_IF_ERROR(SendPartInBackground());
     }
     size_t take = std::min<size_t>(data.size(), part - buffer_.size());
     buffer_.append(data.data(), take);
@@ -273,40 +284,64 @@ absl::Status S3Writer::Append(absl::string_view data) {
   return absl::OkStatus();
 }
 
-absl::Status S3Writer::UploadPart(absl::string_view part) {
-  S3Client& client = tier_->client();
-  if (upload_id_.empty()) {
-    S3Request init{.method = "POST",
-                   .key = key_,
-                   .query = {{"uploads", ""}},
-                   .headers = tier_->WriteHeaders("")};
-    init.headers.erase("content-md5");
-    ASSIGN_OR_RETURN(S3Response r, client.Send(init));
-    if (r.status != 200) return Fail(S3Error(r, absl::StrCat("start upload of ", key_)));
-    upload_id_ = XmlFirstText(r.body, "UploadId");
-    if (upload_id_.empty()) return Fail(absl::DataLossError("no UploadId in the store's reply"));
-  }
-  S3Request put{
-      .method = "PUT",
-      .key = key_,
-      .query = {{"partNumber", absl::StrCat(etags_.size() + 1)}, {"uploadId", upload_id_}},
-      .headers = {{"content-md5", Md5Base64(part)}},
-      .body = part};
+absl::Status S3Writer::StartUpload() {
+  S3Request init{.method = "POST",
+                 .key = key_,
+                 .query = {{"uploads", ""}},
+                 .headers = tier_->WriteHeaders("")};
+  init.headers.erase("content-md5");
+  ASSIGN_OR_RETURN(S3Response r, tier_->client().Send(init));
+  if (r.status != 200) return Fail(S3Error(r, absl::StrCat("start upload of ", key_)));
+  upload_id_ = XmlFirstText(r.body, "UploadId");
+  if (upload_id_.empty()) return Fail(absl::DataLossError("no UploadId in the store's reply"));
+  return absl::OkStatus();
+}
+
+absl::Status S3Writer::PutPart(size_t number, absl::string_view part, std::string* etag) {
+  S3Request put{.method = "PUT",
+                .key = key_,
+                .query = {{"partNumber", absl::StrCat(number)}, {"uploadId", upload_id_}},
+                .headers = {{"content-md5", Md5Base64(part)}},
+                .body = part};
   std::string md5 = Md5Hex(part);
-  absl::StatusOr<S3Response> r = client.Send(put, EtagIs(md5));
-  if (!r.ok()) return Fail(r.status());
-  if (r->status != 200) return Fail(S3Error(*r, absl::StrCat("upload a part of ", key_)));
-  auto etag = r->headers.find("etag");
-  etags_.push_back(etag != r->headers.end() ? etag->second : absl::StrCat("\"", md5, "\""));
+  ASSIGN_OR_RETURN(S3Response r, tier_->client().Send(put, EtagIs(md5)));
+  if (r.status != 200) return S3Error(r, absl::StrCat("upload a part of ", key_));
+  auto it = r.headers.find("etag");
+  *etag = it != r.headers.end() ? it->second : absl::StrCat("\"", md5, "\"");
+  return absl::OkStatus();
+}
+
+absl::Status S3Writer::WaitForPartInFlight() {
+  if (in_flight_.joinable()) in_flight_.join();
+  if (!in_flight_status_.ok()) Fail(in_flight_status_);
+  return status_;
+}
+
+absl::Status S3Writer::SendPartInBackground() {
+  RETURN_IF_ERROR(WaitForPartInFlight());
+  if (upload_id_.empty()) RETURN_IF_ERROR(StartUpload());
+  // etags_ grows only here and in Commit, each time after the part in
+  // flight is done, so the slot stays put while the thread fills it.
+  etags_.emplace_back();
+  in_flight_part_.swap(buffer_);
+  buffer_.clear();
+  buffer_.reserve(in_flight_part_.size());
+  in_flight_ = std::thread([this, number = etags_.size()] {
+    in_flight_status_ = PutPart(number, in_flight_part_, &etags_[number - 1]);
+  });
   return absl::OkStatus();
 }
 
 absl::Status S3Writer::Commit() {
   if (committed_) return absl::FailedPreconditionError("commit called twice");
   RETURN_IF_ERROR(status_);
+  RETURN_IF_ERROR(WaitForPartInFlight());
   committed_ = true;
   if (upload_id_.empty()) return Fail(tier_->PutWhole(key_, buffer_));
-  if (!buffer_.empty()) RETURN_IF_ERROR(UploadPart(buffer_));
+  if (!buffer_.empty()) {
+    etags_.emplace_back();
+    RETURN_IF_ERROR(Fail(PutPart(etags_.size(), buffer_, &etags_.back())));
+  }
   std::string xml = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < etags_.size(); ++i) {
     absl::StrAppend(&xml, "<Part><PartNumber>", i + 1, "</PartNumber><ETag>", XmlEscape(etags_[i]),

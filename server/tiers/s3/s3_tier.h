@@ -2,7 +2,8 @@
 // GCS and R2 through their S3 API), over libcurl, signed with SigV4 by cairn
 // itself (s3_signer.h). Objects live under "<prefix><object>".
 //
-// Writes: a writer keeps at most one part (part_bytes) in memory. An object
+// Writes: a writer keeps at most two parts (part_bytes) in memory: one being
+// filled while the one before it is sent on a thread of its own. An object
 // that fits one part is one PUT at Commit; a larger one is a multipart upload
 // whose parts go out as they fill, completed at Commit (atomic: the object
 // appears whole or not at all). Every upload carries Content-MD5 and the

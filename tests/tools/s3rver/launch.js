@@ -10,7 +10,12 @@
 // test that started it is gone, however it ended) or on SIGTERM / SIGINT.
 // --openssl-legacy-provider (or NODE_OPTIONS=--openssl-legacy-provider): s3rver
 // encrypts listing continuation tokens with DES. Set S3RVER_VERBOSE=1 to log
-// every request to stderr.
+// every request to stderr, and S3RVER_STATS=FILE to have the requests served
+// so far by method written to FILE as JSON (bench/run.sh counts requests per
+// GiB with it), at most every 100 ms. S3RVER_ALLOW_MISMATCHED_SIGNATURES=1
+// accepts well-formed signatures that do not match: restic's S3 client
+// (minio-go) signs bucket requests as "/bucket/", which s3rver computes as
+// "/bucket" (the benchmark sets it, for both tools; the tests never do).
 'use strict';
 
 const crypto = require('crypto');
@@ -44,6 +49,7 @@ const server = new S3rver({
   port: 0,
   silent: process.env.S3RVER_VERBOSE !== '1',
   directory: dataDir,
+  allowMismatchedSignatures: process.env.S3RVER_ALLOW_MISMATCHED_SIGNATURES === '1',
   configureBuckets: buckets.map((name) => ({ name, configs: [] })),
 });
 
@@ -66,8 +72,27 @@ process.stdin.on('close', () => stop(0));
 process.stdin.on('error', () => stop(0));
 process.stdin.resume();
 
+const counts = {};
+let dirty = false;
+function writeStats() {
+  if (!dirty || !process.env.S3RVER_STATS) return;
+  dirty = false;
+  const tmp = `${process.env.S3RVER_STATS}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(counts));
+  fs.renameSync(tmp, process.env.S3RVER_STATS);
+}
+
 server.run().then(
   ({ port }) => {
+    if (process.env.S3RVER_STATS) {
+      server.httpServer.on('request', (req) => {
+        counts[req.method] = (counts[req.method] || 0) + 1;
+        dirty = true;
+      });
+      dirty = true;
+      writeStats();
+      setInterval(writeStats, 100).unref();
+    }
     process.stdout.write(`PORT ${port}\n`, () => {});
   },
   (err) => fail(`s3rver did not start: ${err.stack || err}`),

@@ -1,0 +1,55 @@
+#include "server/maintenance/placement_rules.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+
+namespace cairn {
+
+PlacementRules::~PlacementRules() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void PlacementRules::Start() {
+  if (rules_.empty()) return;
+  thread_ = std::thread([this] {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(&stop_), interval_);
+        if (stop_) return;
+      }
+      for (const std::string& problem : RunOnce()) {
+        std::cerr << "cairn-server: placement rule: " << problem << std::endl;
+      }
+    }
+  });
+}
+
+std::vector<std::string> PlacementRules::RunOnce() {
+  std::vector<std::string> problems;
+  for (const v1::PlacementRule& rule : rules_) {
+    v1::MoveTierRequest request;
+    request.set_from(rule.from());
+    request.set_to(rule.to());
+    request.set_copy(rule.copy());
+    request.set_older_than_days(rule.older_than_days());
+    absl::StatusOr<v1::MoveTierProgress> done = maintenance_->MoveTier(
+        Caller::Internal(), request, [this](const v1::MoveTierProgress&) { return !Stopping(); });
+    const std::string what =
+        absl::StrCat(rule.copy() ? "copy " : "move ", rule.from(), " -> ", rule.to());
+    if (!done.ok()) {
+      problems.push_back(absl::StrCat(what, ": ", done.status().message()));
+      continue;
+    }
+    for (const std::string& p : done->problems()) problems.push_back(absl::StrCat(what, ": ", p));
+    if (Stopping()) break;
+  }
+  return problems;
+}
+
+}  // namespace cairn

@@ -1,0 +1,129 @@
+// PlacementRules over a real server core with two local tiers: each rule is
+// one TierMover run as the server itself; a copy rule leaves every pack on
+// both tiers, an age rule moves only packs old enough, a rule that cannot run
+// is reported and the next still runs, and the thread stops promptly.
+#include "server/maintenance/placement_rules.h"
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/tiers/local_tier.h"
+#include "tests/server/server_test_util.h"
+#include "tests/test_dir.h"
+#include "tests/test_status.h"
+
+namespace cairn {
+namespace {
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+class PlacementRulesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = NewTempDir("placement_rules");
+    std::vector<std::unique_ptr<Tier>> tiers;
+    for (const char* name : {"hot", "cold"}) {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<Tier> t, OpenLocalTier(name, dir_ + "/" + name));
+      tiers.push_back(std::move(t));
+    }
+    CoreOptions options;
+    options.pack_target_bytes = 1 << 20;
+    options.tier_set.new_packs = {"hot"};
+    ASSERT_OK_AND_ASSIGN(core_, ServerCore::Open(dir_ + "/catalog.db", std::move(tiers), options));
+    agent_ = std::make_unique<AgentCalls>(core_.get());
+    // Two uploads: two packs on hot.
+    for (int u = 0; u < 2; ++u) {
+      ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*agent_, "a1", "t", "/data"));
+      std::vector<std::string> ids;
+      for (int i = 0; i < 3; ++i) ids.push_back(std::string(31, static_cast<char>(u)) + char(i));
+      ASSERT_OK(StoreChunks(*agent_, job, ids));
+    }
+  }
+
+  std::vector<PlacedPack> On(const std::string& tier) {
+    absl::StatusOr<std::vector<PlacedPack>> packs =
+        core_->catalog().placement().PacksOn(tier, INT64_MAX, 0, 1000);
+    EXPECT_TRUE(packs.ok()) << packs.status();
+    return packs.value_or(std::vector<PlacedPack>{});
+  }
+
+  v1::PlacementRule Rule(std::string from, std::string to, bool copy, uint32_t days = 0) {
+    v1::PlacementRule r;
+    r.set_from(std::move(from));
+    r.set_to(std::move(to));
+    r.set_copy(copy);
+    r.set_older_than_days(days);
+    return r;
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<AgentCalls> agent_;
+};
+
+TEST_F(PlacementRulesTest, ACopyRuleLeavesEveryPackOnBothTiers) {
+  ASSERT_THAT(On("hot"), SizeIs(2));
+  ASSERT_THAT(On("cold"), IsEmpty());
+  PlacementRules rules(&core_->maintenance(), {Rule("hot", "cold", true)}, absl::Hours(1));
+  EXPECT_THAT(rules.RunOnce(), IsEmpty());
+  EXPECT_THAT(On("hot"), SizeIs(2));
+  std::vector<PlacedPack> cold = On("cold");
+  ASSERT_THAT(cold, SizeIs(2));
+  for (const PlacedPack& p : cold) EXPECT_THAT(p.locations, ElementsAre("hot", "cold"));
+  // Run again: nothing more to do.
+  EXPECT_THAT(rules.RunOnce(), IsEmpty());
+  EXPECT_THAT(On("cold"), SizeIs(2));
+}
+
+TEST_F(PlacementRulesTest, AnAgeRuleMovesOnlyPacksOldEnough) {
+  PlacementRules young(&core_->maintenance(), {Rule("hot", "cold", false, 1)}, absl::Hours(1));
+  EXPECT_THAT(young.RunOnce(), IsEmpty());
+  EXPECT_THAT(On("hot"), SizeIs(2)) << "packs written just now are not a day old";
+  PlacementRules any(&core_->maintenance(), {Rule("hot", "cold", false, 0)}, absl::Hours(1));
+  EXPECT_THAT(any.RunOnce(), IsEmpty());
+  EXPECT_THAT(On("hot"), IsEmpty());
+  std::vector<PlacedPack> cold = On("cold");
+  ASSERT_THAT(cold, SizeIs(2));
+  for (const PlacedPack& p : cold) {
+    EXPECT_THAT(p.locations, ElementsAre("cold"));
+    EXPECT_FALSE(FileExists(dir_ + "/hot/" + p.pack.name)) << "the source object was deleted";
+    EXPECT_TRUE(FileExists(dir_ + "/cold/" + p.pack.name));
+  }
+}
+
+TEST_F(PlacementRulesTest, ARuleThatFailsIsReportedAndTheNextStillRuns) {
+  PlacementRules rules(&core_->maintenance(),
+                       {Rule("hot", "nowhere", true), Rule("hot", "cold", true)}, absl::Hours(1));
+  std::vector<std::string> problems = rules.RunOnce();
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0], HasSubstr("nowhere"));
+  EXPECT_THAT(On("cold"), SizeIs(2));
+}
+
+TEST_F(PlacementRulesTest, TheThreadStopsPromptly) {
+  const absl::Time start = absl::Now();
+  {
+    PlacementRules rules(&core_->maintenance(), {Rule("hot", "cold", true)}, absl::Hours(1));
+    rules.Start();
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_THAT(On("cold"), IsEmpty()) << "the first run waits one interval";
+}
+
+}  // namespace
+}  // namespace cairn
