@@ -61,7 +61,7 @@ int Move(AdminClient& client, bool copy) {
   if (!absl::GetFlag(FLAGS_older_than).empty()) {
     absl::StatusOr<absl::Duration> age = ParseAge("older-than", absl::GetFlag(FLAGS_older_than));
     if (!age.ok()) return Fail(age.status());
-    request.set_older_than_days(static_cast<uint32_t>(*age / absl::Hours(24)));
+    request.set_older_than_seconds(static_cast<uint64_t>(absl::ToInt64Seconds(*age)));
   }
   grpc::ClientContext context;
   auto reader = client.stub()->MoveTier(&context, request);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -21,8 +22,25 @@ absl::Status NeedAdmin(const Caller& caller, absl::string_view what) {
 
 }  // namespace
 
+absl::Status MaintenanceService::BeginExclusive(absl::string_view what) {
+  absl::MutexLock lock(&exclusive_);
+  if (!running_.empty()) {
+    return absl::AbortedError(
+        absl::StrCat(running_, " is already running; ", what, " starts when it has ended"));
+  }
+  running_ = std::string(what);
+  return absl::OkStatus();
+}
+
+void MaintenanceService::EndExclusive() {
+  absl::MutexLock lock(&exclusive_);
+  running_.clear();
+}
+
 absl::StatusOr<v1::VerifyResponse> MaintenanceService::Verify(const Caller&,
                                                               const v1::VerifyRequest& request) {
+  RETURN_IF_ERROR(BeginExclusive("a verify"));
+  absl::Cleanup end = [this] { EndExclusive(); };
   PackVerifier verifier(&catalog_->chunks(), tiers_);
   ASSIGN_OR_RETURN(VerifyReport report, verifier.VerifyAll(request.read_data()));
   v1::VerifyResponse response;
@@ -90,6 +108,8 @@ absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
                                                             const GcOptions& options) {
   GcOptions with_barrier = options;
   if (!with_barrier.before_delete) with_barrier.before_delete = options_.before_pack_delete;
+  RETURN_IF_ERROR(BeginExclusive("a garbage collection"));
+  absl::Cleanup end = [this] { EndExclusive(); };
   absl::StatusOr<GcReport> report =
       GarbageCollector(catalog_, tiers_, guard_, options_.clock).Run(with_barrier);
   if (options_.on_change && !options.dry_run) options_.on_change();
@@ -103,16 +123,20 @@ absl::StatusOr<v1::MoveTierProgress> MaintenanceService::MoveTier(
   if (request.from().empty() || request.to().empty()) {
     return absl::InvalidArgumentError("name both tiers: --from A --to B");
   }
-  if (request.older_than_days() > 36500) {
-    return absl::InvalidArgumentError("older_than_days is at most 36500");
+  if (request.older_than_days() > 36500 || request.older_than_seconds() > 36500ull * 86400) {
+    return absl::InvalidArgumentError("older than is at most 36500 days");
   }
   TierMoveOptions options{.from = request.from(),
                           .to = request.to(),
                           .copy = request.copy(),
-                          .older_than = absl::Hours(24) * request.older_than_days(),
+                          .older_than = request.older_than_seconds() > 0
+                                            ? absl::Seconds(request.older_than_seconds())
+                                            : absl::Hours(24) * request.older_than_days(),
                           .dry_run = request.dry_run(),
                           .before_delete = options_.before_pack_delete,
                           .clock = options_.clock};
+  RETURN_IF_ERROR(BeginExclusive(request.copy() ? "a tier copy" : "a tier move"));
+  absl::Cleanup end = [this] { EndExclusive(); };
   absl::StatusOr<v1::MoveTierProgress> done = mover_.Run(options, write);
   if (done.ok() && !request.dry_run() && options_.on_change) options_.on_change();
   return done;

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cairn/v1/admin.pb.h"
@@ -71,6 +72,13 @@ class MaintenanceService final {
   PolicyService* policies_;
   MaintenanceOptions options_;
   TierMover mover_;
+  // Garbage collection, verify and tier moves exclude each other: each reads
+  // packs where it listed them, and a move relocates them. Aborted (naming
+  // what runs) when another is running.
+  absl::Status BeginExclusive(absl::string_view what);
+  void EndExclusive();
+  absl::Mutex exclusive_;
+  std::string running_ ABSL_GUARDED_BY(exclusive_);
 };
 
 }  // namespace cairn

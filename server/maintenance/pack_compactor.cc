@@ -1,6 +1,7 @@
 #include "server/maintenance/pack_compactor.h"
 
 #include <cstring>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,10 @@ absl::Status PackCompactor::CopyLive(const PackRecord& pack, CompactionCounts* c
   std::vector<std::string> blobs;
   absl::Status read = ReadLive(tier_, pack, live, &blobs);
   if (IsPackDamage(read)) {
+    // A tier move may have relocated the pack (and deleted this copy) since
+    // it was listed: that is no damage. Left for the next run.
+    ASSIGN_OR_RETURN(std::optional<PackRecord> now, chunks_->GetPack(pack.id));
+    if (!now.has_value() || now->tier != pack.tier) return absl::OkStatus();
     counts->problems.push_back(absl::StrCat("pack ", pack.name, " (tier ", pack.tier,
                                             "): ", read.message(), "; quarantined, not compacted"));
     return chunks_->Quarantine(pack.id);

@@ -280,11 +280,10 @@ TEST_F(TierE2eTest, ViewersAndOperatorsMayListTiersButNotMovePacks) {
   ASSERT_NO_FATAL_FAILURE(ExpectRestoresIdentically(snapshot, tree, "moved"));
 }
 
-// BUG (ctl/tier_commands.cc:61-64): --older-than is sent as whole days
-// (older_than_days = age / 24h), so an age under a day such as 12h becomes
-// 0, which the server reads as "no age filter": every pack is moved, the
-// newest included. Packs written a moment ago are not 12 hours old.
-TEST_F(TierE2eTest, DISABLED_OlderThanUnderADayDoesNotMoveNewPacks) {
+// --older-than is sent in seconds: an age under a day such as 12h once
+// became 0 days, which the server reads as "no age filter", and every pack
+// was moved. Packs written a moment ago are not 12 hours old.
+TEST_F(TierE2eTest, OlderThanUnderADayDoesNotMoveNewPacks) {
   ASSERT_TRUE(BuildSampleTree(data_, 43, 1 << 20).ok());
   std::string snapshot;
   TreeManifest tree;
