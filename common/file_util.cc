@@ -1,5 +1,6 @@
 #include "common/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -187,6 +188,34 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   if (::rename(temp.c_str(), path.c_str()) != 0) return PosixError(errno, "rename", temp);
   renamed = true;
   return FsyncDirectory(DirName(path));
+}
+
+absl::StatusOr<std::vector<DirFile>> ListRegularFiles(const std::string& dir) {
+  ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+  DIR* stream = ::fdopendir(dir_fd.get());
+  if (stream == nullptr) return PosixError(errno, "opendir", dir);
+  dir_fd.release();  // now owned by `stream`
+  std::vector<DirFile> out;
+  absl::Status status;
+  while (true) {
+    errno = 0;
+    struct dirent* ent = ::readdir(stream);
+    if (ent == nullptr) {
+      if (errno != 0) status = PosixError(errno, "readdir", dir);
+      break;
+    }
+    struct stat st;
+    if (::fstatat(::dirfd(stream), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // deleted while we listed
+      status = PosixError(errno, "stat", absl::StrCat(dir, "/", ent->d_name));
+      break;
+    }
+    if (!S_ISREG(st.st_mode)) continue;
+    out.push_back({ent->d_name, static_cast<uint64_t>(st.st_size)});
+  }
+  ::closedir(stream);
+  if (!status.ok()) return status;
+  return out;
 }
 
 }  // namespace cairn

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -86,6 +87,14 @@ absl::Status RealSyncDirectory(const std::string& dir);
 // mkdir -p. OK if the directory already exists; an existing non-directory in
 // the way is FailedPrecondition. New directories get `mode` (minus umask).
 absl::Status MakeDirectories(const std::string& path, mode_t mode = 0755);
+
+// The regular files directly in `dir` (not following symlinks; entries that
+// vanish while listed are skipped), with their sizes, in directory order.
+struct DirFile {
+  std::string name;
+  uint64_t size;
+};
+absl::StatusOr<std::vector<DirFile>> ListRegularFiles(const std::string& dir);
 
 // Replaces `path` with `data` so that a crash leaves either the old or the new
 // contents, never a mix: temp file in the same directory, write, fsync, rename,

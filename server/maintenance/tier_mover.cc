@@ -14,22 +14,36 @@ namespace {
 
 constexpr uint32_t kPage = 1000;
 
+// BLAKE2b-256 over bytes given in pieces.
+class Blake2b {
+ public:
+  Blake2b() { crypto_generichash_init(&state_, nullptr, 0, 32); }
+  void Update(absl::string_view piece) {
+    crypto_generichash_update(&state_, reinterpret_cast<const unsigned char*>(piece.data()),
+                              piece.size());
+  }
+  std::string Final() {
+    std::string out(32, '\0');
+    crypto_generichash_final(&state_, reinterpret_cast<unsigned char*>(out.data()), out.size());
+    return out;
+  }
+
+ private:
+  crypto_generichash_state state_;
+};
+
 // BLAKE2b-256 of an object, read in pieces.
 absl::StatusOr<std::string> HashObject(Tier* tier, const std::string& name, uint64_t size,
                                        size_t piece_bytes) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
+  Blake2b hash;
   std::string piece;
   for (uint64_t off = 0; off < size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(piece_bytes, size - off));
     RETURN_IF_ERROR(tier->Read(name, off, n, &piece));
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(piece.data()),
-                              piece.size());
+    hash.Update(piece);
     off += n;
   }
-  std::string out(32, '\0');
-  crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(out.data()), out.size());
-  return out;
+  return hash.Final();
 }
 
 bool Holds(const PlacedPack& p, absl::string_view tier) {
@@ -45,22 +59,19 @@ absl::Status TierMover::CopyPack(Tier* from, Tier* to, const PackRecord& pack, s
     return absl::DataLossError(absl::StrCat("pack ", pack.name, " on tier ", from->name(), " is ",
                                             size, " bytes, the catalog says ", pack.size));
   }
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
+  Blake2b hash;
   ASSIGN_OR_RETURN(std::unique_ptr<TierWriter> writer, to->Create(pack.name));
   std::string piece;
   for (uint64_t off = 0; off < size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(piece_bytes, size - off));
     RETURN_IF_ERROR(from->Read(pack.name, off, n, &piece));
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(piece.data()),
-                              piece.size());
+    hash.Update(piece);
     RETURN_IF_ERROR(writer->Append(piece));
     off += n;
     progress->set_bytes_done(progress->bytes_done() + n);
   }
   RETURN_IF_ERROR(writer->Commit());
-  std::string sent(32, '\0');
-  crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(sent.data()), sent.size());
+  const std::string sent = hash.Final();
   absl::StatusOr<std::string> stored = HashObject(to, pack.name, size, piece_bytes);
   if (!stored.ok() || *stored != sent) {
     (void)to->Delete(pack.name);

@@ -1,6 +1,5 @@
 #include "server/recovery/catalog_backup.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "server/recovery/state_bundle.h"
@@ -20,28 +20,24 @@
 namespace cairn {
 namespace {
 
-// The files of the state directory a bundle carries besides the catalog.
-std::vector<BundleFile> StateFiles(const std::string& state_dir) {
+// The files of the state directory a bundle carries besides the catalog. An
+// unreadable tls/ is an error: a bundle without the CA would lock every agent
+// out after a recovery.
+absl::StatusOr<std::vector<BundleFile>> StateFiles(const std::string& state_dir) {
   std::vector<BundleFile> files;
   if (::access((state_dir + "/admin.credentials").c_str(), R_OK) == 0) {
     files.push_back({"admin.credentials", state_dir + "/admin.credentials"});
   }
   const std::string tls = state_dir + "/tls";
-  if (DIR* dir = ::opendir(tls.c_str()); dir != nullptr) {
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(dir)) {
-      // d_type is DT_UNKNOWN on some file systems: ask lstat.
-      struct stat st;
-      const std::string path = tls + "/" + e->d_name;
-      if (ValidateObjectName(e->d_name).ok() && ::lstat(path.c_str(), &st) == 0 &&
-          S_ISREG(st.st_mode)) {
-        names.push_back(e->d_name);
-      }
-    }
-    ::closedir(dir);
-    std::sort(names.begin(), names.end());
-    for (const std::string& n : names) files.push_back({"tls/" + n, tls + "/" + n});
+  struct stat st;
+  if (::lstat(tls.c_str(), &st) != 0 && errno == ENOENT) return files;  // no TLS state yet
+  ASSIGN_OR_RETURN(std::vector<DirFile> entries, ListRegularFiles(tls));
+  std::vector<std::string> names;
+  for (const DirFile& e : entries) {
+    if (ValidateObjectName(e.name).ok()) names.push_back(e.name);
   }
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) files.push_back({"tls/" + n, tls + "/" + n});
   return files;
 }
 
@@ -135,7 +131,12 @@ absl::StatusOr<std::string> CatalogBackup::BackupNow() {
   }
   RETURN_IF_ERROR(catalog_->SnapshotTo(copy));
   std::vector<BundleFile> files = {{"catalog.db", copy}};
-  for (BundleFile& f : StateFiles(state_dir_)) files.push_back(std::move(f));
+  absl::StatusOr<std::vector<BundleFile>> state = StateFiles(state_dir_);
+  if (!state.ok()) {
+    ::unlink(copy.c_str());
+    return state.status();
+  }
+  for (BundleFile& f : *state) files.push_back(std::move(f));
 
   std::vector<std::string> problems;
   int written = 0;

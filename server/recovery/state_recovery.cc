@@ -1,6 +1,5 @@
 #include "server/recovery/state_recovery.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,18 +18,6 @@
 namespace cairn {
 namespace {
 
-absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return PosixError(errno, "list", dir);
-  std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
-  return names;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -39,13 +26,12 @@ bool Exists(const std::string& path) {
 // Empties the staging directory (flat, plus tls/): only names a bundle may
 // hold can be in it.
 absl::Status ClearStaging(const std::string& staging) {
-  for (const char* sub : {"/tls", ""}) {
-    std::string dir = staging + sub;
-    if (!Exists(dir)) continue;
-    ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(dir));
-    for (const std::string& n : names) {
-      std::string path = absl::StrCat(dir, "/", n);
-      if (n == "tls" && *sub == '\0') continue;
+  for (const std::string& dir : {staging + "/tls", staging}) {
+    absl::StatusOr<std::vector<DirFile>> files = ListRegularFiles(dir);
+    if (absl::IsNotFound(files.status())) continue;
+    if (!files.ok()) return files.status();
+    for (const DirFile& f : *files) {
+      std::string path = absl::StrCat(dir, "/", f.name);
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "remove", path);
     }
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "remove", dir);

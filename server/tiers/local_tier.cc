@@ -32,40 +32,14 @@ bool IsTempName(absl::string_view file) {
   return mark != absl::string_view::npos && ValidateObjectName(file.substr(0, mark)).ok();
 }
 
-struct DirEntry {
-  std::string name;
-  uint64_t size;
-};
-
 // Regular files in `dir` whose names pass `keep`.
 template <typename Keep>
-absl::StatusOr<std::vector<DirEntry>> ScanDirectory(const std::string& dir, Keep keep) {
-  ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
-  DIR* stream = ::fdopendir(dir_fd.get());
-  if (stream == nullptr) return PosixError(errno, "opendir", dir);
-  dir_fd.release();  // now owned by `stream`
-  std::vector<DirEntry> out;
-  absl::Status status;
-  while (true) {
-    errno = 0;
-    struct dirent* ent = ::readdir(stream);
-    if (ent == nullptr) {
-      if (errno != 0) status = PosixError(errno, "readdir", dir);
-      break;
-    }
-    absl::string_view file = ent->d_name;
-    if (!keep(file)) continue;
-    struct stat st;
-    if (::fstatat(::dirfd(stream), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;  // deleted while we listed
-      status = PosixError(errno, "stat", JoinPath(dir, file));
-      break;
-    }
-    if (!S_ISREG(st.st_mode)) continue;
-    out.push_back({std::string(file), static_cast<uint64_t>(st.st_size)});
+absl::StatusOr<std::vector<DirFile>> ScanDirectory(const std::string& dir, Keep keep) {
+  ASSIGN_OR_RETURN(std::vector<DirFile> all, ListRegularFiles(dir));
+  std::vector<DirFile> out;
+  for (DirFile& e : all) {
+    if (keep(absl::string_view(e.name))) out.push_back(std::move(e));
   }
-  ::closedir(stream);
-  if (!status.ok()) return status;
   return out;
 }
 
@@ -208,10 +182,10 @@ class LocalTier final : public Tier {
   }
 
   absl::StatusOr<std::vector<std::string>> List() override {
-    ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ScanObjects());
+    ASSIGN_OR_RETURN(std::vector<DirFile> entries, ScanObjects());
     std::vector<std::string> names;
     names.reserve(entries.size());
-    for (DirEntry& e : entries) names.push_back(std::move(e.name));
+    for (DirFile& e : entries) names.push_back(std::move(e.name));
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -219,16 +193,16 @@ class LocalTier final : public Tier {
   absl::StatusOr<TierSpace> Space() override {
     struct statvfs vfs;
     if (::statvfs(dir_.c_str(), &vfs) != 0) return PosixError(errno, "statvfs", dir_);
-    ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ScanObjects());
+    ASSIGN_OR_RETURN(std::vector<DirFile> entries, ScanObjects());
     TierSpace space{0, static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize, entries.size()};
-    for (const DirEntry& e : entries) space.used_bytes += e.size;
+    for (const DirFile& e : entries) space.used_bytes += e.size;
     return space;
   }
 
  private:
   std::string PathOf(absl::string_view object) const { return JoinPath(dir_, object); }
 
-  absl::StatusOr<std::vector<DirEntry>> ScanObjects() const {
+  absl::StatusOr<std::vector<DirFile>> ScanObjects() const {
     return ScanDirectory(dir_, [](absl::string_view f) { return ValidateObjectName(f).ok(); });
   }
 
@@ -244,8 +218,8 @@ absl::StatusOr<std::unique_ptr<Tier>> OpenLocalTier(const std::string& name,
                                                     const std::string& dir) {
   if (dir.empty()) return absl::InvalidArgumentError("local tier: empty directory");
   RETURN_IF_ERROR(MakeDirectories(dir, kDirMode));
-  ASSIGN_OR_RETURN(std::vector<DirEntry> stale, ScanDirectory(dir, IsTempName));
-  for (const DirEntry& temp : stale) {
+  ASSIGN_OR_RETURN(std::vector<DirFile> stale, ScanDirectory(dir, IsTempName));
+  for (const DirFile& temp : stale) {
     std::string path = JoinPath(dir, temp.name);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "unlink", path);
   }

@@ -126,5 +126,20 @@ TEST(DirNameTest, Cases) {
   EXPECT_EQ(DirName("/x/y/z"), "/x/y");
 }
 
+TEST_F(FileUtilTest, ListRegularFilesSkipsDirectoriesAndSymlinks) {
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/a", "abc", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/b", "", 0600).ok());
+  ASSERT_EQ(::mkdir((dir_ + "/sub").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("a", (dir_ + "/link").c_str()), 0);
+  absl::StatusOr<std::vector<DirFile>> files = ListRegularFiles(dir_);
+  ASSERT_TRUE(files.ok()) << files.status();
+  std::vector<std::string> seen;
+  for (const DirFile& f : *files) seen.push_back(absl::StrCat(f.name, ":", f.size));
+  std::sort(seen.begin(), seen.end());
+  EXPECT_THAT(seen, ElementsAre("a:3", "b:0"));
+  EXPECT_EQ(ListRegularFiles(dir_ + "/missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(ListRegularFiles(dir_ + "/a").ok()) << "a file is not a directory";
+}
+
 }  // namespace
 }  // namespace cairn

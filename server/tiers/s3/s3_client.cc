@@ -111,7 +111,7 @@ void S3Client::ReleaseHandle(void* handle) {
   idle_.push_back(handle);
 }
 
-S3Client::Attempt S3Client::SendOnce(const S3Request& request) {
+S3Client::Attempt S3Client::SendOnce(const S3Request& request, const std::string& payload_sha256) {
   Attempt attempt;
   CURL* curl = static_cast<CURL*>(AcquireHandle());
   if (curl == nullptr) {
@@ -131,7 +131,7 @@ S3Client::Attempt S3Client::SendOnce(const S3Request& request) {
   sign.query = request.query;
   sign.host = host_;
   sign.headers = request.headers;
-  sign.headers["x-amz-content-sha256"] = Sha256Hex(request.body);
+  sign.headers["x-amz-content-sha256"] = payload_sha256;
   if (!options_.session_token.empty()) {
     sign.headers["x-amz-security-token"] = options_.session_token;
   }
@@ -194,6 +194,7 @@ absl::StatusOr<S3Response> S3Client::Send(const S3Request& request, const S3Resp
   thread_local absl::BitGen bitgen;
   absl::Status last;
   const int attempts = std::max(1, options_.max_attempts);
+  const std::string payload_sha256 = Sha256Hex(request.body);  // once, not per attempt
   for (int n = 0; n < attempts; ++n) {
     if (n > 0) {
       absl::Duration cap =
@@ -201,7 +202,7 @@ absl::StatusOr<S3Response> S3Client::Send(const S3Request& request, const S3Resp
       absl::SleepFor(
           absl::Nanoseconds(absl::Uniform<int64_t>(bitgen, 0, absl::ToInt64Nanoseconds(cap) + 1)));
     }
-    Attempt attempt = SendOnce(request);
+    Attempt attempt = SendOnce(request, payload_sha256);
     if (attempt.body_too_large) {
       return absl::DataLossError(absl::StrCat(request.method, " ", request.key,
                                               ": the reply is longer than the ", request.max_body,

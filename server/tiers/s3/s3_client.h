@@ -68,7 +68,7 @@ class S3Client final {
   struct Attempt;
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
-  Attempt SendOnce(const S3Request& request);
+  Attempt SendOnce(const S3Request& request, const std::string& payload_sha256);
 
   const S3TierOptions options_;
   std::string scheme_;  // "http" or "https"

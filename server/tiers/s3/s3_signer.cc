@@ -87,12 +87,9 @@ std::string Sha256Hex(absl::string_view data) {
   return absl::BytesToHexString(Digest(EVP_sha256(), data));
 }
 
-std::string Md5Base64(absl::string_view data) {
-  return absl::Base64Escape(Digest(EVP_md5(), data));
-}
-
-std::string Md5Hex(absl::string_view data) {
-  return absl::BytesToHexString(Digest(EVP_md5(), data));
+Md5Sum Md5Of(absl::string_view data) {
+  const std::string digest = Digest(EVP_md5(), data);
+  return Md5Sum{.base64 = absl::Base64Escape(digest), .hex = absl::BytesToHexString(digest)};
 }
 
 SigV4Signature SignV4(const SigV4Request& request, const SigV4Credentials& credentials,

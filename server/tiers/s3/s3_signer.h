@@ -60,10 +60,13 @@ std::string S3UriEncode(absl::string_view s, bool keep_slash);
 
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(absl::string_view data);
-// Base64 of the MD5 of `data`, for Content-MD5; and its lower-case hex, which
-// is what S3 returns as the ETag of a single PUT.
-std::string Md5Base64(absl::string_view data);
-std::string Md5Hex(absl::string_view data);
+// The MD5 of `data`, computed once, in the two forms S3 wants: base64 for
+// Content-MD5, lower-case hex for comparing with the ETag of a PUT.
+struct Md5Sum {
+  std::string base64;
+  std::string hex;
+};
+Md5Sum Md5Of(absl::string_view data);
 
 }  // namespace cairn
 

@@ -92,8 +92,9 @@ class S3Tier final : public Tier {
   std::string Key(absl::string_view object) const {
     return absl::StrCat(client_.options().prefix, object);
   }
-  std::map<std::string, std::string> WriteHeaders(absl::string_view body) const {
-    std::map<std::string, std::string> h{{"content-md5", Md5Base64(body)}};
+  // The headers of a new object (not of its parts).
+  std::map<std::string, std::string> ObjectHeaders() const {
+    std::map<std::string, std::string> h;
     if (!client_.options().storage_class.empty()) {
       h["x-amz-storage-class"] = client_.options().storage_class;
     }
@@ -112,8 +113,10 @@ class S3Tier final : public Tier {
   }
 
   absl::Status PutWhole(const std::string& key, absl::string_view data) {
-    S3Request put{.method = "PUT", .key = key, .headers = WriteHeaders(data), .body = data};
-    ASSIGN_OR_RETURN(S3Response r, client_.Send(put, EtagIs(Md5Hex(data))));
+    const Md5Sum md5 = Md5Of(data);
+    S3Request put{.method = "PUT", .key = key, .headers = ObjectHeaders(), .body = data};
+    put.headers["content-md5"] = md5.base64;
+    ASSIGN_OR_RETURN(S3Response r, client_.Send(put, EtagIs(md5.hex)));
     if (r.status != 200) return S3Error(r, absl::StrCat("write ", key));
     return absl::OkStatus();
   }
@@ -285,11 +288,8 @@ absl::Status S3Writer::Append(absl::string_view data) {
 }
 
 absl::Status S3Writer::StartUpload() {
-  S3Request init{.method = "POST",
-                 .key = key_,
-                 .query = {{"uploads", ""}},
-                 .headers = tier_->WriteHeaders("")};
-  init.headers.erase("content-md5");
+  S3Request init{
+      .method = "POST", .key = key_, .query = {{"uploads", ""}}, .headers = tier_->ObjectHeaders()};
   ASSIGN_OR_RETURN(S3Response r, tier_->client().Send(init));
   if (r.status != 200) return Fail(S3Error(r, absl::StrCat("start upload of ", key_)));
   upload_id_ = XmlFirstText(r.body, "UploadId");
@@ -301,13 +301,13 @@ absl::Status S3Writer::PutPart(size_t number, absl::string_view part, std::strin
   S3Request put{.method = "PUT",
                 .key = key_,
                 .query = {{"partNumber", absl::StrCat(number)}, {"uploadId", upload_id_}},
-                .headers = {{"content-md5", Md5Base64(part)}},
                 .body = part};
-  std::string md5 = Md5Hex(part);
-  ASSIGN_OR_RETURN(S3Response r, tier_->client().Send(put, EtagIs(md5)));
+  const Md5Sum md5 = Md5Of(part);
+  put.headers["content-md5"] = md5.base64;
+  ASSIGN_OR_RETURN(S3Response r, tier_->client().Send(put, EtagIs(md5.hex)));
   if (r.status != 200) return S3Error(r, absl::StrCat("upload a part of ", key_));
   auto it = r.headers.find("etag");
-  *etag = it != r.headers.end() ? it->second : absl::StrCat("\"", md5, "\"");
+  *etag = it != r.headers.end() ? it->second : absl::StrCat("\"", md5.hex, "\"");
   return absl::OkStatus();
 }
 
@@ -351,7 +351,7 @@ absl::Status S3Writer::Commit() {
   S3Request complete{.method = "POST",
                      .key = key_,
                      .query = {{"uploadId", upload_id_}},
-                     .headers = {{"content-md5", Md5Base64(xml)}},
+                     .headers = {{"content-md5", Md5Of(xml).base64}},
                      .body = xml};
   // S3 may answer 200 and still fail: the error is then in the body.
   absl::StatusOr<S3Response> r = tier_->client().Send(complete, [](const S3Response& r) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -163,6 +164,17 @@ TEST_F(CatalogBackupTest, BundleObjectNameSortsByTime) {
   EXPECT_EQ(BundleObjectName(absl::FromUnixMillis(5)), "catalog-0000000000005.cbk");
   EXPECT_LT(BundleObjectName(absl::FromUnixMillis(999999999999)),
             BundleObjectName(absl::FromUnixMillis(1000000000000)));
+}
+
+// A tls/ that cannot be listed fails the bundle instead of leaving the CA
+// out of it (a recovery from such a bundle would lock every agent out).
+TEST_F(CatalogBackupTest, AnUnlistableTlsDirectoryFailsTheBundle) {
+  ASSERT_OK(WriteFileAtomically(state_dir_ + "/tls/ca.key", "", 0600));
+  ASSERT_EQ(::rename((state_dir_ + "/tls").c_str(), (state_dir_ + "/tls.moved").c_str()), 0);
+  ASSERT_OK(WriteFileAtomically(state_dir_ + "/tls", "not a directory", 0600));
+  std::unique_ptr<CatalogBackup> backup = MakeBackup();
+  EXPECT_FALSE(backup->BackupNow().ok());
+  EXPECT_EQ(backup->state().bundles, 0u);
 }
 
 TEST_F(CatalogBackupTest, BackupNowWritesOneNameToEveryTier) {

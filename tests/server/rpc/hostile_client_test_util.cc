@@ -59,7 +59,11 @@ std::string CatalogFingerprint(const std::string& state_dir) {
   std::error_code error;
   for (auto it = std::filesystem::recursive_directory_iterator(state_dir + "/packs", error);
        !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-    if (!it->is_regular_file()) continue;
+    // Packs only: catalog bundles are written beside them by a background
+    // thread whenever the server thinks fit, and change no data.
+    if (!it->is_regular_file() || it->path().filename().string().rfind("pack-", 0) != 0) {
+      continue;
+    }
     packs.push_back(absl::StrCat(it->path().string(), " ", it->file_size()));
   }
   if (error) ADD_FAILURE() << "cannot list the pack files: " << error.message();

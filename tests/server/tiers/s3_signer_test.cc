@@ -92,8 +92,8 @@ TEST(SigV4Test, UriEncodeKeepsUnreservedAndOptionallySlash) {
 
 TEST(SigV4Test, Digests) {
   EXPECT_EQ(Sha256Hex(""), kEmptySha256);
-  EXPECT_EQ(Md5Hex(""), "d41d8cd98f00b204e9800998ecf8427e");
-  EXPECT_EQ(Md5Base64(""), "1B2M2Y8AsgTpgAmY7PhCfg==");
+  EXPECT_EQ(Md5Of("").hex, "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(Md5Of("").base64, "1B2M2Y8AsgTpgAmY7PhCfg==");
 }
 
 }  // namespace
