@@ -32,6 +32,8 @@ ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or diffe
 ABSL_FLAG(std::vector<std::string>, root, {},
           "backup: roots (default: the agent's configured roots)");
 ABSL_FLAG(bool, read_data, false, "verify: re-read every chunk, not only pack indexes");
+ABSL_FLAG(std::string, tier, "",
+          "verify: check the copies on this tier (every pack with a location there)");
 ABSL_FLAG(bool, dry_run, false, "prune, gc: show what would be removed, remove nothing");
 ABSL_FLAG(std::string, credentials, "",
           "admin credentials file (default $CAIRN_CREDENTIALS, ~/.config/cairn/credentials, "
@@ -71,7 +73,8 @@ const char kUsage[] =
     "  diff SNAPSHOT_A SNAPSHOT_B     what changed between two snapshots\n"
     "  restore SNAPSHOT --target DIR [--to-agent A] [--path P ...] [--overwrite] [--detach]\n"
     "  backup --agent A [--level full|incremental|differential] [--root DIR ...] [--detach]\n"
-    "  verify [--read-data]           check every pack; damaged ones are quarantined\n"
+    "  verify [--read-data] [--tier T] check every pack (or every copy on tier T); a\n"
+    "                                 pack with no good copy left is quarantined\n"
     "  verify --agent A [--snapshot ID] [--sample PCT]\n"
     "                                 the agent decrypts chunks and checks each id\n"
     "  policy list | get NAME | apply FILE | delete NAME\n"

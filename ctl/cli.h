@@ -33,6 +33,7 @@ ABSL_DECLARE_FLAG(bool, detach);
 ABSL_DECLARE_FLAG(std::string, level);
 ABSL_DECLARE_FLAG(std::vector<std::string>, root);
 ABSL_DECLARE_FLAG(bool, read_data);
+ABSL_DECLARE_FLAG(std::string, tier);
 ABSL_DECLARE_FLAG(bool, dry_run);
 ABSL_DECLARE_FLAG(std::string, credentials);
 ABSL_DECLARE_FLAG(std::string, tenant);

@@ -22,6 +22,10 @@ int Verify(AdminClient& client) {
   request.set_agent(absl::GetFlag(FLAGS_agent));
   request.set_snapshot_id(absl::GetFlag(FLAGS_snapshot));
   request.set_sample_percent(absl::GetFlag(FLAGS_sample));
+  request.set_tier(absl::GetFlag(FLAGS_tier));
+  if (!request.agent().empty() && !request.tier().empty()) {
+    return Usage("--tier checks packs on the server; an agent verifies by snapshot, not by tier");
+  }
   if (request.agent().empty() &&
       (!request.snapshot_id().empty() || request.sample_percent() != 0)) {
     return Usage("--snapshot and --sample go with --agent (the agent verifies with its key)");

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -19,6 +20,7 @@
 #include "common/text_config.h"
 #include "server/open_tiers.h"
 #include "server/recovery/catalog_key.h"
+#include "server/recovery/catalog_rebuild.h"
 #include "server/recovery/state_recovery.h"
 #include "server/server.h"
 
@@ -30,40 +32,97 @@ ABSL_FLAG(bool, print_config, false, "print the effective config and exit");
 ABSL_FLAG(std::string, recover_from_tier, "",
           "rebuild the state directory (catalog, TLS CA, admin credential) from the newest "
           "catalog bundle on this tier, then exit");
+ABSL_FLAG(bool, rebuild_catalog, false,
+          "when every catalog bundle is lost: build a new catalog from the packs, tree packs and "
+          "snapshot records on every configured tier, then exit");
 ABSL_FLAG(std::string, catalog_key, "",
-          "with --recover-from-tier: the catalog key file (default: catalog_backup.key_file)");
+          "with --recover-from-tier or --rebuild-catalog: the catalog key file (default: "
+          "catalog_backup.key_file)");
 
 namespace {
 
 constexpr char kUsage[] =
     "cairn-server: the cairn backup server.\n\n"
     "  cairn-server [--config FILE] [--listen HOST:PORT] [--state-dir DIR]\n"
-    "  cairn-server --config FILE --recover-from-tier NAME [--catalog-key FILE]\n\n"
+    "  cairn-server --config FILE --recover-from-tier NAME [--catalog-key FILE]\n"
+    "  cairn-server --config FILE --rebuild-catalog [--catalog-key FILE]\n\n"
     "Without a config it listens on 127.0.0.1:7420 and keeps its catalog and packs\n"
     "under ./cairn-state/server. See docs/operations.md.";
 
-// --recover-from-tier: the state directory back from a tier's newest bundle.
-int Recover(const cairn::v1::ServerConfig& config, const std::string& tier_name,
-            std::string key_file) {
+std::vector<cairn::Tier*> Raw(const std::vector<std::unique_ptr<cairn::Tier>>& tiers) {
+  std::vector<cairn::Tier*> raw;
+  for (const auto& t : tiers) raw.push_back(t.get());
+  return raw;
+}
+
+void PrintImport(const cairn::RebuildReport& r) {
+  for (const std::string& p : r.problems) std::cerr << "problem: " << p << "\n";
+  for (const std::string& s : r.skipped) std::cerr << "not brought back: " << s << "\n";
+  std::cout << "read " << r.packs_indexed << " packs (" << r.chunks_indexed << " chunks), "
+            << r.tree_packs_read << " tree packs (" << r.trees_imported << " trees); "
+            << r.snapshots_restored.size() << " snapshots brought back, " << r.skipped.size()
+            << " not\n";
+}
+
+// What the offline commands work with: the configured tiers and the catalog key.
+struct Offline {
+  std::vector<std::unique_ptr<cairn::Tier>> tiers;
+  std::string key_file;
+  std::optional<cairn::SecretKey> key;
+};
+
+// 0, or the exit status after saying what is wrong.
+int OpenOffline(const cairn::v1::ServerConfig& config, const std::string& key_flag, Offline* out) {
   absl::StatusOr<std::vector<std::unique_ptr<cairn::Tier>>> tiers =
       cairn::OpenConfiguredTiers(config);
   if (!tiers.ok()) {
     std::cerr << "cairn-server: " << tiers.status().message() << "\n";
     return 2;
   }
+  out->tiers = *std::move(tiers);
+  out->key_file = key_flag.empty() ? config.catalog_backup().key_file() : key_flag;
+  absl::StatusOr<cairn::SecretKey> key = cairn::LoadCatalogKey(out->key_file);
+  if (!key.ok()) {
+    std::cerr << "cairn-server: " << key.status().message()
+              << " (give the copy you kept with --catalog-key FILE)\n";
+    return 2;
+  }
+  out->key = *std::move(key);
+  return 0;
+}
+
+// --rebuild-catalog: a new catalog from what the tiers hold.
+int Rebuild(const cairn::v1::ServerConfig& config, const std::string& key_file) {
+  Offline offline;
+  if (int failed = OpenOffline(config, key_file, &offline); failed != 0) return failed;
+  absl::StatusOr<cairn::RebuildReport> report =
+      cairn::RebuildCatalog(Raw(offline.tiers), *offline.key, config.state_dir());
+  if (!report.ok()) {
+    std::cerr << "cairn-server: rebuild failed: " << report.status().message() << "\n";
+    return 1;
+  }
+  PrintImport(*report);
+  std::cout << "rebuilt " << config.state_dir() << "/catalog.db. Start cairn-server as usual: "
+            << "it makes a new CA and admin credential, so enroll the agents again (their "
+               "tenant keys still open every snapshot). Policies, schedules and job history "
+               "are not on the tiers; set policies again.\n";
+  return report->skipped.empty() ? 0 : 3;
+}
+
+// --recover-from-tier: the state directory back from a tier's newest bundle.
+int Recover(const cairn::v1::ServerConfig& config, const std::string& tier_name,
+            const std::string& key_flag) {
+  Offline offline;
+  if (int failed = OpenOffline(config, key_flag, &offline); failed != 0) return failed;
+  const std::vector<std::unique_ptr<cairn::Tier>>* tiers = &offline.tiers;
+  const std::string& key_file = offline.key_file;
+  const std::optional<cairn::SecretKey>& key = offline.key;
   cairn::Tier* tier = nullptr;
   for (const auto& t : *tiers) {
     if (t->name() == tier_name) tier = t.get();
   }
   if (tier == nullptr) {
     std::cerr << "cairn-server: no tier named " << tier_name << " in the config\n";
-    return 2;
-  }
-  if (key_file.empty()) key_file = config.catalog_backup().key_file();
-  absl::StatusOr<cairn::SecretKey> key = cairn::LoadCatalogKey(key_file);
-  if (!key.ok()) {
-    std::cerr << "cairn-server: " << key.status().message()
-              << " (give the copy you kept with --catalog-key FILE)\n";
     return 2;
   }
   absl::StatusOr<cairn::RecoveryReport> report =
@@ -93,10 +152,20 @@ int Recover(const cairn::v1::ServerConfig& config, const std::string& tier_name,
     }
   }
   std::cout << "recovered " << config.state_dir() << " from " << report->object << " on tier "
-            << tier_name << " (" << absl::StrJoin(report->files, ", ") << ")\n"
-            << "start cairn-server as usual; snapshots committed after this bundle are not in "
-               "it\n";
-  return 0;
+            << tier_name << " (" << absl::StrJoin(report->files, ", ") << ")\n";
+  // The snapshots committed after the bundle: their records are on the tiers.
+  absl::StatusOr<cairn::RebuildReport> newer =
+      cairn::CatchUpFromTiers(Raw(*tiers), *key, config.state_dir());
+  if (!newer.ok()) {
+    std::cerr << "cairn-server: the snapshots committed after the bundle were not brought "
+                 "back: "
+              << newer.status().message() << " (move " << config.state_dir()
+              << "/catalog.db away and run --recover-from-tier again)\n";
+    return 1;
+  }
+  PrintImport(*newer);
+  std::cout << "start cairn-server as usual\n";
+  return newer->skipped.empty() ? 0 : 3;
 }
 
 std::atomic<bool> g_stop{false};
@@ -131,6 +200,9 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_recover_from_tier).empty()) {
     return Recover(*resolved, absl::GetFlag(FLAGS_recover_from_tier),
                    absl::GetFlag(FLAGS_catalog_key));
+  }
+  if (absl::GetFlag(FLAGS_rebuild_catalog)) {
+    return Rebuild(*resolved, absl::GetFlag(FLAGS_catalog_key));
   }
   absl::StatusOr<std::unique_ptr<cairn::CairnServer>> server = cairn::CairnServer::Start(*resolved);
   if (!server.ok()) {

@@ -128,6 +128,9 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
       if (b == nullptr) return absl::UnavailableError("the catalog backup is not running");
       return b->BackupNow().status();
     };
+    options.on_snapshot_commit = [backup](const v1::Snapshot& snapshot) {
+      if (CatalogBackup* b = backup->load(); b != nullptr) b->MirrorCommit(snapshot);
+    };
   }
   ASSIGN_OR_RETURN(server->core_, ServerCore::Open(config.state_dir() + "/catalog.db",
                                                    std::move(tiers), std::move(options)));

@@ -48,6 +48,8 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
   catalog->audit_ = std::make_unique<AuditStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
   catalog->placement_ = std::make_unique<PlacementStore>(std::move(db), options.clock);
+  ASSIGN_OR_RETURN(db, connect());
+  catalog->mirror_ = std::make_unique<MirrorStore>(std::move(db));
   return catalog;
 }
 

@@ -27,6 +27,7 @@
 #include "server/catalog/audit_store.h"
 #include "server/catalog/chunk_store.h"
 #include "server/catalog/job_store.h"
+#include "server/catalog/mirror_store.h"
 #include "server/catalog/placement_store.h"
 #include "server/catalog/policy_store.h"
 #include "server/catalog/records.h"
@@ -63,6 +64,7 @@ class Catalog final {
   AccessStore& access() { return *access_; }
   AuditStore& audit() { return *audit_; }
   PlacementStore& placement() { return *placement_; }
+  MirrorStore& mirror() { return *mirror_; }
 
   absl::StatusOr<CatalogTotals> Totals();
   // PRAGMA integrity_check and foreign_key_check; the problems found.
@@ -85,6 +87,7 @@ class Catalog final {
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<AuditStore> audit_;
   std::unique_ptr<PlacementStore> placement_;
+  std::unique_ptr<MirrorStore> mirror_;
 };
 
 }  // namespace cairn

@@ -68,6 +68,31 @@ absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view t
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
   ASSIGN_OR_RETURN(int64_t pack_id, InsertPack(tier, pack_name, pack_size, chunks.size()));
+  ASSIGN_OR_RETURN(uint64_t added, InsertChunks(tenant, pack_id, chunks));
+  RETURN_IF_ERROR(txn.Commit());
+  return added;
+}
+
+absl::StatusOr<uint64_t> ChunkStore::AddToPack(int64_t tenant, absl::string_view pack_name,
+                                               absl::Span<const StoredChunk> chunks) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  ASSIGN_OR_RETURN(
+      SqliteStatement known,
+      db_->Prepare("UPDATE packs SET entries = entries + ? WHERE name = ? RETURNING id"));
+  known.Bind(1, static_cast<int64_t>(chunks.size()));
+  known.BindText(2, pack_name);
+  ASSIGN_OR_RETURN(bool recorded, known.Step());
+  if (!recorded) return absl::NotFoundError(absl::StrCat("no pack ", pack_name));
+  const int64_t pack_id = known.ColumnInt(0);
+  known.Reset();
+  ASSIGN_OR_RETURN(uint64_t added, InsertChunks(tenant, pack_id, chunks));
+  RETURN_IF_ERROR(txn.Commit());
+  return added;
+}
+
+absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_id,
+                                                  absl::Span<const StoredChunk> chunks) {
   // A copy an agent reported damaged is kept aside (superseded_chunks)
   // before the new one replaces it: the server cannot check the report.
   ASSIGN_OR_RETURN(SqliteStatement keep, db_->Prepare(R"sql(
@@ -101,7 +126,6 @@ absl::StatusOr<uint64_t> ChunkStore::AddPack(int64_t tenant, absl::string_view t
     RETURN_IF_ERROR(chunk.Run());
     added += db_->Changes();
   }
-  RETURN_IF_ERROR(txn.Commit());
   return added;
 }
 

@@ -40,6 +40,11 @@ class ChunkStore final {
   absl::StatusOr<uint64_t> AddPack(int64_t tenant, absl::string_view tier,
                                    absl::string_view pack_name, uint64_t pack_size,
                                    absl::Span<const StoredChunk> chunks);
+  // Records more chunks, of `tenant`, in pack `pack_name` already recorded
+  // (a catalog rebuild, when two tenants that share a key share a pack);
+  // NotFound when it is not.
+  absl::StatusOr<uint64_t> AddToPack(int64_t tenant, absl::string_view pack_name,
+                                     absl::Span<const StoredChunk> chunks);
   absl::StatusOr<std::optional<ChunkLocation>> Locate(int64_t tenant, absl::string_view id);
   // Locate for many ids at once, answers in the order of `ids`. With
   // `superseded`, each id's newest superseded copy (superseded_chunks).
@@ -90,6 +95,10 @@ class ChunkStore final {
   absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name, uint64_t size,
                                      uint64_t entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<PackRecord>> DeleteEmptyPacks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The chunk rows of AddPack and AddToPack; in the caller's transaction.
+  absl::StatusOr<uint64_t> InsertChunks(int64_t tenant, int64_t pack_id,
+                                        absl::Span<const StoredChunk> chunks)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);

@@ -63,7 +63,11 @@ CREATE TABLE IF NOT EXISTS trees(
   id BLOB NOT NULL,
   data BLOB NOT NULL,
   created_ms INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+  tier_pack TEXT,
   PRIMARY KEY(tenant_id, id));
+-- tier_pack: the tree pack on the tiers that holds a copy of the tree (NULL
+-- until the metadata mirror wrote one; docs/storage.md).
+CREATE INDEX IF NOT EXISTS trees_by_tier_pack ON trees(tier_pack);
 -- A rowid table on purpose: trees are ~10 KB, and WITHOUT ROWID would keep
 -- them inside the key b-tree, so every existence check (PutTrees validates
 -- every subtree) read overflow pages: ~2,400 page reads per 1,000 lookups
@@ -136,6 +140,10 @@ constexpr absl::string_view kFromVersion1 =
     "ALTER TABLE tenants ADD COLUMN key_check BLOB;"
     "ALTER TABLE chunks ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;";
 
+// From version 3 (and earlier): trees gain the name of the tree pack that
+// mirrors them on the tiers; NULL, so the mirror writes every one once.
+constexpr absl::string_view kFromVersion3 = "ALTER TABLE trees ADD COLUMN tier_pack TEXT;";
+
 // The version a catalog was written at, or nullopt for a new (empty) one.
 // Reads only: a catalog of another version must be left exactly as it was.
 absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
@@ -155,9 +163,10 @@ absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
 absl::Status MigrateCatalog(SqliteDb* db) {
   ASSIGN_OR_RETURN(std::optional<std::string> version, StoredVersion(db));
   // Version 2 to 3 only adds tables (pack_copies), which kSchema creates.
-  if (version == "1" || version == "2") {
+  if (version == "1" || version == "2" || version == "3") {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db));
     if (version == "1") RETURN_IF_ERROR(db->Exec(kFromVersion1));
+    RETURN_IF_ERROR(db->Exec(kFromVersion3));
     RETURN_IF_ERROR(db->Exec(kSchema));
     ASSIGN_OR_RETURN(SqliteStatement put,
                      db->Prepare("UPDATE meta SET value=? WHERE key='schema_version'"));

@@ -31,7 +31,8 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
                     .job_lease = o.job_lease,
                     .clock = o.clock,
                     .quota = core->quota_.get(),
-                    .on_commit = o.on_catalog_change});
+                    .on_commit = o.on_catalog_change,
+                    .on_snapshot_commit = o.on_snapshot_commit});
   core->reader_ = std::make_unique<SnapshotReader>(catalog, core->tiers_.get());
   core->orders_ =
       std::make_unique<OrderService>(catalog, core->jobs_.get(), core->policies_.get(), o.clock);

@@ -69,6 +69,8 @@ struct CoreOptions {
   // change, and asked for a fresh bundle before pack objects are deleted.
   std::function<void()> on_catalog_change;
   std::function<absl::Status()> catalog_barrier;
+  // Told of each committed snapshot before its commit is answered.
+  std::function<void(const v1::Snapshot&)> on_snapshot_commit;
 };
 
 class ServerCore final {

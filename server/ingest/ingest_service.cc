@@ -316,6 +316,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->snapshots().Commit(snapshot, *job));
   jobs_->Notify();
   if (options_.on_commit) options_.on_commit();
+  if (options_.on_snapshot_commit) options_.on_snapshot_commit(committed);
   // The snapshot is durable: the backup is acknowledged whatever happens to
   // the agent's "last backup" for status, which the next commit sets again.
   agent->set_last_backup_unix_ms(now);

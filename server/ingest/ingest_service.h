@@ -38,6 +38,9 @@ struct IngestOptions {
   TenantQuota* quota = nullptr;
   // Called after each snapshot commit (the catalog backup batches them).
   std::function<void()> on_commit;
+  // Called with each committed snapshot before the commit is answered (the
+  // metadata mirror writes its trees and record to the tiers).
+  std::function<void(const v1::Snapshot&)> on_snapshot_commit;
 };
 
 class IngestService final {

@@ -5,6 +5,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/limits.h"
 #include "common/status_macros.h"
 #include "server/maintenance/pack_verifier.h"
 #include "server/maintenance/retention.h"
@@ -39,10 +40,17 @@ void MaintenanceService::EndExclusive() {
 
 absl::StatusOr<v1::VerifyResponse> MaintenanceService::Verify(const Caller&,
                                                               const v1::VerifyRequest& request) {
+  if (request.tier().size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a tier name is at most ", kMaxNameLength, " bytes"));
+  }
   RETURN_IF_ERROR(BeginExclusive("a verify"));
   absl::Cleanup end = [this] { EndExclusive(); };
-  PackVerifier verifier(&catalog_->chunks(), tiers_);
-  ASSIGN_OR_RETURN(VerifyReport report, verifier.VerifyAll(request.read_data()));
+  PackVerifier verifier(&catalog_->chunks(), &catalog_->placement(), tiers_);
+  ASSIGN_OR_RETURN(VerifyReport report,
+                   request.tier().empty()
+                       ? verifier.VerifyAll(request.read_data())
+                       : verifier.VerifyTier(request.tier(), request.read_data()));
   v1::VerifyResponse response;
   response.set_packs_checked(report.packs_checked);
   response.set_chunks_checked(report.chunks_checked);

@@ -1,28 +1,14 @@
 #include "server/maintenance/pack_verifier.h"
 
+#include <limits>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 
 namespace cairn {
-
-absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_view pack) {
-  ASSIGN_OR_RETURN(uint64_t size, tier->Size(pack));
-  if (size < kPackHeaderSize + kPackFooterSize) {
-    return absl::DataLossError(absl::StrCat("pack ", pack, " is truncated (", size, " bytes)"));
-  }
-  std::string header;
-  RETURN_IF_ERROR(tier->Read(pack, 0, kPackHeaderSize, &header));
-  RETURN_IF_ERROR(VerifyPackHeader(header));
-  std::string footer_bytes;
-  RETURN_IF_ERROR(tier->Read(pack, size - kPackFooterSize, kPackFooterSize, &footer_bytes));
-  ASSIGN_OR_RETURN(PackFooter footer, DecodePackFooter(footer_bytes, size));
-  std::string index;
-  RETURN_IF_ERROR(
-      tier->Read(pack, footer.index_offset, size - kPackFooterSize - footer.index_offset, &index));
-  return DecodePackIndex(index, footer, footer_bytes);
-}
 
 bool IsPackDamage(const absl::Status& status) {
   // NotFound: the object is gone; OutOfRange: it is shorter than its index says.
@@ -34,7 +20,7 @@ absl::StatusOr<VerifyReport> PackVerifier::VerifyAll(bool read_data) {
   ASSIGN_OR_RETURN(std::vector<PackRecord> packs, chunks_->ListPacks());
   for (const PackRecord& pack : packs) {
     if (pack.quarantined) continue;
-    absl::Status status = VerifyPack(pack, read_data, &report);
+    absl::Status status = VerifyPack(pack, pack.tier, read_data, &report);
     if (status.ok()) {
       ++report.packs_checked;
       continue;
@@ -51,9 +37,50 @@ absl::StatusOr<VerifyReport> PackVerifier::VerifyAll(bool read_data) {
   return report;
 }
 
-absl::Status PackVerifier::VerifyPack(const PackRecord& pack, bool read_data,
-                                      VerifyReport* report) {
-  ASSIGN_OR_RETURN(Tier * tier, tiers_->Get(pack.tier));
+absl::StatusOr<VerifyReport> PackVerifier::VerifyTier(absl::string_view tier_name, bool read_data) {
+  RETURN_IF_ERROR(tiers_->Get(tier_name).status());
+  VerifyReport report;
+  constexpr uint32_t kPage = 1000;
+  int64_t after = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(
+        std::vector<PlacedPack> page,
+        placement_->PacksOn(tier_name, std::numeric_limits<int64_t>::max(), after, kPage));
+    for (const PlacedPack& placed : page) {
+      after = placed.pack.id;
+      if (placed.pack.quarantined) continue;
+      absl::Status status = VerifyPack(placed.pack, tier_name, read_data, &report);
+      if (status.ok()) {
+        ++report.packs_checked;
+        continue;
+      }
+      std::string where = absl::StrCat("pack ", placed.pack.name, " (tier ", tier_name, "): ");
+      if (!IsPackDamage(status)) {
+        report.unchecked.push_back(absl::StrCat(where, "not checked: ", status.message()));
+        continue;
+      }
+      ++report.packs_checked;
+      if (placed.locations.size() > 1) {
+        std::vector<std::string> others;
+        for (const std::string& l : placed.locations) {
+          if (l != tier_name) others.push_back(l);
+        }
+        report.problems.push_back(absl::StrCat(where, status.message(),
+                                               "; this copy is damaged, reads use the copy on ",
+                                               absl::StrJoin(others, ", ")));
+      } else {
+        report.problems.push_back(absl::StrCat(where, status.message(), "; quarantined"));
+        RETURN_IF_ERROR(chunks_->Quarantine(placed.pack.id));
+      }
+    }
+    if (page.size() < kPage) break;
+  }
+  return report;
+}
+
+absl::Status PackVerifier::VerifyPack(const PackRecord& pack, absl::string_view tier_name,
+                                      bool read_data, VerifyReport* report) {
+  ASSIGN_OR_RETURN(Tier * tier, tiers_->Get(tier_name));
   ASSIGN_OR_RETURN(std::vector<PackEntry> entries, ReadPackIndex(tier, pack.name));
   ASSIGN_OR_RETURN(std::vector<std::string> catalogued, chunks_->PackChunkIds(pack.id));
   absl::flat_hash_set<std::string> in_index;

@@ -4,6 +4,9 @@
 // missing, so the next backup uploads them again. A pack that could not be
 // read for another reason (its tier unavailable, an I/O error) is reported as
 // unchecked and left alone: a tier that is down is not a damaged pack.
+// VerifyTier checks the copies on one tier instead; a damaged copy of a pack
+// that has others is reported (reads fall back to the others), and only a
+// pack whose one location is damaged is quarantined.
 //
 //   PackVerifier verifier(&catalog->chunks(), &tiers);
 //   ASSIGN_OR_RETURN(VerifyReport report, verifier.VerifyAll(/*read_data=*/true));
@@ -16,6 +19,8 @@
 #include "absl/status/statusor.h"
 #include "common/pack_format.h"
 #include "server/catalog/chunk_store.h"
+#include "server/catalog/placement_store.h"
+#include "server/tiers/pack_index.h"
 #include "server/tiers/tier_set.h"
 
 namespace cairn {
@@ -27,23 +32,26 @@ struct VerifyReport {
   std::vector<std::string> unchecked;  // packs that could not be read; left alone
 };
 
-// Reads a pack's footer and index; DataLoss on any damage.
-absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_view pack);
-
 // Whether a failure to read or check a pack means the pack is damaged (as
 // opposed to unreachable for now).
 bool IsPackDamage(const absl::Status& status);
 
 class PackVerifier final {
  public:
-  PackVerifier(ChunkStore* chunks, const TierSet* tiers) : chunks_(chunks), tiers_(tiers) {}
-  // Checks every pack the catalog knows that is not quarantined yet.
+  PackVerifier(ChunkStore* chunks, PlacementStore* placement, const TierSet* tiers)
+      : chunks_(chunks), placement_(placement), tiers_(tiers) {}
+  // Checks every pack the catalog knows that is not quarantined yet, where
+  // it was first written.
   absl::StatusOr<VerifyReport> VerifyAll(bool read_data);
+  // Checks every location on `tier` (first or copy) of a pack not quarantined.
+  absl::StatusOr<VerifyReport> VerifyTier(absl::string_view tier, bool read_data);
 
  private:
-  absl::Status VerifyPack(const PackRecord& pack, bool read_data, VerifyReport* report);
+  absl::Status VerifyPack(const PackRecord& pack, absl::string_view tier, bool read_data,
+                          VerifyReport* report);
 
   ChunkStore* chunks_;
+  PlacementStore* placement_;
   const TierSet* tiers_;
 };
 

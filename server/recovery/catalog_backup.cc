@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -63,7 +64,8 @@ CatalogBackup::CatalogBackup(Catalog* catalog, const TierSet* tiers, std::string
       state_dir_(std::move(state_dir)),
       key_(std::move(key)),
       changed_(std::move(changed)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      mirror_(catalog, tiers, key_.Clone()) {}
 
 CatalogBackup::~CatalogBackup() {
   {
@@ -102,8 +104,24 @@ void CatalogBackup::Run() {
   }
 }
 
+void CatalogBackup::MirrorCommit(const v1::Snapshot& snapshot) {
+  absl::Status s = mirror_.OnCommit(snapshot);
+  if (!s.ok()) std::cerr << "cairn-server: " << s.message() << std::endl;
+}
+
 absl::StatusOr<std::string> CatalogBackup::BackupNow() {
   absl::MutexLock run(&run_mu_);
+  // The mirror first: before any pack is deleted (this is the deleters'
+  // barrier), a deleted snapshot's record must be off the tiers.
+  absl::StatusOr<MirrorReport> mirrored = mirror_.Reconcile();
+  std::vector<std::string> problems;
+  if (mirrored.ok()) {
+    for (const std::string& p : mirrored->problems) problems.push_back("metadata mirror: " + p);
+    absl::MutexLock lock(&mu_);
+    state_.mirror = *mirrored;
+  } else {
+    problems.push_back(absl::StrCat("metadata mirror: ", mirrored.status().message()));
+  }
   // Names sort by time; a clock that stepped back must not make the newest
   // bundle sort first (prune and recovery take the last name as newest).
   if (newest_name_.empty()) {
@@ -138,7 +156,6 @@ absl::StatusOr<std::string> CatalogBackup::BackupNow() {
   }
   for (BundleFile& f : *state) files.push_back(std::move(f));
 
-  std::vector<std::string> problems;
   int written = 0;
   for (const std::unique_ptr<Tier>& tier : tiers_->all()) {
     absl::Status s = WriteTo(tier.get(), object, files);

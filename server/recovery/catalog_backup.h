@@ -3,6 +3,10 @@
 // A commit marks the catalog changed; a background thread then writes a
 // bundle once at least `min_interval` has passed since the last one (a batch
 // of commits costs one bundle). Each tier keeps the newest `keep` bundles.
+// It also runs the metadata mirror (metadata_mirror.h): each commit's trees
+// and snapshot record go to the tiers at once (MirrorCommit), and every
+// bundle is preceded by a reconcile, so the tiers hold every snapshot even
+// between bundles.
 //
 //   auto changed = std::make_shared<CatalogChanged>();
 //   core_options.on_commit = [changed] { changed->Mark(); };
@@ -24,6 +28,7 @@
 #include "absl/time/time.h"
 #include "common/secret_key.h"
 #include "server/catalog/catalog.h"
+#include "server/recovery/metadata_mirror.h"
 #include "server/tiers/tier_set.h"
 
 namespace cairn {
@@ -60,6 +65,7 @@ struct CatalogBackupState {
   std::string last_object;
   uint64_t bundles = 0;               // written since start (counting each tier once)
   std::vector<std::string> problems;  // of the last attempt, per tier
+  MirrorReport mirror;                // of the last reconcile
 };
 
 class CatalogBackup final {
@@ -71,9 +77,14 @@ class CatalogBackup final {
   CatalogBackup& operator=(const CatalogBackup&) = delete;
 
   void Start();
-  // Writes a bundle to every tier now; returns its object name. A tier that
-  // fails is named in the error, and the others still get the bundle.
+  // Reconciles the metadata mirror and writes a bundle to every tier now;
+  // returns the bundle's object name. A tier that fails is named in the
+  // error, and the others still get the bundle.
   absl::StatusOr<std::string> BackupNow();
+  // Writes a committed snapshot's new trees and its record to the tiers;
+  // a failure is logged and left to the next reconcile (the snapshot is
+  // durable in the catalog already).
+  void MirrorCommit(const v1::Snapshot& snapshot);
   CatalogBackupState state() const;
 
  private:
@@ -88,6 +99,7 @@ class CatalogBackup final {
   const SecretKey key_;
   const std::shared_ptr<CatalogChanged> changed_;
   const CatalogBackupOptions options_;
+  MetadataMirror mirror_;
   absl::Mutex run_mu_;                                // one backup at a time
   std::string newest_name_ ABSL_GUARDED_BY(run_mu_);  // the newest bundle name seen
   mutable absl::Mutex mu_;

@@ -216,6 +216,29 @@ TEST_F(TierE2eTest, CopyThenMoveToTheBucketAndRestoreFromIt) {
   EXPECT_EQ(list.tiers["hot"].packs, packs) << list.command.out;
   EXPECT_EQ(list.tiers["cold"].packs, packs) << list.command.out;
 
+  // Verify per tier: cold's copies are all good; a pack damaged on hot is
+  // reported as a damaged copy (cold has a good one), not quarantined.
+  CommandResult cold_ok = Ctl({"verify", "--tier", "cold", "--read-data", "--json"});
+  ASSERT_EQ(cold_ok.exit_code, 0) << cold_ok.Describe();
+  EXPECT_EQ(FirstInt(cold_ok.out, "packs_checked"), packs) << cold_ok.out;
+  EXPECT_TRUE(JsonStrings(cold_ok.out, "problems").empty()) << cold_ok.out;
+  {
+    const std::string victim = hot_dir_ + "/" + HotPackFiles().front();
+    absl::StatusOr<std::string> bytes = ReadFileToString(victim, 64 << 20);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    (*bytes)[bytes->size() / 3] ^= 0x5a;
+    ASSERT_TRUE(WriteFileAtomically(victim, *bytes, 0600).ok());
+  }
+  CommandResult hot_bad = Ctl({"verify", "--tier", "hot", "--read-data", "--json"});
+  EXPECT_EQ(hot_bad.exit_code, 1) << hot_bad.Describe();
+  EXPECT_TRUE(absl::StrContains(hot_bad.out, "this copy is damaged, reads use the copy on cold"))
+      << hot_bad.Describe();
+  EXPECT_FALSE(absl::StrContains(hot_bad.out, "quarantined")) << hot_bad.Describe();
+  EXPECT_EQ(FirstInt(hot_bad.out, "packs_checked"), packs) << hot_bad.out;
+  CommandResult no_tier = Ctl({"verify", "--tier", "lukewarm"});
+  EXPECT_NE(no_tier.exit_code, 0) << no_tier.Describe();
+  EXPECT_TRUE(absl::StrContains(no_tier.err, "lukewarm")) << no_tier.Describe();
+
   // With hot's pack files gone the copies on cold serve the restore.
   for (const std::string& name : HotPackFiles()) {
     ASSERT_TRUE(std::filesystem::remove(hot_dir_ + "/" + name)) << name;

@@ -175,6 +175,24 @@ TEST_F(CatalogTest, APackNameIsRecordedOnce) {
   EXPECT_EQ(packs.size(), 1u);
 }
 
+// AddToPack (a rebuild adding a second tenant's share of a pack) needs the
+// pack recorded, and adds rows without a second pack row.
+TEST_F(CatalogTest, AddToPackAddsAnotherTenantsChunksToARecordedPack) {
+  ASSERT_OK_AND_ASSIGN(int64_t t1, catalog_->agents().TenantId("t1"));
+  ASSERT_OK_AND_ASSIGN(int64_t t2, catalog_->agents().TenantId("t2"));
+  EXPECT_EQ(catalog_->chunks().AddToPack(t2, "pack-1", Chunks(0, 2)).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_OK(catalog_->chunks().AddPack(t1, "hot", "pack-1", 1000, Chunks(0, 2)).status());
+  ASSERT_OK_AND_ASSIGN(uint64_t added, catalog_->chunks().AddToPack(t2, "pack-1", Chunks(0, 2)));
+  EXPECT_EQ(added, 2u);
+  ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing,
+                       catalog_->chunks().FindMissing(t2, Ids(Chunks(0, 2))));
+  EXPECT_THAT(missing, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(std::vector<PackRecord> packs, catalog_->chunks().ListPacks());
+  ASSERT_EQ(packs.size(), 1u);
+  EXPECT_EQ(packs[0].entries, 4u);
+}
+
 TEST_F(CatalogTest, QuarantinedChunksAreMissingUntilStoredAgain) {
   ASSERT_OK_AND_ASSIGN(int64_t t, catalog_->agents().TenantId("t1"));
   std::vector<StoredChunk> chunks = Chunks(0, 3);

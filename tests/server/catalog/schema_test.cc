@@ -93,7 +93,7 @@ TEST_F(SchemaTest, MigratingAgainChangesNothingAndKeepsTheData) {
 
 TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
   ASSERT_OK(MigrateCatalog(db_.get()));
-  for (const std::string& other : {std::string("0"), std::string("4"), std::string("99")}) {
+  for (const std::string& other : {std::string("0"), std::string("5"), std::string("99")}) {
     SCOPED_TRACE(other);
     ASSERT_OK(
         db_->Exec(absl::StrCat("UPDATE meta SET value='", other, "' WHERE key='schema_version'")));
@@ -106,12 +106,12 @@ TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
 }
 
 // A catalog written by another release (here: only its meta table, at version
-// 3) is refused before anything is written to it: the tables of this version
+// 5) is refused before anything is written to it: the tables of this version
 // must not appear in it.
 TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
   ASSERT_OK(
       db_->Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "INSERT INTO meta VALUES('schema_version', '4');"
+                "INSERT INTO meta VALUES('schema_version', '5');"
                 "CREATE TABLE trees_v2(id BLOB PRIMARY KEY, data BLOB NOT NULL);"));
   const std::vector<std::string> before = Schema();
   EXPECT_EQ(MigrateCatalog(db_.get()).code(), absl::StatusCode::kFailedPrecondition);
@@ -119,7 +119,7 @@ TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
 }
 
 // A version-1 catalog (made here from this version's by taking away what
-// versions 2 and 3 added) gains the key checks, the damage marks, the access tables
+// versions 2 to 4 added) gains the key checks, the damage marks, the access tables
 // and the append-only audit log, in place, with its rows.
 TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
   ASSERT_OK(MigrateCatalog(db_.get()));
@@ -127,10 +127,11 @@ TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
       "DROP TABLE certificates; DROP TABLE join_tokens; DROP TABLE audit; DROP TABLE pack_copies;"
       "ALTER TABLE tenants DROP COLUMN key_check;"
       "ALTER TABLE chunks DROP COLUMN damaged;"
+      "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
       "UPDATE meta SET value='1' WHERE key='schema_version';"
       "INSERT INTO tenants(name) VALUES('t1');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"3"});
+  EXPECT_EQ(Version(), std::vector<std::string>{"4"});
   EXPECT_EQ(Column("SELECT name || ':' || coalesce(key_check, 'none') FROM tenants"),
             std::vector<std::string>{"t1:none"});
   EXPECT_EQ(Column("SELECT count(damaged) FROM chunks"), std::vector<std::string>{"0"});
@@ -147,15 +148,32 @@ TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
 // A version-2 catalog gains the pack copies table and keeps its rows.
 TEST_F(SchemaTest, AVersionTwoCatalogGainsPackCopies) {
   ASSERT_OK(MigrateCatalog(db_.get()));
-  ASSERT_OK(db_->Exec(
-      "DROP TABLE pack_copies;"
-      "UPDATE meta SET value='2' WHERE key='schema_version';"
-      "INSERT INTO tenants(name) VALUES('t2');"));
+  ASSERT_OK(
+      db_->Exec("DROP TABLE pack_copies;"
+                "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
+                "UPDATE meta SET value='2' WHERE key='schema_version';"
+                "INSERT INTO tenants(name) VALUES('t2');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"3"});
+  EXPECT_EQ(Version(), std::vector<std::string>{"4"});
   EXPECT_EQ(Column("SELECT name FROM tenants"), std::vector<std::string>{"t2"});
   EXPECT_THAT(Column("SELECT name FROM sqlite_master WHERE type='table'"),
               IsSupersetOf({"pack_copies"}));
+}
+
+// A version-3 catalog's trees gain tier_pack, NULL for every tree already
+// there (the metadata mirror then writes each one once), keeping their rows.
+TEST_F(SchemaTest, AVersionThreeCatalogsTreesGainATierPackColumn) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  ASSERT_OK(
+      db_->Exec("DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
+                "UPDATE meta SET value='3' WHERE key='schema_version';"
+                "INSERT INTO tenants(id, name) VALUES(1, 't3');"
+                "INSERT INTO trees(tenant_id, id, data) VALUES(1, x'01', x'02');"));
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Version(), std::vector<std::string>{"4"});
+  EXPECT_EQ(Column("SELECT hex(id) || ':' || coalesce(tier_pack, 'null') FROM trees"),
+            std::vector<std::string>{"01:null"});
+  EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ class PackVerifierTest : public ::testing::Test {
   }
 
   absl::StatusOr<VerifyReport> VerifyAll(bool read_data) {
-    PackVerifier verifier(&repo_->catalog->chunks(), &repo_->core->tiers());
+    PackVerifier verifier(&repo_->catalog->chunks(), &repo_->catalog->placement(),
+                          &repo_->core->tiers());
     return verifier.VerifyAll(read_data);
   }
 
