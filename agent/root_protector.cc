@@ -25,12 +25,19 @@ std::string JournalName(const std::string& root) {
   return absl::StrCat("journal-", HexOf(absl::string_view(TreeId(root)).substr(0, 8)));
 }
 
-bool FileExistsAt(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
 absl::Time ChangeTime(const struct stat& st) { return absl::TimeFromTimespec(st.st_ctim); }
+
+// How long a marker must have stood unchanged to count: a writer that has
+// created the marker but not yet written it (an empty `.metadata`) must not
+// make its group look complete.
+constexpr absl::Duration kMarkerQuiet = absl::Milliseconds(500);
+
+// Whether the marker at `path` exists and has not changed since `now` -
+// kMarkerQuiet.
+bool MarkerStands(const std::string& path, absl::Time now) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 && now - ChangeTime(st) >= kMarkerQuiet;
+}
 
 // The newest inode change time (writes move it too) of the directory open as
 // `fd` and of everything below it, not following symlinks.
@@ -75,11 +82,11 @@ absl::Time NewestChangeBelow(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RootProtector>> RootProtector::Start(
-    ProtectionSettings settings, const v1::AgentConfig& config, const AgentCrypto& crypto,
-    ServerConnection* connection) {
-  std::unique_ptr<RootProtector> p(
-      new RootProtector(settings.root, config, crypto, connection));
+absl::StatusOr<std::unique_ptr<RootProtector>> RootProtector::Start(ProtectionSettings settings,
+                                                                    const v1::AgentConfig& config,
+                                                                    const AgentCrypto& crypto,
+                                                                    ServerConnection* connection) {
+  std::unique_ptr<RootProtector> p(new RootProtector(settings.root, config, crypto, connection));
   RETURN_IF_ERROR(MakeDirectories(config.state_dir(), 0700));
   ASSIGN_OR_RETURN(p->journal_,
                    ChangeJournal::Open(config.state_dir() + "/" + JournalName(settings.root)));
@@ -121,7 +128,8 @@ ProtectionState RootProtector::state() {
   s.last_snapshot = last_snapshot_;
   s.problem = problem_;
   if (!journal_problem_.empty()) {
-    s.problem = s.problem.empty() ? journal_problem_ : absl::StrCat(s.problem, "; ", journal_problem_);
+    s.problem =
+        s.problem.empty() ? journal_problem_ : absl::StrCat(s.problem, "; ", journal_problem_);
   }
   if (watcher_ != nullptr) {
     WatcherStats w = watcher_->stats();
@@ -219,8 +227,7 @@ void RootProtector::Loop() {
     {
       absl::MutexLock lock(&mu_);
       due = settings_.continuous && (whole_root_pending_ || journal_->size() > 0) &&
-            now - last_change_ >= settings_.quiet &&
-            now - last_snapshot_ >= settings_.interval;
+            now - last_change_ >= settings_.quiet && now - last_snapshot_ >= settings_.interval;
     }
     if (due) {
       absl::StatusOr<BackupResult> result = Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr);
@@ -234,13 +241,13 @@ void RootProtector::Loop() {
   }
   absl::Status synced = journal_->Sync();
   if (!synced.ok()) {
-    std::cerr << "cairn-agent: change journal of " << root_ << " could not be synced at exit: "
-              << synced.message() << " (the next start scans the whole root anyway)" << std::endl;
+    std::cerr << "cairn-agent: change journal of " << root_
+              << " could not be synced at exit: " << synced.message()
+              << " (the next start scans the whole root anyway)" << std::endl;
   }
 }
 
-absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
-                                                   const std::string& job_id,
+absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level, const std::string& job_id,
                                                    BackupOptions::ProgressFn progress) {
   absl::MutexLock one_at_a_time(&backup_mu_);
   absl::Status synced = journal_->Sync();
@@ -280,7 +287,7 @@ absl::StatusOr<BackupResult> RootProtector::Backup(v1::BackupLevel level,
           if (fnmatch(g.path().c_str(), dir.c_str(), FNM_PATHNAME) != 0) continue;
           bool ok = false;
           for (const std::string& marker : g.markers()) {
-            ok |= FileExistsAt(JoinPath(root_, JoinPath(dir, marker)));
+            ok |= MarkerStands(JoinPath(root_, JoinPath(dir, marker)), now);
           }
           if (g.markers().empty()) {
             // The watcher's record misses writes it has not reported yet

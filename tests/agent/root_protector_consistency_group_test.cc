@@ -158,5 +158,38 @@ TEST_F(ConsistencyGroupTest, GroupWrittenBeforeStartWaitsForItsSettleTime) {
   ExpectRestoresTo(late.snapshot.id(), want, "settled");
 }
 
+// A marker the writer has created but not yet written (still empty) must
+// not make its group look complete; once it has stood unchanged for half a
+// second it does.
+TEST_F(ConsistencyGroupTest, AMarkerJustCreatedDoesNotCountYet) {
+  CAIRN_ASSERT_OK(MakeDirectories(Src("ckpt-3")));
+  for (int s = 0; s < kShards; ++s) {
+    CAIRN_ASSERT_OK(WriteFile(Src(absl::StrCat("ckpt-3/shard-", s)), RandomBytes(kPiece, s)));
+  }
+  ProtectionSettings settings = Settings();
+  v1::ConsistencyGroup group;
+  group.set_path("ckpt-*");
+  group.set_settle_seconds(3600);
+  group.add_markers(".metadata");
+  settings.groups.push_back(group);
+  Start(settings);
+  if (HasFatalFailure()) return;
+  CAIRN_ASSERT_OK(WriteFile(Src("ckpt-3/.metadata"), ""));
+  const absl::Time created = absl::Now();
+  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult early,
+                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
+  if (absl::Now() - created < absl::Milliseconds(450)) {
+    CAIRN_ASSERT_OK_AND_ASSIGN(std::optional<v1::TreeEntry> entry,
+                               SnapshotEntry(*env_, early.snapshot, "ckpt-3"));
+    EXPECT_FALSE(entry.has_value()) << "a marker created just now made the group complete";
+  }
+  CAIRN_ASSERT_OK(WriteFile(Src("ckpt-3/.metadata"), "complete\n"));
+  absl::SleepFor(absl::Milliseconds(600));
+  CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult late,
+                             protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
+  CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest want, CaptureTree(root_));
+  ExpectRestoresTo(late.snapshot.id(), want, "marked");
+}
+
 }  // namespace
 }  // namespace cairn
