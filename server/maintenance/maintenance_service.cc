@@ -150,4 +150,15 @@ absl::StatusOr<v1::MoveTierProgress> MaintenanceService::MoveTier(
   return done;
 }
 
+absl::StatusOr<PolicyCopiesReport> MaintenanceService::KeepPolicyCopies(
+    const std::function<bool()>& stopping) {
+  ASSIGN_OR_RETURN(PolicySnapshot policies, policies_->Current());
+  RETURN_IF_ERROR(BeginExclusive("a policy copy pass"));
+  absl::Cleanup end = [this] { EndExclusive(); };
+  ASSIGN_OR_RETURN(PolicyCopiesReport report,
+                   PolicyCopies(catalog_, tiers_, &mover_).Run(*policies.policies, stopping));
+  if (report.copies_made > 0 && options_.on_change) options_.on_change();
+  return report;
+}
+
 }  // namespace cairn

@@ -19,6 +19,7 @@
 #include "server/ingest/gc_guard.h"
 #include "server/maintenance/deletion_rules.h"
 #include "server/maintenance/garbage_collector.h"
+#include "server/maintenance/policy_copies.h"
 #include "server/maintenance/tier_mover.h"
 #include "server/schedule/policy_service.h"
 #include "server/tiers/tier_set.h"
@@ -64,6 +65,9 @@ class MaintenanceService final {
   absl::StatusOr<v1::MoveTierProgress> MoveTier(
       const Caller& caller, const v1::MoveTierRequest& request,
       const std::function<bool(const v1::MoveTierProgress&)>& write);
+  // The copies policies ask for (policy_copies.h); run by the server's
+  // placement pass. Aborted while gc, verify or a tier move runs.
+  absl::StatusOr<PolicyCopiesReport> KeepPolicyCopies(const std::function<bool()>& stopping);
 
  private:
   Catalog* catalog_;

@@ -15,7 +15,7 @@ PlacementRules::~PlacementRules() {
 }
 
 void PlacementRules::Start() {
-  if (rules_.empty()) return;
+  // Also without rules: policies may ask for copies.
   thread_ = std::thread([this] {
     while (true) {
       {
@@ -48,6 +48,16 @@ std::vector<std::string> PlacementRules::RunOnce() {
     }
     for (const std::string& p : done->problems()) problems.push_back(absl::StrCat(what, ": ", p));
     if (Stopping()) break;
+  }
+  if (Stopping()) return problems;
+  absl::StatusOr<PolicyCopiesReport> copies =
+      maintenance_->KeepPolicyCopies([this] { return Stopping(); });
+  if (!copies.ok()) {
+    problems.push_back(absl::StrCat("policy copies: ", copies.status().message()));
+  } else {
+    for (const std::string& p : copies->problems) {
+      problems.push_back(absl::StrCat("policy copies: ", p));
+    }
   }
   return problems;
 }

@@ -1,7 +1,8 @@
 // Runs the config's placement rules (PlacementConfig.rules) on a thread of
 // its own: every interval, each rule in order is one TierMover run, as
 // `cairnctl tier move|copy --older-than` would do it, as the server itself.
-// A rule that fails is logged and tried again next time.
+// A rule that fails is logged and tried again next time. After the rules,
+// the copies policies ask for (MaintenanceService::KeepPolicyCopies).
 //
 //   PlacementRules rules(&core->maintenance(), config.placement().rules(), absl::Hours(1));
 //   rules.Start();
@@ -30,7 +31,8 @@ class PlacementRules final {
   PlacementRules& operator=(const PlacementRules&) = delete;
 
   void Start();
-  // Runs every rule once now; the problems met, one line each.
+  // Runs every rule, then the policy copy pass, once now; the problems met,
+  // one line each.
   std::vector<std::string> RunOnce();
 
  private:

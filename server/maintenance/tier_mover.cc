@@ -99,6 +99,19 @@ absl::Status TierMover::DeleteSources(Tier* from, const TierMoveOptions& options
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> TierMover::CopyOne(const PackRecord& pack, absl::string_view from_name,
+                                        absl::string_view to_name) {
+  if (!running_.TryLock()) {
+    return absl::FailedPreconditionError("a tier move or copy is already running");
+  }
+  absl::Cleanup unlock = [this] { running_.Unlock(); };
+  ASSIGN_OR_RETURN(Tier * from, tiers_->Get(from_name));
+  ASSIGN_OR_RETURN(Tier * to, tiers_->Get(to_name));
+  v1::MoveTierProgress ignored;
+  RETURN_IF_ERROR(CopyPack(from, to, pack, TierMoveOptions().piece_bytes, &ignored));
+  return catalog_->placement().AddCopy(pack.id, to_name);
+}
+
 absl::StatusOr<v1::MoveTierProgress> TierMover::Run(
     const TierMoveOptions& options,
     const std::function<bool(const v1::MoveTierProgress&)>& progress) {

@@ -54,6 +54,12 @@ class TierMover final {
       const TierMoveOptions& options,
       const std::function<bool(const v1::MoveTierProgress&)>& progress);
 
+  // Copies one pack from tier `from` to tier `to`, checks the copy and
+  // records it; false when the pack went meanwhile (gc, compaction).
+  // FailedPrecondition while a Run is going.
+  absl::StatusOr<bool> CopyOne(const PackRecord& pack, absl::string_view from,
+                               absl::string_view to);
+
  private:
   // Copies `pack` and checks the copy; on a mismatch the copy is deleted.
   absl::Status CopyPack(Tier* from, Tier* to, const PackRecord& pack, size_t piece_bytes,

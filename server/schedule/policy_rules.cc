@@ -69,6 +69,7 @@ absl::Status NormalizePolicy(v1::Policy* policy) {
   }
   if (policy->interval_seconds() == 0) policy->set_interval_seconds(60);
   if (policy->quiet_seconds() == 0) policy->set_quiet_seconds(2);
+  if (policy->copies() > 8) return FieldError(*policy, "copies", "at most 8");
   if (policy->interval_seconds() > 86400 * 7) {
     return FieldError(*policy, "interval_seconds", "at most a week");
   }

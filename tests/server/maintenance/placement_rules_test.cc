@@ -71,6 +71,26 @@ class PlacementRulesTest : public ::testing::Test {
     return r;
   }
 
+  // A snapshot of agent `agent` whose one file is the chunks of upload `u`:
+  // SetUp's uploads 0 and 1, or (u > 1) a new upload of its own.
+  void SnapshotOfUpload(const std::string& agent, int u) {
+    ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*agent_, agent, "t", "/data"));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(std::string(31, static_cast<char>(u)) + char(i));
+    if (u > 1) ASSERT_OK(StoreChunks(*agent_, job, ids));
+    const std::string root = TreeBytes({FileEntry("f", ids, 100)});
+    ASSERT_OK(PutTrees(*agent_, job, {root}));
+    ASSERT_OK(Commit(*agent_, job, Sha256Of(root)).status());
+  }
+
+  void SetCopies(const std::string& name, const std::string& agents, uint32_t copies) {
+    v1::Policy p;
+    p.set_name(name);
+    p.add_agents(agents);
+    p.set_copies(copies);
+    ASSERT_OK(core_->policies().Set(Caller::Internal(), p).status());
+  }
+
   std::string dir_;
   std::unique_ptr<ServerCore> core_;
   std::unique_ptr<AgentCalls> agent_;
@@ -113,6 +133,48 @@ TEST_F(PlacementRulesTest, ARuleThatFailsIsReportedAndTheNextStillRuns) {
   ASSERT_THAT(problems, SizeIs(1));
   EXPECT_THAT(problems[0], HasSubstr("nowhere"));
   EXPECT_THAT(On("cold"), SizeIs(2));
+}
+
+// copies: 2 on a1's policy puts exactly the packs a1's snapshots use on
+// both tiers; b1's policy asks for nothing and its pack stays where it is.
+TEST_F(PlacementRulesTest, APolicyAskingForTwoCopiesGetsThemForItsAgentsData) {
+  ASSERT_NO_FATAL_FAILURE(SnapshotOfUpload("a1", 0));
+  ASSERT_NO_FATAL_FAILURE(SnapshotOfUpload("b1", 7));
+  ASSERT_THAT(On("hot"), SizeIs(3));
+  ASSERT_NO_FATAL_FAILURE(SetCopies("a-twice", "a*", 2));
+  ASSERT_NO_FATAL_FAILURE(SetCopies("b-once", "b*", 1));
+  PlacementRules rules(&core_->maintenance(), {}, absl::Hours(1));
+  EXPECT_THAT(rules.RunOnce(), IsEmpty());
+  std::vector<PlacedPack> cold = On("cold");
+  ASSERT_THAT(cold, SizeIs(1));
+  EXPECT_THAT(cold[0].locations, ElementsAre("hot", "cold"));
+  EXPECT_TRUE(FileExists(dir_ + "/cold/" + cold[0].pack.name));
+  ASSERT_OK_AND_ASSIGN(int64_t tenant, core_->catalog().agents().TenantId("t"));
+  ASSERT_OK_AND_ASSIGN(
+      std::optional<ChunkLocation> a_chunk,
+      core_->catalog().chunks().Locate(tenant, std::string(31, static_cast<char>(0)) + char(0)));
+  ASSERT_TRUE(a_chunk.has_value());
+  EXPECT_EQ(a_chunk->pack_id, cold[0].pack.id) << "the copy is of a1's pack";
+  // Nothing more to do the second time.
+  EXPECT_THAT(rules.RunOnce(), IsEmpty());
+  EXPECT_THAT(On("cold"), SizeIs(1));
+}
+
+// More copies than tiers: what can be made is made, and the rest is said.
+TEST_F(PlacementRulesTest, MoreCopiesThanTiersIsReported) {
+  ASSERT_NO_FATAL_FAILURE(SnapshotOfUpload("a1", 0));
+  ASSERT_NO_FATAL_FAILURE(SetCopies("a-thrice", "a1", 3));
+  PlacementRules rules(&core_->maintenance(), {}, absl::Hours(1));
+  std::vector<std::string> problems = rules.RunOnce();
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0], HasSubstr("has 2 of 3 locations"));
+  EXPECT_THAT(On("cold"), SizeIs(1));
+  v1::Policy too_many;
+  too_many.set_name("nine");
+  too_many.add_agents("a1");
+  too_many.set_copies(9);
+  absl::StatusOr<v1::Policy> refused = core_->policies().Set(Caller::Internal(), too_many);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
 }
 
 TEST_F(PlacementRulesTest, TheThreadStopsPromptly) {
