@@ -16,6 +16,7 @@
 #                            and to an S3 store (BENCH_TOOLS="restic-s3 cairn-s3"): both
 #                            against one s3rver (make s3rver) on loopback, restic's own
 #                            S3 backend against cairn's S3 tier (the server's only tier)
+#   BENCH_S3_PART_BYTES      cairn-s3: the tier's multipart part size (default the tier's, 32 MiB)
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   data, repositories, restores (reused data)
 #   BENCH_MICRO [1]          run cairn_micro_bench first (0: skip)
 #   BENCH_MICRO_MIN_TIME [0.1]
@@ -290,7 +291,7 @@ repo_init() {
       if [ "$1" = cairn-unix ]; then listen=unix:$2/tls.sock; fi
       if [ "$1" = cairn-s3 ]; then
         rm -rf "$S3_DIR/data/bench/$(basename "$2")"
-        tiers="tiers { name: \"s3\" s3 { endpoint: \"http://127.0.0.1:$S3_PORT\" bucket: \"bench\" prefix: \"$(basename "$2")/\" access_key_id: \"S3RVER\" secret_access_key: \"S3RVER\" } }"
+        tiers="tiers { name: \"s3\" s3 { endpoint: \"http://127.0.0.1:$S3_PORT\" bucket: \"bench\" prefix: \"$(basename "$2")/\" access_key_id: \"S3RVER\" secret_access_key: \"S3RVER\" ${BENCH_S3_PART_BYTES:+part_bytes: $BENCH_S3_PART_BYTES} } }"
       fi
       start_cairn_server "$2" "$socket" "$listen" "$tiers"
       "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null

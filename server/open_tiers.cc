@@ -37,7 +37,7 @@ absl::Status ResolveS3(const std::string& tier, v1::S3TierConfig* s3) {
         "access_key_id and secret_access_key must be set, in the config or as "
         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
   }
-  if (s3->part_bytes() == 0) s3->set_part_bytes(16u << 20);
+  if (s3->part_bytes() == 0) s3->set_part_bytes(32u << 20);
   if (s3->part_bytes() < (5u << 20) || s3->part_bytes() > (5ull << 30)) {
     return bad("part_bytes must be between 5 MiB and 5 GiB (S3's limits)");
   }

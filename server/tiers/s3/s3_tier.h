@@ -54,7 +54,7 @@ struct S3TierOptions {
 
   // Objects up to this size are one PUT; larger ones multipart uploads in
   // parts of this size. S3 needs at least 5 MiB (except for the last part).
-  uint64_t part_bytes = 16u << 20;
+  uint64_t part_bytes = 32u << 20;
 
   // Retries: attempts per request (first try included) and the backoff:
   // attempt n waits a uniformly random time in [0, min(max, base * 2^n)].
