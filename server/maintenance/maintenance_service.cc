@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "server/maintenance/pack_verifier.h"
 #include "server/maintenance/retention.h"
+#include "server/maintenance/snapshot_packs.h"
 
 namespace cairn {
 namespace {
@@ -126,7 +127,8 @@ absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
 
 absl::StatusOr<v1::MoveTierProgress> MaintenanceService::MoveTier(
     const Caller& caller, const v1::MoveTierRequest& request,
-    const std::function<bool(const v1::MoveTierProgress&)>& write) {
+    const std::function<bool(const v1::MoveTierProgress&)>& write,
+    std::function<bool(const PlacedPack&)> select) {
   RETURN_IF_ERROR(NeedAdmin(caller, request.copy() ? "copying packs" : "moving packs"));
   if (request.from().empty() || request.to().empty()) {
     return absl::InvalidArgumentError("name both tiers: --from A --to B");
@@ -141,6 +143,7 @@ absl::StatusOr<v1::MoveTierProgress> MaintenanceService::MoveTier(
                                             ? absl::Seconds(request.older_than_seconds())
                                             : absl::Hours(24) * request.older_than_days(),
                           .dry_run = request.dry_run(),
+                          .select = std::move(select),
                           .before_delete = options_.before_pack_delete,
                           .clock = options_.clock};
   RETURN_IF_ERROR(BeginExclusive(request.copy() ? "a tier copy" : "a tier move"));
@@ -148,6 +151,17 @@ absl::StatusOr<v1::MoveTierProgress> MaintenanceService::MoveTier(
   absl::StatusOr<v1::MoveTierProgress> done = mover_.Run(options, write);
   if (done.ok() && !request.dry_run() && options_.on_change) options_.on_change();
   return done;
+}
+
+absl::StatusOr<std::function<bool(const PlacedPack&)>> MaintenanceService::UnusedFor(
+    absl::Duration age, std::vector<std::string>* problems) {
+  ASSIGN_OR_RETURN(auto newest, NewestUseOfPacks(catalog_, problems));
+  const int64_t cutoff_ms = absl::ToUnixMillis(options_.clock() - age);
+  return [newest = std::move(newest), cutoff_ms](const PlacedPack& p) {
+    auto it = newest.find(p.pack.id);
+    const int64_t last = it == newest.end() ? p.created_ms : std::max(it->second, p.created_ms);
+    return last <= cutoff_ms;
+  };
 }
 
 absl::StatusOr<PolicyCopiesReport> MaintenanceService::KeepPolicyCopies(

@@ -64,10 +64,16 @@ class MaintenanceService final {
   // progress; stops when `write` returns false.
   absl::StatusOr<v1::MoveTierProgress> MoveTier(
       const Caller& caller, const v1::MoveTierRequest& request,
-      const std::function<bool(const v1::MoveTierProgress&)>& write);
+      const std::function<bool(const v1::MoveTierProgress&)>& write,
+      std::function<bool(const PlacedPack&)> select = nullptr);
   // The copies policies ask for (policy_copies.h); run by the server's
   // placement pass. Aborted while gc, verify or a tier move runs.
   absl::StatusOr<PolicyCopiesReport> KeepPolicyCopies(const std::function<bool()>& stopping);
+  // For age rules: accepts a pack when the newest snapshot using it (or,
+  // used by none, the pack itself) is at least `age` old by the server's
+  // clock. Walks every snapshot's trees once, now.
+  absl::StatusOr<std::function<bool(const PlacedPack&)>> UnusedFor(
+      absl::Duration age, std::vector<std::string>* problems);
 
  private:
   Catalog* catalog_;

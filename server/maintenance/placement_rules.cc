@@ -37,11 +37,23 @@ std::vector<std::string> PlacementRules::RunOnce() {
     request.set_from(rule.from());
     request.set_to(rule.to());
     request.set_copy(rule.copy());
-    request.set_older_than_days(rule.older_than_days());
-    absl::StatusOr<v1::MoveTierProgress> done = maintenance_->MoveTier(
-        Caller::Internal(), request, [this](const v1::MoveTierProgress&) { return !Stopping(); });
     const std::string what =
         absl::StrCat(rule.copy() ? "copy " : "move ", rule.from(), " -> ", rule.to());
+    // Age is that of the newest snapshot using a pack, not the pack's own:
+    // a pack a new snapshot still uses stays where it is.
+    std::function<bool(const PlacedPack&)> select;
+    if (rule.older_than_days() > 0) {
+      absl::StatusOr<std::function<bool(const PlacedPack&)>> unused =
+          maintenance_->UnusedFor(absl::Hours(24) * rule.older_than_days(), &problems);
+      if (!unused.ok()) {
+        problems.push_back(absl::StrCat(what, ": ", unused.status().message()));
+        continue;
+      }
+      select = *std::move(unused);
+    }
+    absl::StatusOr<v1::MoveTierProgress> done = maintenance_->MoveTier(
+        Caller::Internal(), request, [this](const v1::MoveTierProgress&) { return !Stopping(); },
+        std::move(select));
     if (!done.ok()) {
       problems.push_back(absl::StrCat(what, ": ", done.status().message()));
       continue;

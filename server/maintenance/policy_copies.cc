@@ -7,12 +7,10 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/ids.h"
 #include "common/status_macros.h"
-#include "server/ingest/tree_validator.h"
+#include "server/maintenance/snapshot_packs.h"
 #include "server/schedule/policy_rules.h"
 
 namespace cairn {
@@ -42,34 +40,20 @@ absl::StatusOr<PolicyCopiesReport> PolicyCopies::Run(const std::vector<v1::Polic
                    [](const auto& a, const auto& b) { return a.first > b.first; });
 
   absl::btree_map<int64_t, uint32_t> packs;  // pack id -> locations wanted
-  absl::flat_hash_map<int64_t, absl::flat_hash_set<std::string>> seen;  // per tenant
+  std::vector<const v1::Snapshot*> walk;
+  absl::flat_hash_map<const v1::Snapshot*, uint32_t> copies_of;
   for (const auto& [n, snapshot] : order) {
-    ++report.snapshots;
-    ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(snapshot->tenant()));
-    absl::flat_hash_set<std::string>& visited = seen[tenant];
-    std::vector<std::string> stack{snapshot->root_tree_id()};
-    while (!stack.empty()) {
-      std::string id = std::move(stack.back());
-      stack.pop_back();
-      if (!visited.insert(id).second) continue;
-      ASSIGN_OR_RETURN(std::optional<std::string> bytes, catalog_->trees().Get(tenant, id));
-      absl::StatusOr<TreeReferences> refs =
-          bytes.has_value() ? CheckTree(*bytes) : absl::NotFoundError("not stored");
-      if (!refs.ok()) {
-        report.problems.push_back(absl::StrCat("snapshot ", snapshot->id(), ": tree ", HexOf(id),
-                                               ": ", refs.status().message()));
-        continue;
-      }
-      for (std::string& sub : refs->subtree_ids) stack.push_back(std::move(sub));
-      ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> located,
-                       catalog_->chunks().LocateMany(tenant, refs->chunk_ids));
-      for (const std::optional<ChunkLocation>& where : located) {
-        if (!where.has_value()) continue;
-        uint32_t& wanted = packs[where->pack_id];
-        wanted = std::max(wanted, n);
-      }
-    }
+    walk.push_back(snapshot);
+    copies_of[snapshot] = n;
   }
+  report.snapshots = walk.size();
+  RETURN_IF_ERROR(WalkSnapshotPacks(
+      catalog_, walk,
+      [&](const v1::Snapshot& s, int64_t pack) {
+        uint32_t& wanted = packs[pack];
+        wanted = std::max(wanted, copies_of[&s]);
+      },
+      &report.problems));
 
   for (const auto& [pack_id, n] : packs) {
     if (stopping()) break;

@@ -137,7 +137,9 @@ absl::StatusOr<v1::MoveTierProgress> TierMover::Run(
                      placement.PacksOn(options.from, before_ms, after, kPage));
     if (page.empty()) break;
     for (const PlacedPack& pack : page) {
-      if (pack.pack.quarantined || (options.copy && Holds(pack, options.to))) continue;
+      if (pack.pack.quarantined || (options.copy && Holds(pack, options.to)) ||
+          (options.select && !options.select(pack)))
+        continue;
       p.set_packs_total(p.packs_total() + 1);
       if (!Holds(pack, options.to)) p.set_bytes_total(p.bytes_total() + pack.pack.size);
     }
@@ -156,7 +158,8 @@ absl::StatusOr<v1::MoveTierProgress> TierMover::Run(
     if (page.empty()) break;
     after = page.back().pack.id;
     for (const PlacedPack& pack : page) {
-      if (pack.pack.quarantined || (options.copy && Holds(pack, options.to))) {
+      if (pack.pack.quarantined || (options.copy && Holds(pack, options.to)) ||
+          (options.select && !options.select(pack))) {
         p.set_packs_skipped(p.packs_skipped() + 1);
         continue;
       }

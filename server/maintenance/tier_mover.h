@@ -36,6 +36,9 @@ struct TierMoveOptions {
   bool copy = false;                                 // keep the source: a second copy
   absl::Duration older_than = absl::ZeroDuration();  // packs written at least this long ago
   bool dry_run = false;
+  // When set, only packs it accepts (the placement rules: by the newest
+  // snapshot that uses a pack).
+  std::function<bool(const PlacedPack&)> select;
   // Called before source objects are deleted (the catalog bundle barrier).
   std::function<absl::Status()> before_delete;
   size_t piece_bytes = 8 << 20;

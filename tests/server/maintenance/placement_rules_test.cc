@@ -177,6 +177,59 @@ TEST_F(PlacementRulesTest, MoreCopiesThanTiersIsReported) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
 }
 
+// An age rule goes by the newest snapshot that uses a pack: a pack written
+// ten days ago that today's snapshot still uses stays hot; one only old
+// snapshots use moves.
+TEST(PlacementRulesAgeTest, AnAgeRuleGoesByTheNewestSnapshotUsingAPack) {
+  const std::string dir = NewTempDir("placement_age");
+  std::vector<std::unique_ptr<Tier>> tiers;
+  for (const char* name : {"hot", "cold"}) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Tier> t, OpenLocalTier(name, dir + "/" + name));
+    tiers.push_back(std::move(t));
+  }
+  auto now = std::make_shared<absl::Time>(absl::Now() - absl::Hours(24 * 10));
+  CoreOptions options;
+  options.pack_target_bytes = 1 << 20;
+  options.tier_set.new_packs = {"hot"};
+  options.clock = [now] { return *now; };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServerCore> core,
+                       ServerCore::Open(dir + "/catalog.db", std::move(tiers), options));
+  AgentCalls agent(core.get());
+  auto ids_of = [](int u) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(std::string(31, static_cast<char>(u)) + char(i));
+    return ids;
+  };
+  auto snapshot = [&](int u, bool store) {
+    ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(agent, "a1", "t", "/data"));
+    if (store) ASSERT_OK(StoreChunks(agent, job, ids_of(u)));
+    const std::string root = TreeBytes({FileEntry("f", ids_of(u), 100)});
+    ASSERT_OK(PutTrees(agent, job, {root}));
+    ASSERT_OK(Commit(agent, job, Sha256Of(root)).status());
+  };
+  // Ten days ago: two packs, each used by a snapshot of its own.
+  ASSERT_NO_FATAL_FAILURE(snapshot(0, true));
+  ASSERT_NO_FATAL_FAILURE(snapshot(1, true));
+  // Today: a snapshot that uses pack 0's chunks again.
+  *now = absl::Now();
+  ASSERT_NO_FATAL_FAILURE(snapshot(0, false));
+
+  v1::PlacementRule rule;
+  rule.set_from("hot");
+  rule.set_to("cold");
+  rule.set_older_than_days(5);
+  PlacementRules rules(&core->maintenance(), {rule}, absl::Hours(1));
+  EXPECT_THAT(rules.RunOnce(), IsEmpty());
+  ASSERT_OK_AND_ASSIGN(int64_t tenant, core->catalog().agents().TenantId("t"));
+  ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> still_used,
+                       core->catalog().chunks().Locate(tenant, ids_of(0)[0]));
+  ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> unused,
+                       core->catalog().chunks().Locate(tenant, ids_of(1)[0]));
+  ASSERT_TRUE(still_used.has_value() && unused.has_value());
+  EXPECT_EQ(still_used->tier, "hot") << "today's snapshot uses it";
+  EXPECT_EQ(unused->tier, "cold") << "only a ten-day-old snapshot uses it";
+}
+
 TEST_F(PlacementRulesTest, TheThreadStopsPromptly) {
   const absl::Time start = absl::Now();
   {
