@@ -129,9 +129,8 @@ class Importer {
     for (auto& [name, holders] : packs_) {
       for (size_t i = 0; i < holders.size(); ++i) {
         const size_t t = holders[i];
-        absl::StatusOr<uint64_t> size = tiers_[t]->Size(name);
-        absl::StatusOr<std::vector<PackEntry>> index =
-            size.ok() ? ReadPackIndex(tiers_[t], name) : size.status();
+        uint64_t size = 0;
+        absl::StatusOr<std::vector<PackEntry>> index = ReadPackIndex(tiers_[t], name, &size);
         if (!index.ok()) {
           Problem(t, name, index.status());
           continue;
@@ -143,7 +142,7 @@ class Importer {
         pack.Reset();
         pack.BindText(1, name);
         pack.Bind(2, static_cast<int64_t>(t));
-        pack.Bind(3, static_cast<int64_t>(*size));
+        pack.Bind(3, static_cast<int64_t>(size));
         RETURN_IF_ERROR(pack.Run());
         for (const PackEntry& e : *index) {
           entry.Reset();
@@ -166,7 +165,6 @@ class Importer {
 
   absl::Status ImportTreePacks() {
     for (const auto& [name, holders] : tree_packs_) {
-      bool read = false;
       for (size_t t : holders) {
         std::string tenant;
         std::vector<std::pair<std::string, std::string>> batch;
@@ -199,10 +197,8 @@ class Importer {
         }
         ++report_->tree_packs_read;
         report_->trees_imported += trees;
-        read = true;
         break;
       }
-      (void)read;
     }
     return absl::OkStatus();
   }

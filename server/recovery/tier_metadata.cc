@@ -88,8 +88,7 @@ absl::Status WriteTreePack(Tier* tier, absl::string_view object, absl::string_vi
     Compress(CodecChoice{.automatic = false, .codec = Codec::kZstd, .level = 3}, plain, &framed);
     std::string sealed;
     RETURN_IF_ERROR(sealer.Seal(TreePackSealId(object, IdBytes(id)), framed, &sealed));
-    ASSIGN_OR_RETURN(PackEntry entry, builder.Add(id, static_cast<uint32_t>(plain.size()), sealed));
-    (void)entry;
+    RETURN_IF_ERROR(builder.Add(id, static_cast<uint32_t>(plain.size()), sealed).status());
     return out->Append(sealed);
   };
   RETURN_IF_ERROR(add(TreePackHeaderId(object), tenant));

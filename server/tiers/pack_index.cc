@@ -7,8 +7,10 @@
 
 namespace cairn {
 
-absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_view pack) {
+absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_view pack,
+                                                     uint64_t* size_out) {
   ASSIGN_OR_RETURN(uint64_t size, tier->Size(pack));
+  if (size_out != nullptr) *size_out = size;
   if (size < kPackHeaderSize + kPackFooterSize) {
     return absl::DataLossError(absl::StrCat("pack ", pack, " is truncated (", size, " bytes)"));
   }

@@ -14,8 +14,10 @@
 
 namespace cairn {
 
-// Reads a pack's footer and index; DataLoss on any damage.
-absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_view pack);
+// Reads a pack's footer and index; DataLoss on any damage. With `size`, also
+// the object's size (so callers need not ask the tier twice).
+absl::StatusOr<std::vector<PackEntry>> ReadPackIndex(Tier* tier, absl::string_view pack,
+                                                     uint64_t* size = nullptr);
 
 }  // namespace cairn
 
