@@ -254,6 +254,9 @@ class BackupWalk final {
         before->mtime_ns() == entry->mtime_ns() && before->ctime_ns() == entry->ctime_ns() &&
         before->inode() == entry->inode()) {
       *entry->mutable_chunks() = before->chunks();
+      entry->set_kind(before->kind());
+      entry->set_data_class(before->data_class());
+      entry->set_plot(before->plot());
       return absl::OkStatus();
     }
     int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
@@ -268,6 +271,7 @@ class BackupWalk final {
     stats_.bytes_scanned += static_cast<uint64_t>(content.st.st_size) - entry->size();
     entry->set_size(static_cast<uint64_t>(content.st.st_size));
     for (v1::ChunkRef& ref : content.chunks) *entry->add_chunks() = std::move(ref);
+    RecordProbe(content.probe, entry);
     stats_.bytes_read += content.bytes_read;
     if (content.reads > 1) ++stats_.files_reread;
     return absl::OkStatus();

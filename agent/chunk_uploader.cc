@@ -55,7 +55,7 @@ void ChunkUploader::StopThreads() {
   if (sender_.joinable()) sender_.join();
 }
 
-absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data) {
+absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data, const DataHint& hint) {
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(error_);
@@ -63,7 +63,7 @@ absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data) {
   ++stats_.chunks_checked;
   // The same chunk twice in one job (repeated content) is sent once.
   if (!queued_ids_.insert(id).second) return absl::OkStatus();
-  batch_.push_back(Item{id, std::string(data)});
+  batch_.push_back(Item{id, std::string(data), hint});
   batch_bytes_ += data.size();
   if (batch_.size() >= kBatchChunks || batch_bytes_ >= kBatchBytes) return CheckBatch();
   return absl::OkStatus();
@@ -112,9 +112,8 @@ void ChunkUploader::SealLoop() {
     Item item;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !to_seal_.empty() || closing_;
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !to_seal_.empty() || closing_; };
       mu_.Await(absl::Condition(&ready));
       if (to_seal_.empty()) return;  // closing
       item = std::move(to_seal_.front());
@@ -122,7 +121,7 @@ void ChunkUploader::SealLoop() {
       ++sealing_;
     }
     framed.clear();
-    Compress(crypto_->codec, item.data, &framed);
+    Compress(crypto_->codec, item.data, &framed, item.hint);
     std::string sealed;
     sealed.reserve(framed.size() + Sealer::kOverhead);
     absl::Status sealed_ok = crypto_->sealer.Seal(item.id, framed, &sealed);
@@ -147,8 +146,7 @@ void ChunkUploader::SendLoop() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !to_send_.empty() || (closing_ && to_seal_.empty() && sealing_ == 0) ||
-               !error_.ok();
+        return !to_send_.empty() || (closing_ && to_seal_.empty() && sealing_ == 0) || !error_.ok();
       };
       mu_.Await(absl::Condition(&ready));
       if (!error_.ok() || to_send_.empty()) {

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/agent_config.h"
 #include "agent/server_connection.h"
+#include "common/codec.h"
 
 namespace cairn {
 
@@ -40,8 +41,9 @@ class ChunkUploader final {
   ChunkUploader(const ChunkUploader&) = delete;
   ChunkUploader& operator=(const ChunkUploader&) = delete;
 
-  // Takes a copy of `data`. Returns the first error the pipeline has met.
-  absl::Status Add(const ChunkId& id, absl::string_view data);
+  // Takes a copy of `data`; `hint` tells the codec what the bytes are.
+  // Returns the first error the pipeline has met.
+  absl::Status Add(const ChunkId& id, absl::string_view data, const DataHint& hint = {});
   // Sends what is queued and closes the stream: OK means every chunk added is
   // durable on the server.
   absl::StatusOr<UploadStats> Finish();
@@ -54,7 +56,8 @@ class ChunkUploader final {
  private:
   struct Item {
     ChunkId id;
-    std::string data;       // plaintext until sealed
+    std::string data;  // plaintext until sealed
+    DataHint hint;
     uint32_t raw_size = 0;  // set when `data` is released
   };
   absl::Status CheckBatch();

@@ -47,6 +47,95 @@ absl::StatusOr<std::vector<std::pair<uint64_t, uint64_t>>> DataExtents(int fd, u
   return extents;
 }
 
+// Tensors below this are grouped with their small neighbours into one chunk
+// (norm weights, biases): a chunk per 2 KiB tensor would cost more in index
+// and catalog entries than the tensor. LoRA factors (32 KiB and up) stay alone.
+constexpr uint64_t kSmallRegion = 16 << 10;
+
+// A byte range cut as one unit: one region, or a run of small ones.
+struct Piece {
+  uint64_t offset;
+  uint64_t length;
+  const TensorRegion* region;  // nullptr for a run of mixed regions
+};
+
+std::vector<Piece> PiecesOf(const std::vector<TensorRegion>& regions) {
+  std::vector<Piece> pieces;
+  for (size_t i = 0; i < regions.size();) {
+    const TensorRegion& first = regions[i];
+    Piece piece{first.offset, first.length, &first};
+    ++i;
+    if (first.length < kSmallRegion) {
+      while (i < regions.size() && regions[i].length < kSmallRegion &&
+             piece.length < kSmallRegion) {
+        if (regions[i].type != first.type) piece.region = nullptr;
+        piece.length += regions[i].length;
+        ++i;
+      }
+    }
+    pieces.push_back(piece);
+  }
+  return pieces;
+}
+
+// Cuts one range and hands its chunks to the uploader. A piece that fits in
+// one chunk is one chunk; a larger one is cut by content (FastCDC).
+class RangeCutter {
+ public:
+  RangeCutter(int fd, const std::string& path, const AgentCrypto& crypto, Chunker* chunker,
+              ChunkUploader* uploader, FileContent* content)
+      : fd_(fd),
+        path_(path),
+        crypto_(crypto),
+        chunker_(chunker),
+        uploader_(uploader),
+        content_(content) {}
+
+  absl::Status Cut(uint64_t offset, uint64_t length, const TensorRegion* region, bool whole) {
+    FdRangeSource source(fd_, offset, length, path_);
+    if (whole) {
+      buffer_.resize(length);
+      size_t got = 0;
+      while (got < length) {
+        ASSIGN_OR_RETURN(size_t n, source.Read(buffer_.data() + got, length - got));
+        if (n == 0) break;
+        got += n;
+      }
+      if (got != length) {
+        return absl::AbortedError(absl::StrCat(path_, " shrank while it was read"));
+      }
+      return Emit(offset, buffer_, region);
+    }
+    chunker_->Reset(&source);
+    Chunk chunk;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, chunker_->Next(&chunk));
+      if (!more) return absl::OkStatus();
+      RETURN_IF_ERROR(Emit(offset + chunk.offset, chunk.data, region));
+    }
+  }
+
+ private:
+  absl::Status Emit(uint64_t offset, absl::string_view data, const TensorRegion* region) {
+    ChunkId id = crypto_.hasher.Hash(data);
+    RETURN_IF_ERROR(uploader_->Add(id, data, HintFor(content_->probe, region, offset)));
+    v1::ChunkRef* ref = &content_->chunks.emplace_back();
+    ref->set_id(std::string(ChunkIdBytes(id)));
+    ref->set_offset(offset);
+    ref->set_size(static_cast<uint32_t>(data.size()));
+    content_->bytes_read += data.size();
+    return absl::OkStatus();
+  }
+
+  const int fd_;
+  const std::string& path_;
+  const AgentCrypto& crypto_;
+  Chunker* chunker_;
+  ChunkUploader* uploader_;
+  FileContent* content_;
+  std::string buffer_;
+};
+
 }  // namespace
 
 absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
@@ -58,21 +147,22 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
     if (fstat(fd, &before) != 0) return PosixError(errno, "fstat", path);
     content.chunks.clear();
     content.reads = attempt;
-    ASSIGN_OR_RETURN(auto extents, DataExtents(fd, static_cast<uint64_t>(before.st_size), path));
-    for (const auto& [offset, length] : extents) {
-      FdRangeSource source(fd, offset, length, path);
-      chunker->Reset(&source);
-      Chunk chunk;
-      while (true) {
-        ASSIGN_OR_RETURN(bool more, chunker->Next(&chunk));
-        if (!more) break;
-        ChunkId id = crypto.hasher.Hash(chunk.data);
-        RETURN_IF_ERROR(uploader->Add(id, chunk.data));
-        v1::ChunkRef* ref = &content.chunks.emplace_back();
-        ref->set_id(std::string(ChunkIdBytes(id)));
-        ref->set_offset(offset + chunk.offset);
-        ref->set_size(static_cast<uint32_t>(chunk.data.size()));
-        content.bytes_read += chunk.data.size();
+    const uint64_t size = static_cast<uint64_t>(before.st_size);
+    ASSIGN_OR_RETURN(content.probe, ProbeFile(fd, size, path));
+    ASSIGN_OR_RETURN(auto extents, DataExtents(fd, size, path));
+    RangeCutter cutter(fd, path, crypto, chunker, uploader, &content);
+    // Tensor regions are cut along when the file has no holes (a sparse
+    // tensor file is rare enough to take the plain path).
+    const bool by_region = !content.probe.regions.empty() && extents.size() == 1 &&
+                           extents[0].first == 0 && extents[0].second == size;
+    if (by_region) {
+      for (const Piece& piece : PiecesOf(content.probe.regions)) {
+        RETURN_IF_ERROR(cutter.Cut(piece.offset, piece.length, piece.region,
+                                   piece.length <= crypto.chunker.max_size));
+      }
+    } else {
+      for (const auto& [offset, length] : extents) {
+        RETURN_IF_ERROR(cutter.Cut(offset, length, nullptr, /*whole=*/false));
       }
     }
     struct stat after;

@@ -1,7 +1,10 @@
 // Reads one regular file for a backup: its data extents (holes are skipped,
 // so sparse files stay sparse), cut into chunks, each hashed and handed to the
-// uploader. If the file changes while it is read (size, mtime or ctime moves)
-// it is read again, up to kMaxFileReads times, else reported as changing.
+// uploader with a codec hint from the file's kind (agent/file_probe.h). A
+// tensor file (safetensors, .npy) is cut at tensor boundaries, so a tensor
+// that did not change keeps its chunk ids whatever changed around it. If the file changes while it
+// is read (size, mtime or ctime moves) it is read again, up to kMaxFileReads times, else reported
+// as changing.
 #ifndef CAIRN_AGENT_FILE_READER_H_
 #define CAIRN_AGENT_FILE_READER_H_
 
@@ -13,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "agent/agent_config.h"
 #include "agent/chunk_uploader.h"
+#include "agent/file_probe.h"
 #include "cairn/v1/types.pb.h"
 #include "common/chunker.h"
 
@@ -22,7 +26,8 @@ inline constexpr int kMaxFileReads = 3;
 
 struct FileContent {
   std::vector<v1::ChunkRef> chunks;
-  struct stat st;  // as of the read that was kept
+  FileProbe probe;  // what the file is, as of the read that was kept
+  struct stat st;   // as of the read that was kept
   uint64_t bytes_read = 0;
   int reads = 0;  // 1 unless the file changed while being read
 };

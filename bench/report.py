@@ -211,6 +211,63 @@ def build_s3_table(records):
     return lines + [""]
 
 
+def build_data_path_table(fig):
+    """The checkpoint-aware data path's goals (issue 10): real weights through
+    the codecs alone and through each tool, and what checkpoint steps store."""
+    codec = {os.path.basename(r["file"]): r for r in fig.records if r["tool"] == "codec"}
+    tools = [t for t in ("restic", "borg", "cairn") if t in fig.tools]
+    if not codec and not tools:
+        return []
+    lines = ["Checkpoint-aware data path (goals of docs/data-path.md):", "",
+             "| what | " + " | ".join(tools) + " | cairn | goal |",
+             "|---" * (len(tools) + 3) + "|"]
+
+    def cells(getter, digits=2):
+        return " | ".join(fmt(getter(t), digits) for t in tools)
+
+    weights_bytes = fig.median(tools[0], "weights_backup", "bytes") if tools else None
+    if weights_bytes:
+        lines.append(f"| real weights, whole files through each tool: stored ratio | "
+                     f"{cells(lambda t: weights_bytes / m if (m := fig.median(t, 'weights_backup', 'stored_bytes')) else None)} | | |")
+    adapter = float(os.environ.get("BENCH_ADAPTER_BYTES", "0") or 0)
+    ckpt = float(os.environ.get("BENCH_CKPT_BYTES", "0") or 0)
+
+    def growth(t, phase, before):
+        a, b = fig.median(t, phase, "stored_bytes"), fig.median(t, before, "stored_bytes")
+        return None if a is None or b is None else a - b
+
+    if adapter and tools:
+        lines.append("| adapter-only step: stored growth / changed bytes | " +
+                     cells(lambda t: (g / adapter) if (g := growth(t, "next_adapters", "initial")) is not None else None) +
+                     " | | ≤ 1.5× |")
+    if ckpt and tools:
+        lines.append("| full-training step: stored growth / checkpoint size | " +
+                     cells(lambda t: (g / ckpt) if (g := growth(t, "next_all", "next_adapters")) is not None else None) +
+                     " | | ≤ 0.35× |")
+    lines.append("")
+    if codec:
+        lines += ["Real weights through the codecs alone, tensor by tensor as the backup cuts them, "
+                  "one core (cairn_codec_weights; zstd-1 is restic's auto level's neighbour and "
+                  "cairn's general path, LZ4 borg's default):", "",
+                  "| weights | tensor MiB | zstd-1 | zstd-3 | LZ4 | cairn planes | goal | "
+                  "cairn MB/s compress / decompress (goal ≥ 800 / 1500) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name, label, goal in (("vad-bf16.safetensors", "BF16 (Silero VAD)", 1.50),
+                                  ("pose-fp16.safetensors", "FP16 (MediaPipe pose)", 1.15),
+                                  ("vad-fp32.safetensors", "FP32 (Silero VAD)", 1.18)):
+            r = codec.get(name)
+            if not r:
+                continue
+            ok = "✅" if r["cairn_ratio"] >= goal else "❌"
+            fast = "✅" if r["cairn_compress_mbs"] >= 800 and r["cairn_decompress_mbs"] >= 1500 else "❌"
+            lines.append(f"| {label} | {r['tensor_bytes'] / 2**20:.2f} | {r['zstd1_ratio']:.3f}× | "
+                         f"{r['zstd3_ratio']:.3f}× | {r['lz4_ratio']:.3f}× | "
+                         f"{r['cairn_ratio']:.3f}× | ≥ {goal:.2f}× {ok} | "
+                         f"{r['cairn_compress_mbs']:.0f} / {r['cairn_decompress_mbs']:.0f} {fast} |")
+        lines.append("")
+    return lines
+
+
 def report(fig, results_path):
     date = os.environ.get("BENCH_DATE") or time.strftime(
         "%Y-%m-%d %H:%M %Z", time.localtime(os.path.getmtime(results_path)))
@@ -224,7 +281,7 @@ def report(fig, results_path):
     for n in os.environ.get("BENCH_NOTES", "").splitlines():
         if n.strip():
             out.append(f"Note: {n.strip()}.")
-    out += ["", *build_table(fig), "", *build_s3_table(fig.records),
+    out += ["", *build_table(fig), "", *build_s3_table(fig.records), *build_data_path_table(fig),
             "cairn vs best other: cairn's figure divided by the better of restic's and borg's "
             "(MB/s: above 1 means cairn is faster; seconds, MiB: below 1 means cairn is better).",
             "",

@@ -27,9 +27,12 @@
 #                            this tree; set it when BUILD_DIR holds another build)
 #   BENCH_CONTINUOUS [1]     then run bench/continuous.sh on the same tree (0: skip;
 #                            its own settings, e.g. BENCH_IDLE_SECONDS, are in that file)
-#   BENCH_PHASES ["checkpoints tree adapters"]  which workloads to run: the checkpoint
-#                            series and its restore, the small-file tree (backup, incremental,
-#                            restore), four adapter-only checkpoints restored together
+#   BENCH_PHASES ["checkpoints tree adapters weights"]  which workloads to run: the
+#                            checkpoint series and its restore, the small-file tree (backup,
+#                            incremental, restore), four adapter-only checkpoints restored
+#                            together, and real trained weights (bench/weights: fetched with
+#                            npm on first use) through each tool and through the codecs alone
+#   BENCH_WEIGHTS [BUILD_DIR/bench-weights]  where bench/weights/fetch.sh puts them
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -91,7 +94,9 @@ CLK_TCK=$(getconf CLK_TCK)
 GEN_DIR=$W/data
 RUN=$W/run          # the checkpoint backup root: ckpt-1 + datasets, then ckpt-2, ckpt-3
 TREE=$W/tree        # the small-file tree backup root
-PHASES=${BENCH_PHASES:-checkpoints tree adapters}
+PHASES=${BENCH_PHASES:-checkpoints tree adapters weights}
+WEIGHTS=${BENCH_WEIGHTS:-$BIN/bench-weights}
+CODEC_WEIGHTS=$BIN/bench/cairn_codec_weights
 STAMP="scale=$SCALE files=$TREE_FILES dirs=$TREE_DIRS v2"
 ADAPTERS=$W/adapters  # ckpt-1 and three adapter-only successors of it, side by side
 
@@ -133,6 +138,12 @@ else
   park_all
 fi
 mkdir -p "$RUN"
+if has_phase weights; then
+  "$SRC/bench/weights/fetch.sh" "$WEIGHTS" > /dev/null || die "bench/weights/fetch.sh $WEIGHTS failed"
+  mkdir -p "$W/weights"
+  cp "$WEIGHTS"/*.safetensors "$W/weights/"
+  WEIGHTS_BYTES=$(du -sb --apparent-size "$W/weights" | cut -f1)
+fi
 CKPT_BYTES=$(du -sb "$GEN_DIR/ckpt-1" | cut -f1)
 DATASET_BYTES=$(du -sb "$GEN_DIR/datasets" | cut -f1)
 ADAPTER_BYTES=0
@@ -453,9 +464,32 @@ for rep in $(seq 1 "$REPS"); do
       rm -rf "$target"
       repo_close "$tool"
     fi
-    if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$W/repo-$tool" "$W/repo-$tool-tree" "$W/repo-$tool-adapters"; fi
+    if has_phase weights; then
+      say "$tool, repetition $rep of $REPS: real trained weights"
+      wdir=$W/repo-$tool-weights
+      repo_init "$tool" "$wdir"
+      empty=$(stored_bytes "$tool" "$wdir")
+      wsnap=$(backup "$tool" "$wdir" "$W/weights" weights weights_backup "$rep" "$WEIGHTS_BYTES")
+      record "$tool" weights_backup "$rep" stored_bytes $(($(stored_bytes "$tool" "$wdir") - empty))
+      target=$W/restore-$tool
+      got=$(restore "$tool" "$wdir" "$wsnap" "$target" "$rep" "$WEIGHTS_BYTES" weights_restore \
+        "$W/weights")
+      diff -r "$W/weights" "$got" > /dev/null || die "$tool restored the weights differently"
+      note "$tool weights restore verified: identical to the source (diff -r)"
+      rm -rf "$target"
+      repo_close "$tool"
+    fi
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then
+      rm -rf "$W/repo-$tool" "$W/repo-$tool-tree" "$W/repo-$tool-adapters" "$W/repo-$tool-weights"
+    fi
   done
 done
+# The codecs alone on the real weights, tensor by tensor, one core.
+if has_phase weights && [ -x "$CODEC_WEIGHTS" ]; then
+  say "tensor codec on real weights (cairn_codec_weights)"
+  "$CODEC_WEIGHTS" "$W"/weights/vad-bf16.safetensors "$W"/weights/pose-fp16.safetensors \
+    "$W"/weights/vad-fp32.safetensors | tee -a "$RESULTS" >&2
+fi
 say "measured in $(($(date +%s) - t_start)) s"
 
 # --- the report --------------------------------------------------------------
@@ -465,6 +499,7 @@ export BENCH_MACHINE BENCH_VERSIONS
 BENCH_MACHINE="$(nproc) cores, $CPU${MHZ:+ at $MHZ MHz}, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
 CAIRN_VERSION=${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}
 BENCH_VERSIONS="cairn $CAIRN_VERSION, $(restic version 2>/dev/null | cut -d' ' -f1-2), $(borg --version 2>/dev/null)"
+export BENCH_ADAPTER_BYTES=$ADAPTER_BYTES BENCH_CKPT_BYTES=$CKPT_BYTES
 export BENCH_SETTINGS="BENCH_SCALE=$SCALE, BENCH_REPS=$REPS, BENCH_PHASES=$PHASES; checkpoint $((CKPT_BYTES >> 20)) MiB (changed by the adapters step: $((ADAPTER_BYTES >> 10)) KiB), datasets $((DATASET_BYTES >> 20)) MiB, tree $TREE_FILES files / $TREE_DIRS dirs / $((TREE_BYTES >> 20)) MiB, four adapter-only checkpoints $((ADAPTERS_BYTES >> 20)) MiB"
 export BENCH_NOTES
 BENCH_NOTES=$(printf '%s\n' "${NOTES[@]}")

@@ -6,11 +6,15 @@
 #include <algorithm>
 #include <climits>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/plane_codec.h"
 #include "common/status_macros.h"
+#include "common/varint.h"
+#include "common/zstd_context.h"
 
 namespace cairn {
 namespace {
@@ -24,60 +28,6 @@ namespace {
 constexpr size_t kSampleSize = 64 << 10;
 constexpr size_t kMinSavingPercent = 3;
 constexpr int kAutomaticZstdLevel = 1;
-
-constexpr size_t kMaxVarintBytes = 10;  // ceil(64 / 7)
-
-struct ZstdCCtxDeleter {
-  void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
-};
-struct ZstdDCtxDeleter {
-  void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
-};
-
-// One context per thread: creating one costs far more than compressing a
-// small chunk, and a context must not be shared between threads.
-ZSTD_CCtx* ThreadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter> ctx(ZSTD_createCCtx());
-  return ctx.get();
-}
-
-ZSTD_DCtx* ThreadDCtx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, ZstdDCtxDeleter> ctx(ZSTD_createDCtx());
-  return ctx.get();
-}
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-// Parses a canonical LEB128 varint at in[*pos]; advances *pos past it.
-absl::Status ReadVarint(absl::string_view in, size_t* pos, uint64_t* value) {
-  uint64_t result = 0;
-  for (size_t i = 0; i < kMaxVarintBytes; ++i) {
-    if (*pos >= in.size()) {
-      return absl::DataLossError("codec frame: raw length varint is truncated");
-    }
-    const uint8_t byte = static_cast<uint8_t>(in[(*pos)++]);
-    if (i == kMaxVarintBytes - 1 && byte > 1) {
-      return absl::DataLossError(
-          "codec frame: raw length varint is longer than 10 bytes or overflows 64 bits");
-    }
-    result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      if (byte == 0 && i > 0) {
-        return absl::DataLossError("codec frame: raw length varint has a redundant zero byte");
-      }
-      *value = result;
-      return absl::OkStatus();
-    }
-  }
-  // Unreachable: the tenth byte is at most 1, so it has no continuation bit.
-  return absl::DataLossError("codec frame: raw length varint is longer than 10 bytes");
-}
 
 void AppendStored(absl::string_view raw, std::string* framed) {
   framed->push_back(static_cast<char>(Codec::kNone));
@@ -99,20 +49,30 @@ size_t CompressInto(Codec codec, int level, absl::string_view raw, char* out) {
       return n > 0 ? static_cast<size_t>(n) : 0;
     }
     case Codec::kZstd: {
-      ZSTD_CCtx* ctx = ThreadCCtx();
+      ZSTD_CCtx* ctx = ThreadZstdCCtx();
       if (ctx == nullptr) return 0;
       size_t n = ZSTD_compressCCtx(ctx, out, capacity, raw.data(), raw.size(), level);
       return ZSTD_isError(n) ? 0 : n;
     }
     case Codec::kNone:
+    case Codec::kPlanes:  // has its own entry point, EncodePlanes
       break;
   }
   return 0;
 }
 
-// Percent of the input a zstd-1 compression of a sample from its middle saves.
-size_t SampleSavingPercent(absl::string_view raw) {
-  absl::string_view sample = raw.substr((raw.size() - kSampleSize) / 2, kSampleSize);
+// A sample of at most kSampleSize bytes from the middle of raw, starting
+// `head` plus a multiple of `align` bytes into it (an element boundary).
+absl::string_view MiddleSample(absl::string_view raw, size_t align = 1, size_t head = 0) {
+  if (raw.size() <= kSampleSize + head) return raw.substr(std::min(head, raw.size()));
+  size_t start = (raw.size() - kSampleSize) / 2;
+  start = start < head ? head : head + (start - head) / align * align;
+  return raw.substr(start, kSampleSize);
+}
+
+// Percent of a sample (at most kSampleSize bytes) that zstd-1 saves.
+size_t ZstdSavingPercent(absl::string_view sample) {
+  if (sample.empty()) return 0;
   thread_local std::unique_ptr<char[]> scratch(new char[kSampleSize]);
   size_t n = CompressInto(Codec::kZstd, kAutomaticZstdLevel, sample, scratch.get());
   if (n == 0) return 0;
@@ -136,9 +96,62 @@ bool AppendCompressed(Codec codec, int level, size_t min_saving_percent, absl::s
   return true;
 }
 
+// Frames raw as byte planes; false (nothing appended) unless that saves at
+// least min_saving_percent.
+bool AppendPlanes(const PlaneLayout& layout, size_t min_saving_percent, absl::string_view raw,
+                  std::string* framed) {
+  const size_t start = framed->size();
+  framed->push_back(static_cast<char>(Codec::kPlanes));
+  AppendVarint(raw.size(), framed);
+  const size_t header = framed->size() - start;
+  if (!EncodePlanes(raw, layout, framed)) {
+    framed->resize(start);
+    return false;
+  }
+  const size_t n = framed->size() - start - header;
+  if ((raw.size() - std::min(n, raw.size())) * 100 < min_saving_percent * raw.size()) {
+    framed->resize(start);
+    return false;
+  }
+  return true;
+}
+
+int HeadFor(uint64_t offset, int width) {
+  return static_cast<int>((width - offset % width) % width);
+}
+
+// The plane layout for a tensor or integer chunk: the hint's width, or the
+// width whose planes a sample says compress best. Unless the hint says
+// floats, nullopt when zstd-1 on the sample beats the planes' estimate
+// (planes lose the bytes' context within an element; zstd keeps it).
+std::optional<PlaneLayout> PickPlaneLayout(absl::string_view raw, const DataHint& hint) {
+  const bool floats =
+      hint.kind == DataHint::Class::kFloats || hint.kind == DataHint::Class::kMaybeFloats;
+  std::optional<PlaneLayout> best;
+  double bits = 8.0;
+  for (int width : {2, 4}) {
+    if (hint.width != 0 && hint.width != width) continue;
+    PlaneLayout layout{.width = width, .head = HeadFor(hint.offset, width), .floats = floats};
+    if (hint.width != 0 && hint.kind == DataHint::Class::kFloats) return layout;
+    // The sample starts at an element boundary: 4 is a multiple of both widths.
+    const absl::string_view sample = MiddleSample(raw, 4, layout.head);
+    const double b = EstimatePlaneBits(sample, {.width = width, .head = 0, .floats = floats});
+    if (b < bits) {
+      bits = b;
+      best = layout;
+    }
+  }
+  if (!best.has_value() || hint.kind == DataHint::Class::kFloats) return best;
+  const double zstd_bits = 8.0 * (100 - ZstdSavingPercent(MiddleSample(raw))) / 100.0;
+  if (bits >= zstd_bits) return std::nullopt;
+  return best;
+}
+
 absl::Status DecompressPayload(Codec codec, absl::string_view payload, uint64_t length,
                                std::string* raw) {
   switch (codec) {
+    case Codec::kPlanes:
+      return DecodePlanes(payload, length, raw);
     case Codec::kNone:
       if (payload.size() != length) {
         return absl::DataLossError(absl::StrCat("codec frame: stored payload has ", payload.size(),
@@ -186,7 +199,7 @@ absl::Status DecompressPayload(Codec codec, absl::string_view payload, uint64_t 
         return absl::DataLossError(absl::StrCat("codec frame: zstd frame holds ", content,
                                                 " bytes, header declares ", length));
       }
-      ZSTD_DCtx* ctx = ThreadDCtx();
+      ZSTD_DCtx* ctx = ThreadZstdDCtx();
       if (ctx == nullptr) return absl::ResourceExhaustedError("cannot create a zstd context");
       raw->resize(length);
       size_t n = ZSTD_decompressDCtx(ctx, raw->data(), length, payload.data(), payload.size());
@@ -209,7 +222,7 @@ absl::Status DecompressPayload(Codec codec, absl::string_view payload, uint64_t 
 absl::Status DecompressFrame(absl::string_view framed, size_t max_raw, std::string* raw) {
   if (framed.empty()) return absl::InvalidArgumentError("codec frame is empty");
   const uint8_t codec_byte = static_cast<uint8_t>(framed[0]);
-  if (codec_byte > static_cast<uint8_t>(Codec::kZstd)) {
+  if (codec_byte > static_cast<uint8_t>(Codec::kPlanes)) {
     return absl::InvalidArgumentError(
         absl::StrCat("codec frame has unknown codec byte ", codec_byte));
   }
@@ -252,21 +265,46 @@ std::string CodecName(const CodecChoice& c) {
       return "lz4";
     case Codec::kZstd:
       return c.level == 0 ? "zstd" : absl::StrCat("zstd:", c.level);
+    case Codec::kPlanes:
+      return "planes";
   }
   return absl::StrCat("codec#", static_cast<int>(c.codec));
 }
 
-void Compress(const CodecChoice& choice, absl::string_view raw, std::string* framed) {
-  if (choice.automatic) {
-    const bool worth_trying =
-        raw.size() <= 2 * kSampleSize || SampleSavingPercent(raw) >= kMinSavingPercent;
-    if (worth_trying &&
-        AppendCompressed(Codec::kZstd, kAutomaticZstdLevel, kMinSavingPercent, raw, framed)) {
+void Compress(const CodecChoice& choice, absl::string_view raw, std::string* framed,
+              const DataHint& hint) {
+  if (!choice.automatic) {
+    if (choice.codec != Codec::kNone &&
+        AppendCompressed(choice.codec, choice.level, 0, raw, framed)) {
       return;
     }
-  } else if (choice.codec != Codec::kNone &&
-             AppendCompressed(choice.codec, choice.level, 0, raw, framed)) {
+    AppendStored(raw, framed);
     return;
+  }
+  switch (hint.kind) {
+    case DataHint::Class::kCompressed:
+      break;
+    case DataHint::Class::kText:
+      if (AppendCompressed(Codec::kZstd, kAutomaticZstdLevel, kMinSavingPercent, raw, framed)) {
+        return;
+      }
+      break;
+    case DataHint::Class::kFloats:
+    case DataHint::Class::kMaybeFloats:
+    case DataHint::Class::kIntegers: {
+      std::optional<PlaneLayout> layout = PickPlaneLayout(raw, hint);
+      if (layout.has_value() && AppendPlanes(*layout, kMinSavingPercent, raw, framed)) return;
+      // Tensor data the planes cannot shrink is near-random: zstd would not either.
+      if (hint.kind == DataHint::Class::kFloats && layout.has_value()) break;
+      [[fallthrough]];
+    }
+    case DataHint::Class::kUnknown:
+      if ((raw.size() <= 2 * kSampleSize ||
+           ZstdSavingPercent(MiddleSample(raw)) >= kMinSavingPercent) &&
+          AppendCompressed(Codec::kZstd, kAutomaticZstdLevel, kMinSavingPercent, raw, framed)) {
+        return;
+      }
+      break;
   }
   AppendStored(raw, framed);
 }

@@ -19,7 +19,7 @@
 namespace cairn {
 
 // The codec byte of a frame; values are part of the stored format.
-enum class Codec : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2 };
+enum class Codec : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2, kPlanes = 3 };
 
 struct CodecChoice {
   // Per chunk: store incompressible data raw, else compress it with zstd-1
@@ -27,6 +27,26 @@ struct CodecChoice {
   bool automatic = true;
   Codec codec = Codec::kLz4;  // when !automatic
   int level = 0;              // zstd level 1..19; 0 = zstd's default (3)
+};
+
+// What the backup knows of a chunk's bytes, from its file's format or the
+// classifier, so automatic mode spends CPU where it pays. Ignored by the
+// fixed choices ("lz4", "zstd:9", ...).
+struct DataHint {
+  enum class Class : uint8_t {
+    kUnknown,      // measure a sample, as without a hint
+    kFloats,       // BF16/FP16/FP32 tensor data: byte planes (kPlanes)
+    kMaybeFloats,  // model containers (PyTorch, ONNX, TFLite, GGUF): planes or
+                   // zstd, whichever a sample favours
+    kIntegers,     // u16/u32 token ids: planes or zstd, whichever a sample favours
+    kText,         // zstd-1 without sampling
+    kCompressed,   // stored raw without spending CPU on it
+  };
+  Class kind = Class::kUnknown;
+  int width = 0;  // bytes per element when the format says (2 or 4); 0 = guess from a sample
+  // The chunk's offset from the start of its array, whose elements start at
+  // 0: it tells where the chunk's first whole element begins.
+  uint64_t offset = 0;
 };
 
 // Accepts "auto", "none", "lz4", "zstd" and "zstd:N" with N in 1..19.
@@ -37,13 +57,15 @@ std::string CodecName(const CodecChoice& c);
 
 // Appends the framed form of raw to *framed. Stores kNone when the codec
 // would not make the data smaller. Thread-safe (contexts are per thread).
-void Compress(const CodecChoice& choice, absl::string_view raw, std::string* framed);
+void Compress(const CodecChoice& choice, absl::string_view raw, std::string* framed,
+              const DataHint& hint = {});
 
 // Replaces *raw with the bytes of one whole frame. InvalidArgument for an
 // empty frame, an unknown codec byte or a raw length over max_raw; DataLoss for
 // a bad varint, a payload that is truncated, corrupt, decodes to another length
 // than declared, or is followed by trailing bytes. Never allocates more than
-// max_raw (plus the codec's fixed-size context). On error *raw is empty.
+// max_raw (plus the codec's fixed-size context; 2 x max_raw for kPlanes).
+// On error *raw is empty.
 absl::Status Decompress(absl::string_view framed, size_t max_raw, std::string* raw);
 
 }  // namespace cairn

@@ -51,7 +51,10 @@ ABSL_FLAG(std::string, since, "",
           "audit: entries from this long ago (24h, 7d) or this date (2026-11-30)");
 ABSL_FLAG(bool, refused, false, "audit: refused and failed calls only");
 ABSL_FLAG(std::string, snapshot, "",
-          "verify --agent: the snapshot (default: the newest of each root)");
+          "verify --agent, stats: the snapshot (default: the newest of each root)");
+ABSL_FLAG(bool, by_kind, false, "stats: logical and stored bytes per file kind");
+ABSL_FLAG(std::string, plot, "",
+          "stats: write an SVG scatter of how the classifier saw files with no known format");
 ABSL_FLAG(std::string, from, "", "tier move, tier copy: the tier packs come from");
 ABSL_FLAG(std::string, to, "", "tier move, tier copy: the tier packs go to");
 ABSL_FLAG(std::string, older_than, "",
@@ -71,6 +74,9 @@ const char kUsage[] =
     "  snapshots [--agent A]          snapshots, newest first\n"
     "  ls SNAPSHOT [PATH] [--recursive]\n"
     "  diff SNAPSHOT_A SNAPSHOT_B     what changed between two snapshots\n"
+    "  stats [--by-kind] [--agent A | --snapshot ID] [--plot FILE]\n"
+    "                                 logical and stored bytes (per file kind); the\n"
+    "                                 classifier's view of unknown files as an SVG\n"
     "  restore SNAPSHOT --target DIR [--to-agent A] [--path P ...] [--overwrite] [--detach]\n"
     "  backup --agent A [--level full|incremental|differential] [--root DIR ...] [--detach]\n"
     "  verify [--read-data] [--tier T] check every pack (or every copy on tier T); a\n"

@@ -51,6 +51,8 @@ ABSL_DECLARE_FLAG(uint32_t, sample);
 ABSL_DECLARE_FLAG(std::string, from);
 ABSL_DECLARE_FLAG(std::string, to);
 ABSL_DECLARE_FLAG(std::string, older_than);
+ABSL_DECLARE_FLAG(bool, by_kind);
+ABSL_DECLARE_FLAG(std::string, plot);
 
 namespace cairn::ctl {
 
@@ -94,6 +96,7 @@ int Token(AdminClient& client, const std::vector<std::string>& args);
 int AgentsCommand(AdminClient& client, const std::vector<std::string>& args);
 int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args);
 int Audit(AdminClient& client);
+int Stats(AdminClient& client);
 
 }  // namespace cairn::ctl
 

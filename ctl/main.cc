@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   if (command == "snapshots") return Snapshots(client);
   if (command == "ls") return Ls(client, args);
   if (command == "diff") return Diff(client, args);
+  if (command == "stats") return args.empty() ? Stats(client) : Usage("stats takes flags only");
   if (command == "restore") return Restore(client, args);
   if (command == "backup") return Backup(client);
   if (command == "verify") return Verify(client);

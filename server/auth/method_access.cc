@@ -41,6 +41,7 @@ const absl::flat_hash_map<absl::string_view, MethodRule>& Table() {
       {"/cairn.v1.AdminService/ListSnapshots", kRead},
       {"/cairn.v1.AdminService/ListFiles", kRead},
       {"/cairn.v1.AdminService/DiffSnapshots", kRead},
+      {"/cairn.v1.AdminService/GetStorageStats", kRead},
       {"/cairn.v1.AdminService/ListPolicies", kRead},
       {"/cairn.v1.AdminService/GetPolicy", kRead},
       // Ordering work. (A restore that overwrites or makes special files

@@ -4,6 +4,7 @@
 
 #include "common/limits.h"
 #include "common/status_macros.h"
+#include "server/browse/storage_stats.h"
 
 namespace cairn {
 
@@ -26,6 +27,11 @@ absl::StatusOr<v1::ListFilesResponse> BrowseService::ListFiles(
 absl::StatusOr<v1::DiffSnapshotsResponse> BrowseService::Diff(
     const Caller&, const v1::DiffSnapshotsRequest& request) {
   return browser_.Diff(request);
+}
+
+absl::StatusOr<v1::StorageStatsResponse> BrowseService::StorageStats(
+    const Caller&, const v1::StorageStatsRequest& request) {
+  return ComputeStorageStats(catalog_, request);
 }
 
 }  // namespace cairn

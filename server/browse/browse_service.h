@@ -24,6 +24,8 @@ class BrowseService final {
                                                   const v1::ListFilesRequest& request);
   absl::StatusOr<v1::DiffSnapshotsResponse> Diff(const Caller& caller,
                                                  const v1::DiffSnapshotsRequest& request);
+  absl::StatusOr<v1::StorageStatsResponse> StorageStats(const Caller& caller,
+                                                        const v1::StorageStatsRequest& request);
 
  private:
   Catalog* catalog_;

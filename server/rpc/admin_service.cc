@@ -83,6 +83,12 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                        [&](const Caller& c) { return core_->browse().Diff(c, *request); });
   }
 
+  grpc::Status GetStorageStats(ServerContext* context, const v1::StorageStatsRequest* request,
+                               v1::StorageStatsResponse* response) override {
+    return gate_.Unary(context, CAIRN_METHOD(AdminService, GetStorageStats), *request, response,
+                       [&](const Caller& c) { return core_->browse().StorageStats(c, *request); });
+  }
+
   grpc::Status OrderRestore(ServerContext* context, const v1::OrderRestoreRequest* request,
                             v1::OrderResponse* response) override {
     return gate_.Unary(context, CAIRN_METHOD(AdminService, OrderRestore), *request, response,

@@ -181,7 +181,7 @@ TEST(DecompressTest, RejectsEmptyFrame) {
 }
 
 TEST(DecompressTest, RejectsUnknownCodec) {
-  for (int codec : {3, 7, 0x80, 0xff}) {
+  for (int codec : {4, 7, 0x80, 0xff}) {
     std::string framed = Frame(Fixed(Codec::kNone), "hello");
     framed[0] = static_cast<char>(codec);
     ExpectRejected(framed, kMaxRaw, absl::StatusCode::kInvalidArgument, "codec byte");

@@ -29,8 +29,8 @@ TEST(CliE2eTest, HelpOfEachBinaryExitsZeroAndNamesItsCommands) {
       {CAIRN_SERVER_BIN, {"--config", "--listen", "--state-dir"}},
       {CAIRN_AGENT_BIN, {"init", "backup", "restore", "daemon", "--server", "--key-file"}},
       {CAIRNCTL_BIN,
-       {"status", "agents", "jobs", "job", "snapshots", "ls", "diff", "restore", "backup", "verify",
-        "--server", "--json"}},
+       {"status", "agents", "jobs", "job", "snapshots", "ls", "diff", "stats", "restore", "backup",
+        "verify", "--server", "--json"}},
   };
   for (const Binary& b : binaries) {
     for (const char* flag : {"--help", "-h"}) {
@@ -165,6 +165,9 @@ TEST_F(CliWithServerE2eTest, EveryCtlCommandPrintsParseableJson) {
       {"ls", first.snapshot},
       {"ls", first.snapshot, "a", "--recursive"},
       {"diff", first.snapshot, second.snapshot},
+      {"stats"},
+      {"stats", "--by-kind", "--agent", "alpha"},
+      {"stats", "--snapshot", first.snapshot},
       {"restore", first.snapshot, "--target", dir_ + "/r", "--detach"},
       {"backup", "--agent", "alpha", "--root", data, "--detach"},
       {"verify"},

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/xml_escape.h"  // XmlEscape, for the XML we send
 
 namespace cairn {
 
@@ -24,9 +25,6 @@ absl::StatusOr<std::vector<std::string>> XmlTexts(absl::string_view xml, absl::s
 
 // The first such text, or "" when there is none (or the XML is malformed).
 std::string XmlFirstText(absl::string_view xml, absl::string_view element);
-
-// `s` with & < > " ' escaped, for XML we send.
-std::string XmlEscape(absl::string_view s);
 
 }  // namespace cairn
 

@@ -1,0 +1,152 @@
+#include "server/browse/storage_stats.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/data_classifier.h"
+#include "common/file_kind.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+namespace {
+
+// Snapshots to walk: the one asked for, or the newest of each (agent, roots).
+absl::StatusOr<std::vector<v1::Snapshot>> SnapshotsToWalk(Catalog* catalog,
+                                                          const v1::StorageStatsRequest& request) {
+  std::vector<v1::Snapshot> out;
+  if (!request.snapshot_id().empty()) {
+    ASSIGN_OR_RETURN(std::optional<v1::Snapshot> s,
+                     catalog->snapshots().Get(request.snapshot_id()));
+    if (!s.has_value())
+      return absl::NotFoundError(absl::StrCat("no snapshot ", request.snapshot_id()));
+    out.push_back(*std::move(s));
+    return out;
+  }
+  ASSIGN_OR_RETURN(std::vector<v1::Snapshot> all,
+                   catalog->snapshots().List(request.agent(), UINT32_MAX));
+  absl::flat_hash_set<std::string> seen;  // newest first: keep the first per agent and roots
+  for (v1::Snapshot& s : all) {
+    std::string key = s.agent();
+    for (const std::string& root : s.roots()) absl::StrAppend(&key, "\n", root);
+    if (seen.insert(key).second) out.push_back(std::move(s));
+  }
+  if (out.empty() && !request.agent().empty()) {
+    return absl::NotFoundError(absl::StrCat("agent ", request.agent(), " has no snapshot"));
+  }
+  return out;
+}
+
+std::string KindLabel(const v1::TreeEntry& entry) {
+  const auto kind = static_cast<FileKind>(entry.kind());
+  std::string label(FileKindName(kind));
+  if (kind == FileKind::kUnknown && entry.data_class() != 0) {
+    absl::StrAppend(&label, "/", DataClassName(static_cast<DataClass>(entry.data_class())));
+  }
+  return label;
+}
+
+class StatsWalk {
+ public:
+  StatsWalk(Catalog* catalog, uint32_t plot_points)
+      : catalog_(catalog), plot_points_(std::min(plot_points, kMaxPlotPoints)) {}
+
+  absl::Status Walk(const v1::Snapshot& snapshot) {
+    ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(snapshot.tenant()));
+    std::vector<std::string> pending = {snapshot.root_tree_id()};
+    while (!pending.empty()) {
+      std::string id = std::move(pending.back());
+      pending.pop_back();
+      if (!trees_seen_.insert(absl::StrCat(tenant, ":", id)).second) continue;
+      ASSIGN_OR_RETURN(std::optional<std::string> data, catalog_->trees().Get(tenant, id));
+      v1::Tree tree;
+      if (!data.has_value() || !tree.ParseFromString(*data)) {
+        return absl::DataLossError(absl::StrCat("catalog: tree ", HexOf(id), " of snapshot ",
+                                                snapshot.id(), " is missing or malformed"));
+      }
+      for (const v1::TreeEntry& entry : tree.entries()) {
+        if (entry.type() == v1::ENTRY_TYPE_DIRECTORY) {
+          pending.push_back(entry.subtree_id());
+        } else if (entry.type() == v1::ENTRY_TYPE_FILE) {
+          RETURN_IF_ERROR(AddFile(tenant, entry));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Finish(v1::StorageStatsResponse* response) {
+    std::vector<std::pair<std::string, v1::KindStats>> rows(by_kind_.begin(), by_kind_.end());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.second.stored_bytes() != b.second.stored_bytes()
+                 ? a.second.stored_bytes() > b.second.stored_bytes()
+                 : a.first < b.first;
+    });
+    for (auto& [kind, stats] : rows) {
+      stats.set_kind(kind);
+      *response->add_kinds() = std::move(stats);
+    }
+    const auto [x_label, y_label] = PlotAxisNames();
+    response->set_x_label(std::string(x_label));
+    response->set_y_label(std::string(y_label));
+  }
+
+  std::vector<v1::PlotPoint>* points() { return &points_; }
+
+ private:
+  absl::Status AddFile(int64_t tenant, const v1::TreeEntry& entry) {
+    v1::KindStats& stats = by_kind_[KindLabel(entry)];
+    stats.set_files(stats.files() + 1);
+    stats.set_logical_bytes(stats.logical_bytes() + entry.size());
+    std::vector<std::string> fresh;
+    for (const v1::ChunkRef& ref : entry.chunks()) {
+      if (chunks_seen_.insert(absl::StrCat(tenant, ":", ref.id())).second)
+        fresh.push_back(ref.id());
+    }
+    if (!fresh.empty()) {
+      ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
+                       catalog_->chunks().LocateMany(tenant, fresh));
+      for (const std::optional<ChunkLocation>& location : where) {
+        if (!location.has_value()) continue;  // damaged or lost: verify reports those
+        stats.set_stored_bytes(stats.stored_bytes() + location->length);
+        stats.set_chunks(stats.chunks() + 1);
+      }
+    }
+    if (entry.plot().size() == 2 && points_.size() < plot_points_) {
+      v1::PlotPoint& point = points_.emplace_back();
+      point.set_x(static_cast<uint8_t>(entry.plot()[0]) / 255.0f);
+      point.set_y(static_cast<uint8_t>(entry.plot()[1]) / 255.0f);
+      point.set_data_class(std::string(DataClassName(static_cast<DataClass>(entry.data_class()))));
+    }
+    return absl::OkStatus();
+  }
+
+  Catalog* catalog_;
+  const uint32_t plot_points_;
+  absl::flat_hash_set<std::string> trees_seen_;
+  absl::flat_hash_set<std::string> chunks_seen_;
+  absl::flat_hash_map<std::string, v1::KindStats> by_kind_;
+  std::vector<v1::PlotPoint> points_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::StorageStatsResponse> ComputeStorageStats(
+    Catalog* catalog, const v1::StorageStatsRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<v1::Snapshot> snapshots, SnapshotsToWalk(catalog, request));
+  StatsWalk walk(catalog, request.plot_points());
+  v1::StorageStatsResponse response;
+  for (const v1::Snapshot& s : snapshots) {
+    RETURN_IF_ERROR(walk.Walk(s));
+    response.add_snapshot_ids(s.id());
+  }
+  walk.Finish(&response);
+  for (v1::PlotPoint& p : *walk.points()) *response.add_points() = std::move(p);
+  return response;
+}
+
+}  // namespace cairn
