@@ -116,14 +116,15 @@ bool AppendPlanes(const PlaneLayout& layout, size_t min_saving_percent, absl::st
   return true;
 }
 
+// Bytes before the first whole element of a chunk at `offset` in its array.
 int HeadFor(uint64_t offset, int width) {
   return static_cast<int>((width - offset % width) % width);
 }
 
 // The plane layout for a tensor or integer chunk: the hint's width, or the
-// width whose planes a sample says compress best. Unless the hint says
-// floats, nullopt when zstd-1 on the sample beats the planes' estimate
-// (planes lose the bytes' context within an element; zstd keeps it).
+// width whose planes a sample says compress best. Unless the format stated
+// floats of a width, nullopt when zstd-1 on the sample beats the planes'
+// estimate (planes lose the bytes' context within an element; zstd keeps it).
 std::optional<PlaneLayout> PickPlaneLayout(absl::string_view raw, const DataHint& hint) {
   const bool floats =
       hint.kind == DataHint::Class::kFloats || hint.kind == DataHint::Class::kMaybeFloats;
@@ -141,7 +142,9 @@ std::optional<PlaneLayout> PickPlaneLayout(absl::string_view raw, const DataHint
       best = layout;
     }
   }
-  if (!best.has_value() || hint.kind == DataHint::Class::kFloats) return best;
+  // A width the format did not state is a guess (the classifier's, from a
+  // sample of the file): zstd gets its chance too.
+  if (!best.has_value()) return best;
   const double zstd_bits = 8.0 * (100 - ZstdSavingPercent(MiddleSample(raw))) / 100.0;
   if (bits >= zstd_bits) return std::nullopt;
   return best;
@@ -295,7 +298,7 @@ void Compress(const CodecChoice& choice, absl::string_view raw, std::string* fra
       std::optional<PlaneLayout> layout = PickPlaneLayout(raw, hint);
       if (layout.has_value() && AppendPlanes(*layout, kMinSavingPercent, raw, framed)) return;
       // Tensor data the planes cannot shrink is near-random: zstd would not either.
-      if (hint.kind == DataHint::Class::kFloats && layout.has_value()) break;
+      if (hint.kind == DataHint::Class::kFloats && hint.width != 0 && layout.has_value()) break;
       [[fallthrough]];
     }
     case DataHint::Class::kUnknown:

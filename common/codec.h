@@ -22,8 +22,9 @@ namespace cairn {
 enum class Codec : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2, kPlanes = 3 };
 
 struct CodecChoice {
-  // Per chunk: store incompressible data raw, else compress it with zstd-1
-  // (see docs/performance.md for the measurements behind the rule).
+  // Per chunk: store incompressible data raw, else compress it with zstd-1,
+  // or as byte planes when a DataHint says tensor data or token ids (see
+  // docs/performance.md and docs/data-path.md for the measurements).
   bool automatic = true;
   Codec codec = Codec::kLz4;  // when !automatic
   int level = 0;              // zstd level 1..19; 0 = zstd's default (3)

@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <climits>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +18,9 @@
 
 namespace cairn {
 namespace {
+
+// Split and merge read and write elements as the host's integers.
+static_assert(std::endian::native == std::endian::little, "little-endian hosts only");
 
 constexpr uint8_t kFlagFloats = 1;
 // A plane whose order-0 entropy is above this is stored raw without trying a
@@ -35,6 +37,7 @@ constexpr size_t kMinElements = 64;
 // SIMD coder (1.5 vs 0.76 GB/s decoding an exponent plane here); smaller ones
 // the 4-way coder, whose set-up costs less than the 32-way one saves.
 constexpr size_t kWideRansAbove = 256 << 10;
+constexpr size_t kRansPadding = 64;
 // An order-0 estimate from 16 Ki bytes is within ~0.05 bits of the plane's.
 constexpr size_t kEntropySample = 16 << 10;
 
@@ -157,11 +160,25 @@ absl::Status DecodePlane(PlaneCoder coder, absl::string_view coded, size_t n, ch
       std::copy(coded.begin(), coded.end(), plane);
       return absl::OkStatus();
     case PlaneCoder::kRans: {
-      if (coded.size() > UINT_MAX || n > UINT_MAX) {
+      if (coded.size() > UINT_MAX - kRansPadding || n > UINT_MAX) {
         return absl::DataLossError("plane codec: rANS plane is larger than rANS allows");
       }
+      // Only the forms EncodePlane writes reach htscodecs: its RLE, PACK and
+      // STRIPE forms allocate sizes read from the stream and recurse without
+      // a depth limit, order 1 is never written.
+      const uint8_t form = coded.empty() ? 0xff : static_cast<uint8_t>(coded[0]);
+      if ((form & ~(RANS_ORDER_X32 | RANS_ORDER_CAT)) != 0) {
+        return absl::DataLossError(absl::StrCat(
+            "plane codec: rANS plane has a form this codec never writes (", form, ")"));
+      }
+      // htscodecs 1.3's 32-way AVX2 decoder may read up to 8 bytes past its
+      // input (fixed upstream in 1.5.2/1.6.0): decode from a padded copy.
+      thread_local std::string padded;
+      padded.assign(coded.data(), coded.size());
+      padded.append(kRansPadding, '\0');
       unsigned int out_size = static_cast<unsigned int>(n);
-      unsigned char* in = reinterpret_cast<unsigned char*>(const_cast<char*>(coded.data()));
+      // The C API takes non-const pointers; it does not write its input.
+      unsigned char* in = reinterpret_cast<unsigned char*>(padded.data());
       unsigned char* got =
           rans_uncompress_to_4x16(in, static_cast<unsigned int>(coded.size()),
                                   reinterpret_cast<unsigned char*>(plane), &out_size);
@@ -262,37 +279,42 @@ absl::Status DecodePlanes(absl::string_view payload, uint64_t length, std::strin
   }
   const uint64_t n = (length - head) / width;
   const uint64_t tail = length - head - n * width;
-  raw->resize(length);
-  thread_local std::string planes;
-  planes.resize(n * width);
+  // Every plane's header and size first, so a payload that cannot be whole
+  // costs no allocation.
+  struct CodedPlane {
+    PlaneCoder coder;
+    absl::string_view bytes;
+  };
+  std::array<CodedPlane, 4> coded;
   size_t pos = 3;
   for (int k = 0; k < width; ++k) {
-    if (pos >= payload.size()) {
-      raw->clear();
+    if (pos >= payload.size())
       return absl::DataLossError("plane codec: payload ends before all planes");
+    coded[k].coder = static_cast<PlaneCoder>(payload[pos++]);
+    uint64_t size = 0;
+    RETURN_IF_ERROR(ReadVarint(payload, &pos, &size, "plane codec: plane size"));
+    if (size > payload.size() - pos) {
+      return absl::DataLossError(absl::StrCat("plane codec: plane ", k, " declares ", size,
+                                              " bytes, only ", payload.size() - pos, " remain"));
     }
-    const PlaneCoder coder = static_cast<PlaneCoder>(payload[pos++]);
-    uint64_t coded_size = 0;
-    absl::Status status = ReadVarint(payload, &pos, &coded_size, "plane codec: plane size");
-    if (status.ok() && coded_size > payload.size() - pos) {
-      status = absl::DataLossError(absl::StrCat("plane codec: plane ", k, " declares ", coded_size,
-                                                " bytes, only ", payload.size() - pos, " remain"));
+    if (coded[k].coder == PlaneCoder::kRaw && size != n) {
+      return absl::DataLossError(
+          absl::StrCat("plane codec: raw plane has ", size, " bytes, the layout needs ", n));
     }
-    if (status.ok()) {
-      status = DecodePlane(coder, payload.substr(pos, coded_size), n, planes.data() + k * n);
-    }
-    if (!status.ok()) {
-      raw->clear();
-      return status;
-    }
-    pos += coded_size;
+    coded[k].bytes = payload.substr(pos, size);
+    pos += size;
   }
   if (payload.size() - pos != static_cast<uint64_t>(head) + tail) {
-    raw->clear();
     return absl::DataLossError(absl::StrCat("plane codec: ", payload.size() - pos,
                                             " bytes after the planes, the layout needs ",
                                             head + tail));
   }
+  thread_local std::string planes;
+  planes.resize(n * width);
+  for (int k = 0; k < width; ++k) {
+    RETURN_IF_ERROR(DecodePlane(coded[k].coder, coded[k].bytes, n, planes.data() + k * n));
+  }
+  raw->resize(length);
   std::copy_n(payload.data() + pos, head, raw->data());
   std::copy_n(payload.data() + pos + head, tail, raw->data() + head + n * width);
   const bool floats = (flags & kFlagFloats) != 0;

@@ -34,7 +34,7 @@ namespace cairn {
 // How one plane is stored; values are part of the stored format.
 enum class PlaneCoder : uint8_t {
   kRaw = 0,   // as it is: near-random mantissa bytes
-  kRans = 1,  // htscodecs rANS 4x16 (order and RLE flags in its own header)
+  kRans = 1,  // htscodecs rANS 4x16, order 0, 4- or 32-way (its first byte says)
   kZstd = 2,  // one zstd frame: long runs, e.g. the zero high bytes of a delta
 };
 

@@ -1,6 +1,8 @@
 #include "ctl/svg_plot.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -40,7 +42,7 @@ std::string ScatterSvg(const std::string& title, const std::string& x_label,
       "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
       "<text x=\"%d\" y=\"24\" font-size=\"15\">%s</text>\n",
-      kWidth, kHeight, kWidth, kHeight, kLeft, XmlEscape(title));
+      kWidth, kHeight, kWidth, kHeight, kLeft, Text(title));
   // Axes and ticks at 0, 0.25, ..., 1.
   absl::StrAppendFormat(&svg,
                         "<g stroke=\"#444\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
@@ -55,11 +57,11 @@ std::string ScatterSvg(const std::string& title, const std::string& x_label,
                           PlotX(t), PlotY(0) + 18, t, PlotX(0) - 6, PlotY(t) + 4, t);
   }
   absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-                        (PlotX(0) + PlotX(1)) / 2, kHeight - 18, XmlEscape(x_label));
+                        (PlotX(0) + PlotX(1)) / 2, kHeight - 18, Text(x_label));
   absl::StrAppendFormat(&svg,
                         "<text transform=\"translate(18 %.1f) rotate(-90)\" "
                         "text-anchor=\"middle\">%s</text>\n",
-                        (PlotY(0) + PlotY(1)) / 2, XmlEscape(y_label));
+                        (PlotY(0) + PlotY(1)) / 2, Text(y_label));
   svg += "<g fill-opacity=\"0.7\">\n";
   for (const ScatterPoint& p : points) {
     absl::StrAppendFormat(&svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
@@ -73,7 +75,7 @@ std::string ScatterSvg(const std::string& title, const std::string& x_label,
                           "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"%s\"/>"
                           "<text x=\"%d\" y=\"%d\">%s (%d)</text>\n",
                           kWidth - kRight + 20, y - 4, color[name], kWidth - kRight + 32, y,
-                          XmlEscape(name), count);
+                          Text(name), count);
   }
   if (points.empty()) {
     absl::StrAppendFormat(&svg,

@@ -1,11 +1,13 @@
 #include "server/browse/storage_stats.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/data_classifier.h"
 #include "common/file_kind.h"
@@ -31,8 +33,9 @@ absl::StatusOr<std::vector<v1::Snapshot>> SnapshotsToWalk(Catalog* catalog,
                    catalog->snapshots().List(request.agent(), UINT32_MAX));
   absl::flat_hash_set<std::string> seen;  // newest first: keep the first per agent and roots
   for (v1::Snapshot& s : all) {
-    std::string key = s.agent();
-    for (const std::string& root : s.roots()) absl::StrAppend(&key, "\n", root);
+    // Lengths first: a root's bytes may hold any separator.
+    std::string key = absl::StrCat(s.agent().size(), ":", s.agent());
+    for (const std::string& root : s.roots()) absl::StrAppend(&key, root.size(), ":", root);
     if (seen.insert(key).second) out.push_back(std::move(s));
   }
   if (out.empty() && !request.agent().empty()) {
@@ -42,9 +45,10 @@ absl::StatusOr<std::vector<v1::Snapshot>> SnapshotsToWalk(Catalog* catalog,
 }
 
 std::string KindLabel(const v1::TreeEntry& entry) {
-  const auto kind = static_cast<FileKind>(entry.kind());
+  // Values from a newer agent than this server knows read as unknown.
+  const auto kind = static_cast<FileKind>(entry.kind() <= 255 ? entry.kind() : 0);
   std::string label(FileKindName(kind));
-  if (kind == FileKind::kUnknown && entry.data_class() != 0) {
+  if (kind == FileKind::kUnknown && entry.data_class() != 0 && entry.data_class() <= 255) {
     absl::StrAppend(&label, "/", DataClassName(static_cast<DataClass>(entry.data_class())));
   }
   return label;
@@ -68,12 +72,23 @@ class StatsWalk {
         return absl::DataLossError(absl::StrCat("catalog: tree ", HexOf(id), " of snapshot ",
                                                 snapshot.id(), " is missing or malformed"));
       }
+      // One catalog lookup per tree for the chunks its files reach first.
+      std::vector<std::string> fresh;
+      std::vector<v1::KindStats*> owners;
       for (const v1::TreeEntry& entry : tree.entries()) {
         if (entry.type() == v1::ENTRY_TYPE_DIRECTORY) {
           pending.push_back(entry.subtree_id());
         } else if (entry.type() == v1::ENTRY_TYPE_FILE) {
-          RETURN_IF_ERROR(AddFile(tenant, entry));
+          AddFile(tenant, entry, &fresh, &owners);
         }
+      }
+      if (fresh.empty()) continue;
+      ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
+                       catalog_->chunks().LocateMany(tenant, fresh));
+      for (size_t i = 0; i < where.size() && i < owners.size(); ++i) {
+        if (!where[i].has_value()) continue;  // damaged or lost: verify reports those
+        owners[i]->set_stored_bytes(owners[i]->stored_bytes() + where[i]->length);
+        owners[i]->set_chunks(owners[i]->chunks() + 1);
       }
     }
     return absl::OkStatus();
@@ -98,22 +113,17 @@ class StatsWalk {
   std::vector<v1::PlotPoint>* points() { return &points_; }
 
  private:
-  absl::Status AddFile(int64_t tenant, const v1::TreeEntry& entry) {
+  // Counts the file; the chunks no earlier file reached go to *fresh, with
+  // the stats they will be credited to in *owners.
+  void AddFile(int64_t tenant, const v1::TreeEntry& entry, std::vector<std::string>* fresh,
+               std::vector<v1::KindStats*>* owners) {
     v1::KindStats& stats = by_kind_[KindLabel(entry)];
     stats.set_files(stats.files() + 1);
     stats.set_logical_bytes(stats.logical_bytes() + entry.size());
-    std::vector<std::string> fresh;
     for (const v1::ChunkRef& ref : entry.chunks()) {
-      if (chunks_seen_.insert(absl::StrCat(tenant, ":", ref.id())).second)
-        fresh.push_back(ref.id());
-    }
-    if (!fresh.empty()) {
-      ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
-                       catalog_->chunks().LocateMany(tenant, fresh));
-      for (const std::optional<ChunkLocation>& location : where) {
-        if (!location.has_value()) continue;  // damaged or lost: verify reports those
-        stats.set_stored_bytes(stats.stored_bytes() + location->length);
-        stats.set_chunks(stats.chunks() + 1);
+      if (chunks_seen_.insert(absl::StrCat(tenant, ":", ref.id())).second) {
+        fresh->push_back(ref.id());
+        owners->push_back(&stats);
       }
     }
     if (entry.plot().size() == 2 && points_.size() < plot_points_) {
@@ -129,7 +139,8 @@ class StatsWalk {
   const uint32_t plot_points_;
   absl::flat_hash_set<std::string> trees_seen_;
   absl::flat_hash_set<std::string> chunks_seen_;
-  absl::flat_hash_map<std::string, v1::KindStats> by_kind_;
+  // Node-based: AddFile hands out pointers to the stats while adding kinds.
+  absl::node_hash_map<std::string, v1::KindStats> by_kind_;
   std::vector<v1::PlotPoint> points_;
 };
 

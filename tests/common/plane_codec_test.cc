@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "common/codec.h"
 #include "gtest/gtest.h"
 
@@ -164,6 +165,34 @@ TEST(PlaneCodecTest, DecoderRejectsLyingHeaders) {
   std::string lying = std::string("\x02\x00\x00", 3) + "\x00\xff\xff\xff\x0f";
   EXPECT_FALSE(DecodePlanes(lying, 1 << 20, &back).ok());
   EXPECT_FALSE(DecodePlanes("", 0, &back).ok());
+  // rANS forms the encoder never writes (RLE, PACK, STRIPE, order 1, no
+  // size) are refused before htscodecs sees them.
+  std::string coded;
+  ASSERT_TRUE(EncodePlanes(raw, {.width = 4, .floats = true}, &coded));
+  size_t rans_plane = std::string::npos;
+  for (size_t at = 3; at + 1 < coded.size();) {  // walk coder | varint size | bytes
+    const char coder = coded[at];
+    size_t pos = at + 1;
+    uint64_t size = 0;
+    for (int shift = 0;; shift += 7) {
+      const uint8_t b = static_cast<uint8_t>(coded[pos++]);
+      size |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) break;
+    }
+    if (coder == static_cast<char>(PlaneCoder::kRans)) {
+      rans_plane = pos;
+      break;
+    }
+    at = pos + size;
+  }
+  ASSERT_NE(rans_plane, std::string::npos) << "FP32 has an exponent plane worth coding";
+  for (uint8_t form : {0x01, 0x08, 0x10, 0x40, 0x80}) {
+    std::string bad_form = coded;
+    bad_form[rans_plane] = static_cast<char>(form);
+    absl::Status status = DecodePlanes(bad_form, raw.size(), &back);
+    EXPECT_FALSE(status.ok()) << static_cast<int>(form);
+    EXPECT_TRUE(absl::StrContains(status.message(), "form")) << status;
+  }
 }
 
 TEST(PlaneCodecTest, CodecFrameCarriesPlanesAndHintsPickThem) {
