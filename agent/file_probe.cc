@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/gguf_layout.h"
 #include "common/status_macros.h"
 
 namespace cairn {
@@ -88,6 +89,17 @@ absl::StatusOr<FileProbe> ProbeFile(int fd, uint64_t size, const std::string& pa
       probe.regions = SafetensorsRegions(fd, size, head, path, &read_error);
       RETURN_IF_ERROR(read_error);
       break;
+    case FileKind::kGguf: {
+      // Most headers fit in 1 MiB; a large vocabulary needs up to 16 MiB.
+      for (uint64_t want : {uint64_t{1} << 20, kMaxGgufHeader}) {
+        const size_t n = static_cast<size_t>(std::min(size, want));
+        ASSIGN_OR_RETURN(std::string header, ReadAt(fd, 0, n, path));
+        absl::StatusOr<std::vector<TensorRegion>> regions = ParseGgufLayout(header, size);
+        if (regions.ok()) probe.regions = *std::move(regions);
+        if (regions.ok() || n == size) break;
+      }
+      break;
+    }
     case FileKind::kNpy: {
       absl::StatusOr<std::vector<TensorRegion>> regions = ParseNpyLayout(head, size);
       if (regions.ok()) probe.regions = *std::move(regions);
@@ -133,7 +145,7 @@ DataHint HintFor(const FileProbe& probe, const TensorRegion* region, uint64_t of
     case FileKind::kPytorchZip:
     case FileKind::kOnnx:
     case FileKind::kTflite:
-    case FileKind::kGguf:
+    case FileKind::kGguf:  // when its header did not parse
     case FileKind::kNpz:
       return {.kind = DataHint::Class::kMaybeFloats, .offset = offset};
     case FileKind::kUnknown:

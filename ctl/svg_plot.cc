@@ -22,9 +22,19 @@ constexpr int kBottom = 60;
 constexpr const char* kColors[] = {"#0072B2", "#E69F00", "#009E73", "#D55E00",
                                    "#CC79A7", "#56B4E9", "#F0E442", "#000000"};
 
-double PlotX(float x) { return kLeft + std::clamp(x, 0.0f, 1.0f) * (kWidth - kLeft - kRight); }
-double PlotY(float y) {
-  return kHeight - kBottom - std::clamp(y, 0.0f, 1.0f) * (kHeight - kTop - kBottom);
+// In [0, 1], NaN at 0: the values come from the server.
+float Unit(float v) { return v >= 0.0f ? std::min(v, 1.0f) : 0.0f; }
+
+double PlotX(float x) { return kLeft + Unit(x) * (kWidth - kLeft - kRight); }
+double PlotY(float y) { return kHeight - kBottom - Unit(y) * (kHeight - kTop - kBottom); }
+
+// Escaped, without the control characters XML 1.0 does not allow.
+std::string Text(const std::string& s) {
+  std::string kept;
+  for (char c : s) {
+    if (static_cast<uint8_t>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') kept.push_back(c);
+  }
+  return XmlEscape(kept);
 }
 
 }  // namespace

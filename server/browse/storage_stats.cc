@@ -130,9 +130,9 @@ class StatsWalk {
       v1::PlotPoint& point = points_.emplace_back();
       point.set_x(static_cast<uint8_t>(entry.plot()[0]) / 255.0f);
       point.set_y(static_cast<uint8_t>(entry.plot()[1]) / 255.0f);
-      point.set_data_class(std::string(DataClassName(static_cast<DataClass>(entry.data_class()))));
+      point.set_data_class(std::string(DataClassName(
+          static_cast<DataClass>(entry.data_class() <= 255 ? entry.data_class() : 0))));
     }
-    return absl::OkStatus();
   }
 
   Catalog* catalog_;

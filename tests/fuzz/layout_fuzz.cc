@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/file_kind.h"
+#include "common/gguf_layout.h"
 #include "common/tensor_layout.h"
 
 namespace {
@@ -33,6 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckTiles(*regions, file_size + 8 + size);
   }
   if (auto regions = cairn::ParseNpyLayout(in, file_size); regions.ok()) {
+    CheckTiles(*regions, file_size);
+  }
+  if (auto regions = cairn::ParseGgufLayout(in, file_size); regions.ok()) {
     CheckTiles(*regions, file_size);
   }
   (void)cairn::SafetensorsHeaderLength(in.substr(0, 8), file_size);
