@@ -35,7 +35,7 @@ namespace cairn {
 enum class PlaneCoder : uint8_t {
   kRaw = 0,   // as it is: near-random mantissa bytes
   kRans = 1,  // htscodecs rANS 4x16, order 0, 4- or 32-way (its first byte says)
-  kZstd = 2,  // one zstd frame: long runs, e.g. the zero high bytes of a delta
+  kZstd = 2,  // one zstd frame: runs (zero high bytes) and high-entropy planes
 };
 
 struct PlaneLayout {

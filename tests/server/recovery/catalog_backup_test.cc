@@ -262,7 +262,9 @@ TEST_F(CatalogBackupTest, BackgroundThreadWritesAfterAChangeOnly) {
                          absl::Seconds(10)))
       << "no second bundle after a second change";
   EXPECT_EQ(Bundles("a").front(), first);
-  EXPECT_EQ(backup->state().bundles, 2u);
+  // The state is updated after the bundle is on every tier: wait for it too.
+  EXPECT_TRUE(Eventually([&] { return backup->state().bundles == 2u; }, absl::Seconds(10)))
+      << backup->state().bundles;
   EXPECT_EQ(backup->state().last_object, Bundles("a").back());
 }
 
