@@ -98,6 +98,61 @@ std::string LogText(size_t size) {
   return out;
 }
 
+void Le32(uint32_t v, std::string* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void Le64(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void GgufString(absl::string_view s, std::string* out) {
+  Le64(s.size(), out);
+  out->append(s.data(), s.size());
+}
+
+// A GGUF v3 file: one metadata string, an F16 and an F32 tensor, aligned to 32.
+std::string Gguf(const std::string& f16, const std::string& f32) {
+  std::string out = "GGUF";
+  Le32(3, &out);
+  Le64(2, &out);
+  Le64(1, &out);
+  GgufString("general.name", &out);
+  Le32(8, &out);
+  GgufString("tiny", &out);
+  const std::pair<const char*, std::pair<uint32_t, uint64_t>> tensors[] = {
+      {"blk.0.attn_q.weight", {1, 0}}, {"output_norm.weight", {0, f16.size()}}};
+  for (const auto& [name, type_offset] : tensors) {
+    GgufString(name, &out);
+    Le32(1, &out);
+    Le64(1000, &out);
+    Le32(type_offset.first, &out);
+    Le64(type_offset.second, &out);
+  }
+  out.resize((out.size() + 31) / 32 * 32, '\0');
+  return out + f16 + f32;
+}
+
+// The head of other model and data formats, then tensor-like bytes.
+std::string Headed(absl::string_view head, const std::string& body) {
+  return std::string(head) + body;
+}
+
+std::string ZipWithFirstEntry(absl::string_view name) {
+  std::string out("PK\x03\x04", 4);
+  out.append(22, '\0');  // version, flags, method (stored), times, crc, sizes
+  out.push_back(static_cast<char>(name.size()));
+  out.push_back('\0');
+  out.append(2, '\0');  // extra length
+  out.append(name.data(), name.size());
+  return out;
+}
+
+std::string TarHeader(absl::string_view name) {
+  std::string out(512, '\0');
+  out.replace(0, name.size(), name.data(), name.size());
+  out.replace(257, 5, "ustar");
+  return out;
+}
+
 absl::Status Write(const std::string& path, const std::string& data) {
   ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
   return WriteFully(fd.get(), data, path);
@@ -150,6 +205,22 @@ TEST_F(CheckpointDataPathE2eTest, EveryKindRestoresAndStatsShowThem) {
   npy.back() = '\n';
   ASSERT_TRUE(Write(data_ + "/short.npy", npy + Bf16Tensor(1000, 5, 1.0f)).ok());
 
+  // The other formats the sniffer names, each with tensor-like contents.
+  const std::string f16 = Bf16Tensor(100 << 10, 8, 0.02f);
+  ASSERT_TRUE(Write(data_ + "/model.gguf", Gguf(f16, Bf16Tensor(200 << 10, 9, 1.0f))).ok());
+  ASSERT_TRUE(Write(data_ + "/model.pt", Headed(ZipWithFirstEntry("model/data.pkl"), f16)).ok());
+  ASSERT_TRUE(Write(data_ + "/model.onnx", Headed("\x08\x07\x12\x07pytorch", f16)).ok());
+  std::string tflite = std::string("\x1c\x00\x00\x00TFL3", 8);
+  ASSERT_TRUE(Write(data_ + "/model.tflite", Headed(tflite, f16)).ok());
+  ASSERT_TRUE(Write(data_ + "/part-0.parquet", Headed("PAR1", f16)).ok());
+  ASSERT_TRUE(Write(data_ + "/shard-000.tar", Headed(TarHeader("0001.jpg"), f16)).ok());
+  std::string jsonl;
+  for (int i = 0; jsonl.size() < (300 << 10); ++i) {
+    absl::StrAppend(&jsonl, "{\"id\": ", i, ", \"text\": \"tokens of sample ", i * 7919 % 1000,
+                    "\"}\n");
+  }
+  ASSERT_TRUE(Write(data_ + "/train.jsonl", jsonl).ok());
+
   BackupOutcome backup = AgentBackup(agent_, data_, "full");
   ASSERT_EQ(backup.command.exit_code, 0) << backup.command.Describe();
   ExpectRestoresIdentically(backup.snapshot, dir_ + "/restored");
@@ -157,7 +228,8 @@ TEST_F(CheckpointDataPathE2eTest, EveryKindRestoresAndStatsShowThem) {
   CommandResult stats = Ctl({"stats", "--by-kind", "--json"});
   ASSERT_EQ(stats.exit_code, 0) << stats.Describe();
   std::vector<std::string> kinds = JsonStrings(stats.out, "kind");
-  for (const char* kind : {"safetensors", "text", "npy", "archive", "unknown/compressed"}) {
+  for (const char* kind : {"safetensors", "text", "npy", "archive", "unknown/compressed", "gguf",
+                           "pytorch", "onnx", "tflite", "parquet", "tar", "jsonl"}) {
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), kind), kinds.end())
         << kind << " missing: " << stats.out;
   }
