@@ -44,8 +44,9 @@ constexpr size_t kMinElements = 64;
 // the 4-way coder, whose set-up costs less than the 32-way one saves.
 constexpr size_t kWideRansAbove = 64 << 10;
 constexpr size_t kRansPadding = 64;
-// An order-0 estimate from 16 Ki bytes is within ~0.05 bits of the plane's.
-constexpr size_t kEntropySample = 16 << 10;
+// An order-0 estimate from 4 Ki bytes is within ~0.1 bits of the plane's:
+// enough for thresholds 0.3, 5 and 7.9 bits apart.
+constexpr size_t kEntropySample = 4 << 10;
 
 template <typename T>
 T RotateLeft1(T v) {
@@ -58,38 +59,75 @@ T RotateRight1(T v) {
 }
 
 // Splits n little-endian elements of type T into sizeof(T) planes of n bytes,
-// one after another at `planes`. One pass, no aliasing: it vectorizes.
-template <typename T>
-void SplitAs(const char* __restrict elements, size_t n, bool floats, char* __restrict planes) {
-  constexpr int kWidth = sizeof(T);
-  for (size_t i = 0; i < n; ++i) {
-    T v;
-    std::memcpy(&v, elements + kWidth * i, kWidth);
-    if (floats) v = RotateLeft1(v);
-    for (int k = 0; k < kWidth; ++k) planes[k * n + i] = static_cast<char>(v >> (8 * k));
+// one after another at `planes`. One pointer per plane and no aliasing, so
+// the loop vectorizes.
+template <typename T, bool kFloats>
+void SplitAs(const char* __restrict elements, size_t n, char* __restrict planes) {
+  uint8_t* __restrict p0 = reinterpret_cast<uint8_t*>(planes);
+  uint8_t* __restrict p1 = p0 + n;
+  if constexpr (sizeof(T) == 2) {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t v;
+      std::memcpy(&v, elements + 2 * i, 2);
+      if constexpr (kFloats) v = RotateLeft1(v);
+      p0[i] = static_cast<uint8_t>(v);
+      p1[i] = static_cast<uint8_t>(v >> 8);
+    }
+  } else {
+    uint8_t* __restrict p2 = p1 + n;
+    uint8_t* __restrict p3 = p2 + n;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t v;
+      std::memcpy(&v, elements + 4 * i, 4);
+      if constexpr (kFloats) v = RotateLeft1(v);
+      p0[i] = static_cast<uint8_t>(v);
+      p1[i] = static_cast<uint8_t>(v >> 8);
+      p2[i] = static_cast<uint8_t>(v >> 16);
+      p3[i] = static_cast<uint8_t>(v >> 24);
+    }
   }
 }
 
 void Split(const char* elements, size_t n, int width, bool floats, std::string* planes) {
   planes->resize(n * width);
   if (width == 2) {
-    SplitAs<uint16_t>(elements, n, floats, planes->data());
+    floats ? SplitAs<uint16_t, true>(elements, n, planes->data())
+           : SplitAs<uint16_t, false>(elements, n, planes->data());
   } else {
-    SplitAs<uint32_t>(elements, n, floats, planes->data());
+    floats ? SplitAs<uint32_t, true>(elements, n, planes->data())
+           : SplitAs<uint32_t, false>(elements, n, planes->data());
   }
 }
 
 // The inverse of SplitAs.
-template <typename T>
-void MergeAs(const char* __restrict planes, size_t n, bool floats, char* __restrict elements) {
-  constexpr int kWidth = sizeof(T);
-  const auto* bytes = reinterpret_cast<const uint8_t*>(planes);
-  for (size_t i = 0; i < n; ++i) {
-    T v = 0;
-    for (int k = 0; k < kWidth; ++k)
-      v |= static_cast<T>(static_cast<T>(bytes[k * n + i]) << (8 * k));
-    if (floats) v = RotateRight1(v);
-    std::memcpy(elements + kWidth * i, &v, kWidth);
+template <typename T, bool kFloats>
+void MergeAs(const char* __restrict planes, size_t n, char* __restrict elements) {
+  const uint8_t* __restrict p0 = reinterpret_cast<const uint8_t*>(planes);
+  const uint8_t* __restrict p1 = p0 + n;
+  if constexpr (sizeof(T) == 2) {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t v = static_cast<uint16_t>(p0[i] | p1[i] << 8);
+      if constexpr (kFloats) v = RotateRight1(v);
+      std::memcpy(elements + 2 * i, &v, 2);
+    }
+  } else {
+    const uint8_t* __restrict p2 = p1 + n;
+    const uint8_t* __restrict p3 = p2 + n;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t v = p0[i] | p1[i] << 8 | p2[i] << 16 | uint32_t{p3[i]} << 24;
+      if constexpr (kFloats) v = RotateRight1(v);
+      std::memcpy(elements + 4 * i, &v, 4);
+    }
+  }
+}
+
+void Merge(const char* planes, size_t n, int width, bool floats, char* elements) {
+  if (width == 2) {
+    floats ? MergeAs<uint16_t, true>(planes, n, elements)
+           : MergeAs<uint16_t, false>(planes, n, elements);
+  } else {
+    floats ? MergeAs<uint32_t, true>(planes, n, elements)
+           : MergeAs<uint32_t, false>(planes, n, elements);
   }
 }
 
@@ -156,7 +194,9 @@ void AppendPlane(absl::string_view plane, std::string* out) {
 }
 
 // Decodes one coded plane into exactly n bytes at *plane.
-absl::Status DecodePlane(PlaneCoder coder, absl::string_view coded, size_t n, char* plane) {
+// `readable_after` bytes of the caller's buffer follow `coded`.
+absl::Status DecodePlane(PlaneCoder coder, absl::string_view coded, size_t readable_after, size_t n,
+                         char* plane) {
   switch (coder) {
     case PlaneCoder::kRaw:
       if (coded.size() != n) {
@@ -178,13 +218,19 @@ absl::Status DecodePlane(PlaneCoder coder, absl::string_view coded, size_t n, ch
             "plane codec: rANS plane has a form this codec never writes (", form, ")"));
       }
       // htscodecs 1.3's 32-way AVX2 decoder may read up to 8 bytes past its
-      // input (fixed upstream in 1.5.2/1.6.0): decode from a padded copy.
-      thread_local std::string padded;
-      padded.assign(coded.data(), coded.size());
-      padded.append(kRansPadding, '\0');
+      // input (fixed upstream in 1.5.2/1.6.0): unless the payload goes on for
+      // kRansPadding bytes (the usual case: raw planes follow), decode from a
+      // padded copy.
+      const char* input = coded.data();
+      if (readable_after < kRansPadding) {
+        thread_local std::string padded;
+        padded.assign(coded.data(), coded.size());
+        padded.append(kRansPadding, '\0');
+        input = padded.data();
+      }
       unsigned int out_size = static_cast<unsigned int>(n);
       // The C API takes non-const pointers; it does not write its input.
-      unsigned char* in = reinterpret_cast<unsigned char*>(padded.data());
+      unsigned char* in = reinterpret_cast<unsigned char*>(const_cast<char*>(input));
       unsigned char* got =
           rans_uncompress_to_4x16(in, static_cast<unsigned int>(coded.size()),
                                   reinterpret_cast<unsigned char*>(plane), &out_size);
@@ -238,7 +284,9 @@ bool EncodePlanes(absl::string_view raw, const PlaneLayout& layout, std::string*
   out->push_back(static_cast<char>(layout.width));
   out->push_back(static_cast<char>(layout.floats ? kFlagFloats : 0));
   out->push_back(static_cast<char>(layout.head));
-  for (int k = 0; k < layout.width; ++k) {
+  // Most significant plane first: the exponent, coded, is then followed by
+  // the raw mantissa planes, which the rANS decoder may read ahead into.
+  for (int k = layout.width - 1; k >= 0; --k) {
     AppendPlane(absl::string_view(planes).substr(k * n, n), out);
   }
   out->append(raw.data(), layout.head);
@@ -293,7 +341,7 @@ absl::Status DecodePlanes(absl::string_view payload, uint64_t length, std::strin
   };
   std::array<CodedPlane, 4> coded;
   size_t pos = 3;
-  for (int k = 0; k < width; ++k) {
+  for (int k = width - 1; k >= 0; --k) {  // most significant first
     if (pos >= payload.size())
       return absl::DataLossError("plane codec: payload ends before all planes");
     coded[k].coder = static_cast<PlaneCoder>(payload[pos++]);
@@ -318,17 +366,15 @@ absl::Status DecodePlanes(absl::string_view payload, uint64_t length, std::strin
   thread_local std::string planes;
   planes.resize(n * width);
   for (int k = 0; k < width; ++k) {
-    RETURN_IF_ERROR(DecodePlane(coded[k].coder, coded[k].bytes, n, planes.data() + k * n));
+    // Bytes of the payload after this plane: the decoder may read into them.
+    const size_t after =
+        payload.data() + payload.size() - (coded[k].bytes.data() + coded[k].bytes.size());
+    RETURN_IF_ERROR(DecodePlane(coded[k].coder, coded[k].bytes, after, n, planes.data() + k * n));
   }
   raw->resize(length);
   std::copy_n(payload.data() + pos, head, raw->data());
   std::copy_n(payload.data() + pos + head, tail, raw->data() + head + n * width);
-  const bool floats = (flags & kFlagFloats) != 0;
-  if (width == 2) {
-    MergeAs<uint16_t>(planes.data(), n, floats, raw->data() + head);
-  } else {
-    MergeAs<uint32_t>(planes.data(), n, floats, raw->data() + head);
-  }
+  Merge(planes.data(), n, width, (flags & kFlagFloats) != 0, raw->data() + head);
   return absl::OkStatus();
 }
 

@@ -7,7 +7,8 @@
 //
 // Payload (after the codec frame's codec byte and raw length):
 //   width u8 (2 or 4) | flags u8 | head u8 (< width) |
-//   width x [coder u8 | coded size varint | coded bytes] |
+//   width x [coder u8 | coded size varint | coded bytes], the most
+//     significant byte's plane first |
 //   head bytes | tail bytes
 // The first `head` bytes of the input belong to an element that began in the
 // previous chunk; the tail is what remains after the last whole element. Both
