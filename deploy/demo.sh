@@ -4,10 +4,12 @@
 #     first admin credential in its state directory), state under
 #     ./cairn-state/demo; makes a join token with that credential, enrolls a
 #     cairn-agent with it and starts the agent's daemon;
-#  2. generates a demo directory (a fake training run: checkpoints, a dataset
-#     shard, configs, logs, a symlink and a hardlink);
+#  2. generates a demo directory (a small training run: two safetensors
+#     checkpoints of BF16 weights and FP32 optimizer state, the second a LoRA
+#     step of the first; a token-id shard; configs, logs, a symlink and a
+#     hardlink);
 #  3. backs it up (full), changes a little, backs up again (incremental);
-#  4. shows `cairnctl status` and the snapshots;
+#  4. shows `cairnctl status`, the snapshots and `cairnctl stats --by-kind`;
 #  5. has the server order the agent to restore the newest snapshot into
 #     another directory, and checks it byte for byte.
 set -euo pipefail
@@ -17,6 +19,7 @@ BIN=$(cd "$BUILD" && pwd)
 SERVER=$BIN/server/cairn-server
 AGENT=$BIN/agent/cairn-agent
 CTL=$BIN/ctl/cairnctl
+GEN=$BIN/bench/cairn_bench_gen
 STATE=$PWD/cairn-state/demo
 DATA=$STATE/demo-data
 # Restores the server orders land only in the agent's restore_targets: by
@@ -55,10 +58,12 @@ say "starting the agent daemon (TLS, identified by its certificate)"
 pids+=($!)
 
 say "generating a demo training run in $DATA"
-mkdir -p "$DATA"/{checkpoints/step-1000,checkpoints/step-2000,datasets,configs,logs}
-head -c $((48 << 20)) /dev/urandom > "$DATA/checkpoints/step-1000/model.safetensors"
-cp "$DATA/checkpoints/step-1000/model.safetensors" "$DATA/checkpoints/step-2000/model.safetensors"
-head -c $((1 << 20)) /dev/urandom >> "$DATA/checkpoints/step-2000/model.safetensors"
+mkdir -p "$DATA"/{checkpoints,datasets,configs,logs}
+# Real safetensors files (bench/data_gen.h): a 24-layer-shaped model scaled
+# down, then a LoRA fine-tuning step that rewrites only the adapters.
+"$GEN" checkpoint --out "$DATA/checkpoints/step-1000" --scale 0.04 --seed 1
+"$GEN" next-checkpoint --from "$DATA/checkpoints/step-1000" --out "$DATA/checkpoints/step-2000" \
+  --change adapters --scale 0.04 --seed 2
 python3 - "$DATA/datasets/shard-000.bin" <<'PY'
 import random, struct, sys
 random.seed(7)
@@ -83,6 +88,8 @@ say "cairnctl status"
 say "cairnctl snapshots"
 "$CTL" snapshots
 SNAP=$("$CTL" snapshots --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshots"][0]["id"])')
+say "cairnctl stats --by-kind (what the data is, what it costs to store)"
+"$CTL" stats --by-kind
 say "cairnctl ls $SNAP checkpoints --recursive"
 "$CTL" ls "$SNAP" checkpoints --recursive
 
