@@ -219,8 +219,8 @@ def build_data_path_table(fig):
     if not codec and not tools:
         return []
     lines = ["Checkpoint-aware data path (goals of docs/data-path.md):", "",
-             "| what | " + " | ".join(tools) + " | cairn | goal |",
-             "|---" * (len(tools) + 3) + "|"]
+             "| what | " + " | ".join(tools) + " | goal |",
+             "|---" * (len(tools) + 2) + "|"]
 
     def cells(getter, digits=2):
         return " | ".join(fmt(getter(t), digits) for t in tools)
@@ -228,7 +228,7 @@ def build_data_path_table(fig):
     weights_bytes = fig.median(tools[0], "weights_backup", "bytes") if tools else None
     if weights_bytes:
         lines.append(f"| real weights, whole files through each tool: stored ratio | "
-                     f"{cells(lambda t: weights_bytes / m if (m := fig.median(t, 'weights_backup', 'stored_bytes')) else None)} | | |")
+                     f"{cells(lambda t: weights_bytes / m if (m := fig.median(t, 'weights_backup', 'stored_bytes')) else None)} | |")
     adapter = float(os.environ.get("BENCH_ADAPTER_BYTES", "0") or 0)
     ckpt = float(os.environ.get("BENCH_CKPT_BYTES", "0") or 0)
 
@@ -239,11 +239,11 @@ def build_data_path_table(fig):
     if adapter and tools:
         lines.append("| adapter-only step: stored growth / changed bytes | " +
                      cells(lambda t: (g / adapter) if (g := growth(t, "next_adapters", "initial")) is not None else None) +
-                     " | | ≤ 1.5× |")
+                     " | ≤ 1.5× |")
     if ckpt and tools:
         lines.append("| full-training step: stored growth / checkpoint size | " +
                      cells(lambda t: (g / ckpt) if (g := growth(t, "next_all", "next_adapters")) is not None else None) +
-                     " | | ≤ 0.35× |")
+                     " | ≤ 0.35× |")
     lines.append("")
     if codec:
         lines += ["Real weights through the codecs alone, tensor by tensor as the backup cuts them, "

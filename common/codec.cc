@@ -312,8 +312,13 @@ void Compress(const CodecChoice& choice, absl::string_view raw, std::string* fra
   AppendStored(raw, framed);
 }
 
-absl::Status Decompress(absl::string_view framed, size_t max_raw, std::string* raw) {
+absl::Status Decompress(absl::string_view framed, size_t max_raw, std::string* raw,
+                        Frames allowed) {
   raw->clear();
+  if (allowed == Frames::kNoPlanes && !framed.empty() &&
+      static_cast<uint8_t>(framed[0]) == static_cast<uint8_t>(Codec::kPlanes)) {
+    return absl::InvalidArgumentError("codec frame: byte planes where only metadata frames belong");
+  }
   absl::Status status = DecompressFrame(framed, max_raw, raw);
   if (!status.ok()) raw->clear();
   return status;

@@ -67,7 +67,12 @@ void Compress(const CodecChoice& choice, absl::string_view raw, std::string* fra
 // than declared, or is followed by trailing bytes. Never allocates more than
 // max_raw (plus the codec's fixed-size context; 2 x max_raw for kPlanes).
 // On error *raw is empty.
-absl::Status Decompress(absl::string_view framed, size_t max_raw, std::string* raw);
+// Which frames a caller takes: chunk data may be byte planes; the server's
+// own metadata (tree packs, catalog bundles) never is, so its readers need not
+// reach the rANS decoder at all.
+enum class Frames { kAny, kNoPlanes };
+absl::Status Decompress(absl::string_view framed, size_t max_raw, std::string* raw,
+                        Frames allowed = Frames::kAny);
 
 }  // namespace cairn
 

@@ -239,7 +239,7 @@ absl::StatusOr<std::vector<std::string>> ReadBundle(Tier* tier, absl::string_vie
           "state bundle ", object, " frame ", index,
           " does not open with this catalog key (wrong key, or the object was changed)"));
     }
-    RETURN_IF_ERROR(Decompress(compressed, kBundleFrameBytes, &plain));
+    RETURN_IF_ERROR(Decompress(compressed, kBundleFrameBytes, &plain, Frames::kNoPlanes));
     RETURN_IF_ERROR(sink.Feed(plain));
     if (last) break;
   }

@@ -129,7 +129,7 @@ absl::Status ReadTreePack(
     }
     std::string plain;
     const size_t max_raw = i == 0 ? kMaxTenantNameBytes : kMaxTreeBytes;
-    absl::Status decoded = Decompress(framed, max_raw, &plain);
+    absl::Status decoded = Decompress(framed, max_raw, &plain, Frames::kNoPlanes);
     if (!decoded.ok()) {
       return absl::DataLossError(
           absl::StrCat("tree pack ", object, ": blob ", i, ": ", decoded.message()));

@@ -204,6 +204,10 @@ TEST(PlaneCodecTest, CodecFrameCarriesPlanesAndHintsPickThem) {
   std::string back;
   ASSERT_TRUE(Decompress(framed, 16 << 20, &back).ok());
   EXPECT_EQ(back, raw);
+  // Metadata readers refuse plane frames outright.
+  absl::Status refused = Decompress(framed, 16 << 20, &back, Frames::kNoPlanes);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_TRUE(back.empty());
   // Without a width the sample picks it.
   framed.clear();
   Compress(CodecChoice{}, raw, &framed, {.kind = DataHint::Class::kFloats});
