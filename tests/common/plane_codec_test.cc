@@ -8,25 +8,12 @@
 #include "absl/strings/match.h"
 #include "common/codec.h"
 #include "gtest/gtest.h"
+#include "tests/tensor_data.h"
 
 namespace cairn {
 namespace {
 
-// Little-endian BF16 of N(0, 0.02), as trained weights look.
-std::string Bf16(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.02f);
-  std::string out(2 * count, '\0');
-  for (size_t i = 0; i < count; ++i) {
-    float f = dist(rng);
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    bits += 0x7fff + ((bits >> 16) & 1);
-    out[2 * i] = static_cast<char>(bits >> 16);
-    out[2 * i + 1] = static_cast<char>(bits >> 24);
-  }
-  return out;
-}
+std::string Bf16(size_t count, uint32_t seed) { return Bf16Normal(count, seed); }
 
 std::string Fp32(size_t count, uint32_t seed) {
   std::mt19937 rng(seed);
