@@ -94,16 +94,9 @@ class RangeCutter {
   absl::Status Cut(uint64_t offset, uint64_t length, const TensorRegion* region, bool whole) {
     FdRangeSource source(fd_, offset, length, path_);
     if (whole) {
+      // Read retries short reads and reports a file that shrank (Aborted).
       buffer_.resize(length);
-      size_t got = 0;
-      while (got < length) {
-        ASSIGN_OR_RETURN(size_t n, source.Read(buffer_.data() + got, length - got));
-        if (n == 0) break;
-        got += n;
-      }
-      if (got != length) {
-        return absl::AbortedError(absl::StrCat(path_, " shrank while it was read"));
-      }
+      RETURN_IF_ERROR(source.Read(buffer_.data(), length).status());
       return Emit(offset, buffer_, region);
     }
     chunker_->Reset(&source);

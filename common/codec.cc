@@ -125,7 +125,8 @@ int HeadFor(uint64_t offset, int width) {
 // width whose planes a sample says compress best. Unless the format stated
 // floats of a width, nullopt when zstd-1 on the sample beats the planes'
 // estimate (planes lose the bytes' context within an element; zstd keeps it).
-std::optional<PlaneLayout> PickPlaneLayout(absl::string_view raw, const DataHint& hint) {
+std::optional<PlaneLayout> PickPlaneLayout(absl::string_view raw, const DataHint& hint,
+                                           std::optional<size_t>* zstd_saving) {
   const bool floats =
       hint.kind == DataHint::Class::kFloats || hint.kind == DataHint::Class::kMaybeFloats;
   std::optional<PlaneLayout> best;
@@ -145,7 +146,8 @@ std::optional<PlaneLayout> PickPlaneLayout(absl::string_view raw, const DataHint
   // A width the format did not state is a guess (the classifier's, from a
   // sample of the file): zstd gets its chance too.
   if (!best.has_value()) return best;
-  const double zstd_bits = 8.0 * (100 - ZstdSavingPercent(MiddleSample(raw))) / 100.0;
+  *zstd_saving = ZstdSavingPercent(MiddleSample(raw));  // kept for the zstd path
+  const double zstd_bits = 8.0 * (100 - **zstd_saving) / 100.0;
   if (bits >= zstd_bits) return std::nullopt;
   return best;
 }
@@ -284,6 +286,8 @@ void Compress(const CodecChoice& choice, absl::string_view raw, std::string* fra
     AppendStored(raw, framed);
     return;
   }
+  // What zstd-1 saves on the chunk's middle, once measured.
+  std::optional<size_t> zstd_saving;
   switch (hint.kind) {
     case DataHint::Class::kCompressed:
       break;
@@ -295,15 +299,17 @@ void Compress(const CodecChoice& choice, absl::string_view raw, std::string* fra
     case DataHint::Class::kFloats:
     case DataHint::Class::kMaybeFloats:
     case DataHint::Class::kIntegers: {
-      std::optional<PlaneLayout> layout = PickPlaneLayout(raw, hint);
+      std::optional<PlaneLayout> layout = PickPlaneLayout(raw, hint, &zstd_saving);
       if (layout.has_value() && AppendPlanes(*layout, kMinSavingPercent, raw, framed)) return;
       // Tensor data the planes cannot shrink is near-random: zstd would not either.
       if (hint.kind == DataHint::Class::kFloats && hint.width != 0 && layout.has_value()) break;
       [[fallthrough]];
     }
     case DataHint::Class::kUnknown:
-      if ((raw.size() <= 2 * kSampleSize ||
-           ZstdSavingPercent(MiddleSample(raw)) >= kMinSavingPercent) &&
+      if (raw.size() > 2 * kSampleSize && !zstd_saving.has_value()) {
+        zstd_saving = ZstdSavingPercent(MiddleSample(raw));
+      }
+      if ((raw.size() <= 2 * kSampleSize || *zstd_saving >= kMinSavingPercent) &&
           AppendCompressed(Codec::kZstd, kAutomaticZstdLevel, kMinSavingPercent, raw, framed)) {
         return;
       }

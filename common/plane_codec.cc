@@ -99,11 +99,14 @@ void Split(const char* elements, size_t n, int width, bool floats, std::string* 
   }
 }
 
-// The inverse of SplitAs.
+// The inverse of SplitAs, from planes wherever they are (a raw plane is read
+// in place in the payload).
+using PlanePointers = std::array<const char*, 4>;
+
 template <typename T, bool kFloats>
-void MergeAs(const char* __restrict planes, size_t n, char* __restrict elements) {
-  const uint8_t* __restrict p0 = reinterpret_cast<const uint8_t*>(planes);
-  const uint8_t* __restrict p1 = p0 + n;
+void MergeAs(const PlanePointers& planes, size_t n, char* __restrict elements) {
+  const uint8_t* __restrict p0 = reinterpret_cast<const uint8_t*>(planes[0]);
+  const uint8_t* __restrict p1 = reinterpret_cast<const uint8_t*>(planes[1]);
   if constexpr (sizeof(T) == 2) {
     for (size_t i = 0; i < n; ++i) {
       uint16_t v = static_cast<uint16_t>(p0[i] | p1[i] << 8);
@@ -111,8 +114,8 @@ void MergeAs(const char* __restrict planes, size_t n, char* __restrict elements)
       std::memcpy(elements + 2 * i, &v, 2);
     }
   } else {
-    const uint8_t* __restrict p2 = p1 + n;
-    const uint8_t* __restrict p3 = p2 + n;
+    const uint8_t* __restrict p2 = reinterpret_cast<const uint8_t*>(planes[2]);
+    const uint8_t* __restrict p3 = reinterpret_cast<const uint8_t*>(planes[3]);
     for (size_t i = 0; i < n; ++i) {
       uint32_t v = p0[i] | p1[i] << 8 | p2[i] << 16 | uint32_t{p3[i]} << 24;
       if constexpr (kFloats) v = RotateRight1(v);
@@ -121,7 +124,7 @@ void MergeAs(const char* __restrict planes, size_t n, char* __restrict elements)
   }
 }
 
-void Merge(const char* planes, size_t n, int width, bool floats, char* elements) {
+void Merge(const PlanePointers& planes, size_t n, int width, bool floats, char* elements) {
   if (width == 2) {
     floats ? MergeAs<uint16_t, true>(planes, n, elements)
            : MergeAs<uint16_t, false>(planes, n, elements);
@@ -193,18 +196,13 @@ void AppendPlane(absl::string_view plane, std::string* out) {
   out->append(reinterpret_cast<const char*>(scratch.data()), coded);
 }
 
-// Decodes one coded plane into exactly n bytes at *plane.
+// Decodes one rANS or zstd plane into exactly n bytes at *plane.
 // `readable_after` bytes of the caller's buffer follow `coded`.
 absl::Status DecodePlane(PlaneCoder coder, absl::string_view coded, size_t readable_after, size_t n,
                          char* plane) {
   switch (coder) {
-    case PlaneCoder::kRaw:
-      if (coded.size() != n) {
-        return absl::DataLossError(absl::StrCat("plane codec: raw plane has ", coded.size(),
-                                                " bytes, the layout needs ", n));
-      }
-      std::copy(coded.begin(), coded.end(), plane);
-      return absl::OkStatus();
+    case PlaneCoder::kRaw:  // DecodePlanes merges raw planes in place
+      break;
     case PlaneCoder::kRans: {
       if (coded.size() > UINT_MAX - kRansPadding || n > UINT_MAX) {
         return absl::DataLossError("plane codec: rANS plane is larger than rANS allows");
@@ -363,18 +361,26 @@ absl::Status DecodePlanes(absl::string_view payload, uint64_t length, std::strin
                                             " bytes after the planes, the layout needs ",
                                             head + tail));
   }
+  // Coded planes are decoded into scratch; raw ones are merged from the
+  // payload in place, without a copy.
   thread_local std::string planes;
   planes.resize(n * width);
+  PlanePointers sources{};
   for (int k = 0; k < width; ++k) {
+    if (coded[k].coder == PlaneCoder::kRaw) {  // its size was checked above
+      sources[k] = coded[k].bytes.data();
+      continue;
+    }
     // Bytes of the payload after this plane: the decoder may read into them.
     const size_t after =
         payload.data() + payload.size() - (coded[k].bytes.data() + coded[k].bytes.size());
     RETURN_IF_ERROR(DecodePlane(coded[k].coder, coded[k].bytes, after, n, planes.data() + k * n));
+    sources[k] = planes.data() + k * n;
   }
   raw->resize(length);
   std::copy_n(payload.data() + pos, head, raw->data());
   std::copy_n(payload.data() + pos + head, tail, raw->data() + head + n * width);
-  Merge(planes.data(), n, width, (flags & kFlagFloats) != 0, raw->data() + head);
+  Merge(sources, n, width, (flags & kFlagFloats) != 0, raw->data() + head);
   return absl::OkStatus();
 }
 

@@ -123,8 +123,8 @@ TEST_F(CliWithServerE2eTest, RestoreOfAnUnknownSnapshotIsAClearError) {
               absl::StrContains(Lower(ctl), "not found") ||
               absl::StrContains(Lower(ctl), "unknown"))
       << ctl.Describe();
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"ls", unknown}, {"diff", unknown, unknown}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"ls", unknown}, {"diff", unknown, unknown}, {"stats", "--snapshot", unknown}}) {
     CommandResult r = Ctl(args);
     EXPECT_NE(r.exit_code, 0) << r.Describe();
     EXPECT_TRUE(absl::StrContains(r.err, unknown)) << r.Describe();
