@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/ids.h"
 #include "common/keys.h"
+#include "common/limits.h"
 #include "common/status_macros.h"
 
 namespace cairn {
@@ -35,6 +36,11 @@ absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config) {
     config.set_workers(std::max(1u, std::thread::hardware_concurrency()));
   }
   if (config.workers() > 256) return absl::InvalidArgumentError("workers must be at most 256");
+  if (!config.has_delta_chain()) config.set_delta_chain(kDefaultDeltaChain);
+  if (config.delta_chain() > static_cast<uint32_t>(kMaxDeltaDepth)) {
+    return absl::InvalidArgumentError(absl::StrCat("delta_chain must be 0 (no deltas) to ",
+                                                   kMaxDeltaDepth, ", got ", config.delta_chain()));
+  }
   for (const std::string& root : config.roots()) {
     if (root.empty() || root[0] != '/') {
       return absl::InvalidArgumentError(absl::StrCat("roots: \"", root, "\" is not absolute"));
@@ -59,7 +65,8 @@ absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config) {
     ChunkerParams params{config.chunker().min_bytes(), config.chunker().avg_bytes(),
                          config.chunker().max_bytes()};
     absl::Status status = params.Validate();
-    if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat("chunker: ", status.message()));
+    if (!status.ok())
+      return absl::InvalidArgumentError(absl::StrCat("chunker: ", status.message()));
   }
   return config;
 }
@@ -69,15 +76,15 @@ absl::StatusOr<std::unique_ptr<AgentCrypto>> LoadAgentCrypto(const v1::AgentConf
   std::string passphrase = env != nullptr ? env : "";
   absl::StatusOr<SecretKey> master = ReadKeyFile(config.key_file(), passphrase);
   if (absl::IsNotFound(master.status())) {
-    return absl::NotFoundError(absl::StrCat(
-        "no tenant key at ", config.key_file(),
-        "; create one with `cairn-agent init`, or copy the tenant's key file there "
-        "(every agent of a tenant needs the same key to dedup and restore)"));
+    return absl::NotFoundError(
+        absl::StrCat("no tenant key at ", config.key_file(),
+                     "; create one with `cairn-agent init`, or copy the tenant's key file there "
+                     "(every agent of a tenant needs the same key to dedup and restore)"));
   }
   if (absl::IsFailedPrecondition(master.status())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the key file ", config.key_file(),
-        " is passphrase-protected; set CAIRN_PASSPHRASE in the agent's environment"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the key file ", config.key_file(),
+                     " is passphrase-protected; set CAIRN_PASSPHRASE in the agent's environment"));
   }
   if (!master.ok()) return master.status();
   TenantKeys keys = DeriveTenantKeys(*master);
@@ -89,15 +96,16 @@ absl::StatusOr<std::unique_ptr<AgentCrypto>> LoadAgentCrypto(const v1::AgentConf
   ASSIGN_OR_RETURN(CodecChoice codec, ParseCodec(config.codec()));
   return std::unique_ptr<AgentCrypto>(new AgentCrypto{
       ChunkHasher(keys.id_key), Sealer(keys.seal_key), codec, chunker, keys.key_check,
-      ManifestKey(keys.meta_key), config.tenant()});
+      ManifestKey(keys.meta_key), config.tenant(),
+      config.has_delta_chain() ? static_cast<int>(config.delta_chain()) : kDefaultDeltaChain});
 }
 
 absl::Status CreateKeyFile(const std::string& path, absl::string_view passphrase) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "a key file already exists at ", path, "; refusing to replace it (data sealed "
-        "with it could no longer be read)"));
+    return absl::AlreadyExistsError(absl::StrCat("a key file already exists at ", path,
+                                                 "; refusing to replace it (data sealed "
+                                                 "with it could no longer be read)"));
   }
   RETURN_IF_ERROR(MakeDirectories(DirName(path), 0700));
   return WriteKeyFile(path, SecretKey::Random(), passphrase);

@@ -32,7 +32,12 @@ struct AgentCrypto {
   std::string key_check;  // the tenant key's check value (common/keys.h)
   ManifestKey manifest;   // signs and checks snapshot manifests
   std::string tenant;     // whose key this is (the config's tenant)
+  // Longest chain of checkpoint deltas a backup builds (config delta_chain);
+  // 0: store whole chunks only.
+  int delta_chain = 4;
 };
+
+inline constexpr int kDefaultDeltaChain = 4;
 
 // Reads the key file named by the config. `passphrase` may be empty; the
 // environment variable CAIRN_PASSPHRASE is used when it is.

@@ -265,7 +265,8 @@ class BackupWalk final {
     }
     if (fd < 0) return PosixError(errno, "open", path);
     UniqueFd file(fd);
-    ASSIGN_OR_RETURN(FileContent content, ReadFileChunks(fd, path, crypto_, &chunker_, uploader_));
+    ASSIGN_OR_RETURN(FileContent content, ReadFileChunks(fd, path, crypto_, &chunker_, uploader_,
+                                                         JoinPath(options_.root, path)));
     // Describe the version that was read.
     FillMetadata(content.st, entry);
     stats_.bytes_scanned += static_cast<uint64_t>(content.st.st_size) - entry->size();
@@ -282,13 +283,13 @@ class BackupWalk final {
     request.set_id(id);
     request.set_snapshot_id(parent_snapshot_);
     ASSIGN_OR_RETURN(v1::GetTreeResponse response,
-                     connection_->Call(&v1::AgentService::Stub::GetTree, request,
-                                       absl::Seconds(60), absl::Seconds(10)));
+                     connection_->Call(&v1::AgentService::Stub::GetTree, request, absl::Seconds(60),
+                                       absl::Seconds(10)));
     // The parent's root was signed (RunBackup checked its manifest); each
     // tree must hash to the id its checked parent names.
     if (TreeId(response.tree()) != id) {
-      return absl::DataLossError(absl::StrCat("a tree of the parent snapshot (", HexOf(id),
-                                              ") does not match its id"));
+      return absl::DataLossError(
+          absl::StrCat("a tree of the parent snapshot (", HexOf(id), ") does not match its id"));
     }
     v1::Tree tree;
     if (!tree.ParseFromString(response.tree())) {
@@ -396,8 +397,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
         job.parent_manifest_mac());
     if (!trusted.ok()) {
       absl::Status refused = absl::DataLossError(absl::StrCat(
-          "the parent snapshot ", job.parent_snapshot_id(), " cannot be trusted: ",
-          trusted.message(), " (run a full backup: --level full)"));
+          "the parent snapshot ", job.parent_snapshot_id(),
+          " cannot be trusted: ", trusted.message(), " (run a full backup: --level full)"));
       FailJob(connection, job.job_id(), refused);
       return refused;
     }
@@ -426,9 +427,8 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     v1::CommitSnapshotRequest commit;
     commit.set_job_id(job.job_id());
     commit.set_root_tree_id(*root_tree);
-    commit.set_manifest_mac(crypto.manifest.Mac(
-        SnapshotManifest{crypto.tenant, config.name(), options.root, *root_tree,
-                         SnapshotIdForJob(job.job_id())}));
+    commit.set_manifest_mac(crypto.manifest.Mac(SnapshotManifest{
+        crypto.tenant, config.name(), options.root, *root_tree, SnapshotIdForJob(job.job_id())}));
     v1::BackupStats stats;
     stats.set_files(walk.stats().files);
     stats.set_directories(walk.stats().directories);
@@ -438,6 +438,7 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     stats.set_files_reread(walk.stats().files_reread);
     stats.set_chunks_new(upload->chunks_uploaded);
     stats.set_bytes_uploaded(upload->bytes_uploaded);
+    stats.set_chunks_as_deltas(upload->chunks_as_deltas);
     stats.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
     *commit.mutable_stats() = stats;
     for (const v1::FileError& e : walk.errors().kept()) *commit.add_file_errors() = e;

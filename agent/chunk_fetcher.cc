@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/chunk_id.h"
 #include "common/codec.h"
+#include "common/delta_codec.h"
 #include "common/ids.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
@@ -14,10 +15,28 @@
 namespace cairn {
 
 absl::Status OpenChunk(const AgentCrypto& crypto, absl::string_view id_bytes,
-                       absl::string_view sealed, std::string* framed, std::string* plain) {
+                       absl::string_view sealed, std::string* framed, std::string* plain,
+                       const BaseFetch& fetch_base) {
   ASSIGN_OR_RETURN(ChunkId id, ChunkIdFromBytes(id_bytes));
   RETURN_IF_ERROR(crypto.sealer.Open(id, sealed, framed));
-  RETURN_IF_ERROR(Decompress(*framed, kMaxChunkBytes, plain));
+  ASSIGN_OR_RETURN(std::optional<ChunkId> base, DeltaBaseOf(*framed));
+  if (base.has_value()) {
+    if (!fetch_base) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("chunk ", ChunkIdHex(id), " is a checkpoint delta of chunk ",
+                       ChunkIdHex(*base), ", and no base can be fetched here"));
+    }
+    std::string base_plain;
+    absl::Status fetched = fetch_base(*base, &base_plain);
+    if (!fetched.ok()) {
+      return absl::Status(fetched.code(),
+                          absl::StrCat("chunk ", ChunkIdHex(id), " is a delta of chunk ",
+                                       ChunkIdHex(*base), ": ", fetched.message()));
+    }
+    RETURN_IF_ERROR(DecompressDelta(*framed, base_plain, kMaxChunkBytes, plain));
+  } else {
+    RETURN_IF_ERROR(Decompress(*framed, kMaxChunkBytes, plain));
+  }
   // The id is the keyed hash of the plaintext: a chunk stored under the
   // wrong id, or corrupted before sealing, is caught here.
   if (crypto.hasher.Hash(*plain) != id) {
@@ -59,7 +78,9 @@ void ChunkFetcher::Work() {
       queue_.pop_front();
       ++busy_;
     }
-    absl::Status status = OpenChunk(*crypto_, item.id, item.sealed, &framed, &plain);
+    absl::Status status = OpenChunk(
+        *crypto_, item.id, item.sealed, &framed, &plain,
+        [this](const ChunkId& base, std::string* out) { return FetchBase(base, 1, out); });
     item.sealed = std::string();  // the sealed copy is not needed any more
     if (!status.ok()) {
       // Kept for a second try; a second try that fails too leaves the
@@ -77,6 +98,41 @@ void ChunkFetcher::Work() {
     absl::MutexLock lock(&mu_);
     --busy_;
   }
+}
+
+absl::Status ChunkFetcher::FetchBase(const ChunkId& base, int depth, std::string* plain) {
+  if (depth > kMaxDeltaDepth) {
+    return absl::DataLossError(
+        absl::StrCat("its chain of deltas is longer than the limit of ", kMaxDeltaDepth));
+  }
+  v1::ReadChunksRequest request;
+  request.set_snapshot_id(snapshot_id_);
+  request.add_ids(std::string(ChunkIdBytes(base)));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(10)));
+  std::unique_ptr<grpc::ClientReader<v1::ReadChunkResponse>> reader =
+      connection_->stub()->ReadChunks(&context, request);
+  v1::ReadChunkResponse response;
+  bool got = false;
+  while (reader->Read(&response)) {
+    if (got || response.id() != request.ids(0)) {
+      context.TryCancel();
+      break;
+    }
+    got = true;
+  }
+  grpc::Status rpc = reader->Finish();
+  if (!rpc.ok() && !(got && rpc.error_code() == grpc::StatusCode::CANCELLED)) {
+    return FromGrpcStatus(rpc);
+  }
+  if (!got)
+    return absl::NotFoundError(absl::StrCat("the server did not send base ", ChunkIdHex(base)));
+  base_reads_.fetch_add(1, std::memory_order_relaxed);
+  std::string framed;
+  return OpenChunk(*crypto_, request.ids(0), response.sealed(), &framed, plain,
+                   [this, depth](const ChunkId& next, std::string* out) {
+                     return FetchBase(next, depth + 1, out);
+                   });
 }
 
 absl::Status ChunkFetcher::Fetch(const std::vector<std::string>& ids) {

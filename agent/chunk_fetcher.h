@@ -3,7 +3,8 @@
 // order, one ranged read per run of a pack); each sealed chunk is opened
 // (decrypted, decompressed, its id recomputed from the plaintext) once, on a
 // pool of workers that lives as long as the fetcher, and handed to `deliver`
-// on that worker. A chunk whose copy does not open gets a second try with
+// on that worker. A checkpoint delta's bases are read on the worker that
+// opens it, one call per link of its chain. A chunk whose copy does not open gets a second try with
 // the copy the server kept when an agent reported it damaged (a false report
 // replaces good data with bad; the good copy is held for a while). Memory
 // is bounded: at most two sealed chunks per worker wait in the queue.
@@ -15,6 +16,7 @@
 #ifndef CAIRN_AGENT_CHUNK_FETCHER_H_
 #define CAIRN_AGENT_CHUNK_FETCHER_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <string>
@@ -27,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/agent_config.h"
 #include "agent/server_connection.h"
+#include "common/chunk_id.h"
 
 namespace cairn {
 
@@ -34,6 +37,7 @@ struct FetchStats {
   uint64_t chunks = 0;
   uint64_t sealed_bytes = 0;
   uint64_t calls = 0;
+  uint64_t base_reads = 0;  // bases of checkpoint deltas read (one call each)
 };
 
 class ChunkFetcher final {
@@ -54,7 +58,11 @@ class ChunkFetcher final {
   // delivered. An error when a call failed or the server sent an id it was
   // not asked for; the ids not delivered are then the caller's to fail.
   absl::Status Fetch(const std::vector<std::string>& ids);
-  FetchStats stats() const { return stats_; }
+  FetchStats stats() const {
+    FetchStats s = stats_;
+    s.base_reads = base_reads_.load(std::memory_order_relaxed);
+    return s;
+  }
 
  private:
   struct Item {
@@ -65,6 +73,9 @@ class ChunkFetcher final {
   absl::Status FetchBatch(const std::vector<std::string>& ids, size_t start, size_t end,
                           bool superseded);
   void Work();
+  // The plaintext of a delta's base, `depth` links down its chain: one
+  // ReadChunks call per link (bounded by kMaxDeltaDepth).
+  absl::Status FetchBase(const ChunkId& base, int depth, std::string* plain);
   // Waits until every chunk queued has been handled.
   void Drain();
 
@@ -74,6 +85,7 @@ class ChunkFetcher final {
   const size_t max_queued_;
   Deliver deliver_;
   FetchStats stats_;
+  std::atomic<uint64_t> base_reads_{0};
 
   absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
@@ -85,11 +97,16 @@ class ChunkFetcher final {
   std::vector<std::thread> workers_;
 };
 
+// Gets the plaintext of a checkpoint delta's base chunk, opened and checked.
+using BaseFetch = std::function<absl::Status(const ChunkId& base, std::string* plain)>;
+
 // Decrypts and decompresses a sealed chunk and checks that the plaintext
 // hashes to `id` (so a chunk stored under the wrong id, or tampered with, is
-// refused). `framed` is scratch space.
+// refused). A checkpoint delta is decoded with its base from `fetch_base`
+// (FailedPrecondition without one). `framed` is scratch space.
 absl::Status OpenChunk(const AgentCrypto& crypto, absl::string_view id, absl::string_view sealed,
-                       std::string* framed, std::string* plain);
+                       std::string* framed, std::string* plain,
+                       const BaseFetch& fetch_base = nullptr);
 
 }  // namespace cairn
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/delta_codec.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
 
@@ -55,7 +56,8 @@ void ChunkUploader::StopThreads() {
   if (sender_.joinable()) sender_.join();
 }
 
-absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data, const DataHint& hint) {
+absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data, const DataHint& hint,
+                                std::optional<ChunkBase> base) {
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(error_);
@@ -63,8 +65,12 @@ absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data, const
   ++stats_.chunks_checked;
   // The same chunk twice in one job (repeated content) is sent once.
   if (!queued_ids_.insert(id).second) return absl::OkStatus();
-  batch_.push_back(Item{id, std::string(data), hint});
-  batch_bytes_ += data.size();
+  if (crypto_->delta_chain <= 0 ||
+      (base.has_value() && (base->id == id || base->plain.size() != data.size()))) {
+    base.reset();
+  }
+  batch_bytes_ += data.size() + (base.has_value() ? base->plain.size() : 0);
+  batch_.push_back(Item{id, std::string(data), hint, 0, std::move(base)});
   if (batch_.size() >= kBatchChunks || batch_bytes_ >= kBatchBytes) return CheckBatch();
   return absl::OkStatus();
 }
@@ -73,7 +79,18 @@ absl::Status ChunkUploader::CheckBatch() {
   if (batch_.empty()) return absl::OkStatus();
   v1::FindMissingChunksRequest request;
   request.set_job_id(job_id_);
-  for (const Item& item : batch_) request.add_ids(std::string(ChunkIdBytes(item.id)));
+  bool bases = false;
+  for (const Item& item : batch_) {
+    request.add_ids(std::string(ChunkIdBytes(item.id)));
+    bases = bases || item.base.has_value();
+  }
+  if (bases) {
+    for (const Item& item : batch_) {
+      request.add_base_ids(item.base.has_value() ? std::string(ChunkIdBytes(item.base->id))
+                                                 : std::string());
+    }
+    request.set_max_chain(static_cast<uint32_t>(crypto_->delta_chain));
+  }
   absl::StatusOr<v1::FindMissingChunksResponse> response =
       connection_->Call(&v1::AgentService::Stub::FindMissingChunks, request);
   if (!response.ok()) {
@@ -81,6 +98,8 @@ absl::Status ChunkUploader::CheckBatch() {
     Fail(response.status());
     return response.status();
   }
+  absl::flat_hash_set<uint32_t> usable(response->usable_bases().begin(),
+                                       response->usable_bases().end());
   {
     absl::MutexLock lock(&mu_);
     for (uint32_t index : response->missing()) {
@@ -89,8 +108,9 @@ absl::Status ChunkUploader::CheckBatch() {
         break;
       }
       Item& item = batch_[index];
+      if (!usable.contains(index)) item.base.reset();
       // Back-pressure: wait until the pipeline has room for this chunk.
-      size_t size = item.data.size();
+      size_t size = item.data.size() + (item.base.has_value() ? item.base->plain.size() : 0);
       auto has_room = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !error_.ok() || inflight_bytes_ + size <= max_inflight_bytes_;
       };
@@ -106,8 +126,34 @@ absl::Status ChunkUploader::CheckBatch() {
   return error_;
 }
 
+void ChunkUploader::Frame(Item* item, std::string* framed, std::string* scratch) {
+  framed->clear();
+  if (item->base.has_value()) {
+    CompressDelta(crypto_->codec, item->data, item->base->id, item->base->plain, framed,
+                  item->hint);
+    item->as_delta = true;
+    // A delta that does not halve the chunk is weighed against the whole
+    // chunk: the whole one wins ties (it starts no chain).
+    if (framed->size() > item->data.size() / 2) {
+      scratch->clear();
+      Compress(crypto_->codec, item->data, scratch, item->hint);
+      if (scratch->size() <= framed->size()) {
+        framed->swap(*scratch);
+        item->as_delta = false;
+      }
+    }
+    const size_t base_size = item->base->plain.size();
+    if (!item->as_delta) item->base.reset();
+    if (item->base.has_value()) std::string().swap(item->base->plain);
+    absl::MutexLock lock(&mu_);
+    inflight_bytes_ -= std::min(inflight_bytes_, base_size);
+    return;
+  }
+  Compress(crypto_->codec, item->data, framed, item->hint);
+}
+
 void ChunkUploader::SealLoop() {
-  std::string framed;
+  std::string framed, scratch;
   while (true) {
     Item item;
     {
@@ -120,8 +166,7 @@ void ChunkUploader::SealLoop() {
       to_seal_.pop_front();
       ++sealing_;
     }
-    framed.clear();
-    Compress(crypto_->codec, item.data, &framed, item.hint);
+    Frame(&item, &framed, &scratch);
     std::string sealed;
     sealed.reserve(framed.size() + Sealer::kOverhead);
     absl::Status sealed_ok = crypto_->sealer.Seal(item.id, framed, &sealed);
@@ -161,6 +206,7 @@ void ChunkUploader::SendLoop() {
     first = false;
     message.set_id(std::string(ChunkIdBytes(next.first.id)));
     message.set_size(next.first.raw_size);
+    if (next.first.as_delta) message.set_base_id(std::string(ChunkIdBytes(next.first.base->id)));
     size_t sealed_size = next.second.size();
     message.set_sealed(std::move(next.second));
     if (bandwidth_bytes_per_second_ > 0) {
@@ -180,6 +226,7 @@ void ChunkUploader::SendLoop() {
     inflight_bytes_ -= std::min<size_t>(inflight_bytes_, next.first.raw_size);
     ++uploaded_;
     uploaded_bytes_ += sealed_size;
+    if (next.first.as_delta) ++uploaded_deltas_;
   }
 }
 
@@ -204,6 +251,7 @@ absl::StatusOr<UploadStats> ChunkUploader::Finish() {
   }
   stats_.chunks_uploaded = uploaded_;
   stats_.bytes_uploaded = uploaded_bytes_;
+  stats_.chunks_as_deltas = uploaded_deltas_;
   return stats_;
 }
 

@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,7 +29,15 @@ namespace cairn {
 struct UploadStats {
   uint64_t chunks_checked = 0;
   uint64_t chunks_uploaded = 0;
-  uint64_t bytes_uploaded = 0;  // sealed bytes
+  uint64_t bytes_uploaded = 0;    // sealed bytes
+  uint64_t chunks_as_deltas = 0;  // of chunks_uploaded: checkpoint deltas
+};
+
+// The base a chunk may be stored as a delta of (agent/delta_base.h): the same
+// tensor piece of the previous checkpoint, its id and plaintext.
+struct ChunkBase {
+  ChunkId id;
+  std::string plain;  // as long as the chunk
 };
 
 class ChunkUploader final {
@@ -41,9 +50,12 @@ class ChunkUploader final {
   ChunkUploader(const ChunkUploader&) = delete;
   ChunkUploader& operator=(const ChunkUploader&) = delete;
 
-  // Takes a copy of `data`; `hint` tells the codec what the bytes are.
-  // Returns the first error the pipeline has met.
-  absl::Status Add(const ChunkId& id, absl::string_view data, const DataHint& hint = {});
+  // Takes a copy of `data`; `hint` tells the codec what the bytes are. With
+  // a `base`, the chunk is stored as a delta of it when the server holds the
+  // base with a chain shorter than crypto.delta_chain and the delta is the
+  // smaller frame. Returns the first error the pipeline has met.
+  absl::Status Add(const ChunkId& id, absl::string_view data, const DataHint& hint = {},
+                   std::optional<ChunkBase> base = std::nullopt);
   // Sends what is queued and closes the stream: OK means every chunk added is
   // durable on the server.
   absl::StatusOr<UploadStats> Finish();
@@ -58,8 +70,12 @@ class ChunkUploader final {
     ChunkId id;
     std::string data;  // plaintext until sealed
     DataHint hint;
-    uint32_t raw_size = 0;  // set when `data` is released
+    uint32_t raw_size = 0;          // set when `data` is released
+    std::optional<ChunkBase> base;  // kept only while the server may take a delta
+    bool as_delta = false;          // the sealed frame is a delta of base->id
   };
+  // Frames `item` (whole, or as a delta of its base when that is smaller).
+  void Frame(Item* item, std::string* framed, std::string* scratch);
   absl::Status CheckBatch();
   void SealLoop();
   void SendLoop();
@@ -88,6 +104,7 @@ class ChunkUploader final {
   bool send_done_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t uploaded_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t uploaded_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t uploaded_deltas_ ABSL_GUARDED_BY(mu_) = 0;
 
   grpc::ClientContext context_;
   v1::UploadChunksResponse response_;

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "agent/delta_base.h"
 #include "common/byte_source.h"
 #include "common/chunker.h"
 #include "common/posix_error.h"
@@ -78,26 +81,39 @@ std::vector<Piece> PiecesOf(const std::vector<TensorRegion>& regions) {
   return pieces;
 }
 
+bool IsTensor(const TensorRegion* region) {
+  return region != nullptr && region->type != ElementType::kNone;
+}
+
 // Cuts one range and hands its chunks to the uploader. A piece that fits in
-// one chunk is one chunk; a larger one is cut by content (FastCDC).
+// one chunk is one chunk; a larger tensor is cut in fixed pieces from its
+// start (its bytes change in place, so the pieces of two checkpoints line
+// up for deltas and for dedup); anything else larger is cut by content
+// (FastCDC).
 class RangeCutter {
  public:
   RangeCutter(int fd, const std::string& path, const AgentCrypto& crypto, Chunker* chunker,
-              ChunkUploader* uploader, FileContent* content)
+              ChunkUploader* uploader, FileContent* content, const DeltaSource* delta)
       : fd_(fd),
         path_(path),
         crypto_(crypto),
         chunker_(chunker),
         uploader_(uploader),
-        content_(content) {}
+        content_(content),
+        delta_(delta) {}
 
   absl::Status Cut(uint64_t offset, uint64_t length, const TensorRegion* region, bool whole) {
     FdRangeSource source(fd_, offset, length, path_);
-    if (whole) {
-      // Read retries short reads and reports a file that shrank (Aborted).
-      buffer_.resize(length);
-      RETURN_IF_ERROR(source.Read(buffer_.data(), length).status());
-      return Emit(offset, buffer_, region);
+    if (whole || IsTensor(region)) {
+      const uint64_t piece = std::max<uint64_t>(crypto_.chunker.max_size, 1);
+      for (uint64_t at = 0; at < length; at += piece) {
+        const uint64_t n = std::min(piece, length - at);
+        // Read retries short reads and reports a file that shrank (Aborted).
+        buffer_.resize(n);
+        RETURN_IF_ERROR(source.Read(buffer_.data(), n).status());
+        RETURN_IF_ERROR(Emit(offset + at, buffer_, region));
+      }
+      return absl::OkStatus();
     }
     chunker_->Reset(&source);
     Chunk chunk;
@@ -111,7 +127,8 @@ class RangeCutter {
  private:
   absl::Status Emit(uint64_t offset, absl::string_view data, const TensorRegion* region) {
     ChunkId id = crypto_.hasher.Hash(data);
-    RETURN_IF_ERROR(uploader_->Add(id, data, HintFor(content_->probe, region, offset)));
+    RETURN_IF_ERROR(uploader_->Add(id, data, HintFor(content_->probe, region, offset),
+                                   BaseFor(id, offset, data, region)));
     v1::ChunkRef* ref = &content_->chunks.emplace_back();
     ref->set_id(std::string(ChunkIdBytes(id)));
     ref->set_offset(offset);
@@ -120,12 +137,32 @@ class RangeCutter {
     return absl::OkStatus();
   }
 
+  // The same piece of the same tensor in the previous checkpoint, when
+  // there is one and it differs.
+  std::optional<ChunkBase> BaseFor(const ChunkId& id, uint64_t offset, absl::string_view data,
+                                   const TensorRegion* region) {
+    if (delta_ == nullptr || !IsTensor(region) || data.size() < kMinDeltaPiece ||
+        offset < region->offset || offset - region->offset + data.size() > region->length) {
+      return std::nullopt;
+    }
+    ChunkBase base;
+    const size_t index = static_cast<size_t>(region - content_->probe.regions.data());
+    // A predecessor that cannot be read is no base; the chunk goes whole.
+    if (!delta_->ReadBase(index, offset - region->offset, data.size(), &base.plain).ok()) {
+      return std::nullopt;
+    }
+    base.id = crypto_.hasher.Hash(base.plain);
+    if (base.id == id) return std::nullopt;  // unchanged: plain dedup
+    return base;
+  }
+
   const int fd_;
   const std::string& path_;
   const AgentCrypto& crypto_;
   Chunker* chunker_;
   ChunkUploader* uploader_;
   FileContent* content_;
+  const DeltaSource* delta_;
   std::string buffer_;
 };
 
@@ -133,7 +170,7 @@ class RangeCutter {
 
 absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
                                            const AgentCrypto& crypto, Chunker* chunker,
-                                           ChunkUploader* uploader) {
+                                           ChunkUploader* uploader, const std::string& disk_path) {
   FileContent content;
   for (int attempt = 1; attempt <= kMaxFileReads; ++attempt) {
     struct stat before;
@@ -143,11 +180,16 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
     const uint64_t size = static_cast<uint64_t>(before.st_size);
     ASSIGN_OR_RETURN(content.probe, ProbeFile(fd, size, path));
     ASSIGN_OR_RETURN(auto extents, DataExtents(fd, size, path));
-    RangeCutter cutter(fd, path, crypto, chunker, uploader, &content);
     // Tensor regions are cut along when the file has no holes (a sparse
     // tensor file is rare enough to take the plain path).
     const bool by_region = !content.probe.regions.empty() && extents.size() == 1 &&
                            extents[0].first == 0 && extents[0].second == size;
+    std::optional<DeltaSource> delta;
+    if (by_region && crypto.delta_chain > 0 && !disk_path.empty()) {
+      delta = DeltaSource::Open(disk_path, content.probe);
+    }
+    RangeCutter cutter(fd, path, crypto, chunker, uploader, &content,
+                       delta.has_value() ? &*delta : nullptr);
     if (by_region) {
       for (const Piece& piece : PiecesOf(content.probe.regions)) {
         RETURN_IF_ERROR(cutter.Cut(piece.offset, piece.length, piece.region,

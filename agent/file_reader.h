@@ -32,11 +32,14 @@ struct FileContent {
   int reads = 0;  // 1 unless the file changed while being read
 };
 
-// `fd` is open for reading. `path` is for messages only. `chunker` is reused
+// `fd` is open for reading. `path` is for messages only. `disk_path`, the
+// file's absolute path, finds the previous checkpoint's copy for deltas
+// (agent/delta_base.h); empty: no deltas. `chunker` is reused
 // across files (Reset per extent): a fresh one pays page faults on its buffer.
 absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
                                            const AgentCrypto& crypto, Chunker* chunker,
-                                           ChunkUploader* uploader);
+                                           ChunkUploader* uploader,
+                                           const std::string& disk_path = "");
 
 }  // namespace cairn
 

@@ -23,9 +23,9 @@
 #include "agent/restore_executor.h"
 #include "agent/snapshot_verifier.h"
 #include "cairn/v1/cli.pb.h"
+#include "common/flag_names.h"
 #include "common/json_output.h"
 #include "common/path_text.h"
-#include "common/flag_names.h"
 #include "common/text_config.h"
 
 ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.AgentConfig)");
@@ -36,7 +36,8 @@ ABSL_FLAG(std::string, name, "", "this agent's name (default: the host name)");
 ABSL_FLAG(std::string, tenant, "", "tenant (default \"default\")");
 ABSL_FLAG(std::string, state_dir, "", "agent state directory (default ./cairn-state/agent)");
 ABSL_FLAG(std::string, key_file, "", "tenant key file (default STATE_DIR/tenant.key)");
-ABSL_FLAG(std::vector<std::string>, root, {}, "backup: directories to back up (default: the config's roots)");
+ABSL_FLAG(std::vector<std::string>, root, {},
+          "backup: directories to back up (default: the config's roots)");
 ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or differential");
 ABSL_FLAG(std::string, snapshot, "", "restore: the snapshot id (see `cairnctl snapshots`)");
 ABSL_FLAG(std::string, target, "", "restore: the directory to restore into");
@@ -134,10 +135,9 @@ std::vector<std::string> ProtectedPaths(const cairn::v1::AgentConfig& config) {
 }
 
 bool Hello(cairn::ServerConnection* conn, const Agent& agent) {
-  absl::StatusOr<cairn::v1::HelloResponse> response =
-      conn->Call(&cairn::v1::AgentService::Stub::Hello,
-                 cairn::MakeHello(agent.config, *agent.crypto, true), absl::Seconds(10),
-                 absl::Seconds(10));
+  absl::StatusOr<cairn::v1::HelloResponse> response = conn->Call(
+      &cairn::v1::AgentService::Stub::Hello, cairn::MakeHello(agent.config, *agent.crypto, true),
+      absl::Seconds(10), absl::Seconds(10));
   if (!response.ok()) {
     if (absl::IsUnavailable(response.status()) || absl::IsDeadlineExceeded(response.status())) {
       std::cerr << "cairn-agent: cannot reach the server at " << agent.config.server() << ": "
@@ -183,7 +183,8 @@ int Backup(const Agent& agent) {
   std::vector<std::string> roots = absl::GetFlag(FLAGS_root);
   if (roots.empty()) roots.assign(config.roots().begin(), config.roots().end());
   if (roots.empty()) {
-    return Fail(absl::InvalidArgumentError("name what to back up: --root DIR (or roots in the config)"));
+    return Fail(
+        absl::InvalidArgumentError("name what to back up: --root DIR (or roots in the config)"));
   }
   cairn::ServerConnection conn(config.server(), agent.credentials);
   if (!Hello(&conn, agent)) return 1;
@@ -207,8 +208,7 @@ int Backup(const Agent& agent) {
                   << std::flush;
       };
     }
-    absl::StatusOr<cairn::BackupResult> result =
-        cairn::RunBackup(&conn, *crypto, config, options);
+    absl::StatusOr<cairn::BackupResult> result = cairn::RunBackup(&conn, *crypto, config, options);
     if (!result.ok()) {
       std::cerr << "cairn-agent: backup of " << root << " failed: " << result.status().message()
                 << "\n";
@@ -226,6 +226,7 @@ int Backup(const Agent& agent) {
       report.set_bytes(st.bytes_scanned());
       report.set_bytes_read(st.bytes_read());
       report.set_chunks_new(st.chunks_new());
+      report.set_chunks_as_deltas(st.chunks_as_deltas());
       report.set_bytes_uploaded(st.bytes_uploaded());
       report.set_files_failed(st.files_failed());
       report.set_seconds(st.seconds());
@@ -237,9 +238,11 @@ int Backup(const Agent& agent) {
       std::cerr << "\r";
       std::cout << absl::StrFormat(
           "snapshot %s of %s: %d files, %d dirs, %.1f MiB (read %.1f MiB, uploaded %.1f MiB in "
-          "%d new chunks) in %.2fs\n",
+          "%d new chunks%s) in %.2fs\n",
           s.id(), root, st.files(), st.directories(), st.bytes_scanned() / 1048576.0,
           st.bytes_read() / 1048576.0, st.bytes_uploaded() / 1048576.0, st.chunks_new(),
+          st.chunks_as_deltas() > 0 ? absl::StrFormat(", %d as deltas", st.chunks_as_deltas())
+                                    : std::string(),
           st.seconds());
     }
     for (const cairn::v1::FileError& e : result->errors) {
@@ -262,7 +265,8 @@ int Restore(const Agent& agent) {
   }
   if (options.target[0] != '/') {
     char cwd[4096];
-    if (getcwd(cwd, sizeof(cwd)) != nullptr) options.target = absl::StrCat(cwd, "/", options.target);
+    if (getcwd(cwd, sizeof(cwd)) != nullptr)
+      options.target = absl::StrCat(cwd, "/", options.target);
   }
   options.paths = absl::GetFlag(FLAGS_path);
   options.overwrite = absl::GetFlag(FLAGS_overwrite);
@@ -323,7 +327,6 @@ int Daemon(const Agent& agent) {
   return 0;
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -340,7 +343,8 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(config.status());
   if (command == "init") {
     absl::Status status = cairn::CreateKeyFile(
-        config->key_file(), getenv("CAIRN_PASSPHRASE") != nullptr ? getenv("CAIRN_PASSPHRASE") : "");
+        config->key_file(),
+        getenv("CAIRN_PASSPHRASE") != nullptr ? getenv("CAIRN_PASSPHRASE") : "");
     if (!status.ok()) return Fail(status);
     std::cout << "created tenant key " << config->key_file()
               << "\nKeep a copy somewhere safe: without it no backup of this tenant can be "
@@ -348,8 +352,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "enroll") return Enroll(*config);
-  if (command == "backup" || command == "restore" || command == "verify" ||
-      command == "daemon") {
+  if (command == "backup" || command == "restore" || command == "verify" || command == "daemon") {
     absl::StatusOr<Agent> agent = LoadAgent(*config);
     if (!agent.ok()) return Fail(agent.status());
     if (command == "backup") return Backup(*agent);

@@ -56,6 +56,7 @@ size_t CompressInto(Codec codec, int level, absl::string_view raw, char* out) {
     }
     case Codec::kNone:
     case Codec::kPlanes:  // has its own entry point, EncodePlanes
+    case Codec::kDelta:   // common/delta_codec.h
       break;
   }
   return 0;
@@ -157,6 +158,8 @@ absl::Status DecompressPayload(Codec codec, absl::string_view payload, uint64_t 
   switch (codec) {
     case Codec::kPlanes:
       return DecodePlanes(payload, length, raw);
+    case Codec::kDelta:
+      break;  // refused by DecompressFrame
     case Codec::kNone:
       if (payload.size() != length) {
         return absl::DataLossError(absl::StrCat("codec frame: stored payload has ", payload.size(),
@@ -227,6 +230,11 @@ absl::Status DecompressPayload(Codec codec, absl::string_view payload, uint64_t 
 absl::Status DecompressFrame(absl::string_view framed, size_t max_raw, std::string* raw) {
   if (framed.empty()) return absl::InvalidArgumentError("codec frame is empty");
   const uint8_t codec_byte = static_cast<uint8_t>(framed[0]);
+  if (codec_byte == static_cast<uint8_t>(Codec::kDelta)) {
+    return absl::InvalidArgumentError(
+        "codec frame is a checkpoint delta: it decodes only with its base chunk "
+        "(DecompressDelta)");
+  }
   if (codec_byte > static_cast<uint8_t>(Codec::kPlanes)) {
     return absl::InvalidArgumentError(
         absl::StrCat("codec frame has unknown codec byte ", codec_byte));
@@ -272,6 +280,8 @@ std::string CodecName(const CodecChoice& c) {
       return c.level == 0 ? "zstd" : absl::StrCat("zstd:", c.level);
     case Codec::kPlanes:
       return "planes";
+    case Codec::kDelta:
+      return "delta";
   }
   return absl::StrCat("codec#", static_cast<int>(c.codec));
 }

@@ -19,7 +19,9 @@
 namespace cairn {
 
 // The codec byte of a frame; values are part of the stored format.
-enum class Codec : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2, kPlanes = 3 };
+// kDelta frames (common/delta_codec.h) need their base chunk to decode;
+// Decompress refuses them.
+enum class Codec : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2, kPlanes = 3, kDelta = 4 };
 
 struct CodecChoice {
   // Per chunk: store incompressible data raw, else compress it with zstd-1,

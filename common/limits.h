@@ -20,6 +20,11 @@ inline constexpr int kMaxGrpcMessageBytes = 32 << 20;
 inline constexpr size_t kMaxIdsPerCall = 4096;
 // Ids per ReadChunks call.
 inline constexpr size_t kMaxReadIdsPerCall = 1024;
+// The longest chain of checkpoint deltas (common/delta_codec.h) the server
+// stores: a chunk decodes from at most this many bases, so a restore reads
+// at most kMaxDeltaDepth + 1 chunks for one. Agents choose shorter chains
+// (agent config `delta_chain`, default 4).
+inline constexpr int kMaxDeltaDepth = 8;
 // One serialized directory tree, and one PutTrees call.
 inline constexpr size_t kMaxTreeBytes = 12u << 20;
 inline constexpr size_t kMaxTreesPerCall = 64;

@@ -15,6 +15,7 @@ namespace {
 
 constexpr char kHeaderMagic[] = "CAIRNPK1";
 constexpr char kFooterMagic[] = "CAIRNPKE";
+constexpr char kDeltaFooterMagic[] = "CAIRNPKD";  // entries carry base ids
 constexpr size_t kMagicSize = 8;
 static_assert(sizeof(kHeaderMagic) - 1 == kPackHeaderSize);
 static_assert(sizeof(kFooterMagic) - 1 == kMagicSize);
@@ -26,7 +27,6 @@ constexpr size_t kFooterEntryCountAt = 8;
 constexpr size_t kFooterChecksumAt = 12;
 constexpr size_t kFooterMagicAt = 28;
 static_assert(kFooterMagicAt + kMagicSize == kPackFooterSize);
-
 
 template <size_t N>
 void PutBytes(const std::array<uint8_t, N>& bytes, std::string* out) {
@@ -60,17 +60,24 @@ PackChecksum PackChecksumOf(absl::string_view bytes) {
 std::string PackBuilder::Header() { return std::string(kHeaderMagic, kPackHeaderSize); }
 
 absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
-                                           absl::string_view blob) {
+                                           absl::string_view blob,
+                                           const std::optional<ChunkId>& base) {
+  if (base.has_value() && *base == ChunkId{}) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pack blob of chunk ", Hex(id), ": an all-zero base id means none"));
+  }
   if (blob.empty() || blob.size() > kMaxBlobSize || raw_size > kMaxBlobSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "pack blob of chunk ", Hex(id), ": ", blob.size(), " sealed bytes for ", raw_size,
-        " plaintext bytes; a blob holds 1 to ", kMaxBlobSize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pack blob of chunk ", Hex(id), ": ", blob.size(), " sealed bytes for ",
+                     raw_size, " plaintext bytes; a blob holds 1 to ", kMaxBlobSize));
   }
   if (full()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("a pack holds at most ", kMaxPackEntries, " blobs"));
   }
-  PackEntry entry{id, size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(blob)};
+  PackEntry entry{id,  size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(blob),
+                  base};
+  has_bases_ = has_bases_ || base.has_value();
   entries_.push_back(entry);
   size_ += blob.size();
   return entry;
@@ -78,19 +85,21 @@ absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
 
 std::string PackBuilder::Finish() const {
   std::string out;
-  out.reserve(entries_.size() * kPackIndexEntrySize + kPackFooterSize);
+  out.reserve(entries_.size() * (has_bases_ ? kPackDeltaIndexEntrySize : kPackIndexEntrySize) +
+              kPackFooterSize);
   for (const PackEntry& e : entries_) {
     PutBytes(e.id, &out);
     AppendLe64(e.offset, &out);
     AppendLe32(e.length, &out);
     AppendLe32(e.raw_size, &out);
     PutBytes(e.checksum, &out);
+    if (has_bases_) PutBytes(e.base.value_or(ChunkId{}), &out);
   }
   PackChecksum index_sum = PackChecksumOf(out);
   AppendLe64(size_, &out);
   AppendLe32(static_cast<uint32_t>(entries_.size()), &out);
   PutBytes(index_sum, &out);
-  out.append(kFooterMagic, kMagicSize);
+  out.append(has_bases_ ? kDeltaFooterMagic : kFooterMagic, kMagicSize);
   return out;
 }
 
@@ -113,13 +122,15 @@ absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t f
                                                    " bytes, expected ", kPackFooterSize));
   }
   absl::string_view magic = footer.substr(kFooterMagicAt, kMagicSize);
-  if (magic != absl::string_view(kFooterMagic, kMagicSize)) {
+  const bool with_bases = magic == absl::string_view(kDeltaFooterMagic, kMagicSize);
+  if (magic != absl::string_view(kFooterMagic, kMagicSize) && !with_bases) {
     return absl::DataLossError(absl::StrCat("pack footer magic is \"", absl::CHexEscape(magic),
-                                            "\", expected \"", kFooterMagic,
-                                            "\" (truncated or not a pack)"));
+                                            "\", expected \"", kFooterMagic, "\" or \"",
+                                            kDeltaFooterMagic, "\" (truncated or not a pack)"));
   }
   PackFooter out{LoadLe64(footer.data() + kFooterIndexOffsetAt),
-                 LoadLe32(footer.data() + kFooterEntryCountAt)};
+                 LoadLe32(footer.data() + kFooterEntryCountAt),
+                 with_bases ? kPackDeltaIndexEntrySize : kPackIndexEntrySize};
   if (out.entry_count > kMaxPackEntries) {
     return absl::DataLossError(absl::StrCat("pack footer claims ", out.entry_count,
                                             " entries, over the limit of ", kMaxPackEntries));
@@ -131,7 +142,7 @@ absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t f
                                             file_size, " bytes"));
   }
   // entry_count <= 2^20, so the product cannot overflow.
-  const uint64_t expected = uint64_t{out.entry_count} * kPackIndexEntrySize;
+  const uint64_t expected = uint64_t{out.entry_count} * out.entry_size;
   if (index_end - out.index_offset != expected) {
     return absl::DataLossError(absl::StrCat("pack index spans ", index_end - out.index_offset,
                                             " bytes (offset ", out.index_offset, " to ", index_end,
@@ -143,17 +154,20 @@ absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t f
 absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
                                                        const PackFooter& footer,
                                                        absl::string_view footer_bytes) {
-  if (footer.entry_count > kMaxPackEntries) {
+  if (footer.entry_count > kMaxPackEntries ||
+      (footer.entry_size != kPackIndexEntrySize && footer.entry_size != kPackDeltaIndexEntrySize)) {
     return absl::InvalidArgumentError("pack footer was not decoded by DecodePackFooter");
   }
-  if (index.size() != uint64_t{footer.entry_count} * kPackIndexEntrySize) {
+  if (index.size() != uint64_t{footer.entry_count} * footer.entry_size) {
     return absl::InvalidArgumentError(absl::StrCat("pack index buffer is ", index.size(),
                                                    " bytes but the footer has ", footer.entry_count,
                                                    " entries"));
   }
   if (footer_bytes.size() != kPackFooterSize ||
       LoadLe64(footer_bytes.data() + kFooterIndexOffsetAt) != footer.index_offset ||
-      LoadLe32(footer_bytes.data() + kFooterEntryCountAt) != footer.entry_count) {
+      LoadLe32(footer_bytes.data() + kFooterEntryCountAt) != footer.entry_count ||
+      footer_bytes.substr(kFooterMagicAt) !=
+          (footer.entry_size == kPackDeltaIndexEntrySize ? kDeltaFooterMagic : kFooterMagic)) {
     return absl::InvalidArgumentError("pack footer bytes do not match the decoded footer");
   }
   if (PackChecksumOf(index) != GetBytes<16>(footer_bytes.data() + kFooterChecksumAt)) {
@@ -164,9 +178,13 @@ absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
   entries.reserve(footer.entry_count);
   uint64_t previous_end = kPackHeaderSize;
   for (uint32_t i = 0; i < footer.entry_count; ++i) {
-    const char* p = index.data() + size_t{i} * kPackIndexEntrySize;
+    const char* p = index.data() + size_t{i} * footer.entry_size;
     PackEntry e{GetBytes<32>(p), LoadLe64(p + 32), LoadLe32(p + 40), LoadLe32(p + 44),
                 GetBytes<16>(p + 48)};
+    if (footer.entry_size == kPackDeltaIndexEntrySize) {
+      ChunkId base = GetBytes<32>(p + kPackIndexEntrySize);
+      if (base != ChunkId{}) e.base = base;
+    }
     auto bad = [&](absl::string_view why) {
       return absl::DataLossError(absl::StrCat("pack index entry ", i, " (chunk ", Hex(e.id),
                                               ", offset ", e.offset, ", length ", e.length,

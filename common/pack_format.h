@@ -5,7 +5,12 @@
 //   "CAIRNPK1" | blob | blob | ... | index (kPackIndexEntrySize per blob) | footer
 //
 // Index entry: chunk id (32) | offset u64 | length u32 | raw size u32 | checksum (16)
-// Footer:      index offset u64 | entry count u32 | index checksum (16) | "CAIRNPKE"
+//              [| base chunk id (32), all zero for none: packs whose footer ends "CAIRNPKD"]
+// Footer:      index offset u64 | entry count u32 | index checksum (16) | "CAIRNPKE" or "CAIRNPKD"
+// A pack holding any checkpoint delta (common/delta_codec.h) records each
+// blob's base chunk in its index ("CAIRNPKD"), so the catalog can be rebuilt
+// from the packs with the chains that keep bases alive; others keep the
+// original 64-byte entries ("CAIRNPKE").
 // Integers are little-endian. Checksums are unkeyed BLAKE2b-128 (libsodium
 // crypto_generichash): of the blob for an entry, of the whole index for the footer.
 //
@@ -19,6 +24,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,11 +45,14 @@ struct PackEntry {
   uint32_t length;    // bytes of the sealed blob
   uint32_t raw_size;  // plaintext size before compression, for the catalog and buffer sizing
   PackChecksum checksum;
+  // The chunk a delta blob decodes against (common/delta_codec.h).
+  std::optional<ChunkId> base;
 };
 
 inline constexpr size_t kPackHeaderSize = 8;
-inline constexpr size_t kPackIndexEntrySize = 32 + 8 + 4 + 4 + 16;  // 64
-inline constexpr size_t kPackFooterSize = 8 + 4 + 16 + 8;           // 36
+inline constexpr size_t kPackIndexEntrySize = 32 + 8 + 4 + 4 + 16;            // 64
+inline constexpr size_t kPackDeltaIndexEntrySize = kPackIndexEntrySize + 32;  // 96
+inline constexpr size_t kPackFooterSize = 8 + 4 + 16 + 8;                     // 36
 inline constexpr uint32_t kMaxPackEntries = 1 << 20;
 // A sealed 16 MiB chunk plus generous room for framing and the AEAD tag. Also
 // the bound on raw_size, so readers may allocate from it.
@@ -64,7 +73,9 @@ class PackBuilder final {
   // checksum. InvalidArgument (and nothing recorded) unless 0 < blob.size() <=
   // kMaxBlobSize and raw_size <= kMaxBlobSize; ResourceExhausted when the
   // pack already holds kMaxPackEntries blobs: a reader would refuse such a pack.
-  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob);
+  // `base` names the chunk a delta blob decodes against (never all zero).
+  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob,
+                                const std::optional<ChunkId>& base = std::nullopt);
 
   // Bytes written so far: the header plus every blob added.
   uint64_t size() const { return size_; }
@@ -78,11 +89,13 @@ class PackBuilder final {
  private:
   uint64_t size_ = kPackHeaderSize;
   std::vector<PackEntry> entries_;
+  bool has_bases_ = false;
 };
 
 struct PackFooter {
   uint64_t index_offset;
   uint32_t entry_count;
+  size_t entry_size = kPackIndexEntrySize;  // kPackDeltaIndexEntrySize for "CAIRNPKD"
 };
 
 // DataLoss unless `header` is the pack magic.
@@ -94,7 +107,7 @@ absl::Status VerifyPackHeader(absl::string_view header);
 // not start at or after the header and end exactly where the footer starts
 // with exactly entry_count entries. InvalidArgument if `footer` has the wrong size.
 // After OK, the index is (file_size - kPackFooterSize - index_offset) bytes,
-// at most kMaxPackEntries * kPackIndexEntrySize (64 MiB).
+// at most kMaxPackEntries * kPackDeltaIndexEntrySize (96 MiB).
 absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t file_size);
 
 // Decodes the index bytes [footer.index_offset, footer start). DataLoss when

@@ -168,10 +168,10 @@ int Gc(AdminClient& client) {
   if (PrintedJson(*gc)) return 0;
   std::cout << absl::StrFormat(
       "%s%d chunks (%s), %d trees; %d packs deleted, %d compacted; %d chunks rescued by running "
-      "backups\n",
+      "backups; %d kept as bases of checkpoint deltas\n",
       request.dry_run() ? "would delete " : "deleted ", gc->chunks_deleted(),
       HumanBytes(gc->bytes_freed()), gc->trees_deleted(), gc->packs_deleted(),
-      gc->packs_compacted(), gc->chunks_rescued());
+      gc->packs_compacted(), gc->chunks_rescued(), gc->chunks_kept_as_bases());
   for (const std::string& p : gc->problems()) std::cout << "  problem: " << p << "\n";
   return gc->problems().empty() ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/limits.h"
 #include "common/status_macros.h"
 #include "server/catalog/rows.h"
 
@@ -24,8 +25,10 @@ PackRecord PackFromRow(const SqliteStatement& row, int first = 0) {
   return p;
 }
 
-// The one mapping of chunk columns (tenant_id, id, pack_id, offset, length, raw_size).
-constexpr char kChunkColumns[] = "c.tenant_id, c.id, c.pack_id, c.offset, c.length, c.raw_size";
+// The one mapping of chunk columns (tenant_id, id, pack_id, offset, length,
+// raw_size, base_id).
+constexpr char kChunkColumns[] =
+    "c.tenant_id, c.id, c.pack_id, c.offset, c.length, c.raw_size, c.base_id";
 ChunkRow ChunkFromRow(const SqliteStatement& row) {
   ChunkRow c;
   c.tenant = row.ColumnInt(0);
@@ -34,18 +37,72 @@ ChunkRow ChunkFromRow(const SqliteStatement& row) {
   c.offset = row.ColumnInt(3);
   c.length = static_cast<uint32_t>(row.ColumnInt(4));
   c.raw_size = static_cast<uint32_t>(row.ColumnInt(5));
+  c.base_id = row.ColumnBlob(6);
   return c;
 }
 
+// A chunk the tenant holds in a healthy copy (pack not quarantined, not
+// reported damaged); its base_id column (NULL for a whole chunk).
+constexpr char kHealthySql[] =
+    "SELECT c.base_id FROM chunks c JOIN packs p ON p.id=c.pack_id "
+    "WHERE c.tenant_id=? AND c.id=? AND p.quarantined=0 AND c.damaged=0";
+
 }  // namespace
+
+absl::StatusOr<std::optional<int>> ChunkStore::ChainDepth(SqliteStatement* healthy, int64_t tenant,
+                                                          absl::string_view id) {
+  std::string at(id);
+  for (int depth = 0; depth <= kMaxDeltaDepth; ++depth) {
+    healthy->Reset();
+    healthy->Bind(1, tenant);
+    healthy->BindBlob(2, at);
+    ASSIGN_OR_RETURN(bool found, healthy->Step());
+    if (!found) return std::nullopt;
+    std::string base = healthy->ColumnBlob(0);
+    if (base.empty()) return depth;
+    at = std::move(base);
+  }
+  return std::nullopt;  // longer than any chain cairn writes: not readable as stored
+}
 
 absl::StatusOr<std::vector<uint32_t>> ChunkStore::FindMissing(int64_t tenant,
                                                               absl::Span<const std::string> ids) {
   absl::MutexLock lock(&mu_);
-  return MissingIndexes(db_.get(),
-                        "SELECT 1 FROM chunks c JOIN packs p ON p.id=c.pack_id "
-                        "WHERE c.tenant_id=? AND c.id=? AND p.quarantined=0 AND c.damaged=0",
-                        tenant, ids);
+  ASSIGN_OR_RETURN(SqliteStatement healthy, db_->Prepare(kHealthySql));
+  std::vector<uint32_t> missing;
+  for (uint32_t i = 0; i < ids.size(); ++i) {
+    ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, ids[i]));
+    if (!depth.has_value()) missing.push_back(i);
+  }
+  return missing;
+}
+
+absl::StatusOr<std::vector<std::optional<int>>> ChunkStore::ChainDepths(
+    int64_t tenant, absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement healthy, db_->Prepare(kHealthySql));
+  std::vector<std::optional<int>> depths;
+  depths.reserve(ids.size());
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, id));
+    depths.push_back(depth);
+  }
+  return depths;
+}
+
+absl::StatusOr<std::vector<ChunkRow>> ChunkStore::DeltaPage(int64_t after_tenant,
+                                                            absl::string_view after_id,
+                                                            uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement page,
+                   db_->Prepare(absl::StrCat("SELECT ", kChunkColumns,
+                                             " FROM chunks c WHERE c.base_id IS NOT NULL AND "
+                                             "(c.tenant_id, c.id) > (?, ?) "
+                                             "ORDER BY c.tenant_id, c.id LIMIT ?")));
+  page.Bind(1, after_tenant);
+  page.BindBlob(2, after_id);
+  page.Bind(3, static_cast<int64_t>(limit));
+  return MapRows<ChunkRow>(page, ChunkFromRow);
 }
 
 absl::StatusOr<int64_t> ChunkStore::InsertPack(absl::string_view tier, absl::string_view name,
@@ -103,10 +160,10 @@ absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_i
   const int64_t now_ms = absl::ToUnixMillis(clock_());
   // A quarantined or damaged copy of a chunk is replaced by the new, good one.
   ASSIGN_OR_RETURN(SqliteStatement chunk, db_->Prepare(R"sql(
-      INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size)
-      VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+      INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size, base_id)
+      VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
       ON CONFLICT(tenant_id, id) DO UPDATE SET
-        pack_id=?3, offset=?4, length=?5, raw_size=?6, damaged=0
+        pack_id=?3, offset=?4, length=?5, raw_size=?6, base_id=?7, damaged=0
       WHERE chunks.damaged != 0
          OR (SELECT quarantined FROM packs WHERE id=chunks.pack_id) != 0)sql"));
   uint64_t added = 0;
@@ -123,6 +180,11 @@ absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_i
     chunk.Bind(4, static_cast<int64_t>(c.offset));
     chunk.Bind(5, c.length);
     chunk.Bind(6, c.raw_size);
+    if (c.base_id.empty()) {
+      chunk.BindNull(7);
+    } else {
+      chunk.BindBlob(7, c.base_id);
+    }
     RETURN_IF_ERROR(chunk.Run());
     added += db_->Changes();
   }

@@ -32,9 +32,15 @@ class ChunkStore final {
   ChunkStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock)
       : db_(std::move(db)), clock_(std::move(clock)) {}
 
-  // Indexes into `ids` of the chunks this tenant does not hold in a healthy pack.
+  // Indexes into `ids` of the chunks this tenant does not hold in a healthy
+  // pack. A checkpoint delta counts as held only while every chunk of its
+  // chain (its base, the base's base, ...) is held.
   absl::StatusOr<std::vector<uint32_t>> FindMissing(int64_t tenant,
                                                     absl::Span<const std::string> ids);
+  // For each id: how many bases its chain has (0 for a whole chunk), or
+  // nullopt when the tenant does not hold it readable (as FindMissing).
+  absl::StatusOr<std::vector<std::optional<int>>> ChainDepths(int64_t tenant,
+                                                              absl::Span<const std::string> ids);
   // Records a durable pack and its chunks in one transaction. A chunk the
   // tenant already has keeps its first location; returns how many were new.
   absl::StatusOr<uint64_t> AddPack(int64_t tenant, absl::string_view tier,
@@ -68,6 +74,10 @@ class ChunkStore final {
   // `packs_before_ms`, at most `limit`.
   absl::StatusOr<std::vector<ChunkRow>> Page(int64_t after_tenant, absl::string_view after_id,
                                              int64_t packs_before_ms, uint32_t limit);
+  // The checkpoint deltas (rows with a base) after (tenant, id) in key
+  // order, at most `limit`: a collection keeps the base of every delta it keeps.
+  absl::StatusOr<std::vector<ChunkRow>> DeltaPage(int64_t after_tenant, absl::string_view after_id,
+                                                  uint32_t limit);
   // Deletes chunk rows and then every pack row left without chunks, in one
   // transaction; returns those packs (their objects are the caller's to delete).
   absl::StatusOr<std::vector<PackRecord>> Delete(absl::Span<const TenantObject> chunks,
@@ -92,6 +102,11 @@ class ChunkStore final {
   absl::StatusOr<CatalogTotals> Totals();
 
  private:
+  // Walks a chunk's chain with `healthy` (kHealthySql): its depth, or
+  // nullopt when a link is missing, unhealthy or beyond kMaxDeltaDepth.
+  absl::StatusOr<std::optional<int>> ChainDepth(SqliteStatement* healthy, int64_t tenant,
+                                                absl::string_view id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name, uint64_t size,
                                      uint64_t entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<PackRecord>> DeleteEmptyPacks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

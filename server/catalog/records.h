@@ -29,6 +29,7 @@ struct StoredChunk {
   uint32_t length = 0;
   uint32_t raw_size = 0;
   int64_t from_pack = 0;
+  std::string base_id;  // a checkpoint delta's base chunk; empty for a whole chunk
 };
 
 struct PackRecord {
@@ -57,6 +58,7 @@ struct ChunkRow {
   uint64_t offset = 0;
   uint32_t length = 0;
   uint32_t raw_size = 0;
+  std::string base_id;  // a checkpoint delta's base chunk; empty for a whole chunk
 };
 
 // A stored tree row, with its bytes.

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS chunks(
   length INTEGER NOT NULL,
   raw_size INTEGER NOT NULL,
   damaged INTEGER NOT NULL DEFAULT 0,
+  -- A checkpoint delta's base chunk (common/delta_codec.h): kept while this
+  -- row lives; NULL for a whole chunk.
+  base_id BLOB,
   PRIMARY KEY(tenant_id, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks(pack_id);
 -- The copy a chunk had before an agent reported it damaged and a new copy
@@ -144,6 +147,9 @@ constexpr absl::string_view kFromVersion1 =
 // mirrors them on the tiers; NULL, so the mirror writes every one once.
 constexpr absl::string_view kFromVersion3 = "ALTER TABLE trees ADD COLUMN tier_pack TEXT;";
 
+// From version 4 (and earlier): chunks gain the base of a checkpoint delta.
+constexpr absl::string_view kFromVersion4 = "ALTER TABLE chunks ADD COLUMN base_id BLOB;";
+
 // The version a catalog was written at, or nullopt for a new (empty) one.
 // Reads only: a catalog of another version must be left exactly as it was.
 absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
@@ -163,10 +169,11 @@ absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
 absl::Status MigrateCatalog(SqliteDb* db) {
   ASSIGN_OR_RETURN(std::optional<std::string> version, StoredVersion(db));
   // Version 2 to 3 only adds tables (pack_copies), which kSchema creates.
-  if (version == "1" || version == "2" || version == "3") {
+  if (version == "1" || version == "2" || version == "3" || version == "4") {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db));
     if (version == "1") RETURN_IF_ERROR(db->Exec(kFromVersion1));
-    RETURN_IF_ERROR(db->Exec(kFromVersion3));
+    if (version != "4") RETURN_IF_ERROR(db->Exec(kFromVersion3));
+    RETURN_IF_ERROR(db->Exec(kFromVersion4));
     RETURN_IF_ERROR(db->Exec(kSchema));
     ASSIGN_OR_RETURN(SqliteStatement put,
                      db->Prepare("UPDATE meta SET value=? WHERE key='schema_version'"));

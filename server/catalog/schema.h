@@ -8,7 +8,7 @@
 
 namespace cairn {
 
-inline constexpr int kCatalogSchemaVersion = 4;
+inline constexpr int kCatalogSchemaVersion = 5;
 
 // Creates missing tables and indexes and records the schema version, or
 // brings a version 1 catalog to this version (in one transaction);

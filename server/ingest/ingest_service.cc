@@ -152,7 +152,65 @@ absl::StatusOr<v1::FindMissingChunksResponse> IngestService::FindMissingChunks(
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kChunk, job.tenant, ids));
   v1::FindMissingChunksResponse response;
   response.mutable_missing()->Add(missing.begin(), missing.end());
+  if (request.base_ids_size() == 0 || request.max_chain() == 0) return response;
+  ASSIGN_OR_RETURN(std::vector<uint32_t> usable, UsableBases(job.tenant, request, missing));
+  response.mutable_usable_bases()->Add(usable.begin(), usable.end());
   return response;
+}
+
+absl::StatusOr<std::vector<uint32_t>> IngestService::UsableBases(
+    int64_t tenant, const v1::FindMissingChunksRequest& request,
+    const std::vector<uint32_t>& missing) {
+  if (request.base_ids_size() != request.ids_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("FindMissingChunks: ", request.base_ids_size(),
+                                                   " base ids for ", request.ids_size(),
+                                                   " ids; give one per id (empty for none)"));
+  }
+  if (request.max_chain() > static_cast<uint32_t>(kMaxDeltaDepth)) {
+    return absl::InvalidArgumentError(absl::StrCat("FindMissingChunks: max_chain ",
+                                                   request.max_chain(), " is over the limit of ",
+                                                   kMaxDeltaDepth));
+  }
+  // The proposed bases of the missing ids, asked through the GC guard so a
+  // "usable" answer keeps the base as a "present" answer keeps a chunk.
+  std::vector<uint32_t> asked;  // indexes into `missing`
+  std::vector<std::string> bases;
+  for (uint32_t m = 0; m < missing.size(); ++m) {
+    const std::string& base = request.base_ids(static_cast<int>(missing[m]));
+    if (base.empty()) continue;
+    if (base.size() != kChunkIdBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("a base id must be ", kChunkIdBytes,
+                                                     " bytes (or empty), got ", base.size()));
+    }
+    if (base == request.ids(static_cast<int>(missing[m]))) continue;
+    asked.push_back(m);
+    bases.push_back(base);
+  }
+  if (bases.empty()) return std::vector<uint32_t>();
+  const int max_chain = static_cast<int>(request.max_chain());
+  ASSIGN_OR_RETURN(std::vector<uint32_t> unusable,
+                   guard_->FindMissingAndProtect(
+                       GcObject::kChunk, bases, [&]() -> absl::StatusOr<std::vector<uint32_t>> {
+                         ASSIGN_OR_RETURN(std::vector<std::optional<int>> depths,
+                                          catalog_->chunks().ChainDepths(tenant, bases));
+                         std::vector<uint32_t> out;
+                         for (uint32_t i = 0; i < depths.size(); ++i) {
+                           if (!depths[i].has_value() || *depths[i] + 1 > max_chain) {
+                             out.push_back(i);
+                           }
+                         }
+                         return out;
+                       }));
+  std::vector<uint32_t> usable;
+  size_t u = 0;
+  for (uint32_t i = 0; i < asked.size(); ++i) {
+    if (u < unusable.size() && unusable[u] == i) {
+      ++u;
+      continue;
+    }
+    usable.push_back(missing[asked[i]]);
+  }
+  return usable;
 }
 
 absl::StatusOr<std::unique_ptr<PackIngest>> IngestService::StartUpload(const Caller& caller,

@@ -77,6 +77,11 @@ class IngestService final {
   // found stays until the job ends.
   absl::StatusOr<std::vector<uint32_t>> Missing(GcObject kind, int64_t tenant,
                                                 absl::Span<const std::string> ids);
+  // The indexes of request.ids (among `missing`) whose proposed base the
+  // tenant holds with a chain shorter than request.max_chain.
+  absl::StatusOr<std::vector<uint32_t>> UsableBases(int64_t tenant,
+                                                    const v1::FindMissingChunksRequest& request,
+                                                    const std::vector<uint32_t>& missing);
   // `earlier` holds the ids of trees sent before this one in the same call:
   // they count as stored (they are written together, after validation).
   absl::Status ValidateTree(int64_t tenant, absl::string_view id, absl::string_view data,

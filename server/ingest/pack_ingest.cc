@@ -18,15 +18,16 @@ PackIngest::PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t 
       pack_target_bytes_(pack_target_bytes),
       charge_(std::move(charge)) {}
 
-absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed) {
+absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
+                             absl::string_view base_id) {
   RETURN_IF_ERROR(failed_);
-  absl::Status status = AddOrFail(id, raw_size, sealed);
+  absl::Status status = AddOrFail(id, raw_size, sealed, base_id);
   if (!status.ok()) failed_ = status;
   return status;
 }
 
 absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
-                                   absl::string_view sealed) {
+                                   absl::string_view sealed, absl::string_view base_id) {
   if (id.size() != kChunkIdBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("chunk id must be ", kChunkIdBytes, " bytes, got ", id.size()));
@@ -45,17 +46,44 @@ absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
     ++stats_.chunks_already_present;
     return absl::OkStatus();
   }
+  std::optional<ChunkId> base;
+  if (!base_id.empty()) RETURN_IF_ERROR(CheckBase(id, base_id, &base));
   if (charge_) RETURN_IF_ERROR(charge_(sealed.size()));
   if (pack_ == nullptr) {
     ASSIGN_OR_RETURN(pack_, PackWriter::Create(tier_));
   }
   ChunkId chunk_id;
   std::memcpy(chunk_id.data(), id.data(), kChunkIdBytes);
-  ASSIGN_OR_RETURN(PackEntry entry, pack_->Add(chunk_id, raw_size, sealed));
-  pending_.push_back(StoredChunk{std::string(id), entry.offset, entry.length, raw_size});
+  ASSIGN_OR_RETURN(PackEntry entry, pack_->Add(chunk_id, raw_size, sealed, base));
+  pending_.push_back(
+      StoredChunk{std::string(id), entry.offset, entry.length, raw_size, 0, std::string(base_id)});
   in_open_pack_.insert(std::string(id));
   // Tiny chunks can fill a pack's index long before its byte target.
   if (pack_->Full(pack_target_bytes_)) return SealPack();
+  return absl::OkStatus();
+}
+
+absl::Status PackIngest::CheckBase(absl::string_view id, absl::string_view base_id,
+                                   std::optional<ChunkId>* base) {
+  if (base_id.size() != kChunkIdBytes || base_id == id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk ", HexOf(id), ": a delta's base is another chunk's 32-byte id, got ",
+                     base_id.size(), " bytes", base_id == id ? " (the chunk itself)" : ""));
+  }
+  // The agent was told the base is usable (FindMissingChunks, through the GC
+  // guard, so a collection keeps it); checked again so a row never names a
+  // base that is not there or a chain longer than kMaxDeltaDepth.
+  const std::string one(base_id);
+  ASSIGN_OR_RETURN(std::vector<std::optional<int>> depth,
+                   chunks_->ChainDepths(tenant_, absl::MakeConstSpan(&one, 1)));
+  if (!depth[0].has_value() || *depth[0] >= kMaxDeltaDepth) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "chunk ", HexOf(id), " is a delta of chunk ", HexOf(base_id), ", which ",
+        depth[0].has_value() ? "already ends a chain of the longest length" : "is not stored",
+        "; ask FindMissingChunks which bases are usable"));
+  }
+  base->emplace();
+  std::memcpy((*base)->data(), base_id.data(), kChunkIdBytes);
   return absl::OkStatus();
 }
 

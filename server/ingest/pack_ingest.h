@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,15 +41,21 @@ class PackIngest final {
   PackIngest(const PackIngest&) = delete;
   PackIngest& operator=(const PackIngest&) = delete;
 
-  // Checks framing (id length, sizes within bounds) and appends. After an
-  // error the ingest stays failed and stores nothing more.
-  absl::Status Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed);
+  // Checks framing (id length, sizes within bounds) and appends. A checkpoint
+  // delta names its `base_id`, which the tenant must hold with a chain
+  // shorter than kMaxDeltaDepth. After an error the ingest stays failed and
+  // stores nothing more.
+  absl::Status Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
+                   absl::string_view base_id = {});
   // Makes everything added durable and catalogued.
   absl::Status Finish();
   const IngestStats& stats() const { return stats_; }
 
  private:
-  absl::Status AddOrFail(absl::string_view id, uint32_t raw_size, absl::string_view sealed);
+  absl::Status AddOrFail(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
+                         absl::string_view base_id);
+  absl::Status CheckBase(absl::string_view id, absl::string_view base_id,
+                         std::optional<ChunkId>* base);
   absl::Status SealPack();
 
   ChunkStore* chunks_;

@@ -30,10 +30,11 @@ absl::Status PackWriter::Fail(absl::Status status) {
 }
 
 absl::StatusOr<PackEntry> PackWriter::Add(const ChunkId& id, uint32_t raw_size,
-                                          absl::string_view sealed) {
+                                          absl::string_view sealed,
+                                          const std::optional<ChunkId>& base) {
   RETURN_IF_ERROR(failed_);
   // Recorded before the bytes go out: a refused blob leaves the pack as it was.
-  ASSIGN_OR_RETURN(PackEntry entry, builder_.Add(id, raw_size, sealed));
+  ASSIGN_OR_RETURN(PackEntry entry, builder_.Add(id, raw_size, sealed, base));
   absl::Status appended = writer_->Append(sealed);
   if (!appended.ok()) return Fail(std::move(appended));
   return entry;

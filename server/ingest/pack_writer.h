@@ -27,7 +27,8 @@ class PackWriter final {
   PackWriter& operator=(const PackWriter&) = delete;
 
   // Appends one sealed blob; its place in the pack.
-  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view sealed);
+  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view sealed,
+                                const std::optional<ChunkId>& base = std::nullopt);
   // Writes the index and footer and makes the object durable.
   absl::Status Commit();
 

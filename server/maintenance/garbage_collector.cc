@@ -246,6 +246,9 @@ class Collection final {
       }
     }
     referenced = {};
+    // Every checkpoint delta's base: a delta that stays keeps its chain.
+    absl::flat_hash_map<ObjKey, ObjKey> base_of;
+    RETURN_IF_ERROR(LoadDeltaBases(&base_of));
     std::vector<std::string> candidate_ids;
     candidate_ids.reserve(candidates.size());
     for (const ChunkRow& c : candidates) candidate_ids.push_back(c.id);
@@ -255,7 +258,7 @@ class Collection final {
 
     std::vector<PackRecord> emptied;
     RETURN_IF_ERROR(guard_->Sweep([&](const GcGuard::Sparer& sparer) -> absl::Status {
-      std::vector<TenantObject> doomed;
+      absl::flat_hash_set<ObjKey> going;
       for (const ChunkRow& c : candidates) {
         GcSpare why = sparer.Why(GcObject::kChunk, c.id);
         if (why == GcSpare::kRescued) {
@@ -263,11 +266,17 @@ class Collection final {
         } else if (why == GcSpare::kMaybeReused) {
           ++report_.spared_maybe_reused;
         } else {
-          doomed.push_back(TenantObject{c.tenant, c.id});
-          Removed& r = removed_[c.pack_id];
-          ++r.chunks;
-          r.bytes += c.length;
+          going.insert(*KeyOf(c.tenant, c.id));
         }
+      }
+      report_.chunks_kept_as_bases = KeepBases(base_of, &going);
+      std::vector<TenantObject> doomed;
+      for (const ChunkRow& c : candidates) {
+        if (!going.contains(*KeyOf(c.tenant, c.id))) continue;
+        doomed.push_back(TenantObject{c.tenant, c.id});
+        Removed& r = removed_[c.pack_id];
+        ++r.chunks;
+        r.bytes += c.length;
       }
       if (options_.dry_run) {
         report_.chunks_deleted = doomed.size();
@@ -280,6 +289,43 @@ class Collection final {
     RETURN_IF_ERROR(Phase(GcPhase::kChunksSwept));
     if (!emptied.empty()) RETURN_IF_ERROR(BeforeDelete());
     return DeleteObjects(emptied, GcPhase::kEmptyPackDeleted);
+  }
+
+  absl::Status LoadDeltaBases(absl::flat_hash_map<ObjKey, ObjKey>* base_of) {
+    int64_t after_tenant = 0;
+    std::string after_id;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<ChunkRow> page,
+                       catalog_->chunks().DeltaPage(after_tenant, after_id, kChunkPage));
+      if (page.empty()) return absl::OkStatus();
+      after_tenant = page.back().tenant;
+      after_id = page.back().id;
+      for (const ChunkRow& c : page) {
+        std::optional<ObjKey> delta = KeyOf(c.tenant, c.id);
+        std::optional<ObjKey> base = KeyOf(c.tenant, c.base_id);
+        if (delta.has_value() && base.has_value()) base_of->emplace(*delta, *base);
+      }
+    }
+  }
+
+  // Takes out of `going` every chunk that a delta staying (not in `going`)
+  // decodes from, through its whole chain; how many were taken out.
+  static uint64_t KeepBases(const absl::flat_hash_map<ObjKey, ObjKey>& base_of,
+                            absl::flat_hash_set<ObjKey>* going) {
+    uint64_t kept = 0;
+    std::vector<ObjKey> stack;
+    for (const auto& [delta, base] : base_of) {
+      if (!going->contains(delta)) stack.push_back(delta);
+    }
+    while (!stack.empty()) {
+      ObjKey delta = stack.back();
+      stack.pop_back();
+      auto it = base_of.find(delta);
+      if (it == base_of.end() || going->erase(it->second) == 0) continue;
+      ++kept;
+      stack.push_back(it->second);  // a base that is a delta keeps its own base
+    }
+    return kept;
   }
 
   // Deletes the objects of packs whose rows are gone (committed).

@@ -70,7 +70,8 @@ struct GcOptions {
 struct GcReport {
   uint64_t trees_deleted = 0;
   uint64_t chunks_deleted = 0;
-  uint64_t chunks_rescued = 0;  // reported present to a backup during this run
+  uint64_t chunks_rescued = 0;        // reported present to a backup during this run
+  uint64_t chunks_kept_as_bases = 0;  // unreferenced, kept as bases of checkpoint deltas
   uint64_t trees_rescued = 0;
   uint64_t spared_maybe_reused = 0;  // chunks and trees the reuse log may hold
   uint64_t packs_deleted = 0;        // emptied packs, old packs of compactions, orphans

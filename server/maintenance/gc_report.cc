@@ -40,6 +40,7 @@ v1::GcResponse GcReport::ToProto() const {
   response.set_packs_compacted(packs_compacted);
   response.set_trees_deleted(trees_deleted);
   response.set_chunks_rescued(chunks_rescued);
+  response.set_chunks_kept_as_bases(chunks_kept_as_bases);
   for (const std::string& p : problems) response.add_problems(p);
   return response;
 }

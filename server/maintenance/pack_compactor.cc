@@ -45,9 +45,14 @@ absl::Status PackCompactor::CopyLive(const PackRecord& pack, CompactionCounts* c
   for (size_t i = 0; i < live.size(); ++i) {
     ChunkId id;
     std::memcpy(id.data(), live[i].id.data(), kChunkIdBytes);
-    ASSIGN_OR_RETURN(PackEntry entry, writer_->Add(id, live[i].raw_size, blobs[i]));
-    moves_.push_back(
-        StoredChunk{live[i].id, entry.offset, entry.length, live[i].raw_size, pack.id});
+    std::optional<ChunkId> base;
+    if (live[i].base_id.size() == kChunkIdBytes) {
+      base.emplace();
+      std::memcpy(base->data(), live[i].base_id.data(), kChunkIdBytes);
+    }
+    ASSIGN_OR_RETURN(PackEntry entry, writer_->Add(id, live[i].raw_size, blobs[i], base));
+    moves_.push_back(StoredChunk{live[i].id, entry.offset, entry.length, live[i].raw_size, pack.id,
+                                 live[i].base_id});
   }
   ++sources_;
   if (writer_->Full(target_bytes_)) RETURN_IF_ERROR(Flush(counts));

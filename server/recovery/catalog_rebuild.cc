@@ -17,6 +17,7 @@
 #include "cairn/v1/types.pb.h"
 #include "common/file_util.h"
 #include "common/ids.h"
+#include "common/limits.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "server/catalog/sqlite_db.h"
@@ -34,7 +35,8 @@ constexpr char kScratchSchema[] = R"sql(
 PRAGMA journal_mode=OFF;
 PRAGMA synchronous=OFF;
 CREATE TABLE entries(id BLOB PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL,
-                     length INTEGER NOT NULL, raw_size INTEGER NOT NULL) WITHOUT ROWID;
+                     length INTEGER NOT NULL, raw_size INTEGER NOT NULL, base BLOB)
+  WITHOUT ROWID;
 CREATE TABLE packs(name TEXT PRIMARY KEY, tier INTEGER NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE pending(tenant INTEGER NOT NULL, id BLOB NOT NULL, PRIMARY KEY(tenant, id))
   WITHOUT ROWID;
@@ -123,7 +125,7 @@ class Importer {
   absl::Status IndexPacks() {
     ASSIGN_OR_RETURN(SqliteStatement entry,
                      scratch_->Prepare("INSERT OR IGNORE INTO entries(id, pack, offset, length, "
-                                       "raw_size) VALUES(?, ?, ?, ?, ?)"));
+                                       "raw_size, base) VALUES(?, ?, ?, ?, ?, ?)"));
     ASSIGN_OR_RETURN(SqliteStatement pack,
                      scratch_->Prepare("INSERT INTO packs(name, tier, size) VALUES(?, ?, ?)"));
     for (auto& [name, holders] : packs_) {
@@ -152,6 +154,12 @@ class Importer {
           entry.Bind(3, static_cast<int64_t>(e.offset));
           entry.Bind(4, e.length);
           entry.Bind(5, e.raw_size);
+          if (e.base.has_value()) {
+            entry.BindBlob(6, absl::string_view(reinterpret_cast<const char*>(e.base->data()),
+                                                e.base->size()));
+          } else {
+            entry.BindNull(6);
+          }
           RETURN_IF_ERROR(entry.Run());
         }
         RETURN_IF_ERROR(scratch_->Exec("COMMIT"));
@@ -243,7 +251,7 @@ class Importer {
     ASSIGN_OR_RETURN(SqliteStatement good,
                      scratch_->Prepare("SELECT 1 FROM good_trees WHERE tenant=? AND id=?"));
     ASSIGN_OR_RETURN(SqliteStatement in_pack,
-                     scratch_->Prepare("SELECT 1 FROM entries WHERE id=?"));
+                     scratch_->Prepare("SELECT base FROM entries WHERE id=?"));
     ASSIGN_OR_RETURN(SqliteStatement pend,
                      scratch_->Prepare("INSERT OR IGNORE INTO pending(tenant, id) "
                                        "VALUES(?, ?)"));
@@ -275,17 +283,35 @@ class Importer {
                        catalog_->chunks().LocateMany(tenant, chunks));
       for (size_t i = 0; i < chunks.size(); ++i) {
         if (located[i].has_value()) continue;
-        in_pack.Reset();
-        in_pack.BindBlob(1, chunks[i]);
-        ASSIGN_OR_RETURN(bool found, in_pack.Step());
-        if (!found) {
-          return std::optional<std::string>(
-              absl::StrCat("chunk ", HexOf(chunks[i]), " is in no pack"));
+        // A checkpoint delta needs its chain of bases too (a base the
+        // catalog already holds brought its own chain).
+        std::string id = chunks[i];
+        for (int depth = 0; !id.empty(); ++depth) {
+          in_pack.Reset();
+          in_pack.BindBlob(1, id);
+          ASSIGN_OR_RETURN(bool found, in_pack.Step());
+          if (!found) {
+            return std::optional<std::string>(
+                depth == 0 ? absl::StrCat("chunk ", HexOf(id), " is in no pack")
+                           : absl::StrCat("chunk ", HexOf(chunks[i]), " is a delta of chunk ",
+                                          HexOf(id), ", which is in no pack"));
+          }
+          if (depth > kMaxDeltaDepth) {
+            return std::optional<std::string>(absl::StrCat(
+                "chunk ", HexOf(chunks[i]), " is a delta in a chain longer than ", kMaxDeltaDepth));
+          }
+          std::string base = in_pack.ColumnBlob(0);
+          pend.Reset();
+          pend.Bind(1, tenant);
+          pend.BindBlob(2, id);
+          RETURN_IF_ERROR(pend.Run());
+          if (!base.empty()) {
+            ASSIGN_OR_RETURN(std::optional<ChunkLocation> held,
+                             catalog_->chunks().Locate(tenant, base));
+            if (held.has_value()) break;
+          }
+          id = std::move(base);
         }
-        pend.Reset();
-        pend.Bind(1, tenant);
-        pend.BindBlob(2, chunks[i]);
-        RETURN_IF_ERROR(pend.Run());
       }
     }
     RETURN_IF_ERROR(scratch_->Exec("BEGIN"));
@@ -307,7 +333,7 @@ class Importer {
   // Catalogues the chunks the whole snapshots need, pack by pack.
   absl::Status CatalogueWanted() {
     ASSIGN_OR_RETURN(SqliteStatement list, scratch_->Prepare(R"sql(
-        SELECT w.tenant, e.pack, p.tier, p.size, w.id, e.offset, e.length, e.raw_size
+        SELECT w.tenant, e.pack, p.tier, p.size, w.id, e.offset, e.length, e.raw_size, e.base
         FROM wanted w JOIN entries e ON e.id = w.id JOIN packs p ON p.name = e.pack
         ORDER BY e.pack, w.tenant, e.offset)sql"));
     int64_t tenant = 0;
@@ -354,6 +380,7 @@ class Importer {
       c.offset = static_cast<uint64_t>(list.ColumnInt(5));
       c.length = static_cast<uint32_t>(list.ColumnInt(6));
       c.raw_size = static_cast<uint32_t>(list.ColumnInt(7));
+      c.base_id = list.ColumnBlob(8);
     }
     return flush();
   }

@@ -19,19 +19,21 @@ class AgentServiceImpl final : public v1::AgentService::Service {
   grpc::Status Hello(ServerContext* context, const v1::HelloRequest* request,
                      v1::HelloResponse* response) override {
     return gate_.Unary(context, CAIRN_METHOD(AgentService, Hello), *request, response,
-                 [&](const Caller& c) { return core_->control().Hello(c, *request); });
+                       [&](const Caller& c) { return core_->control().Hello(c, *request); });
   }
 
   grpc::Status BeginBackup(ServerContext* context, const v1::BeginBackupRequest* request,
                            v1::BeginBackupResponse* response) override {
     return gate_.Unary(context, CAIRN_METHOD(AgentService, BeginBackup), *request, response,
-                 [&](const Caller& c) { return core_->ingest().BeginBackup(c, *request); });
+                       [&](const Caller& c) { return core_->ingest().BeginBackup(c, *request); });
   }
 
-  grpc::Status FindMissingChunks(ServerContext* context, const v1::FindMissingChunksRequest* request,
+  grpc::Status FindMissingChunks(ServerContext* context,
+                                 const v1::FindMissingChunksRequest* request,
                                  v1::FindMissingChunksResponse* response) override {
-    return gate_.Unary(context, CAIRN_METHOD(AgentService, FindMissingChunks), *request, response,
-                 [&](const Caller& c) { return core_->ingest().FindMissingChunks(c, *request); });
+    return gate_.Unary(
+        context, CAIRN_METHOD(AgentService, FindMissingChunks), *request, response,
+        [&](const Caller& c) { return core_->ingest().FindMissingChunks(c, *request); });
   }
 
   grpc::Status UploadChunks(ServerContext* context,
@@ -48,7 +50,8 @@ class AgentServiceImpl final : public v1::AgentService::Service {
         core_->ingest().StartUpload(*caller, chunk.job_id());
     if (!ingest.ok()) return ToGrpcStatus(ingest.status());
     do {
-      absl::Status status = (*ingest)->Add(chunk.id(), chunk.size(), chunk.sealed());
+      absl::Status status =
+          (*ingest)->Add(chunk.id(), chunk.size(), chunk.sealed(), chunk.base_id());
       if (!status.ok()) return ToGrpcStatus(status);
     } while (reader->Read(&chunk));
     // A stream the client abandoned half-way stores nothing unfinished.
@@ -64,38 +67,41 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
   grpc::Status FindMissingTrees(ServerContext* context, const v1::FindMissingTreesRequest* request,
                                 v1::FindMissingTreesResponse* response) override {
-    return gate_.Unary(context, CAIRN_METHOD(AgentService, FindMissingTrees), *request, response,
-                 [&](const Caller& c) { return core_->ingest().FindMissingTrees(c, *request); });
+    return gate_.Unary(
+        context, CAIRN_METHOD(AgentService, FindMissingTrees), *request, response,
+        [&](const Caller& c) { return core_->ingest().FindMissingTrees(c, *request); });
   }
 
   grpc::Status PutTrees(ServerContext* context, const v1::PutTreesRequest* request,
                         v1::PutTreesResponse* response) override {
     return gate_.Unary(context, CAIRN_METHOD(AgentService, PutTrees), *request, response,
-                 [&](const Caller& c) { return core_->ingest().PutTrees(c, *request); });
+                       [&](const Caller& c) { return core_->ingest().PutTrees(c, *request); });
   }
 
   grpc::Status GetTree(ServerContext* context, const v1::GetTreeRequest* request,
                        v1::GetTreeResponse* response) override {
     return gate_.Unary(context, CAIRN_METHOD(AgentService, GetTree), *request, response,
-                 [&](const Caller& c) { return core_->reader().GetTree(c, *request); });
+                       [&](const Caller& c) { return core_->reader().GetTree(c, *request); });
   }
 
   grpc::Status GetTrees(ServerContext* context, const v1::GetTreesRequest* request,
                         v1::GetTreesResponse* response) override {
     return gate_.Unary(context, CAIRN_METHOD(AgentService, GetTrees), *request, response,
-                 [&](const Caller& c) { return core_->reader().GetTrees(c, *request); });
+                       [&](const Caller& c) { return core_->reader().GetTrees(c, *request); });
   }
 
   grpc::Status CommitSnapshot(ServerContext* context, const v1::CommitSnapshotRequest* request,
                               v1::CommitSnapshotResponse* response) override {
-    return gate_.Unary(context, CAIRN_METHOD(AgentService, CommitSnapshot), *request, response,
-                 [&](const Caller& c) { return core_->ingest().CommitSnapshot(c, *request); });
+    return gate_.Unary(
+        context, CAIRN_METHOD(AgentService, CommitSnapshot), *request, response,
+        [&](const Caller& c) { return core_->ingest().CommitSnapshot(c, *request); });
   }
 
   grpc::Status FinishJob(ServerContext* context, const v1::FinishJobRequest* request,
                          v1::FinishJobResponse*) override {
-    return gate_.UnaryStatus(context, CAIRN_METHOD(AgentService, FinishJob), *request,
-                       [&](const Caller& c) { return core_->orders().FinishJob(c, *request); });
+    return gate_.UnaryStatus(
+        context, CAIRN_METHOD(AgentService, FinishJob), *request,
+        [&](const Caller& c) { return core_->orders().FinishJob(c, *request); });
   }
 
   grpc::Status ReadChunks(ServerContext* context, const v1::ReadChunksRequest* request,
@@ -119,17 +125,16 @@ class AgentServiceImpl final : public v1::AgentService::Service {
   grpc::Status ReportDamagedChunks(ServerContext* context,
                                    const v1::ReportDamagedChunksRequest* request,
                                    v1::ReportDamagedChunksResponse* response) override {
-    return gate_.Unary(context, CAIRN_METHOD(AgentService, ReportDamagedChunks), *request,
-                       response, [&](const Caller& c) {
-                         return core_->reader().ReportDamagedChunks(c, *request);
-                       });
+    return gate_.Unary(
+        context, CAIRN_METHOD(AgentService, ReportDamagedChunks), *request, response,
+        [&](const Caller& c) { return core_->reader().ReportDamagedChunks(c, *request); });
   }
 
-  grpc::Status RenewCertificate(ServerContext* context,
-                                const v1::RenewCertificateRequest* request,
+  grpc::Status RenewCertificate(ServerContext* context, const v1::RenewCertificateRequest* request,
                                 v1::RenewCertificateResponse* response) override {
-    return gate_.Unary(context, CAIRN_METHOD(AgentService, RenewCertificate), *request, response,
-                       [&](const Caller& c) { return core_->access().RenewCertificate(c, *request); });
+    return gate_.Unary(
+        context, CAIRN_METHOD(AgentService, RenewCertificate), *request, response,
+        [&](const Caller& c) { return core_->access().RenewCertificate(c, *request); });
   }
 
   // The control stream: the first event is the agent's hello; then a writer

@@ -317,5 +317,46 @@ TEST(PackFormatTest, BuilderRefusesBlobsNoReaderWouldAccept) {
   EXPECT_EQ(builder.entry_count(), 1u);
 }
 
+// A pack holding checkpoint deltas records each blob's base in its index
+// ("CAIRNPKD" footer, 96-byte entries); whole blobs in it have none. Packs
+// without deltas keep the 64-byte entries every older reader knows.
+TEST(PackFormatTest, BasesOfDeltasRoundTripInTheWiderIndex) {
+  PackBuilder builder;
+  std::string bytes = PackBuilder::Header();
+  const std::string blobs[] = {"whole", "delta-of-0", "another whole"};
+  const std::optional<ChunkId> bases[] = {std::nullopt, IdFor(0), std::nullopt};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(builder.Add(IdFor(i), 100, blobs[i], bases[i]).ok());
+    bytes += blobs[i];
+  }
+  const std::string tail = builder.Finish();
+  EXPECT_EQ(tail.substr(tail.size() - 8), "CAIRNPKD");
+  EXPECT_EQ(tail.size(), 3 * kPackDeltaIndexEntrySize + kPackFooterSize);
+  bytes += tail;
+  absl::StatusOr<std::vector<PackEntry>> entries = DecodeAll(bytes);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*entries)[i].id, IdFor(i));
+    EXPECT_EQ((*entries)[i].base, bases[i]) << i;
+    EXPECT_TRUE(VerifyBlob((*entries)[i], blobs[i]).ok());
+  }
+
+  // The footer's magic is not covered by the index checksum; swapping it
+  // makes the index the wrong size for its entries: refused.
+  std::string swapped = bytes;
+  swapped.replace(swapped.size() - 8, 8, "CAIRNPKE");
+  EXPECT_EQ(DecodeAll(swapped).status().code(), absl::StatusCode::kDataLoss);
+  BuiltPack plain = BuildPack(3);
+  std::string widened = plain.bytes;
+  widened.replace(widened.size() - 8, 8, "CAIRNPKD");
+  EXPECT_EQ(DecodeAll(widened).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(plain.bytes.substr(plain.bytes.size() - 8), "CAIRNPKE");
+  // An all-zero base id means "none" in the index, so it is never written.
+  PackBuilder zero;
+  EXPECT_EQ(zero.Add(IdFor(1), 1, "x", ChunkId{}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cairn

@@ -33,24 +33,8 @@ std::string Bf16Tensor(size_t count, uint32_t seed, float stddev) {
   return Bf16Normal(count, seed, stddev);
 }
 
-// A real safetensors file: names sorted, data back to back in that order.
 std::string Safetensors(const std::map<std::string, std::string>& tensors) {
-  std::string header = "{";
-  uint64_t at = 0;
-  for (const auto& [name, data] : tensors) {
-    if (header.size() > 1) header += ",";
-    absl::StrAppendFormat(&header,
-                          "\"%s\":{\"dtype\":\"BF16\",\"shape\":[%d],\"data_offsets\":[%d,%d]}",
-                          name, data.size() / 2, at, at + data.size());
-    at += data.size();
-  }
-  header += "}";
-  while ((8 + header.size()) % 8 != 0) header += " ";
-  std::string file(8, '\0');
-  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>(uint64_t{header.size()} >> (8 * i));
-  file += header;
-  for (const auto& [name, data] : tensors) file += data;
-  return file;
+  return Bf16Safetensors(tensors);
 }
 
 std::map<std::string, std::string> Checkpoint(uint32_t lora_seed) {

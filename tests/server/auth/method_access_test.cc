@@ -62,10 +62,7 @@ TEST(MethodAccessTest, EveryServiceMethodIsInTheTable) {
 }
 
 // proto/cairn/v1, found from this file's path.
-std::string ProtoDir() {
-  const std::string file = __FILE__;
-  return file.substr(0, file.rfind("/tests/server/auth/")) + "/proto/cairn/v1";
-}
+std::string ProtoDir() { return CAIRN_PROTO_DIR; }
 
 // The .proto files of proto/cairn/v1.
 std::vector<std::string> ProtoFiles() {

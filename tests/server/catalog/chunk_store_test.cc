@@ -348,5 +348,46 @@ TEST_F(ChunkStoreTest, UnknownPackIdsAnswerEmpty) {
   EXPECT_THAT(live, IsEmpty());
 }
 
+// Checkpoint deltas: a row names its base; a delta counts as held only while
+// its whole chain is; ChainDepths counts the links; DeltaPage lists the
+// deltas (for the collector, which keeps their bases).
+TEST_F(ChunkStoreTest, ADeltaIsHeldOnlyWhileItsChainIs) {
+  std::vector<StoredChunk> rows = Chunks(1, 3);
+  rows[1].base_id = TestChunkId(1);  // 2 = delta of 1
+  rows[2].base_id = TestChunkId(2);  // 3 = delta of 2
+  ASSERT_OK(chunks().AddPack(a_, "hot", "p1", 1000, rows).status());
+  ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, chunks().FindMissing(a_, Ids({1, 2, 3, 4})));
+  EXPECT_THAT(missing, ElementsAre(3u));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::optional<int>> depths,
+                       chunks().ChainDepths(a_, Ids({1, 2, 3, 4})));
+  EXPECT_THAT(depths, ElementsAre(0, 1, 2, std::nullopt));
+  // Another tenant holds none of them.
+  ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(b_, Ids({1, 2, 3})));
+  EXPECT_THAT(missing, ElementsAre(0u, 1u, 2u));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<ChunkRow> deltas, chunks().DeltaPage(0, "", 10));
+  ASSERT_EQ(deltas.size(), 2u);
+  EXPECT_EQ(deltas[0].id, TestChunkId(2));
+  EXPECT_EQ(deltas[0].base_id, TestChunkId(1));
+  EXPECT_EQ(deltas[1].base_id, TestChunkId(2));
+  ASSERT_OK_AND_ASSIGN(deltas, chunks().DeltaPage(a_, TestChunkId(2), 10));
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(deltas[0].id, TestChunkId(3));
+
+  // The whole chunk at the chain's root reported damaged: every delta on it
+  // counts as missing too, so the next backup stores them again.
+  ASSERT_OK(chunks().MarkDamaged(a_, Ids({1})).status());
+  ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({1, 2, 3})));
+  EXPECT_THAT(missing, ElementsAre(0u, 1u, 2u));
+  // Stored again whole, the chain is readable again.
+  ASSERT_OK(chunks().AddPack(a_, "hot", "p2", 1000, Chunks(1, 1)).status());
+  ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({1, 2, 3})));
+  EXPECT_THAT(missing, IsEmpty());
+  // A quarantined base pack does the same as damage.
+  ASSERT_OK(chunks().Quarantine(PackId("p2")));
+  ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({2, 3})));
+  EXPECT_THAT(missing, ElementsAre(0u, 1u));
+}
+
 }  // namespace
 }  // namespace cairn

@@ -93,7 +93,7 @@ TEST_F(SchemaTest, MigratingAgainChangesNothingAndKeepsTheData) {
 
 TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
   ASSERT_OK(MigrateCatalog(db_.get()));
-  for (const std::string& other : {std::string("0"), std::string("5"), std::string("99")}) {
+  for (const std::string& other : {std::string("0"), std::string("6"), std::string("99")}) {
     SCOPED_TRACE(other);
     ASSERT_OK(
         db_->Exec(absl::StrCat("UPDATE meta SET value='", other, "' WHERE key='schema_version'")));
@@ -106,12 +106,12 @@ TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
 }
 
 // A catalog written by another release (here: only its meta table, at version
-// 5) is refused before anything is written to it: the tables of this version
+// 6) is refused before anything is written to it: the tables of this version
 // must not appear in it.
 TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
   ASSERT_OK(
       db_->Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "INSERT INTO meta VALUES('schema_version', '5');"
+                "INSERT INTO meta VALUES('schema_version', '6');"
                 "CREATE TABLE trees_v2(id BLOB PRIMARY KEY, data BLOB NOT NULL);"));
   const std::vector<std::string> before = Schema();
   EXPECT_EQ(MigrateCatalog(db_.get()).code(), absl::StatusCode::kFailedPrecondition);
@@ -126,12 +126,12 @@ TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
   ASSERT_OK(db_->Exec(
       "DROP TABLE certificates; DROP TABLE join_tokens; DROP TABLE audit; DROP TABLE pack_copies;"
       "ALTER TABLE tenants DROP COLUMN key_check;"
-      "ALTER TABLE chunks DROP COLUMN damaged;"
+      "ALTER TABLE chunks DROP COLUMN damaged; ALTER TABLE chunks DROP COLUMN base_id;"
       "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
       "UPDATE meta SET value='1' WHERE key='schema_version';"
       "INSERT INTO tenants(name) VALUES('t1');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"4"});
+  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
   EXPECT_EQ(Column("SELECT name || ':' || coalesce(key_check, 'none') FROM tenants"),
             std::vector<std::string>{"t1:none"});
   EXPECT_EQ(Column("SELECT count(damaged) FROM chunks"), std::vector<std::string>{"0"});
@@ -149,12 +149,12 @@ TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
 TEST_F(SchemaTest, AVersionTwoCatalogGainsPackCopies) {
   ASSERT_OK(MigrateCatalog(db_.get()));
   ASSERT_OK(
-      db_->Exec("DROP TABLE pack_copies;"
+      db_->Exec("DROP TABLE pack_copies; ALTER TABLE chunks DROP COLUMN base_id;"
                 "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
                 "UPDATE meta SET value='2' WHERE key='schema_version';"
                 "INSERT INTO tenants(name) VALUES('t2');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"4"});
+  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
   EXPECT_EQ(Column("SELECT name FROM tenants"), std::vector<std::string>{"t2"});
   EXPECT_THAT(Column("SELECT name FROM sqlite_master WHERE type='table'"),
               IsSupersetOf({"pack_copies"}));
@@ -166,13 +166,33 @@ TEST_F(SchemaTest, AVersionThreeCatalogsTreesGainATierPackColumn) {
   ASSERT_OK(MigrateCatalog(db_.get()));
   ASSERT_OK(
       db_->Exec("DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
+                "ALTER TABLE chunks DROP COLUMN base_id;"
                 "UPDATE meta SET value='3' WHERE key='schema_version';"
                 "INSERT INTO tenants(id, name) VALUES(1, 't3');"
                 "INSERT INTO trees(tenant_id, id, data) VALUES(1, x'01', x'02');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"4"});
+  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
   EXPECT_EQ(Column("SELECT hex(id) || ':' || coalesce(tier_pack, 'null') FROM trees"),
             std::vector<std::string>{"01:null"});
+  EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+// A version-4 catalog's chunks gain base_id, NULL (whole chunks) for every
+// chunk already there.
+TEST_F(SchemaTest, AVersionFourCatalogsChunksGainABaseColumn) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  ASSERT_OK(
+      db_->Exec("ALTER TABLE chunks DROP COLUMN base_id;"
+                "UPDATE meta SET value='4' WHERE key='schema_version';"
+                "INSERT INTO tenants(id, name) VALUES(1, 't4');"
+                "INSERT INTO packs(id, tier, name, size, entries, created_ms) "
+                "VALUES(1, 'hot', 'p', 1, 1, 0);"
+                "INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size) "
+                "VALUES(1, x'0A', 1, 8, 1, 1);"));
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
+  EXPECT_EQ(Column("SELECT hex(id) || ':' || coalesce(base_id, 'null') FROM chunks"),
+            std::vector<std::string>{"0A:null"});
   EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 

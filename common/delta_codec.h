@@ -1,0 +1,53 @@
+// Checkpoint deltas: a chunk stored as the XOR of its bytes with a base chunk
+// of the same length (the same tensor piece in the previous checkpoint), the
+// XOR compressed like any chunk. Successive training steps change the low
+// mantissa bits of most weights but rarely signs, exponents or the high
+// mantissa bits, so the XOR's high byte planes are almost all zero.
+//
+//   [codec byte 4][raw length varint][base chunk id (32 bytes)][frame of raw XOR base]
+//
+// The inner frame is any codec.h frame except another delta. A chunk's id is
+// still the keyed hash of its own plaintext, so dedup and verification do not
+// change; only decoding needs the base's plaintext (docs/data-path.md).
+//
+//   CompressDelta(choice, raw, base_id, base, &framed, hint);
+//   ASSIGN_OR_RETURN(std::optional<ChunkId> base_id, DeltaBaseOf(framed));
+//   RETURN_IF_ERROR(DecompressDelta(framed, base_plain, kMaxChunkBytes, &raw));
+#ifndef CAIRN_COMMON_DELTA_CODEC_H_
+#define CAIRN_COMMON_DELTA_CODEC_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/chunk_id.h"
+#include "common/codec.h"
+
+namespace cairn {
+
+// Appends the delta frame of `raw` against `base` (same size; the caller
+// checks) to *framed.
+void CompressDelta(const CodecChoice& choice, absl::string_view raw, const ChunkId& base_id,
+                   absl::string_view base, std::string* framed, const DataHint& hint = {});
+
+// The base a frame names when it is a delta frame; nullopt for any other
+// codec byte. DataLoss for a delta frame too short to hold its header.
+absl::StatusOr<std::optional<ChunkId>> DeltaBaseOf(absl::string_view framed);
+
+// Decodes a delta frame with its base's plaintext. InvalidArgument when the
+// frame is not a delta or declares more than max_raw bytes; DataLoss when the
+// base's length differs from the declared length, the inner frame is itself a
+// delta, or the inner frame is malformed or decodes to another length.
+// On error *raw is empty.
+absl::Status DecompressDelta(absl::string_view framed, absl::string_view base, size_t max_raw,
+                             std::string* raw);
+
+// XORs `other` into `*data` (same length).
+void XorInto(absl::string_view other, std::string* data);
+
+}  // namespace cairn
+
+#endif  // CAIRN_COMMON_DELTA_CODEC_H_
