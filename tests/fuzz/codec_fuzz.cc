@@ -1,17 +1,20 @@
 // libFuzzer target for the chunk codec frames (common/codec.h), byte planes
 // included. The first input byte picks what the rest is:
-//   0..127    a frame from the wire: Decompress must fail cleanly or return
-//             at most max_raw bytes;
+//   0..127    a frame from the wire: Decompress, and DecompressDelta with a
+//             base taken from the input, must fail cleanly or return at
+//             most max_raw bytes;
 //   128..191  raw chunk data: Compress with a hint the byte picks, then
 //             Decompress must give the same bytes back;
 //   192..255  raw data compressed as planes, then one byte of the frame
 //             changed (position and value from the input): no crash.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "common/codec.h"
+#include "common/delta_codec.h"
 
 namespace {
 
@@ -39,6 +42,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (mode < 128) {
     absl::Status status = cairn::Decompress(rest, kMaxRaw, &raw);
     if (status.ok() ? raw.size() > kMaxRaw : !raw.empty()) abort();
+    (void)cairn::DeltaBaseOf(rest);
+    // The base: the input's tail, as long as mode says (the fuzzer can match
+    // a frame's declared length).
+    const size_t base_size = std::min(rest.size(), size_t{mode} * 64);
+    status = cairn::DecompressDelta(rest, rest.substr(rest.size() - base_size), kMaxRaw, &raw);
+    if (status.ok() ? raw.size() != base_size : !raw.empty()) abort();
     return 0;
   }
   std::string framed;

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/chunk_id.h"
 #include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/maintenance/garbage_collector.h"
+#include "server/tiers/pack_index.h"
 #include "tests/server/maintenance/gc_test_util.h"
 #include "tests/server/server_test_util.h"
 
@@ -131,6 +133,45 @@ TEST_F(GcDeltaTest, UsableBasesFollowWhatIsHeldAndTheChainLimit) {
   ASSERT_OK(UploadDelta(job, c, a));
   EXPECT_TRUE(Stored(*repo_, c));
   (void)s1;
+  (void)s2;
+}
+
+// Compaction copies a delta with its base into the new pack's index, so a
+// catalog rebuilt from the tiers still knows the chain.
+TEST_F(GcDeltaTest, CompactionKeepsTheBaseInTheNewPacksIndex) {
+  const std::string a = Id(1), b = Id(2), junk = Id(3);
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{a}}, {{a}}));
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
+                                                    v1::BACKUP_LEVEL_FULL));
+  ASSERT_OK_AND_ASSIGN(v1::FindMissingChunksResponse answer, Ask(job, {b}, {a}, 4));
+  ASSERT_EQ(answer.usable_bases_size(), 1);
+  {  // b (a delta) and junk no snapshot will name, in one pack
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PackIngest> ingest, repo_->agent->StartUpload(job));
+    ASSERT_OK(ingest->Add(b, 300, Sealed(b), a));
+    ASSERT_OK(ingest->Add(junk, 300, Sealed(junk)));
+    ASSERT_OK(ingest->Finish());
+  }
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s2, Finish(*repo_, job, {{b}}));
+  ASSERT_OK(Forget(*repo_, s1));
+  ASSERT_OK_AND_ASSIGN(GcReport report, Gc(Immediately(0.99)));
+  EXPECT_EQ(report.chunks_deleted, 1u);
+  EXPECT_EQ(report.chunks_kept_as_bases, 1u);
+  EXPECT_GE(report.packs_compacted, 1u);
+  ASSERT_OK_AND_ASSIGN(std::optional<ChunkLocation> where,
+                       repo_->catalog->chunks().Locate(TenantOf(*repo_), b));
+  ASSERT_TRUE(where.has_value());
+  uint64_t size = 0;
+  ASSERT_OK_AND_ASSIGN(std::vector<PackEntry> index,
+                       ReadPackIndex(repo_->tier, where->pack_name, &size));
+  bool found = false;
+  for (const PackEntry& e : index) {
+    if (std::string(ChunkIdBytes(e.id)) != b) continue;
+    found = true;
+    ASSERT_TRUE(e.base.has_value());
+    EXPECT_EQ(std::string(ChunkIdBytes(*e.base)), a);
+  }
+  EXPECT_TRUE(found);
+  ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
   (void)s2;
 }
 

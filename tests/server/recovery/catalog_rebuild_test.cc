@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -677,6 +678,66 @@ TEST_F(CatalogRebuildTest, CatchUpFinishesAJobTheBundleSawRunning) {
   ASSERT_OK_AND_ASSIGN(std::vector<TreeRow> unmirrored,
                        catalog->mirror().Unmirrored(tenant, 1 << 30));
   EXPECT_THAT(unmirrored, IsEmpty()) << "the later trees' tree pack is recorded";
+}
+
+// Checkpoint deltas: the packs' indexes carry each delta's base, so a
+// rebuild catalogues a snapshot's chunks with their chains (bases no tree
+// names included) and keeps the chains; a snapshot whose delta's base is in
+// no pack is skipped, saying so.
+TEST_F(CatalogRebuildTest, RebuildBringsDeltaChainsBack) {
+  ASSERT_OK_AND_ASSIGN(int64_t tenant, catalog_->agents().TenantId(kTenant));
+  // Pack one: whole chunks 1 and 2. Pack two: 3 = delta of 1, 4 = delta of 3,
+  // 5 = delta of 99 (a base in no pack).
+  auto write = [&](const std::vector<std::pair<uint64_t, uint64_t>>& chunks) -> std::string {
+    absl::StatusOr<std::unique_ptr<PackWriter>> writer = PackWriter::Create(tier(0));
+    EXPECT_TRUE(writer.ok());
+    std::vector<StoredChunk> stored;
+    for (const auto& [n, base] : chunks) {
+      std::optional<ChunkId> base_id;
+      if (base != 0) base_id = *ChunkIdFromBytes(TestChunkId(base));
+      absl::StatusOr<PackEntry> entry =
+          (*writer)->Add(*ChunkIdFromBytes(TestChunkId(n)), kChunkSize, TestSealed(n, 64), base_id);
+      EXPECT_TRUE(entry.ok()) << entry.status();
+      stored.push_back({TestChunkId(n), entry->offset, entry->length, kChunkSize, 0,
+                        base != 0 ? TestChunkId(base) : std::string()});
+    }
+    EXPECT_TRUE((*writer)->Commit().ok());
+    EXPECT_TRUE(catalog_->chunks()
+                    .AddPack(tenant, "one", (*writer)->name(), (*writer)->size(), stored)
+                    .ok());
+    return (*writer)->name();
+  };
+  write({{1, 0}, {2, 0}});
+  write({{3, 1}, {4, 3}, {5, 99}});
+  const std::string leaf =
+      TreeBytes({FileEntry("model.bin", {TestChunkId(4), TestChunkId(2)}, kChunkSize)});
+  const std::string broken = TreeBytes({FileEntry("other.bin", {TestChunkId(5)}, kChunkSize)});
+  Backup whole, lost;
+  ASSERT_NO_FATAL_FAILURE(
+      CommitAndMirror("s-00000000000000d1", 1'700'000'100'000, {{TreeId(leaf), leaf}}, &whole));
+  ASSERT_NO_FATAL_FAILURE(
+      CommitAndMirror("s-00000000000000d2", 1'700'000'200'000, {{TreeId(broken), broken}}, &lost));
+  CloseSource();
+
+  const std::string fresh = Dir("rebuilt") + "/state";
+  ASSERT_OK_AND_ASSIGN(RebuildReport report, RebuildCatalog(tier_list_, key_, fresh));
+  EXPECT_THAT(report.snapshots_restored, ElementsAre(whole.snapshot.id()));
+  ASSERT_THAT(report.skipped, SizeIs(1));
+  EXPECT_THAT(report.skipped[0], HasSubstr("is a delta of chunk"));
+  EXPECT_THAT(report.skipped[0], HasSubstr("in no pack"));
+  std::unique_ptr<Catalog> rebuilt = OpenCatalog(fresh);
+  ASSERT_NE(rebuilt, nullptr);
+  ASSERT_OK_AND_ASSIGN(int64_t t, rebuilt->agents().TenantId(kTenant));
+  std::vector<std::string> ids = {TestChunkId(4), TestChunkId(3), TestChunkId(1), TestChunkId(2)};
+  ASSERT_OK_AND_ASSIGN(std::vector<std::optional<int>> depths,
+                       rebuilt->chunks().ChainDepths(t, ids));
+  EXPECT_THAT(depths, ElementsAre(2, 1, 0, 0));
+  ASSERT_OK_AND_ASSIGN(std::vector<ChunkRow> deltas, rebuilt->chunks().DeltaPage(0, "", 10));
+  ASSERT_THAT(deltas, SizeIs(2)) << "5's snapshot was skipped: not catalogued";
+  std::map<std::string, std::string> base_of;
+  for (const ChunkRow& r : deltas) base_of[r.id] = r.base_id;
+  EXPECT_EQ(base_of[TestChunkId(3)], TestChunkId(1));
+  EXPECT_EQ(base_of[TestChunkId(4)], TestChunkId(3));
 }
 
 }  // namespace
