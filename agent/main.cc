@@ -39,6 +39,9 @@ ABSL_FLAG(std::string, key_file, "", "tenant key file (default STATE_DIR/tenant.
 ABSL_FLAG(std::vector<std::string>, root, {},
           "backup: directories to back up (default: the config's roots)");
 ABSL_FLAG(std::string, level, "incremental", "backup: full, incremental or differential");
+ABSL_FLAG(int32_t, delta_chain, -1,
+          "backup: checkpoint deltas in a row before a whole copy, 0 (off) to 8 (default: the "
+          "config's delta_chain, else 4)");
 ABSL_FLAG(std::string, snapshot, "", "restore: the snapshot id (see `cairnctl snapshots`)");
 ABSL_FLAG(std::string, target, "", "restore: the directory to restore into");
 ABSL_FLAG(std::vector<std::string>, path, {}, "restore: snapshot paths to restore (default all)");
@@ -57,7 +60,7 @@ constexpr char kUsage[] =
     "                                              copy it to every agent of the tenant)\n"
     "  cairn-agent enroll   --server HOST:PORT --token TOKEN [--name NAME]\n"
     "                                              join the server (once per agent)\n"
-    "  cairn-agent backup   --root DIR [--level full|incremental|differential]\n"
+    "  cairn-agent backup   --root DIR [--level full|incremental|differential] [--delta_chain N]\n"
     "  cairn-agent restore  --snapshot ID --target DIR [--path P ...] [--overwrite]\n"
     "  cairn-agent verify   --snapshot ID [--sample PCT]\n"
     "                                              read chunks back, check each with the key\n"
@@ -113,6 +116,9 @@ absl::StatusOr<cairn::v1::AgentConfig> LoadConfig() {
   if (!absl::GetFlag(FLAGS_tenant).empty()) config.set_tenant(absl::GetFlag(FLAGS_tenant));
   if (!absl::GetFlag(FLAGS_state_dir).empty()) config.set_state_dir(absl::GetFlag(FLAGS_state_dir));
   if (!absl::GetFlag(FLAGS_key_file).empty()) config.set_key_file(absl::GetFlag(FLAGS_key_file));
+  if (absl::GetFlag(FLAGS_delta_chain) >= 0) {
+    config.set_delta_chain(static_cast<uint32_t>(absl::GetFlag(FLAGS_delta_chain)));
+  }
   g_server_given = !config.server().empty();
   return cairn::ResolveAgentConfig(config);
 }

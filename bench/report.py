@@ -112,6 +112,9 @@ def build_table(fig):
         digits=2)
     row("restore of the first snapshot (MB/s)", lambda t: fig.mbps(t, "restore"), True,
         (2.0, "≥ 2× restic") if "restic" in fig.tools else None)
+    row("restore of the newest snapshot, 3 checkpoints (MB/s)",
+        lambda t: fig.mbps(t, "restore_latest"), True,
+        (2.0, "≥ 2× restic") if "restic" in fig.tools else None)
     row("stored after the first backup (MiB)", lambda t: mib(m(t, "initial", "stored_bytes")), False,
         (1.0, "≤ 1×"))
     row("stored after 3 checkpoints (MiB)", lambda t: mib(m(t, "next_all", "stored_bytes")), False,
@@ -139,7 +142,7 @@ def build_table(fig):
         False, digits=0)
     row("peak RSS, client, small-file backups (MiB)",
         lambda t: peak(t, ["tree_initial", "tree_incremental"], "client_rss_kb"), False, digits=0)
-    restores = ["restore", "tree_restore", "adapters_restore"]
+    restores = ["restore", "restore_latest", "tree_restore", "adapters_restore"]
     row("peak RSS, client, restores (MiB)", lambda t: peak(t, restores, "client_rss_kb"), False,
         digits=0)
     if "cairn" in fig.tools:
@@ -154,7 +157,7 @@ def build_cpu_table(fig):
     lines = ["| phase | tool | wall s | client CPU s | server CPU s | (client + server) / wall |",
              "|---|---|---:|---:|---:|---:|"]
     tools = fig.tools + [t for t in S3_TOOLS if any(r["tool"] == t for r in fig.records)]
-    for phase in ["initial", "next_adapters", "next_all", "restore", "tree_initial",
+    for phase in ["initial", "next_adapters", "next_all", "restore", "restore_latest", "tree_initial",
                   "tree_incremental", "tree_restore", "adapters_backup", "adapters_restore"]:
         for t in tools:
             s = fig.median(t, phase, "seconds")

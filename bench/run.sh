@@ -27,6 +27,7 @@
 #                            this tree; set it when BUILD_DIR holds another build)
 #   BENCH_CONTINUOUS [1]     then run bench/continuous.sh on the same tree (0: skip;
 #                            its own settings, e.g. BENCH_IDLE_SECONDS, are in that file)
+#   BENCH_DELTA_CHAIN [agent default, 4]  cairn's checkpoint delta chains (0: no deltas)
 #   BENCH_PHASES ["checkpoints tree adapters weights"]  which workloads to run: the
 #                            checkpoint series and its restore, the small-file tree (backup,
 #                            incremental, restore), four adapter-only checkpoints restored
@@ -362,7 +363,7 @@ for l in open(sys.argv[1]):
     cairn|cairn-unix|cairn-notls|cairn-s3)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
-        backup --root "$root" --level incremental --json
+        backup --root "$root" --level incremental ${BENCH_DELTA_CHAIN:+--delta_chain "$BENCH_DELTA_CHAIN"} --json
       python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["snapshot"])' "$W/last.out" ;;
   esac
 }
@@ -414,7 +415,7 @@ for rep in $(seq 1 "$REPS"); do
       backup "$tool" "$dir" "$RUN" ckpt-2 next_adapters "$rep" "$CKPT_BYTES" > /dev/null
       record "$tool" next_adapters "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
       mv "$GEN_DIR/ckpt-3" "$RUN/"
-      backup "$tool" "$dir" "$RUN" ckpt-3 next_all "$rep" "$CKPT_BYTES" > /dev/null
+      snap3=$(backup "$tool" "$dir" "$RUN" ckpt-3 next_all "$rep" "$CKPT_BYTES")
       record "$tool" next_all "$rep" stored_bytes "$(stored_bytes "$tool" "$dir")"
       record "$tool" next_all "$rep" client_cache_bytes "$(client_cache_bytes "$tool" "$dir")"
 
@@ -425,6 +426,12 @@ for rep in $(seq 1 "$REPS"); do
       done
       [ "$(ls "$got")" = "$(printf 'ckpt-1\ndatasets')" ] || die "$tool restored more than snapshot 1: $(ls "$got")"
       note "$tool restore verified: identical to the source (diff -r)"
+      rm -rf "$target"
+      # The newest snapshot: three checkpoints (cairn: ckpt-3's tensors are
+      # deltas of ckpt-2's, themselves deltas of ckpt-1's) and the datasets.
+      got=$(restore "$tool" "$dir" "$snap3" "$target" "$rep" "$((CKPT_SET_BYTES + 2 * CKPT_BYTES))" restore_latest)
+      diff -r "$RUN" "$got" > /dev/null || die "$tool restored the newest snapshot differently from the source"
+      note "$tool newest snapshot restore verified: identical to the source (diff -r)"
       rm -rf "$target"
       repo_close "$tool"
       park_all

@@ -8,6 +8,87 @@
 #include "common/varint.h"
 
 namespace cairn {
+namespace {
+
+// The element width a delta is taken in: 2 or 4 for tensor data whose
+// elements start at the chunk's first byte, else 1 (bytes, XOR).
+int DeltaWidth(const DataHint& hint, size_t size) {
+  const bool numbers = hint.kind == DataHint::Class::kFloats ||
+                       hint.kind == DataHint::Class::kMaybeFloats ||
+                       hint.kind == DataHint::Class::kIntegers;
+  if (!numbers || (hint.width != 2 && hint.width != 4)) return 1;
+  if (hint.offset % static_cast<uint64_t>(hint.width) != 0 ||
+      size < static_cast<size_t>(hint.width)) {
+    return 1;
+  }
+  return hint.width;
+}
+
+// Zigzag of the wrapping difference of two little-endian w-byte integers:
+// small changes in either direction give small numbers (the high bytes
+// zero), where XOR would spread a carry across the bits it crosses.
+template <typename U>
+U Zigzag(U d) {
+  using S = std::make_signed_t<U>;
+  return static_cast<U>((d << 1) ^ static_cast<U>(static_cast<S>(d) >> (sizeof(U) * 8 - 1)));
+}
+template <typename U>
+U Unzigzag(U z) {
+  return static_cast<U>((z >> 1) ^ (~(z & 1) + 1));
+}
+
+template <typename U>
+void Encode(absl::string_view base, std::string* data) {
+  const size_t n = data->size() / sizeof(U) * sizeof(U);
+  for (size_t i = 0; i < n; i += sizeof(U)) {
+    U now, was;
+    std::memcpy(&now, data->data() + i, sizeof(U));
+    std::memcpy(&was, base.data() + i, sizeof(U));
+    const U z = Zigzag<U>(static_cast<U>(now - was));
+    std::memcpy(data->data() + i, &z, sizeof(U));
+  }
+  for (size_t i = n; i < data->size(); ++i) (*data)[i] = static_cast<char>((*data)[i] ^ base[i]);
+}
+
+template <typename U>
+void Decode(absl::string_view base, std::string* data) {
+  const size_t n = data->size() / sizeof(U) * sizeof(U);
+  for (size_t i = 0; i < n; i += sizeof(U)) {
+    U z, was;
+    std::memcpy(&z, data->data() + i, sizeof(U));
+    std::memcpy(&was, base.data() + i, sizeof(U));
+    const U now = static_cast<U>(was + Unzigzag<U>(z));
+    std::memcpy(data->data() + i, &now, sizeof(U));
+  }
+  for (size_t i = n; i < data->size(); ++i) (*data)[i] = static_cast<char>((*data)[i] ^ base[i]);
+}
+
+struct DeltaHeader {
+  uint64_t length;
+  ChunkId base;
+  int width;
+  size_t inner;  // where the inner frame starts
+};
+
+absl::StatusOr<DeltaHeader> ParseHeader(absl::string_view framed) {
+  DeltaHeader h;
+  size_t pos = 1;
+  RETURN_IF_ERROR(ReadVarint(framed, &pos, &h.length, "delta frame: raw length varint"));
+  if (framed.size() - pos < h.base.size() + 1) {
+    return absl::DataLossError("delta frame: truncated before its base chunk id and width");
+  }
+  std::memcpy(h.base.data(), framed.data() + pos, h.base.size());
+  pos += h.base.size();
+  h.width = static_cast<uint8_t>(framed[pos]);
+  if (h.width != 1 && h.width != 2 && h.width != 4) {
+    return absl::DataLossError(
+        absl::StrCat("delta frame: element width ", h.width, " is not 1, 2 or 4"));
+  }
+  h.inner = pos + 1;
+  return h;
+}
+
+}  // namespace
 
 void XorInto(absl::string_view other, std::string* data) {
   char* out = data->data();
@@ -26,36 +107,24 @@ void XorInto(absl::string_view other, std::string* data) {
 
 void CompressDelta(const CodecChoice& choice, absl::string_view raw, const ChunkId& base_id,
                    absl::string_view base, std::string* framed, const DataHint& hint) {
-  std::string x(raw);
-  XorInto(base, &x);
+  const int width = DeltaWidth(hint, raw.size());
+  std::string d(raw);
+  DataHint inner = hint;
+  if (width == 2) {
+    Encode<uint16_t>(base, &d);
+  } else if (width == 4) {
+    Encode<uint32_t>(base, &d);
+  } else {
+    XorInto(base, &d);
+  }
+  if (width != 1) inner = DataHint{DataHint::Class::kIntegers, width, 0};
   framed->push_back(static_cast<char>(Codec::kDelta));
   AppendVarint(raw.size(), framed);
   // Not ChunkIdBytes: the frame code stays free of libsodium (the fuzz build).
   framed->append(reinterpret_cast<const char*>(base_id.data()), base_id.size());
-  Compress(choice, x, framed, hint);
+  framed->push_back(static_cast<char>(width));
+  Compress(choice, d, framed, inner);
 }
-
-namespace {
-
-struct DeltaHeader {
-  uint64_t length;
-  ChunkId base;
-  size_t inner;  // where the inner frame starts
-};
-
-absl::StatusOr<DeltaHeader> ParseHeader(absl::string_view framed) {
-  DeltaHeader h;
-  size_t pos = 1;
-  RETURN_IF_ERROR(ReadVarint(framed, &pos, &h.length, "delta frame: raw length varint"));
-  if (framed.size() - pos < h.base.size()) {
-    return absl::DataLossError("delta frame: truncated before its base chunk id");
-  }
-  std::memcpy(h.base.data(), framed.data() + pos, h.base.size());
-  h.inner = pos + h.base.size();
-  return h;
-}
-
-}  // namespace
 
 absl::StatusOr<std::optional<ChunkId>> DeltaBaseOf(absl::string_view framed) {
   if (framed.empty() || static_cast<uint8_t>(framed[0]) != static_cast<uint8_t>(Codec::kDelta)) {
@@ -91,7 +160,13 @@ absl::Status DecompressDelta(absl::string_view framed, absl::string_view base, s
     raw->clear();
     return absl::DataLossError(absl::StrCat("delta frame: ", status.message()));
   }
-  XorInto(base, raw);
+  if (h.width == 2) {
+    Decode<uint16_t>(base, raw);
+  } else if (h.width == 4) {
+    Decode<uint32_t>(base, raw);
+  } else {
+    XorInto(base, raw);
+  }
   return absl::OkStatus();
 }
 

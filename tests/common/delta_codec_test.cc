@@ -54,6 +54,31 @@ TEST(DeltaCodecTest, IdenticalBytesGiveAnAllZeroDeltaThatCompressesToAlmostNothi
   EXPECT_EQ(raw, data);
 }
 
+// Element-wise differences: FP32 and odd lengths (a trailing partial
+// element), chunks that start mid-element (bytes, XOR), and values that wrap
+// around (a sign flip) all round-trip.
+TEST(DeltaCodecTest, EveryWidthAndAlignmentRoundTrips) {
+  std::string before = Bf16Normal(40001, 8);  // 80002 bytes
+  std::string after = Bf16Step(before, 9, 0.05f);
+  after[0] = static_cast<char>(0xff);  // wraps
+  after[1] = static_cast<char>(0xff);
+  const DataHint hints[] = {
+      {DataHint::Class::kFloats, 2, 0},   {DataHint::Class::kFloats, 4, 0},
+      {DataHint::Class::kIntegers, 4, 8}, {DataHint::Class::kFloats, 4, 2},  // mid-element: bytes
+      {DataHint::Class::kText, 0, 0},     {}};
+  for (size_t cut : {size_t{80002}, size_t{80001}, size_t{3}, size_t{1}}) {
+    for (const DataHint& hint : hints) {
+      SCOPED_TRACE(testing::Message()
+                   << cut << " bytes, width " << hint.width << " at " << hint.offset);
+      const std::string b = before.substr(0, cut), a = after.substr(0, cut);
+      std::string delta, raw;
+      CompressDelta(CodecChoice{}, a, IdOf(6), b, &delta, hint);
+      ASSERT_TRUE(DecompressDelta(delta, b, kMax, &raw).ok());
+      EXPECT_EQ(raw, a);
+    }
+  }
+}
+
 TEST(DeltaCodecTest, EveryFixedCodecWorksInside) {
   const std::string before = Bf16Normal(32 << 10, 4);
   const std::string after = Bf16Step(before, 5);
@@ -112,10 +137,17 @@ TEST(DeltaCodecTest, MalformedDeltaFramesAreRefused) {
   nested.push_back(static_cast<char>(Codec::kDelta));
   AppendVarint(after.size(), &nested);
   nested += std::string(ChunkIdBytes(IdOf(5)));
+  nested.push_back('\1');
   nested += delta;
   absl::Status s = DecompressDelta(nested, before, kMax, &raw);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_TRUE(raw.empty());
+  // A width byte other than 1, 2 or 4.
+  std::string bad_width = delta;
+  bad_width[1 + 2 + 32] = '\3';  // codec byte, 2-byte varint of 4096, base id
+  absl::Status width = DecompressDelta(bad_width, before, kMax, &raw);
+  EXPECT_EQ(width.code(), absl::StatusCode::kDataLoss) << width;
+  EXPECT_TRUE(absl::StrContains(width.message(), "width")) << width;
   // The wrong base decodes to other bytes (the caller's id check catches it).
   ASSERT_TRUE(DecompressDelta(delta, std::string(4096, 'c'), kMax, &raw).ok());
   EXPECT_NE(raw, after);
