@@ -40,6 +40,11 @@ class Verifier final {
           if (status.ok()) {
             ++result_.chunks_checked;
             result_.bytes_checked += plain.size();
+          } else if (IsTransient(status)) {
+            // A delta's base could not be fetched (the server is gone,
+            // busy or slow): nothing is known to be damaged.
+            ++result_.missing;
+            Problem(id, status.message());
           } else {
             damaged_.push_back(id);
             Problem(id, status.message());
@@ -86,6 +91,11 @@ class Verifier final {
     if (pct >= 100 || id.size() < 2) return true;
     const uint32_t bucket = (static_cast<uint8_t>(id[0]) << 8) | static_cast<uint8_t>(id[1]);
     return bucket * 100 < pct * 65536;
+  }
+
+  static bool IsTransient(const absl::Status& s) {
+    return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s) ||
+           absl::IsCancelled(s) || absl::IsAborted(s);
   }
 
   void Problem(const std::string& id, absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -90,6 +90,17 @@ absl::StatusOr<std::vector<std::optional<int>>> ChunkStore::ChainDepths(
   return depths;
 }
 
+absl::StatusOr<std::vector<bool>> ChunkStore::HasRows(int64_t tenant,
+                                                      absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(
+      std::vector<uint32_t> missing,
+      MissingIndexes(db_.get(), "SELECT 1 FROM chunks WHERE tenant_id=? AND id=?", tenant, ids));
+  std::vector<bool> rows(ids.size(), true);
+  for (uint32_t i : missing) rows[i] = false;
+  return rows;
+}
+
 absl::StatusOr<std::vector<ChunkRow>> ChunkStore::DeltaPage(int64_t after_tenant,
                                                             absl::string_view after_id,
                                                             uint32_t limit) {
@@ -166,8 +177,22 @@ absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_i
         pack_id=?3, offset=?4, length=?5, raw_size=?6, base_id=?7, damaged=0
       WHERE chunks.damaged != 0
          OR (SELECT quarantined FROM packs WHERE id=chunks.pack_id) != 0)sql"));
+  // A delta whose chain no longer reads (a base damaged, quarantined or
+  // gone) counts as missing, so a backup stores it again: its row is marked
+  // damaged here so the new copy replaces it like any damaged copy.
+  ASSIGN_OR_RETURN(SqliteStatement healthy, db_->Prepare(kHealthySql));
+  ASSIGN_OR_RETURN(SqliteStatement broken, db_->Prepare(R"sql(
+      UPDATE chunks SET damaged=1
+      WHERE tenant_id=?1 AND id=?2 AND base_id IS NOT NULL AND damaged=0)sql"));
   uint64_t added = 0;
   for (const StoredChunk& c : chunks) {
+    ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, c.id));
+    if (!depth.has_value()) {
+      broken.Reset();
+      broken.Bind(1, tenant);
+      broken.BindBlob(2, c.id);
+      RETURN_IF_ERROR(broken.Run());
+    }
     keep.Reset();
     keep.Bind(1, tenant);
     keep.BindBlob(2, c.id);

@@ -42,7 +42,10 @@ class ChunkStore final {
   absl::StatusOr<std::vector<std::optional<int>>> ChainDepths(int64_t tenant,
                                                               absl::Span<const std::string> ids);
   // Records a durable pack and its chunks in one transaction. A chunk the
-  // tenant already has keeps its first location; returns how many were new.
+  // tenant already has keeps its first location, unless that copy is
+  // damaged, in a quarantined pack, or a delta whose chain no longer reads
+  // (then the old copy is kept aside in superseded_chunks and the new one
+  // replaces it); returns how many were new or replaced.
   absl::StatusOr<uint64_t> AddPack(int64_t tenant, absl::string_view tier,
                                    absl::string_view pack_name, uint64_t pack_size,
                                    absl::Span<const StoredChunk> chunks);
@@ -74,6 +77,9 @@ class ChunkStore final {
   // `packs_before_ms`, at most `limit`.
   absl::StatusOr<std::vector<ChunkRow>> Page(int64_t after_tenant, absl::string_view after_id,
                                              int64_t packs_before_ms, uint32_t limit);
+  // For each id: whether the tenant has a row for it, readable or not (a
+  // chunk stored again to replace a copy is then stored whole).
+  absl::StatusOr<std::vector<bool>> HasRows(int64_t tenant, absl::Span<const std::string> ids);
   // The checkpoint deltas (rows with a base) after (tenant, id) in key
   // order, at most `limit`: a collection keeps the base of every delta it keeps.
   absl::StatusOr<std::vector<ChunkRow>> DeltaPage(int64_t after_tenant, absl::string_view after_id,

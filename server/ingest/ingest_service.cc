@@ -187,6 +187,17 @@ absl::StatusOr<std::vector<uint32_t>> IngestService::UsableBases(
     bases.push_back(base);
   }
   if (bases.empty()) return std::vector<uint32_t>();
+  // A chunk stored again to replace a copy that does not read goes whole:
+  // as a delta it could lengthen the chains of the deltas built on it.
+  std::vector<std::string> asked_ids;
+  for (uint32_t m : asked) asked_ids.push_back(request.ids(static_cast<int>(missing[m])));
+  ASSIGN_OR_RETURN(std::vector<bool> replacing, catalog_->chunks().HasRows(tenant, asked_ids));
+  for (size_t i = asked.size(); i-- > 0;) {
+    if (!replacing[i]) continue;
+    asked.erase(asked.begin() + static_cast<long>(i));
+    bases.erase(bases.begin() + static_cast<long>(i));
+  }
+  if (bases.empty()) return std::vector<uint32_t>();
   const int max_chain = static_cast<int>(request.max_chain());
   ASSIGN_OR_RETURN(std::vector<uint32_t> unusable,
                    guard_->FindMissingAndProtect(

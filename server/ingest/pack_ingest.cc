@@ -73,6 +73,15 @@ absl::Status PackIngest::CheckBase(absl::string_view id, absl::string_view base_
   // The agent was told the base is usable (FindMissingChunks, through the GC
   // guard, so a collection keeps it); checked again so a row never names a
   // base that is not there or a chain longer than kMaxDeltaDepth.
+  const std::string self(id);
+  ASSIGN_OR_RETURN(std::vector<bool> replacing,
+                   chunks_->HasRows(tenant_, absl::MakeConstSpan(&self, 1)));
+  if (replacing[0]) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("chunk ", HexOf(id),
+                     " replaces a stored copy and must be stored whole, not as a delta "
+                     "(FindMissingChunks offers no base for it)"));
+  }
   const std::string one(base_id);
   ASSIGN_OR_RETURN(std::vector<std::optional<int>> depth,
                    chunks_->ChainDepths(tenant_, absl::MakeConstSpan(&one, 1)));

@@ -124,8 +124,14 @@ class Importer {
 
   absl::Status IndexPacks() {
     ASSIGN_OR_RETURN(SqliteStatement entry,
-                     scratch_->Prepare("INSERT OR IGNORE INTO entries(id, pack, offset, length, "
-                                       "raw_size, base) VALUES(?, ?, ?, ?, ?, ?)"));
+                     scratch_->Prepare(
+                         // A whole copy of a chunk wins over a delta copy
+                         // (whose base a collection may have taken).
+                         "INSERT INTO entries(id, pack, offset, length, raw_size, base) "
+                         "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                         "pack=excluded.pack, offset=excluded.offset, length=excluded.length, "
+                         "raw_size=excluded.raw_size, base=NULL "
+                         "WHERE entries.base IS NOT NULL AND excluded.base IS NULL"));
     ASSIGN_OR_RETURN(SqliteStatement pack,
                      scratch_->Prepare("INSERT INTO packs(name, tier, size) VALUES(?, ?, ?)"));
     for (auto& [name, holders] : packs_) {

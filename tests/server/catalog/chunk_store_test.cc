@@ -379,12 +379,27 @@ TEST_F(ChunkStoreTest, ADeltaIsHeldOnlyWhileItsChainIs) {
   ASSERT_OK(chunks().MarkDamaged(a_, Ids({1})).status());
   ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({1, 2, 3})));
   EXPECT_THAT(missing, ElementsAre(0u, 1u, 2u));
+  // A dependent stored again (whole) replaces the copy whose chain broke,
+  // while the base is still damaged; the delta on it reads again.
+  std::vector<StoredChunk> again = Chunks(2, 1);
+  ASSERT_OK_AND_ASSIGN(uint64_t replaced, chunks().AddPack(a_, "hot", "p-again", 1000, again));
+  EXPECT_EQ(replaced, 1u);
+  ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({1, 2, 3})));
+  EXPECT_THAT(missing, ElementsAre(0u));
+  ASSERT_OK_AND_ASSIGN(depths, chunks().ChainDepths(a_, Ids({2, 3})));
+  EXPECT_THAT(depths, ElementsAre(0, 1));
+  ASSERT_OK_AND_ASSIGN(std::vector<bool> has, chunks().HasRows(a_, Ids({1, 2, 9})));
+  EXPECT_THAT(has, ElementsAre(true, true, false));
   // Stored again whole, the chain is readable again.
   ASSERT_OK(chunks().AddPack(a_, "hot", "p2", 1000, Chunks(1, 1)).status());
   ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({1, 2, 3})));
   EXPECT_THAT(missing, IsEmpty());
-  // A quarantined base pack does the same as damage.
+  // Chunk 2 is whole now: chunk 1's pack quarantined leaves it alone; its
+  // own pack quarantined makes it and the delta on it missing.
   ASSERT_OK(chunks().Quarantine(PackId("p2")));
+  ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({1, 2, 3})));
+  EXPECT_THAT(missing, ElementsAre(0u));
+  ASSERT_OK(chunks().Quarantine(PackId("p-again")));
   ASSERT_OK_AND_ASSIGN(missing, chunks().FindMissing(a_, Ids({2, 3})));
   EXPECT_THAT(missing, ElementsAre(0u, 1u));
 }

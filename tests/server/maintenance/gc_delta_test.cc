@@ -94,6 +94,35 @@ TEST_F(GcDeltaTest, ABaseStaysWhenOnlyItsDeltaIsNamedAndGoesWhenNeitherIs) {
   EXPECT_TRUE(Stored(*repo_, a));
   EXPECT_TRUE(Stored(*repo_, b));
   EXPECT_FALSE(Stored(*repo_, x));
+  ASSERT_OK(Forget(*repo_, s2));
+  ASSERT_OK_AND_ASSIGN(GcReport last, Gc(Immediately(0)));
+  EXPECT_EQ(last.chunks_deleted, 2u);
+  EXPECT_FALSE(Stored(*repo_, a));
+  EXPECT_FALSE(Stored(*repo_, b));
+}
+
+// A delta whose base is found damaged counts as missing; stored again it
+// replaces its copy, whole (as a delta it could lengthen the chains built
+// on it), and the server refuses it as a delta.
+TEST_F(GcDeltaTest, ADeltaWithABrokenChainIsStoredAgainWhole) {
+  const std::string a = Id(1), b = Id(2), c = Id(3);
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{a, c}}, {{a, c}}));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s2, DeltaBackup(b, a));
+  const int64_t tenant = TenantOf(*repo_);
+  ASSERT_OK(repo_->catalog->chunks().MarkDamaged(tenant, {a}).status());
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
+                                                    v1::BACKUP_LEVEL_FULL));
+  ASSERT_OK_AND_ASSIGN(v1::FindMissingChunksResponse answer, Ask(job, {b}, {c}, 4));
+  EXPECT_THAT(answer.missing(), ElementsAre(0u));
+  EXPECT_THAT(answer.usable_bases(), IsEmpty()) << "b replaces a copy: whole only";
+  absl::Status refused = UploadDelta(job, b, c);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  ASSERT_OK(Upload(*repo_, job, {b}));
+  EXPECT_TRUE(Stored(*repo_, b));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::optional<int>> depth,
+                       repo_->catalog->chunks().ChainDepths(tenant, {b}));
+  EXPECT_THAT(depth, ElementsAre(0));
+  (void)s1;
   (void)s2;
 }
 

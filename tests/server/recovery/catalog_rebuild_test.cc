@@ -740,5 +740,41 @@ TEST_F(CatalogRebuildTest, RebuildBringsDeltaChainsBack) {
   EXPECT_EQ(base_of[TestChunkId(4)], TestChunkId(3));
 }
 
+// A chunk found both as a delta whose base is gone and as a whole copy (a
+// replaced copy not yet collected) is catalogued whole, whichever pack is
+// read first, and its snapshot comes back.
+TEST_F(CatalogRebuildTest, AWholeCopyWinsOverADeltaCopy) {
+  ASSERT_OK_AND_ASSIGN(int64_t tenant, catalog_->agents().TenantId(kTenant));
+  for (const bool delta : {true, false, true}) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PackWriter> writer, PackWriter::Create(tier(0)));
+    std::optional<ChunkId> base;
+    if (delta) base = *ChunkIdFromBytes(TestChunkId(99));
+    ASSERT_OK_AND_ASSIGN(PackEntry entry, writer->Add(*ChunkIdFromBytes(TestChunkId(7)), kChunkSize,
+                                                      TestSealed(7, 64), base));
+    ASSERT_OK(writer->Commit());
+    if (!delta) {
+      ASSERT_OK(catalog_->chunks()
+                    .AddPack(tenant, "one", writer->name(), writer->size(),
+                             {{TestChunkId(7), entry.offset, entry.length, kChunkSize}})
+                    .status());
+    }
+  }
+  const std::string leaf = TreeBytes({FileEntry("f", {TestChunkId(7)}, kChunkSize)});
+  Backup b;
+  ASSERT_NO_FATAL_FAILURE(
+      CommitAndMirror("s-00000000000000e1", 1'700'000'100'000, {{TreeId(leaf), leaf}}, &b));
+  CloseSource();
+  const std::string fresh = Dir("rebuilt") + "/state";
+  ASSERT_OK_AND_ASSIGN(RebuildReport report, RebuildCatalog(tier_list_, key_, fresh));
+  EXPECT_THAT(report.snapshots_restored, ElementsAre(b.snapshot.id()));
+  EXPECT_THAT(report.skipped, IsEmpty());
+  std::unique_ptr<Catalog> rebuilt = OpenCatalog(fresh);
+  ASSERT_NE(rebuilt, nullptr);
+  ASSERT_OK_AND_ASSIGN(int64_t t, rebuilt->agents().TenantId(kTenant));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::optional<int>> depths,
+                       rebuilt->chunks().ChainDepths(t, {TestChunkId(7)}));
+  EXPECT_THAT(depths, ElementsAre(0));
+}
+
 }  // namespace
 }  // namespace cairn
