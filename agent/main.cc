@@ -60,7 +60,7 @@ constexpr char kUsage[] =
     "                                              copy it to every agent of the tenant)\n"
     "  cairn-agent enroll   --server HOST:PORT --token TOKEN [--name NAME]\n"
     "                                              join the server (once per agent)\n"
-    "  cairn-agent backup   --root DIR [--level full|incremental|differential] [--delta_chain N]\n"
+    "  cairn-agent backup   --root DIR [--level full|incremental|differential] [--delta-chain N]\n"
     "  cairn-agent restore  --snapshot ID --target DIR [--path P ...] [--overwrite]\n"
     "  cairn-agent verify   --snapshot ID [--sample PCT]\n"
     "                                              read chunks back, check each with the key\n"

@@ -363,7 +363,7 @@ for l in open(sys.argv[1]):
     cairn|cairn-unix|cairn-notls|cairn-s3)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
-        backup --root "$root" --level incremental ${BENCH_DELTA_CHAIN:+--delta_chain "$BENCH_DELTA_CHAIN"} --json
+        backup --root "$root" --level incremental ${BENCH_DELTA_CHAIN:+--delta-chain "$BENCH_DELTA_CHAIN"} --json
       python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["snapshot"])' "$W/last.out" ;;
   esac
 }

@@ -8,7 +8,9 @@
 #     checkpoints of BF16 weights and FP32 optimizer state, the second a LoRA
 #     step of the first; a token-id shard; configs, logs, a symlink and a
 #     hardlink);
-#  3. backs it up (full), changes a little, backs up again (incremental);
+#  3. backs it up (full), adds a full training step (a third checkpoint, its
+#     tensors stored as deltas of the second's) and a log line, backs up
+#     again (incremental);
 #  4. shows `cairnctl status`, the snapshots and `cairnctl stats --by-kind`;
 #  5. has the server order the agent to restore the newest snapshot into
 #     another directory, and checks it byte for byte.
@@ -79,7 +81,10 @@ du -sh "$DATA"
 
 say "full backup"
 "$AGENT" "${AGENT_FLAGS[@]}" backup --root "$DATA" --level full
-say "a little change, then an incremental backup (only the change is read)"
+say "a full training step (step-3000: every weight moved) and a log line, then an incremental"
+echo "   backup: only the changes are read; step-3000's tensors go as deltas of step-2000's"
+"$GEN" next-checkpoint --from "$DATA/checkpoints/step-2000" --out "$DATA/checkpoints/step-3000" \
+  --change all --scale 0.04 --seed 3
 for i in $(seq 201 260); do echo "step $i loss $((1000 - i))"; done >> "$DATA/logs/train.log"
 "$AGENT" "${AGENT_FLAGS[@]}" backup --root "$DATA" --level incremental
 
