@@ -64,8 +64,9 @@ TEST(RootProtectorCrashChild, DISABLED_ChangeAndDie) {
   ASSERT_EQ(unlink(JoinPath(r, "d-003/f-003").c_str()), 0);
   ASSERT_EQ(rename(JoinPath(r, "d-004/f-004").c_str(), JoinPath(r, "d-004/f-004r").c_str()), 0);
   CAIRN_ASSERT_OK(WaitCaughtUp(*protector, r));
-  // 5 paths and the sentinel.
-  ASSERT_GE(protector->state().pending_paths, 6u);
+  // The 5 paths (and the sentinel, which WaitCaughtUp writes only when the
+  // watcher had not yet read the changes when it was called).
+  ASSERT_GE(protector->state().pending_paths, 5u);
   absl::SleepFor(absl::Milliseconds(400));  // the loop syncs every 200 ms
   std::cout.flush();
   _exit(9);
@@ -130,7 +131,7 @@ TEST_F(RootProtectorTest, JournalSurvivesAKillAndStartUpReconcileCatchesTheRest)
   CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest after_child, CaptureTree(root_));
   Start(Settings());
   if (HasFatalFailure()) return;
-  EXPECT_GE(protector_->state().pending_paths, 6u) << "the child's journal was lost";
+  EXPECT_GE(protector_->state().pending_paths, 5u) << "the child's journal was lost";
   CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult second,
                              protector_->Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr));
   EXPECT_EQ(second.snapshot.parent_id(), first.snapshot.id());
