@@ -129,15 +129,14 @@ absl::Status ChunkUploader::CheckBatch() {
 void ChunkUploader::Frame(Item* item, std::string* framed, std::string* scratch) {
   framed->clear();
   if (item->base.has_value()) {
-    CompressDelta(crypto_->codec, item->data, item->base->id, item->base->plain, framed,
-                  item->hint);
-    item->as_delta = true;
+    item->as_delta = CompressDelta(crypto_->codec, item->data, item->base->id, item->base->plain,
+                                   framed, item->hint);
     // A delta that does not halve the chunk is weighed against the whole
     // chunk: the whole one wins ties (it starts no chain).
-    if (framed->size() > item->data.size() / 2) {
+    if (!item->as_delta || framed->size() > item->data.size() / 2) {
       scratch->clear();
       Compress(crypto_->codec, item->data, scratch, item->hint);
-      if (scratch->size() <= framed->size()) {
+      if (!item->as_delta || scratch->size() <= framed->size()) {
         framed->swap(*scratch);
         item->as_delta = false;
       }

@@ -128,7 +128,7 @@ class RangeCutter {
   absl::Status Emit(uint64_t offset, absl::string_view data, const TensorRegion* region) {
     ChunkId id = crypto_.hasher.Hash(data);
     RETURN_IF_ERROR(uploader_->Add(id, data, HintFor(content_->probe, region, offset),
-                                   BaseFor(id, offset, data, region)));
+                                   BaseFor(offset, data, region)));
     v1::ChunkRef* ref = &content_->chunks.emplace_back();
     ref->set_id(std::string(ChunkIdBytes(id)));
     ref->set_offset(offset);
@@ -139,7 +139,7 @@ class RangeCutter {
 
   // The same piece of the same tensor in the previous checkpoint, when
   // there is one and it differs.
-  std::optional<ChunkBase> BaseFor(const ChunkId& id, uint64_t offset, absl::string_view data,
+  std::optional<ChunkBase> BaseFor(uint64_t offset, absl::string_view data,
                                    const TensorRegion* region) {
     if (delta_ == nullptr || !IsTensor(region) || data.size() < kMinDeltaPiece ||
         offset < region->offset || offset - region->offset + data.size() > region->length) {
@@ -151,8 +151,9 @@ class RangeCutter {
     if (!delta_->ReadBase(index, offset - region->offset, data.size(), &base.plain).ok()) {
       return std::nullopt;
     }
+    // Unchanged (a frozen layer): plain dedup, and no hash to compute.
+    if (base.plain == data) return std::nullopt;
     base.id = crypto_.hasher.Hash(base.plain);
-    if (base.id == id) return std::nullopt;  // unchanged: plain dedup
     return base;
   }
 

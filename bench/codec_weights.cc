@@ -149,8 +149,8 @@ int RunDeltas(const char* base_path, const char* next_path) {
     auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < pieces.size(); ++i) {
       frames[i].clear();
-      CompressDelta(CodecChoice{}, pieces[i].data, no_id, bases[i].data, &frames[i],
-                    pieces[i].hint);
+      (void)CompressDelta(CodecChoice{}, pieces[i].data, no_id, bases[i].data, &frames[i],
+                          pieces[i].hint);
     }
     auto t1 = std::chrono::steady_clock::now();
     std::string out;

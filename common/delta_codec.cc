@@ -37,30 +37,45 @@ U Unzigzag(U z) {
   return static_cast<U>((z >> 1) ^ (~(z & 1) + 1));
 }
 
-template <typename U>
-void Encode(absl::string_view base, std::string* data) {
-  const size_t n = data->size() / sizeof(U) * sizeof(U);
-  for (size_t i = 0; i < n; i += sizeof(U)) {
-    U now, was;
-    std::memcpy(&now, data->data() + i, sizeof(U));
-    std::memcpy(&was, base.data() + i, sizeof(U));
-    const U z = Zigzag<U>(static_cast<U>(now - was));
-    std::memcpy(data->data() + i, &z, sizeof(U));
+void XorInto(absl::string_view other, char* out, size_t n) {
+  const char* in = other.data();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, out + i, 8);
+    std::memcpy(&b, in + i, 8);
+    a ^= b;
+    std::memcpy(out + i, &a, 8);
   }
-  for (size_t i = n; i < data->size(); ++i) (*data)[i] = static_cast<char>((*data)[i] ^ base[i]);
+  for (; i < n; ++i) out[i] = static_cast<char>(out[i] ^ in[i]);
 }
 
-template <typename U>
-void Decode(absl::string_view base, std::string* data) {
+// Turns *data (as long as base) into its difference from base (kEncode) or
+// back: element-wise zigzag differences of w-byte integers, the bytes after
+// the last whole element (and every byte, for w == 1) XORed.
+template <typename U, bool kEncode>
+void Transform(absl::string_view base, std::string* data) {
   const size_t n = data->size() / sizeof(U) * sizeof(U);
   for (size_t i = 0; i < n; i += sizeof(U)) {
-    U z, was;
-    std::memcpy(&z, data->data() + i, sizeof(U));
+    U in, was;
+    std::memcpy(&in, data->data() + i, sizeof(U));
     std::memcpy(&was, base.data() + i, sizeof(U));
-    const U now = static_cast<U>(was + Unzigzag<U>(z));
-    std::memcpy(data->data() + i, &now, sizeof(U));
+    const U out =
+        kEncode ? Zigzag<U>(static_cast<U>(in - was)) : static_cast<U>(was + Unzigzag<U>(in));
+    std::memcpy(data->data() + i, &out, sizeof(U));
   }
-  for (size_t i = n; i < data->size(); ++i) (*data)[i] = static_cast<char>((*data)[i] ^ base[i]);
+  XorInto(base.substr(n), data->data() + n, data->size() - n);
+}
+
+template <bool kEncode>
+void Transform(int width, absl::string_view base, std::string* data) {
+  if (width == 2) {
+    Transform<uint16_t, kEncode>(base, data);
+  } else if (width == 4) {
+    Transform<uint32_t, kEncode>(base, data);
+  } else {
+    XorInto(base, data->data(), data->size());
+  }
 }
 
 struct DeltaHeader {
@@ -90,40 +105,20 @@ absl::StatusOr<DeltaHeader> ParseHeader(absl::string_view framed) {
 
 }  // namespace
 
-void XorInto(absl::string_view other, std::string* data) {
-  char* out = data->data();
-  const char* in = other.data();
-  const size_t n = std::min(other.size(), data->size());
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t a, b;
-    std::memcpy(&a, out + i, 8);
-    std::memcpy(&b, in + i, 8);
-    a ^= b;
-    std::memcpy(out + i, &a, 8);
-  }
-  for (; i < n; ++i) out[i] = static_cast<char>(out[i] ^ in[i]);
-}
-
-void CompressDelta(const CodecChoice& choice, absl::string_view raw, const ChunkId& base_id,
+bool CompressDelta(const CodecChoice& choice, absl::string_view raw, const ChunkId& base_id,
                    absl::string_view base, std::string* framed, const DataHint& hint) {
+  if (base.size() != raw.size()) return false;
   const int width = DeltaWidth(hint, raw.size());
   std::string d(raw);
-  DataHint inner = hint;
-  if (width == 2) {
-    Encode<uint16_t>(base, &d);
-  } else if (width == 4) {
-    Encode<uint32_t>(base, &d);
-  } else {
-    XorInto(base, &d);
-  }
-  if (width != 1) inner = DataHint{DataHint::Class::kIntegers, width, 0};
+  Transform<true>(width, base, &d);
+  const DataHint inner = width == 1 ? hint : DataHint{DataHint::Class::kIntegers, width, 0};
   framed->push_back(static_cast<char>(Codec::kDelta));
   AppendVarint(raw.size(), framed);
   // Not ChunkIdBytes: the frame code stays free of libsodium (the fuzz build).
   framed->append(reinterpret_cast<const char*>(base_id.data()), base_id.size());
   framed->push_back(static_cast<char>(width));
   Compress(choice, d, framed, inner);
+  return true;
 }
 
 absl::StatusOr<std::optional<ChunkId>> DeltaBaseOf(absl::string_view framed) {
@@ -160,13 +155,7 @@ absl::Status DecompressDelta(absl::string_view framed, absl::string_view base, s
     raw->clear();
     return absl::DataLossError(absl::StrCat("delta frame: ", status.message()));
   }
-  if (h.width == 2) {
-    Decode<uint16_t>(base, raw);
-  } else if (h.width == 4) {
-    Decode<uint32_t>(base, raw);
-  } else {
-    XorInto(base, raw);
-  }
+  Transform<false>(h.width, base, raw);
   return absl::OkStatus();
 }
 

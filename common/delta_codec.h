@@ -34,10 +34,10 @@
 
 namespace cairn {
 
-// Appends the delta frame of `raw` against `base` (same size; the caller
-// checks) to *framed. `hint` picks the element width (DataHint::width of
+// Appends the delta frame of `raw` against `base` to *framed; false (and
+// nothing appended) when they differ in size. `hint` picks the element width (DataHint::width of
 // float or integer data whose offset is a multiple of it; else bytes).
-void CompressDelta(const CodecChoice& choice, absl::string_view raw, const ChunkId& base_id,
+bool CompressDelta(const CodecChoice& choice, absl::string_view raw, const ChunkId& base_id,
                    absl::string_view base, std::string* framed, const DataHint& hint = {});
 
 // The base a frame names when it is a delta frame; nullopt for any other
@@ -52,9 +52,6 @@ absl::StatusOr<std::optional<ChunkId>> DeltaBaseOf(absl::string_view framed);
 // On error *raw is empty.
 absl::Status DecompressDelta(absl::string_view framed, absl::string_view base, size_t max_raw,
                              std::string* raw);
-
-// XORs `other` into `*data` (same length).
-void XorInto(absl::string_view other, std::string* data);
 
 }  // namespace cairn
 

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -77,15 +78,16 @@ absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
   }
   PackEntry entry{id,  size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(blob),
                   base};
-  has_bases_ = has_bases_ || base.has_value();
   entries_.push_back(entry);
   size_ += blob.size();
   return entry;
 }
 
 std::string PackBuilder::Finish() const {
+  const bool with_bases = std::any_of(entries_.begin(), entries_.end(),
+                                      [](const PackEntry& e) { return e.base.has_value(); });
   std::string out;
-  out.reserve(entries_.size() * (has_bases_ ? kPackDeltaIndexEntrySize : kPackIndexEntrySize) +
+  out.reserve(entries_.size() * (with_bases ? kPackDeltaIndexEntrySize : kPackIndexEntrySize) +
               kPackFooterSize);
   for (const PackEntry& e : entries_) {
     PutBytes(e.id, &out);
@@ -93,13 +95,13 @@ std::string PackBuilder::Finish() const {
     AppendLe32(e.length, &out);
     AppendLe32(e.raw_size, &out);
     PutBytes(e.checksum, &out);
-    if (has_bases_) PutBytes(e.base.value_or(ChunkId{}), &out);
+    if (with_bases) PutBytes(e.base.value_or(ChunkId{}), &out);
   }
   PackChecksum index_sum = PackChecksumOf(out);
   AppendLe64(size_, &out);
   AppendLe32(static_cast<uint32_t>(entries_.size()), &out);
   PutBytes(index_sum, &out);
-  out.append(has_bases_ ? kDeltaFooterMagic : kFooterMagic, kMagicSize);
+  out.append(with_bases ? kDeltaFooterMagic : kFooterMagic, kMagicSize);
   return out;
 }
 

@@ -89,7 +89,6 @@ class PackBuilder final {
  private:
   uint64_t size_ = kPackHeaderSize;
   std::vector<PackEntry> entries_;
-  bool has_bases_ = false;
 };
 
 struct PackFooter {

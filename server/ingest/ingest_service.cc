@@ -171,33 +171,32 @@ absl::StatusOr<std::vector<uint32_t>> IngestService::UsableBases(
                                                    request.max_chain(), " is over the limit of ",
                                                    kMaxDeltaDepth));
   }
-  // The proposed bases of the missing ids, asked through the GC guard so a
-  // "usable" answer keeps the base as a "present" answer keeps a chunk.
-  std::vector<uint32_t> asked;  // indexes into `missing`
-  std::vector<std::string> bases;
-  for (uint32_t m = 0; m < missing.size(); ++m) {
-    const std::string& base = request.base_ids(static_cast<int>(missing[m]));
-    if (base.empty()) continue;
+  // The missing ids with a proposed base (indexes into request.ids).
+  std::vector<uint32_t> proposed;
+  std::vector<std::string> ids;
+  for (uint32_t index : missing) {
+    const std::string& base = request.base_ids(static_cast<int>(index));
+    if (base.empty() || base == request.ids(static_cast<int>(index))) continue;
     if (base.size() != kChunkIdBytes) {
       return absl::InvalidArgumentError(absl::StrCat("a base id must be ", kChunkIdBytes,
                                                      " bytes (or empty), got ", base.size()));
     }
-    if (base == request.ids(static_cast<int>(missing[m]))) continue;
-    asked.push_back(m);
-    bases.push_back(base);
+    proposed.push_back(index);
+    ids.push_back(request.ids(static_cast<int>(index)));
   }
-  if (bases.empty()) return std::vector<uint32_t>();
   // A chunk stored again to replace a copy that does not read goes whole:
   // as a delta it could lengthen the chains of the deltas built on it.
-  std::vector<std::string> asked_ids;
-  for (uint32_t m : asked) asked_ids.push_back(request.ids(static_cast<int>(missing[m])));
-  ASSIGN_OR_RETURN(std::vector<bool> replacing, catalog_->chunks().HasRows(tenant, asked_ids));
-  for (size_t i = asked.size(); i-- > 0;) {
-    if (!replacing[i]) continue;
-    asked.erase(asked.begin() + static_cast<long>(i));
-    bases.erase(bases.begin() + static_cast<long>(i));
+  ASSIGN_OR_RETURN(std::vector<bool> replacing, catalog_->chunks().HasRows(tenant, ids));
+  std::vector<uint32_t> asked;
+  std::vector<std::string> bases;
+  for (size_t i = 0; i < proposed.size(); ++i) {
+    if (replacing[i]) continue;
+    asked.push_back(proposed[i]);
+    bases.push_back(request.base_ids(static_cast<int>(proposed[i])));
   }
   if (bases.empty()) return std::vector<uint32_t>();
+  // Asked through the GC guard, so a "usable" answer keeps the base as a
+  // "present" answer keeps a chunk.
   const int max_chain = static_cast<int>(request.max_chain());
   ASSIGN_OR_RETURN(std::vector<uint32_t> unusable,
                    guard_->FindMissingAndProtect(
@@ -219,7 +218,7 @@ absl::StatusOr<std::vector<uint32_t>> IngestService::UsableBases(
       ++u;
       continue;
     }
-    usable.push_back(missing[asked[i]]);
+    usable.push_back(asked[i]);
   }
   return usable;
 }

@@ -29,7 +29,7 @@ TEST(DeltaCodecTest, ATrainingStepRoundTripsAndIsSmallerThanTheWholeTensor) {
   const std::string after = Bf16Step(before, 2);
   ASSERT_NE(before, after);
   std::string delta, whole;
-  CompressDelta(CodecChoice{}, after, IdOf(7), before, &delta, kBf16);
+  ASSERT_TRUE(CompressDelta(CodecChoice{}, after, IdOf(7), before, &delta, kBf16));
   Compress(CodecChoice{}, after, &whole, kBf16);
   EXPECT_EQ(static_cast<uint8_t>(delta[0]), static_cast<uint8_t>(Codec::kDelta));
   // Signs, exponents and high mantissa bits rarely move in one step.
@@ -48,7 +48,7 @@ TEST(DeltaCodecTest, ATrainingStepRoundTripsAndIsSmallerThanTheWholeTensor) {
 TEST(DeltaCodecTest, IdenticalBytesGiveAnAllZeroDeltaThatCompressesToAlmostNothing) {
   const std::string data = Bf16Normal(64 << 10, 3);
   std::string delta, raw;
-  CompressDelta(CodecChoice{}, data, IdOf(1), data, &delta, kBf16);
+  ASSERT_TRUE(CompressDelta(CodecChoice{}, data, IdOf(1), data, &delta, kBf16));
   EXPECT_LT(delta.size(), 1024u);
   ASSERT_TRUE(DecompressDelta(delta, data, kMax, &raw).ok());
   EXPECT_EQ(raw, data);
@@ -72,7 +72,7 @@ TEST(DeltaCodecTest, EveryWidthAndAlignmentRoundTrips) {
                    << cut << " bytes, width " << hint.width << " at " << hint.offset);
       const std::string b = before.substr(0, cut), a = after.substr(0, cut);
       std::string delta, raw;
-      CompressDelta(CodecChoice{}, a, IdOf(6), b, &delta, hint);
+      ASSERT_TRUE(CompressDelta(CodecChoice{}, a, IdOf(6), b, &delta, hint));
       ASSERT_TRUE(DecompressDelta(delta, b, kMax, &raw).ok());
       EXPECT_EQ(raw, a);
     }
@@ -87,7 +87,7 @@ TEST(DeltaCodecTest, EveryFixedCodecWorksInside) {
     absl::StatusOr<CodecChoice> choice = ParseCodec(spec);
     ASSERT_TRUE(choice.ok());
     std::string delta, raw;
-    CompressDelta(*choice, after, IdOf(2), before, &delta);
+    ASSERT_TRUE(CompressDelta(*choice, after, IdOf(2), before, &delta));
     ASSERT_TRUE(DecompressDelta(delta, before, kMax, &raw).ok());
     EXPECT_EQ(raw, after);
   }
@@ -104,7 +104,11 @@ TEST(DeltaCodecTest, OtherFramesNameNoBaseAndDecompressRefusesADelta) {
   EXPECT_FALSE(base->has_value());
 
   std::string delta, raw;
-  CompressDelta(CodecChoice{}, "0123456789", IdOf(3), "abcdefghij", &delta);
+  ASSERT_TRUE(CompressDelta(CodecChoice{}, "0123456789", IdOf(3), "abcdefghij", &delta));
+  // A base of another size gives no frame at all.
+  std::string none;
+  EXPECT_FALSE(CompressDelta(CodecChoice{}, "0123456789", IdOf(3), "abc", &none));
+  EXPECT_TRUE(none.empty());
   absl::Status refused = Decompress(delta, kMax, &raw);
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(refused.message(), "base")) << refused;
@@ -115,7 +119,7 @@ TEST(DeltaCodecTest, MalformedDeltaFramesAreRefused) {
   const std::string before(4096, 'a');
   const std::string after(4096, 'b');
   std::string delta, raw;
-  CompressDelta(CodecChoice{}, after, IdOf(4), before, &delta);
+  ASSERT_TRUE(CompressDelta(CodecChoice{}, after, IdOf(4), before, &delta));
 
   // Cut anywhere: refused, nothing returned.
   for (size_t n = 1; n < delta.size(); n += std::max<size_t>(1, delta.size() / 40)) {

@@ -204,5 +204,26 @@ TEST_F(GcDeltaTest, CompactionKeepsTheBaseInTheNewPacksIndex) {
   (void)s2;
 }
 
+// Bases are a tenant's own: another tenant's agent proposing them (it can
+// only guess ids; they are keyed per tenant) learns nothing and cannot store
+// a delta on them. A base id of the wrong size is refused at upload.
+TEST_F(GcDeltaTest, AnotherTenantsChunksAreNoBases) {
+  const std::string a = Id(1), b = Id(2);
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{a}}, {{a}}));
+  ASSERT_OK_AND_ASSIGN(std::string other, StartBackup(*repo_->agent, "gpu-9", "other-tenant",
+                                                      "/data", v1::BACKUP_LEVEL_FULL));
+  ASSERT_OK_AND_ASSIGN(v1::FindMissingChunksResponse answer, Ask(other, {b, a}, {a, a}, 4));
+  EXPECT_THAT(answer.missing(), ElementsAre(0u, 1u)) << "a is the first tenant's";
+  EXPECT_THAT(answer.usable_bases(), IsEmpty());
+  absl::Status refused = UploadDelta(other, b, a);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
+                                                    v1::BACKUP_LEVEL_FULL));
+  EXPECT_EQ(UploadDelta(job, b, "short").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(Stored(*repo_, b));
+  (void)s1;
+}
+
 }  // namespace
 }  // namespace cairn
