@@ -135,7 +135,13 @@ int RunDeltas(const char* base_path, const char* next_path) {
       !ReadTensors(next_path, &next_file, &next_tensors, &raw)) {
     return 1;
   }
-  if (base_tensors.size() != next_tensors.size() || base_raw != raw) {
+  const bool same_layout =
+      base_tensors.size() == next_tensors.size() &&
+      std::equal(base_tensors.begin(), base_tensors.end(), next_tensors.begin(),
+                 [](const TensorRegion& a, const TensorRegion& b) {
+                   return a.length == b.length && a.type == b.type;
+                 });
+  if (!same_layout) {
     std::fprintf(stderr, "%s and %s have other layouts\n", base_path, next_path);
     return 1;
   }
@@ -149,8 +155,11 @@ int RunDeltas(const char* base_path, const char* next_path) {
     auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < pieces.size(); ++i) {
       frames[i].clear();
-      (void)CompressDelta(CodecChoice{}, pieces[i].data, no_id, bases[i].data, &frames[i],
-                          pieces[i].hint);
+      if (!CompressDelta(CodecChoice{}, pieces[i].data, no_id, bases[i].data, &frames[i],
+                         pieces[i].hint)) {
+        std::fprintf(stderr, "piece %zu: the base differs in size\n", i);
+        return 1;
+      }
     }
     auto t1 = std::chrono::steady_clock::now();
     std::string out;

@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/types/span.h"
 #include "common/classifier_model_text.h"
-
+#include "common/status_macros.h"
 namespace cairn {
 namespace {
 
@@ -387,7 +387,7 @@ absl::Status ModelParser::Line(int number, absl::string_view line) {
         return LineError(number, absl::StrCat("expected '", keyword, "', got ", Quote(words[0])));
       }
       Features& out = next_ == Next::kMean ? params_.mean : params_.stddev;
-      if (absl::Status s = ParseNumbers(number, words, 1, absl::MakeSpan(out)); !s.ok()) return s;
+      RETURN_IF_ERROR(ParseNumbers(number, words, 1, absl::MakeSpan(out)));
       if (next_ == Next::kStddev) {
         for (float s : out) {
           if (!(s >= DataClassifier::kMinStddev)) {
@@ -445,7 +445,7 @@ absl::Status ModelParser::ClassRow(int number, const std::vector<absl::string_vi
   }
   if (seen_[k]) return LineError(number, absl::StrCat("class '", words[1], "' given twice"));
   std::array<float, kNumFeatures + 1> row;
-  if (absl::Status s = ParseNumbers(number, words, 2, absl::MakeSpan(row)); !s.ok()) return s;
+  RETURN_IF_ERROR(ParseNumbers(number, words, 2, absl::MakeSpan(row)));
   params_.bias[k] = row[0];
   std::copy(row.begin() + 1, row.end(), params_.weights[k].begin());
   seen_[k] = true;
@@ -525,17 +525,17 @@ std::pair<absl::string_view, absl::string_view> PlotAxisNames() {
 absl::StatusOr<DataClassifier> DataClassifier::Create(const ClassifierParameters& params) {
   for (int i = 0; i < kNumFeatures; ++i) {
     const std::string name(kFeatureNames[i]);
-    if (absl::Status s = CheckParameter(params.mean[i], "mean of " + name); !s.ok()) return s;
-    if (absl::Status s = CheckParameter(params.stddev[i], "stddev of " + name); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckParameter(params.mean[i], "mean of " + name));
+    RETURN_IF_ERROR(CheckParameter(params.stddev[i], "stddev of " + name));
     if (!(params.stddev[i] >= kMinStddev)) {
       return absl::InvalidArgumentError(absl::StrCat("stddev of ", name, " is below 1e-6"));
     }
   }
   for (int k = 0; k < kNumScoredClasses; ++k) {
     const std::string name(DataClassName(ScoredClass(k)));
-    if (absl::Status s = CheckParameter(params.bias[k], "bias of " + name); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckParameter(params.bias[k], "bias of " + name));
     for (float w : params.weights[k]) {
-      if (absl::Status s = CheckParameter(w, "a weight of " + name); !s.ok()) return s;
+      RETURN_IF_ERROR(CheckParameter(w, "a weight of " + name));
     }
   }
   return DataClassifier(params);
@@ -551,9 +551,9 @@ absl::StatusOr<DataClassifier> DataClassifier::Parse(absl::string_view model_tex
   int number = 0;
   for (absl::string_view line : absl::StrSplit(model_text, '\n')) {
     ++number;
-    if (absl::Status s = parser.Line(number, line); !s.ok()) return s;
+    RETURN_IF_ERROR(parser.Line(number, line));
   }
-  if (absl::Status s = parser.Finish(number); !s.ok()) return s;
+  RETURN_IF_ERROR(parser.Finish(number));
   return Create(parser.params());
 }
 

@@ -167,7 +167,9 @@ absl::StatusOr<std::vector<TensorRegion>> ParseGgufLayout(absl::string_view head
     RETURN_IF_ERROR(SkipValue(&in, type, 0));
   }
   std::vector<TensorInfo> tensors;
-  tensors.reserve(tensor_count);
+  // Each tensor takes at least 24 bytes of the head: a lying count does not
+  // decide how much is allocated.
+  tensors.reserve(std::min<uint64_t>(tensor_count, head.size() / 24));
   absl::flat_hash_set<absl::string_view> names;
   for (uint64_t i = 0; i < tensor_count; ++i) {
     ASSIGN_OR_RETURN(absl::string_view name, in.String("a tensor name"));

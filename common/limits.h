@@ -20,6 +20,8 @@ inline constexpr int kMaxGrpcMessageBytes = 32 << 20;
 inline constexpr size_t kMaxIdsPerCall = 4096;
 // Ids per ReadChunks call.
 inline constexpr size_t kMaxReadIdsPerCall = 1024;
+// Points of the classifier plot one GetStorageStats call returns.
+inline constexpr uint32_t kMaxPlotPoints = 10000;
 // The longest chain of checkpoint deltas (common/delta_codec.h) the server
 // stores: a chunk decodes from at most this many bases, so a restore reads
 // at most kMaxDeltaDepth + 1 chunks for one. Agents choose shorter chains

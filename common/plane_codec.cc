@@ -300,7 +300,7 @@ double EstimatePlaneBits(absl::string_view sample, const PlaneLayout& layout) {
   if (!ValidLayout(layout) || sample.size() < static_cast<size_t>(layout.head)) return 8.0;
   const size_t n = (sample.size() - layout.head) / layout.width;
   if (n < kMinElements) return 8.0;
-  std::string planes;
+  thread_local std::string planes;  // per sealing thread, reused chunk after chunk
   Split(sample.data() + layout.head, n, layout.width, layout.floats, &planes);
   double bits = 0;
   for (int k = 0; k < layout.width; ++k) {
@@ -342,7 +342,11 @@ absl::Status DecodePlanes(absl::string_view payload, uint64_t length, std::strin
   for (int k = width - 1; k >= 0; --k) {  // most significant first
     if (pos >= payload.size())
       return absl::DataLossError("plane codec: payload ends before all planes");
-    coded[k].coder = static_cast<PlaneCoder>(payload[pos++]);
+    const uint8_t coder = static_cast<uint8_t>(payload[pos++]);
+    if (coder > static_cast<uint8_t>(PlaneCoder::kZstd)) {
+      return absl::DataLossError(absl::StrCat("plane codec: unknown plane coder ", coder));
+    }
+    coded[k].coder = static_cast<PlaneCoder>(coder);
     uint64_t size = 0;
     RETURN_IF_ERROR(ReadVarint(payload, &pos, &size, "plane codec: plane size"));
     if (size > payload.size() - pos) {

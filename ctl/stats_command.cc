@@ -1,10 +1,11 @@
 // cairnctl stats: what the backed-up data is and what it costs to store.
-#include <fstream>
 #include <iostream>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/file_util.h"
+#include "common/limits.h"
 #include "ctl/cli.h"
 #include "ctl/output.h"
 #include "ctl/svg_plot.h"
@@ -20,12 +21,10 @@ std::string Ratio(uint64_t logical, uint64_t stored) {
 absl::Status WritePlot(const v1::StorageStatsResponse& stats, const std::string& path) {
   std::vector<ScatterPoint> points;
   for (const v1::PlotPoint& p : stats.points()) points.push_back({p.x(), p.y(), p.data_class()});
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << ScatterSvg("cairn: how the classifier sees files with no known format", stats.x_label(),
-                    stats.y_label(), points);
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write the plot to ", path));
-  return absl::OkStatus();
+  return WriteFileAtomically(path,
+                             ScatterSvg("cairn: how the classifier sees files with no known format",
+                                        stats.x_label(), stats.y_label(), points),
+                             0644);
 }
 
 }  // namespace
@@ -35,7 +34,7 @@ int Stats(AdminClient& client) {
   request.set_snapshot_id(absl::GetFlag(FLAGS_snapshot));
   request.set_agent(absl::GetFlag(FLAGS_agent));
   const std::string plot = absl::GetFlag(FLAGS_plot);
-  if (!plot.empty()) request.set_plot_points(10000);
+  if (!plot.empty()) request.set_plot_points(kMaxPlotPoints);
   auto stats = client.Call(&v1::AdminService::Stub::GetStorageStats, request);
   if (!stats.ok()) return Fail(stats.status());
   if (!plot.empty()) {

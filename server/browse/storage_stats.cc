@@ -12,6 +12,7 @@
 #include "common/data_classifier.h"
 #include "common/file_kind.h"
 #include "common/ids.h"
+#include "common/limits.h"
 #include "common/status_macros.h"
 
 namespace cairn {
@@ -21,6 +22,9 @@ namespace {
 absl::StatusOr<std::vector<v1::Snapshot>> SnapshotsToWalk(Catalog* catalog,
                                                           const v1::StorageStatsRequest& request) {
   std::vector<v1::Snapshot> out;
+  if (!request.snapshot_id().empty() && !request.agent().empty()) {
+    return absl::InvalidArgumentError("give a snapshot or an agent, not both");
+  }
   if (!request.snapshot_id().empty()) {
     ASSIGN_OR_RETURN(std::optional<v1::Snapshot> s,
                      catalog->snapshots().Get(request.snapshot_id()));
@@ -82,13 +86,19 @@ class StatsWalk {
           AddFile(tenant, entry, &fresh, &owners);
         }
       }
-      if (fresh.empty()) continue;
-      ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
-                       catalog_->chunks().LocateMany(tenant, fresh));
-      for (size_t i = 0; i < where.size() && i < owners.size(); ++i) {
-        if (!where[i].has_value()) continue;  // damaged or lost: verify reports those
-        owners[i]->set_stored_bytes(owners[i]->stored_bytes() + where[i]->length);
-        owners[i]->set_chunks(owners[i]->chunks() + 1);
+      // In slices, so the chunk store's lock is not held for a whole
+      // directory of checkpoints while uploads wait for it.
+      for (size_t start = 0; start < fresh.size(); start += kMaxIdsPerCall) {
+        const size_t end = std::min(fresh.size(), start + kMaxIdsPerCall);
+        ASSIGN_OR_RETURN(std::vector<std::optional<ChunkLocation>> where,
+                         catalog_->chunks().LocateMany(
+                             tenant, absl::MakeConstSpan(fresh).subspan(start, end - start)));
+        for (size_t i = 0; i < where.size(); ++i) {
+          if (!where[i].has_value()) continue;  // damaged or lost: verify reports those
+          v1::KindStats* owner = owners[start + i];
+          owner->set_stored_bytes(owner->stored_bytes() + where[i]->length);
+          owner->set_chunks(owner->chunks() + 1);
+        }
       }
     }
     return absl::OkStatus();

@@ -12,8 +12,6 @@
 
 namespace cairn {
 
-inline constexpr uint32_t kMaxPlotPoints = 10000;
-
 absl::StatusOr<v1::StorageStatsResponse> ComputeStorageStats(
     Catalog* catalog, const v1::StorageStatsRequest& request);
 

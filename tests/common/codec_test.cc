@@ -7,10 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace cairn {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr size_t kMaxRaw = 16 << 20;
 
@@ -181,11 +184,19 @@ TEST(DecompressTest, RejectsEmptyFrame) {
 }
 
 TEST(DecompressTest, RejectsUnknownCodec) {
-  for (int codec : {4, 7, 0x80, 0xff}) {
+  for (int codec : {5, 7, 0x80, 0xff}) {
     std::string framed = Frame(Fixed(Codec::kNone), "hello");
     framed[0] = static_cast<char>(codec);
     ExpectRejected(framed, kMaxRaw, absl::StatusCode::kInvalidArgument, "codec byte");
+    std::string raw;
+    EXPECT_THAT(Decompress(framed, kMaxRaw, &raw).message(), HasSubstr("unknown codec byte"));
   }
+  // Byte 4 is a checkpoint delta: refused here, naming where it decodes.
+  std::string framed = Frame(Fixed(Codec::kNone), "hello");
+  framed[0] = static_cast<char>(Codec::kDelta);
+  ExpectRejected(framed, kMaxRaw, absl::StatusCode::kInvalidArgument, "delta");
+  std::string raw;
+  EXPECT_THAT(Decompress(framed, kMaxRaw, &raw).message(), HasSubstr("DecompressDelta"));
 }
 
 TEST(DecompressTest, RejectsBadVarints) {

@@ -100,6 +100,10 @@ TEST(GgufLayoutTest, LyingCountsEndAtTheHead) {
   std::string many_tensors = header;
   StoreLe64(UINT64_MAX, many_tensors.data() + 8);
   EXPECT_FALSE(ParseGgufLayout(many_tensors, 1 << 20).ok());
+  // The most tensors allowed, in a head that holds two: refused at the end
+  // of the head (what it allocates is bounded by the head, not the count).
+  StoreLe64(kMaxGgufTensors, many_tensors.data() + 8);
+  EXPECT_FALSE(ParseGgufLayout(many_tensors, 1 << 20).ok());
   // An array of strings claiming 2^60 elements.
   const size_t tokens_count = header.find("tokenizer.ggml.tokens") + 21 + 4 + 4;
   std::string long_array = header;

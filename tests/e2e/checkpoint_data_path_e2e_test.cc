@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/file_util.h"
+#include "common/le_coding.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/cli_util.h"
@@ -72,34 +73,28 @@ std::string LogText(size_t size) {
   return out;
 }
 
-void Le32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void Le64(uint64_t v, std::string* out) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
 void GgufString(absl::string_view s, std::string* out) {
-  Le64(s.size(), out);
+  AppendLe64(s.size(), out);
   out->append(s.data(), s.size());
 }
 
 // A GGUF v3 file: one metadata string, an F16 and an F32 tensor, aligned to 32.
 std::string Gguf(const std::string& f16, const std::string& f32) {
   std::string out = "GGUF";
-  Le32(3, &out);
-  Le64(2, &out);
-  Le64(1, &out);
+  AppendLe32(3, &out);
+  AppendLe64(2, &out);
+  AppendLe64(1, &out);
   GgufString("general.name", &out);
-  Le32(8, &out);
+  AppendLe32(8, &out);
   GgufString("tiny", &out);
   const std::pair<const char*, std::pair<uint32_t, uint64_t>> tensors[] = {
       {"blk.0.attn_q.weight", {1, 0}}, {"output_norm.weight", {0, f16.size()}}};
   for (const auto& [name, type_offset] : tensors) {
     GgufString(name, &out);
-    Le32(1, &out);
-    Le64(1000, &out);
-    Le32(type_offset.first, &out);
-    Le64(type_offset.second, &out);
+    AppendLe32(1, &out);
+    AppendLe64(1000, &out);
+    AppendLe32(type_offset.first, &out);
+    AppendLe64(type_offset.second, &out);
   }
   out.resize((out.size() + 31) / 32 * 32, '\0');
   return out + f16 + f32;

@@ -16,12 +16,20 @@ mkdir -p "$BUILD/crashes"
 for target in codec_fuzz layout_fuzz classifier_fuzz; do
   mkdir -p "$BUILD/corpus/$target"
   echo "fuzz: $target for ${SECONDS_EACH}s"
+  status=0
   "$BUILD/$target" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=2048 \
-    -artifact_prefix="$BUILD/crashes/$target-" -print_final_stats=1 "$BUILD/corpus/$target" 2>&1 \
-    | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)|Done" || true
-  # libFuzzer exits non-zero on a crash; grep above hides the status, so check for artifacts.
+    -artifact_prefix="$BUILD/crashes/$target-" -print_final_stats=1 "$BUILD/corpus/$target" \
+    > "$BUILD/$target.log" 2>&1 || status=$?
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)|Done" \
+    "$BUILD/$target.log" || true
   if ls "$BUILD/crashes/$target-"* >/dev/null 2>&1; then
     echo "fuzz: $target found a crash: $(ls "$BUILD/crashes/$target-"*)" >&2
+    exit 1
+  fi
+  # A target that did not run at all (or failed without an artifact) fails too.
+  if [ "$status" -ne 0 ] || ! grep -q "^stat::number_of_executed_units" "$BUILD/$target.log"; then
+    echo "fuzz: $target exited with status $status without running; its log:" >&2
+    tail -30 "$BUILD/$target.log" >&2
     exit 1
   fi
 done
