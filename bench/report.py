@@ -142,7 +142,7 @@ def build_table(fig):
         False, digits=0)
     row("peak RSS, client, small-file backups (MiB)",
         lambda t: peak(t, ["tree_initial", "tree_incremental"], "client_rss_kb"), False, digits=0)
-    restores = ["restore", "restore_latest", "tree_restore", "adapters_restore"]
+    restores = ["restore", "restore_latest", "tree_restore", "adapters_restore", "weights_restore"]
     row("peak RSS, client, restores (MiB)", lambda t: peak(t, restores, "client_rss_kb"), False,
         digits=0)
     if "cairn" in fig.tools:
@@ -158,7 +158,8 @@ def build_cpu_table(fig):
              "|---|---|---:|---:|---:|---:|"]
     tools = fig.tools + [t for t in S3_TOOLS if any(r["tool"] == t for r in fig.records)]
     for phase in ["initial", "next_adapters", "next_all", "restore", "restore_latest", "tree_initial",
-                  "tree_incremental", "tree_restore", "adapters_backup", "adapters_restore"]:
+                  "tree_incremental", "tree_restore", "adapters_backup", "adapters_restore",
+                  "weights_backup", "weights_restore"]:
         for t in tools:
             s = fig.median(t, phase, "seconds")
             if s is None:

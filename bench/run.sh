@@ -492,7 +492,8 @@ for rep in $(seq 1 "$REPS"); do
   done
 done
 # The codecs alone on the real weights, tensor by tensor, one core.
-if has_phase weights && [ -x "$CODEC_WEIGHTS" ]; then
+if has_phase weights; then
+  [ -x "$CODEC_WEIGHTS" ] || die "$CODEC_WEIGHTS was not built: the weights phase needs it"
   say "tensor codec on real weights (cairn_codec_weights)"
   "$CODEC_WEIGHTS" "$W"/weights/vad-bf16.safetensors "$W"/weights/pose-fp16.safetensors \
     "$W"/weights/vad-fp32.safetensors | tee -a "$RESULTS" >&2
