@@ -439,6 +439,7 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     stats.set_chunks_new(upload->chunks_uploaded);
     stats.set_bytes_uploaded(upload->bytes_uploaded);
     stats.set_chunks_as_deltas(upload->chunks_as_deltas);
+    stats.set_chunks_waited(upload->chunks_waited);
     stats.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
     *commit.mutable_stats() = stats;
     for (const v1::FileError& e : walk.errors().kept()) *commit.add_file_errors() = e;

@@ -12,6 +12,10 @@ namespace {
 // A batch goes to FindMissingChunks when it holds this many chunks or bytes.
 constexpr size_t kBatchChunks = 256;
 constexpr size_t kBatchBytes = 16u << 20;
+// How long chunks another backup claimed may take to be stored before this
+// backup gives up (each claim ends within the server's claim_ttl of its
+// holder going quiet, so this is reached only when the server misbehaves).
+constexpr absl::Duration kMaxClaimWait = absl::Minutes(10);
 
 }  // namespace
 
@@ -23,7 +27,6 @@ ChunkUploader::ChunkUploader(ServerConnection* connection, const AgentCrypto* cr
       job_id_(std::move(job_id)),
       max_inflight_bytes_(std::max<size_t>(max_inflight_bytes, 2 * kMaxChunkBytes)),
       bandwidth_bytes_per_second_(bandwidth_bytes_per_second) {
-  writer_ = connection_->stub()->UploadChunks(&context_, &response_);
   for (int i = 0; i < std::max(1, workers); ++i) sealers_.emplace_back([this] { SealLoop(); });
   sender_ = std::thread([this] { SendLoop(); });
 }
@@ -33,8 +36,8 @@ ChunkUploader::~ChunkUploader() {
     {
       absl::MutexLock lock(&mu_);
       Fail(absl::CancelledError("upload abandoned"));
+      if (context_ != nullptr) context_->TryCancel();
     }
-    context_.TryCancel();
     StopThreads();
   }
 }
@@ -77,15 +80,26 @@ absl::Status ChunkUploader::Add(const ChunkId& id, absl::string_view data, const
 
 absl::Status ChunkUploader::CheckBatch() {
   if (batch_.empty()) return absl::OkStatus();
+  absl::Status status = Ask(&batch_, nullptr);
+  batch_.clear();
+  batch_bytes_ = 0;
+  RETURN_IF_ERROR(status);
+  // Set-aside chunks hold memory: past their bound, wait for them now.
+  if (deferred_bytes_ > max_inflight_bytes_ / 2) return ResolveDeferred();
+  return absl::OkStatus();
+}
+
+absl::Status ChunkUploader::Ask(std::vector<Item>* items, uint64_t* stored) {
   v1::FindMissingChunksRequest request;
   request.set_job_id(job_id_);
+  request.set_wait_for_claims(true);
   bool bases = false;
-  for (const Item& item : batch_) {
+  for (const Item& item : *items) {
     request.add_ids(std::string(ChunkIdBytes(item.id)));
     bases = bases || item.base.has_value();
   }
   if (bases) {
-    for (const Item& item : batch_) {
+    for (const Item& item : *items) {
       request.add_base_ids(item.base.has_value() ? std::string(ChunkIdBytes(item.base->id))
                                                  : std::string());
     }
@@ -93,36 +107,96 @@ absl::Status ChunkUploader::CheckBatch() {
   }
   absl::StatusOr<v1::FindMissingChunksResponse> response =
       connection_->Call(&v1::AgentService::Stub::FindMissingChunks, request);
+  absl::MutexLock lock(&mu_);
   if (!response.ok()) {
-    absl::MutexLock lock(&mu_);
     Fail(response.status());
     return response.status();
   }
-  absl::flat_hash_set<uint32_t> usable(response->usable_bases().begin(),
-                                       response->usable_bases().end());
-  {
-    absl::MutexLock lock(&mu_);
-    for (uint32_t index : response->missing()) {
-      if (index >= batch_.size()) {
+  // Each index at most once, in one of the two lists.
+  std::vector<bool> answered(items->size());
+  for (const auto* list : {&response->missing(), &response->in_flight()}) {
+    for (uint32_t index : *list) {
+      if (index >= items->size() || answered[index]) {
         Fail(absl::InternalError("server answered FindMissingChunks with a bad index"));
-        break;
+        return error_;
       }
-      Item& item = batch_[index];
-      if (!usable.contains(index)) item.base.reset();
-      // Back-pressure: wait until the pipeline has room for this chunk.
-      size_t size = item.data.size() + (item.base.has_value() ? item.base->plain.size() : 0);
-      auto has_room = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !error_.ok() || inflight_bytes_ + size <= max_inflight_bytes_;
-      };
-      mu_.Await(absl::Condition(&has_room));
-      if (!error_.ok()) break;
-      inflight_bytes_ += size;
-      to_seal_.push_back(std::move(item));
+      answered[index] = true;
     }
   }
-  batch_.clear();
-  batch_bytes_ = 0;
+  for (uint32_t index : response->in_flight()) {
+    Item& item = (*items)[index];
+    item.base.reset();  // by the time it is asked again, the base may be gone
+    deferred_bytes_ += item.data.size();
+    deferred_.push_back(std::move(item));
+  }
+  absl::flat_hash_set<uint32_t> usable(response->usable_bases().begin(),
+                                       response->usable_bases().end());
+  for (uint32_t index : response->missing()) {
+    Item& item = (*items)[index];
+    if (!usable.contains(index)) item.base.reset();
+    Enqueue(std::move(item));
+    if (!error_.ok()) break;
+  }
+  if (stored != nullptr) {
+    *stored += items->size() - static_cast<size_t>(response->missing_size()) -
+               static_cast<size_t>(response->in_flight_size());
+  }
+  return error_;
+}
+
+void ChunkUploader::Enqueue(Item item) {
+  // Back-pressure: wait until the pipeline has room for this chunk.
+  size_t size = item.data.size() + (item.base.has_value() ? item.base->plain.size() : 0);
+  auto has_room = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !error_.ok() || inflight_bytes_ + size <= max_inflight_bytes_;
+  };
+  mu_.Await(absl::Condition(&has_room));
+  if (!error_.ok()) return;
+  inflight_bytes_ += size;
+  to_seal_.push_back(std::move(item));
+}
+
+absl::Status ChunkUploader::ResolveDeferred() {
+  absl::Duration pause = absl::Milliseconds(20);
+  const absl::Time deadline = absl::Now() + kMaxClaimWait;
+  while (!deferred_.empty()) {
+    // Our own uploads durable first: then no backup waits on us while we wait.
+    RETURN_IF_ERROR(CloseStream());
+    std::vector<Item> asking;
+    asking.swap(deferred_);
+    deferred_bytes_ = 0;
+    const size_t before = asking.size();
+    for (size_t i = 0; i < asking.size(); i += kBatchChunks) {
+      std::vector<Item> slice(
+          std::make_move_iterator(asking.begin() + i),
+          std::make_move_iterator(asking.begin() + std::min(asking.size(), i + kBatchChunks)));
+      uint64_t stored = 0;
+      RETURN_IF_ERROR(Ask(&slice, &stored));
+      stats_.chunks_waited += stored;
+    }
+    // Those no longer set aside were stored by another backup or are ours
+    // to send now (their claim ended without them).
+    const size_t resolved = before - deferred_.size();
+    if (deferred_.empty()) break;
+    if (resolved > 0) continue;  // progress: ask again at once
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(deferred_.size(), " chunks another backup claimed were not stored within ",
+                       absl::FormatDuration(kMaxClaimWait), "; run the backup again"));
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Seconds(1));
+  }
+  return CloseStream();
+}
+
+absl::Status ChunkUploader::CloseStream() {
   absl::MutexLock lock(&mu_);
+  const uint64_t request = ++close_requests_;
+  auto answered = [this, request]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closes_done_ >= request || send_done_ || !error_.ok();
+  };
+  mu_.Await(absl::Condition(&answered));
   return error_;
 }
 
@@ -180,6 +254,30 @@ void ChunkUploader::SealLoop() {
   }
 }
 
+void ChunkUploader::OpenStream() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  writer_ = connection_->stub()->UploadChunks(context.get(), &response_);
+  absl::MutexLock lock(&mu_);
+  context_ = std::move(context);
+  if (!error_.ok()) context_->TryCancel();  // abandoned meanwhile
+}
+
+absl::Status ChunkUploader::FinishStream() {
+  if (writer_ == nullptr) return absl::OkStatus();
+  writer_->WritesDone();
+  grpc::Status rpc = writer_->Finish();
+  writer_.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    context_.reset();
+  }
+  if (rpc.ok()) return absl::OkStatus();
+  // The server's reason (disk full, a refused chunk) says more than our
+  // side's "the stream broke".
+  return absl::Status(FromGrpcStatus(rpc).code(),
+                      absl::StrCat("upload failed: ", rpc.error_message()));
+}
+
 void ChunkUploader::SendLoop() {
   v1::UploadChunkRequest message;
   bool first = true;
@@ -187,18 +285,36 @@ void ChunkUploader::SendLoop() {
   uint64_t sent = 0;
   while (true) {
     std::pair<Item, std::string> next;
+    bool close = false;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !to_send_.empty() || (closing_ && to_seal_.empty() && sealing_ == 0) || !error_.ok();
+        return !to_send_.empty() || !error_.ok() ||
+               (to_seal_.empty() && sealing_ == 0 && (closing_ || close_requests_ > closes_done_));
       };
       mu_.Await(absl::Condition(&ready));
-      if (!error_.ok() || to_send_.empty()) {
-        send_done_ = true;
-        return;
+      if (!error_.ok()) break;
+      if (!to_send_.empty()) {
+        next = std::move(to_send_.front());
+        to_send_.pop_front();
+      } else if (close_requests_ > closes_done_) {
+        close = true;
+      } else {
+        break;  // closing, and nothing is left
       }
-      next = std::move(to_send_.front());
-      to_send_.pop_front();
+    }
+    if (close) {
+      absl::Status closed = FinishStream();
+      absl::MutexLock lock(&mu_);
+      if (!closed.ok()) Fail(closed);
+      closes_done_ = close_requests_;
+      continue;
+    }
+    if (writer_ == nullptr) {
+      OpenStream();
+      first = true;
+      started = absl::Now();
+      sent = 0;
     }
     message.Clear();
     if (first) message.set_job_id(job_id_);
@@ -215,39 +331,48 @@ void ChunkUploader::SendLoop() {
       if (due > absl::Now()) absl::SleepFor(due - absl::Now());
     }
     sent += sealed_size;
-    bool ok = writer_->Write(message);
-    absl::MutexLock lock(&mu_);
-    if (!ok) {
-      Fail(absl::UnavailableError("the upload stream broke (server gone or it refused a chunk)"));
-      send_done_ = true;
-      return;
+    if (!writer_->Write(message)) {
+      absl::Status why = FinishStream();
+      absl::MutexLock lock(&mu_);
+      Fail(why.ok() ? absl::UnavailableError(
+                          "the upload stream broke (server gone or it refused a chunk)")
+                    : why);
+      break;
     }
+    absl::MutexLock lock(&mu_);
     inflight_bytes_ -= std::min<size_t>(inflight_bytes_, next.first.raw_size);
     ++uploaded_;
     uploaded_bytes_ += sealed_size;
     if (next.first.as_delta) ++uploaded_deltas_;
   }
+  // An error or an abandoned upload: a stream still open stores nothing.
+  if (writer_ != nullptr) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (context_ != nullptr) context_->TryCancel();
+    }
+    grpc::Status cancelled = writer_->Finish();  // CANCELLED; nothing to report
+    (void)cancelled;
+    writer_.reset();
+    absl::MutexLock lock(&mu_);
+    context_.reset();
+  }
+  absl::MutexLock lock(&mu_);
+  send_done_ = true;
 }
 
 absl::StatusOr<UploadStats> ChunkUploader::Finish() {
   absl::Status status = CheckBatch();
+  if (status.ok()) status = CloseStream();
+  if (status.ok()) status = ResolveDeferred();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!status.ok()) Fail(status);
+  }
   StopThreads();
   finished_ = true;
-  writer_->WritesDone();
-  grpc::Status rpc = writer_->Finish();
   absl::MutexLock lock(&mu_);
-  // When the server ended the stream, its reason (disk full, a refused
-  // chunk) says more than our side's "the stream broke".
-  if (!rpc.ok() && rpc.error_code() != grpc::StatusCode::CANCELLED) {
-    return absl::Status(FromGrpcStatus(rpc).code(),
-                        absl::StrCat("upload failed: ", rpc.error_message()));
-  }
   RETURN_IF_ERROR(error_);
-  RETURN_IF_ERROR(status);
-  if (!rpc.ok()) {
-    return absl::Status(FromGrpcStatus(rpc).code(),
-                        absl::StrCat("upload failed: ", rpc.error_message()));
-  }
   stats_.chunks_uploaded = uploaded_;
   stats_.bytes_uploaded = uploaded_bytes_;
   stats_.chunks_as_deltas = uploaded_deltas_;

@@ -1,7 +1,15 @@
 // Sends the chunks of one backup job that the server lacks. Chunks are
 // checked in batches (FindMissingChunks), the missing ones compressed and
-// sealed on a pool of workers, and streamed in one UploadChunks call. Memory
+// sealed on a pool of workers, and streamed in an UploadChunks call. Memory
 // is bounded: Add() blocks while more than `max_inflight_bytes` are queued.
+//
+// In-flight claims (server/ingest/chunk_claims.h): a chunk another backup of
+// the tenant is uploading at this moment is not sent again but set aside
+// (at most max_inflight_bytes / 2 of them). Those are asked about again
+// (with a growing pause) once this uploader's own stream is closed, so its
+// uploads are durable and nobody waits on it while it waits: at Finish(), or
+// earlier when the set-aside chunks reach their bound. A chunk that is still
+// missing then (its claim ended without it) is uploaded in a new stream.
 //
 //   ChunkUploader uploader(&conn, crypto, job_id, workers, 64 << 20);
 //   for (...) RETURN_IF_ERROR(uploader.Add(id, data));
@@ -31,6 +39,7 @@ struct UploadStats {
   uint64_t chunks_uploaded = 0;
   uint64_t bytes_uploaded = 0;    // sealed bytes
   uint64_t chunks_as_deltas = 0;  // of chunks_uploaded: checkpoint deltas
+  uint64_t chunks_waited = 0;     // another backup uploaded them (claims)
 };
 
 // The base a chunk may be stored as a delta of (agent/delta_base.h): the same
@@ -77,8 +86,22 @@ class ChunkUploader final {
   // Frames `item` (whole, or as a delta of its base when that is smaller).
   void Frame(Item* item, std::string* framed, std::string* scratch);
   absl::Status CheckBatch();
+  // Asks FindMissingChunks about `items`: missing ones go to the pipeline,
+  // in-flight ones to `deferred_`, stored ones are dropped (and counted in
+  // `stored` when set).
+  absl::Status Ask(std::vector<Item>* items, uint64_t* stored);
+  // Hands `item` to the sealers once the pipeline has room.
+  void Enqueue(Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits until the set-aside chunks are stored (by whoever).
+  absl::Status ResolveDeferred();
+  // Sends everything queued and closes the current stream: what it carried
+  // is durable once this returns OK.
+  absl::Status CloseStream();
   void SealLoop();
   void SendLoop();
+  // The sender's stream: opened at its first chunk, closed on request.
+  void OpenStream();
+  absl::Status FinishStream();
   void Fail(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StopThreads();
 
@@ -92,6 +115,8 @@ class ChunkUploader final {
   std::vector<Item> batch_;
   size_t batch_bytes_ = 0;
   absl::flat_hash_set<ChunkId> queued_ids_;
+  std::vector<Item> deferred_;  // in flight elsewhere: asked again later
+  size_t deferred_bytes_ = 0;
   UploadStats stats_;
 
   absl::Mutex mu_;
@@ -102,13 +127,17 @@ class ChunkUploader final {
   int sealing_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool send_done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t close_requests_ ABSL_GUARDED_BY(mu_) = 0;  // CloseStream calls
+  uint64_t closes_done_ ABSL_GUARDED_BY(mu_) = 0;     // ... the sender answered
   uint64_t uploaded_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t uploaded_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t uploaded_deltas_ ABSL_GUARDED_BY(mu_) = 0;
 
-  grpc::ClientContext context_;
+  // The current stream; replaced only by the sender thread, under mu_ (the
+  // destructor cancels it).
+  std::unique_ptr<grpc::ClientContext> context_ ABSL_GUARDED_BY(mu_);
   v1::UploadChunksResponse response_;
-  std::unique_ptr<grpc::ClientWriter<v1::UploadChunkRequest>> writer_;
+  std::unique_ptr<grpc::ClientWriter<v1::UploadChunkRequest>> writer_;  // sender only
   std::vector<std::thread> sealers_;
   std::thread sender_;
   bool finished_ = false;

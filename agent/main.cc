@@ -233,6 +233,7 @@ int Backup(const Agent& agent) {
       report.set_bytes_read(st.bytes_read());
       report.set_chunks_new(st.chunks_new());
       report.set_chunks_as_deltas(st.chunks_as_deltas());
+      report.set_chunks_waited(st.chunks_waited());
       report.set_bytes_uploaded(st.bytes_uploaded());
       report.set_files_failed(st.files_failed());
       report.set_seconds(st.seconds());
@@ -244,11 +245,14 @@ int Backup(const Agent& agent) {
       std::cerr << "\r";
       std::cout << absl::StrFormat(
           "snapshot %s of %s: %d files, %d dirs, %.1f MiB (read %.1f MiB, uploaded %.1f MiB in "
-          "%d new chunks%s) in %.2fs\n",
+          "%d new chunks%s%s) in %.2fs\n",
           s.id(), root, st.files(), st.directories(), st.bytes_scanned() / 1048576.0,
           st.bytes_read() / 1048576.0, st.bytes_uploaded() / 1048576.0, st.chunks_new(),
           st.chunks_as_deltas() > 0 ? absl::StrFormat(", %d as deltas", st.chunks_as_deltas())
                                     : std::string(),
+          st.chunks_waited() > 0
+              ? absl::StrFormat(", %d sent by another backup", st.chunks_waited())
+              : std::string(),
           st.seconds());
     }
     for (const cairn::v1::FileError& e : result->errors) {

@@ -19,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -39,21 +40,30 @@ class ServerConnection final {
   // Uses `credentials` (a renewed certificate) for calls from now on.
   void UseCredentials(const v1::ClientCredentials& credentials);
 
+  // Told of every attempt of every unary call: the request's message name
+  // ("FindMissingChunksRequest"), its latency and whether it succeeded. For
+  // load runs (bench/loadgen); set before any call is made.
+  using CallObserver =
+      std::function<void(absl::string_view request, absl::Duration latency, bool ok)>;
+  void set_call_observer(CallObserver observer) { observer_ = std::move(observer); }
+
   // Calls `method` with a fresh context and `deadline`, retrying UNAVAILABLE
   // and DEADLINE_EXCEEDED with exponential backoff for up to `give_up_after`.
   template <typename Request, typename Response>
-  absl::StatusOr<Response> Call(
-      grpc::Status (v1::AgentService::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                     Response*),
-      const Request& request, absl::Duration deadline = absl::Seconds(60),
-      absl::Duration give_up_after = absl::Seconds(30)) {
+  absl::StatusOr<Response> Call(grpc::Status (v1::AgentService::Stub::*method)(grpc::ClientContext*,
+                                                                               const Request&,
+                                                                               Response*),
+                                const Request& request, absl::Duration deadline = absl::Seconds(60),
+                                absl::Duration give_up_after = absl::Seconds(30)) {
     absl::Duration backoff = absl::Milliseconds(100);
     absl::Time stop = absl::Now() + give_up_after;
     while (true) {
       grpc::ClientContext context;
       context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
       Response response;
+      const absl::Time began = absl::Now();
       grpc::Status status = (stub()->*method)(&context, request, &response);
+      if (observer_) observer_(Request::descriptor()->name(), absl::Now() - began, status.ok());
       if (status.ok()) return response;
       bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
@@ -68,6 +78,7 @@ class ServerConnection final {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<v1::AgentService::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
   std::atomic<v1::AgentService::Stub*> stub_{nullptr};
+  CallObserver observer_;
 };
 
 }  // namespace cairn

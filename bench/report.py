@@ -3,8 +3,10 @@
 
   report.py RESULTS.jsonl OUT.md [docs/performance.md]
   report.py --continuous CONTINUOUS.jsonl OUT.md [docs/performance.md]
+  report.py --load LOAD.json OUT.md [docs/performance.md]
 
-The second form reports bench/continuous.sh into its own block and section.
+The second form reports bench/continuous.sh into its own block and section,
+the third bench/load.sh (cairn-loadgen's report) into its own.
 
 Medians over repetitions. With BENCH_DOCS=1 and a third argument, the table
 replaces the "latest run" block of the end-to-end section of that file (the
@@ -27,6 +29,9 @@ SECTION = "## End to end: cairn vs restic vs borg"
 CONT_BEGIN = "<!-- bench/continuous.sh: latest run (generated, do not edit by hand) -->"
 CONT_END = "<!-- bench/continuous.sh: end of latest run -->"
 CONT_SECTION = "## Continuous protection"
+LOAD_BEGIN = "<!-- bench/load.sh: latest run (generated, do not edit by hand) -->"
+LOAD_END = "<!-- bench/load.sh: end of latest run -->"
+LOAD_SECTION = "## Load: many agents on one server"
 
 
 def load(path):
@@ -391,7 +396,63 @@ def continuous_report(records):
     return "\n".join(out) + "\n"
 
 
+def load_report(r):
+    """bench/load.sh: cairn-loadgen's LoadReport against the issue's goals."""
+    def n(key):
+        return float(r.get(key, 0) or 0)
+
+    def ok(good):
+        return "✅" if good else "❌"
+
+    agents, concurrent = int(n("agents")), int(n("max_concurrent"))
+    lost = int(n("backups_failed")) + (0 if r.get("restore_ok") else 1)
+    out = [f"**Latest run:** {os.environ.get('BENCH_DATE', '?')}; "
+           f"{os.environ.get('BENCH_MACHINE', '?')}.",
+           f"Version: {os.environ.get('BENCH_VERSIONS', '?')}.",
+           f"Load: {os.environ.get('BENCH_SETTINGS', '?')}.",
+           "",
+           "| | measured | goal |", "|---|---:|---|",
+           f"| agents enrolled / holding their control stream at the end | "
+           f"{agents} / {int(n('agents_connected'))} | 1,000 "
+           f"{ok(n('agents_connected') >= 1000)} |",
+           f"| backups at once (allowed / seen) | {concurrent} / {int(n('peak_concurrent'))} | "
+           f"50 {ok(n('peak_concurrent') >= 50)} |",
+           f"| backups committed / failed | {int(n('backups_committed'))} / "
+           f"{int(n('backups_failed'))} | none failed {ok(n('backups_failed') == 0)} |",
+           f"| restore during the storm | "
+           f"{'byte-identical' if r.get('restore_ok') else 'FAILED ' + r.get('restore_error', '')}"
+           f" in {n('restore_seconds'):.1f} s | finishes {ok(bool(r.get('restore_ok')))} |",
+           f"| bytes uploaded / unique | {fmt(mib(n('bytes_uploaded')))} / {fmt(mib(n('bytes_unique')))} "
+           f"MiB = {n('upload_ratio'):.3f}× ({int(n('chunks_waited')):,} chunks waited for) | "
+           f"≤ 1.1× {ok(0 < n('upload_ratio') <= 1.1)} |",
+           f"| FindMissingChunks latency, as agents saw it ({int(n('find_missing_calls')):,} "
+           f"calls): p50 / p99 / max | {n('find_missing_p50_ms'):.1f} / "
+           f"{n('find_missing_p99_ms'):.1f} / {n('find_missing_max_ms'):.1f} ms | p99 ≤ 50 ms "
+           f"{ok(n('find_missing_p99_ms') <= 50)} |",
+           f"| server peak RSS | {fmt(mib(n('server_peak_rss_bytes')))} MiB | ≤ 1 GiB "
+           f"{ok(0 < n('server_peak_rss_bytes') <= 1 << 30)} |",
+           f"| server peak threads | {int(n('server_peak_threads'))} | |",
+           f"| server CPU / per GiB uploaded | {n('server_cpu_seconds'):.1f} s / "
+           f"{n('server_cpu_seconds_per_gib'):.1f} s | |",
+           f"| storm of full backups / whole run | {n('storm_seconds'):.1f} s / "
+           f"{n('seconds'):.1f} s | |",
+           f"| cairn-loadgen peak RSS (all agents) | {fmt(mib(n('loadgen_peak_rss_bytes')))} MiB | |"]
+    for e in r.get("errors", []):
+        out.append(f"\nError: {e}")
+    if lost:
+        out.append(f"\n**{lost} failures: see the errors above.**")
+    return "\n".join(out) + "\n"
+
+
 def main():
+    if sys.argv[1] == "--load":
+        with open(sys.argv[2]) as f:
+            text = load_report(json.load(f))
+        with open(sys.argv[3], "w") as f:
+            f.write("# cairn load run (bench/load.sh)\n\n" + text)
+        if len(sys.argv) > 4 and os.environ.get("BENCH_DOCS", "1") == "1":
+            update_docs(sys.argv[4], text, LOAD_BEGIN, LOAD_END, LOAD_SECTION)
+        return
     if sys.argv[1] == "--continuous":
         text = continuous_report(load(sys.argv[2]))
         with open(sys.argv[3], "w") as f:

@@ -27,6 +27,8 @@
 #                            this tree; set it when BUILD_DIR holds another build)
 #   BENCH_CONTINUOUS [1]     then run bench/continuous.sh on the same tree (0: skip;
 #                            its own settings, e.g. BENCH_IDLE_SECONDS, are in that file)
+#   BENCH_LOAD [1]           then run bench/load.sh, many simulated agents on one server
+#                            (0: skip; its settings, e.g. BENCH_LOAD_AGENTS, are in that file)
 #   BENCH_DELTA_CHAIN [agent default, 4]  cairn's checkpoint delta chains (0: no deltas)
 #   BENCH_PHASES ["checkpoints tree adapters weights"]  which workloads to run: the
 #                            checkpoint series and its restore, the small-file tree (backup,
@@ -520,4 +522,11 @@ if [ "${BENCH_CONTINUOUS:-1}" = 1 ]; then
   say "continuous protection (bench/continuous.sh)"
   BENCH_LOCK="" BENCH_DIR=$W BENCH_TREE_FILES=$TREE_FILES BENCH_TREE_DIRS=$TREE_DIRS \
     BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/continuous.sh" "$BUILD"
+fi
+
+# --- many agents on one server (cairn alone), under the lock we hold ---------
+if [ "${BENCH_LOAD:-1}" = 1 ]; then
+  say "load run: many agents on one server (bench/load.sh)"
+  BENCH_LOCK="" BENCH_DIR=$W BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/load.sh" "$BUILD" ||
+    note "the load run reported failures (bench/out/load.md)"
 fi

@@ -38,7 +38,12 @@ absl::Status NotYours(const Caller& caller, absl::string_view what) {
 
 IngestService::IngestService(Catalog* catalog, const TierSet* tiers, JobBoard* jobs, GcGuard* guard,
                              IngestOptions options)
-    : catalog_(catalog), tiers_(tiers), jobs_(jobs), guard_(guard), options_(std::move(options)) {}
+    : catalog_(catalog),
+      tiers_(tiers),
+      jobs_(jobs),
+      guard_(guard),
+      options_(std::move(options)),
+      claims_(ChunkClaims::Options{.ttl = options_.claim_ttl, .clock = options_.clock}) {}
 
 absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
     const Caller& caller, const v1::BeginBackupRequest& request) {
@@ -151,6 +156,13 @@ absl::StatusOr<v1::FindMissingChunksResponse> IngestService::FindMissingChunks(
   std::vector<std::string> ids(request.ids().begin(), request.ids().end());
   ASSIGN_OR_RETURN(std::vector<uint32_t> missing, Missing(GcObject::kChunk, job.tenant, ids));
   v1::FindMissingChunksResponse response;
+  if (request.wait_for_claims() && !missing.empty()) {
+    // What another backup is uploading right now is not uploaded twice.
+    std::vector<uint32_t> granted, held;
+    claims_.Claim(job.tenant, request.job_id(), ids, missing, &granted, &held);
+    missing = std::move(granted);
+    response.mutable_in_flight()->Add(held.begin(), held.end());
+  }
   response.mutable_missing()->Add(missing.begin(), missing.end());
   if (request.base_ids_size() == 0 || request.max_chain() == 0) return response;
   ASSIGN_OR_RETURN(std::vector<uint32_t> usable, UsableBases(job.tenant, request, missing));
@@ -232,8 +244,10 @@ absl::StatusOr<std::unique_ptr<PackIngest>> IngestService::StartUpload(const Cal
       return quota->Charge(id, name, bytes);
     };
   }
-  return std::make_unique<PackIngest>(&catalog_->chunks(), tiers_->ForNewPacks(), job.tenant,
-                                      options_.pack_target_bytes, std::move(charge));
+  auto ingest = std::make_unique<PackIngest>(&catalog_->chunks(), tiers_->ForNewPacks(), job.tenant,
+                                             options_.pack_target_bytes, std::move(charge));
+  ingest->TrackClaims(&claims_, job_id);
+  return ingest;
 }
 
 absl::StatusOr<v1::FindMissingTreesResponse> IngestService::FindMissingTrees(
@@ -382,6 +396,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   job->mutable_progress()->set_files_done(request.stats().files());
   job->mutable_progress()->set_bytes_done(request.stats().bytes_scanned());
   ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->snapshots().Commit(snapshot, *job));
+  claims_.ReleaseJob(job->id());
   jobs_->Notify();
   if (options_.on_commit) options_.on_commit();
   if (options_.on_snapshot_commit) options_.on_snapshot_commit(committed);

@@ -21,6 +21,7 @@
 #include "cairn/v1/agent.pb.h"
 #include "server/auth/caller.h"
 #include "server/catalog/catalog.h"
+#include "server/ingest/chunk_claims.h"
 #include "server/ingest/gc_guard.h"
 #include "server/ingest/pack_ingest.h"
 #include "server/ingest/tenant_quota.h"
@@ -36,6 +37,9 @@ struct IngestOptions {
   std::function<absl::Time()> clock = absl::Now;
   // Per-tenant storage quotas; null: none.
   TenantQuota* quota = nullptr;
+  // A backup holding in-flight claims (chunk_claims.h) that sends nothing
+  // for this long loses them to the next asker.
+  absl::Duration claim_ttl = absl::Seconds(60);
   // Called after each snapshot commit (the catalog backup batches them).
   std::function<void()> on_commit;
   // Called with each committed snapshot before the commit is answered (the
@@ -61,6 +65,8 @@ class IngestService final {
                                                 const v1::PutTreesRequest& request);
   absl::StatusOr<v1::CommitSnapshotResponse> CommitSnapshot(
       const Caller& caller, const v1::CommitSnapshotRequest& request);
+  // The in-flight claims' counters (metrics, tests).
+  ChunkClaims::Counters claim_counters() const { return claims_.counters(); }
 
  private:
   struct RunningJob {
@@ -93,6 +99,7 @@ class IngestService final {
   JobBoard* jobs_;
   GcGuard* guard_;
   IngestOptions options_;
+  ChunkClaims claims_;
 };
 
 }  // namespace cairn

@@ -18,9 +18,19 @@ PackIngest::PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t 
       pack_target_bytes_(pack_target_bytes),
       charge_(std::move(charge)) {}
 
+PackIngest::~PackIngest() {
+  if (claims_ != nullptr) claims_->ReleaseJob(claims_job_);
+}
+
+void PackIngest::TrackClaims(ChunkClaims* claims, absl::string_view job) {
+  claims_ = claims;
+  claims_job_ = std::string(job);
+}
+
 absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
                              absl::string_view base_id) {
   RETURN_IF_ERROR(failed_);
+  if (claims_ != nullptr) claims_->Touch(claims_job_);
   absl::Status status = AddOrFail(id, raw_size, sealed, base_id);
   if (!status.ok()) failed_ = status;
   return status;
@@ -109,6 +119,12 @@ absl::Status PackIngest::SealPack() {
   // The pack is durable; now it may be referenced.
   ASSIGN_OR_RETURN(uint64_t added, chunks_->AddPack(tenant_, tier_->name(), pack_->name(),
                                                     pack_->size(), pending_));
+  if (claims_ != nullptr) {
+    std::vector<std::string> ids;
+    ids.reserve(pending_.size());
+    for (const StoredChunk& c : pending_) ids.push_back(c.id);
+    claims_->Stored(tenant_, ids);
+  }
   stats_.chunks_stored += added;
   stats_.chunks_already_present += pending_.size() - added;
   stats_.bytes_stored += pack_->size();

@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "server/catalog/chunk_store.h"
+#include "server/ingest/chunk_claims.h"
 #include "server/ingest/pack_writer.h"
 #include "server/tiers/tier.h"
 
@@ -38,8 +39,15 @@ class PackIngest final {
   // quota); its error fails the ingest.
   PackIngest(ChunkStore* chunks, Tier* tier, int64_t tenant, uint64_t pack_target_bytes,
              std::function<absl::Status(uint64_t)> charge = nullptr);
+  // Ends `job`'s in-flight claims (set by TrackClaims): its stream is over.
+  ~PackIngest();
   PackIngest(const PackIngest&) = delete;
   PackIngest& operator=(const PackIngest&) = delete;
+
+  // This stream uploads for backup `job`: each chunk received keeps the
+  // job's claims alive, each durable pack ends the claims on its chunks, and
+  // the end of the stream ends the rest.
+  void TrackClaims(ChunkClaims* claims, absl::string_view job);
 
   // Checks framing (id length, sizes within bounds) and appends. A checkpoint
   // delta names its `base_id`, which the tenant must hold with a chain
@@ -67,6 +75,8 @@ class PackIngest final {
   std::unique_ptr<PackWriter> pack_;
   std::vector<StoredChunk> pending_;
   absl::flat_hash_set<std::string> in_open_pack_;
+  ChunkClaims* claims_ = nullptr;
+  std::string claims_job_;
   IngestStats stats_;
 };
 

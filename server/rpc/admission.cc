@@ -68,7 +68,7 @@ void AppendResource(const google::protobuf::Message& message, int depth, std::st
 }
 
 // The client certificate the TLS handshake saw, or "" when there was none.
-std::string PeerCertificate(const grpc::ServerContext& context) {
+std::string PeerCertificate(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return "";
   std::vector<grpc::string_ref> pem = auth->FindPropertyValues("x509_pem_cert");
@@ -79,7 +79,7 @@ std::string PeerCertificate(const grpc::ServerContext& context) {
 // A caller on the server's local socket (ServerConfig.local_socket): the
 // agent its metadata names, or the admin "local". Whoever can open that
 // socket can read the state directory, CA key included, anyway.
-std::optional<absl::StatusOr<Caller>> LocalCaller(const grpc::ServerContext& context) {
+std::optional<absl::StatusOr<Caller>> LocalCaller(const grpc::ServerContextBase& context) {
   if (!absl::StartsWith(context.peer(), "unix:")) return std::nullopt;
   // The TLS port may be a Unix socket too; only the plaintext one is local.
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
@@ -113,7 +113,7 @@ std::string AuditResource(const google::protobuf::Message& request) {
   return out;
 }
 
-absl::StatusOr<Caller> Admission::Admit(grpc::ServerContext* context, absl::string_view method,
+absl::StatusOr<Caller> Admission::Admit(grpc::ServerContextBase* context, absl::string_view method,
                                         const google::protobuf::Message* request) {
   std::optional<absl::StatusOr<Caller>> local = LocalCaller(*context);
   absl::StatusOr<Caller> caller = local.has_value()
@@ -126,8 +126,9 @@ absl::StatusOr<Caller> Admission::Admit(grpc::ServerContext* context, absl::stri
   return allowed;
 }
 
-void Admission::Done(const Caller& caller, grpc::ServerContext* context, absl::string_view method,
-                     const google::protobuf::Message* request, const absl::Status& outcome) {
+void Admission::Done(const Caller& caller, grpc::ServerContextBase* context,
+                     absl::string_view method, const google::protobuf::Message* request,
+                     const absl::Status& outcome) {
   std::optional<MethodRule> rule = RuleFor(method);
   const bool refused = absl::IsPermissionDenied(outcome) || absl::IsUnauthenticated(outcome);
   if (!refused && !(rule.has_value() && rule->audited)) return;

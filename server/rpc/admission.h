@@ -39,11 +39,11 @@ class Admission final {
   // The caller of this call, if it may call `method`; Unauthenticated or
   // PermissionDenied (audited) otherwise. `request` may be null (streams
   // whose first message comes later).
-  absl::StatusOr<Caller> Admit(grpc::ServerContext* context, absl::string_view method,
+  absl::StatusOr<Caller> Admit(grpc::ServerContextBase* context, absl::string_view method,
                                const google::protobuf::Message* request);
   // Records the outcome of an admitted call when the audit log wants it (an
   // audited method, or a refusal by the core's resource checks).
-  void Done(const Caller& caller, grpc::ServerContext* context, absl::string_view method,
+  void Done(const Caller& caller, grpc::ServerContextBase* context, absl::string_view method,
             const google::protobuf::Message* request, const absl::Status& outcome);
 
   template <typename Response, typename Fn>

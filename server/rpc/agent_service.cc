@@ -1,18 +1,18 @@
 #include "server/rpc/agent_service.h"
 
-#include <atomic>
-#include <thread>
-
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "server/rpc/admission.h"
+#include "server/rpc/control_pump.h"
+#include "server/rpc/control_reactor.h"
 
 namespace cairn {
 namespace {
 
 using grpc::ServerContext;
 
-class AgentServiceImpl final : public v1::AgentService::Service {
+class AgentServiceImpl final
+    : public v1::AgentService::WithCallbackMethod_Control<v1::AgentService::Service> {
  public:
   explicit AgentServiceImpl(ServerCore* core) : core_(core), gate_(core) {}
 
@@ -137,48 +137,17 @@ class AgentServiceImpl final : public v1::AgentService::Service {
         [&](const Caller& c) { return core_->access().RenewCertificate(c, *request); });
   }
 
-  // The control stream: the first event is the agent's hello; then a writer
-  // thread sends what the session has for the agent while this thread reads
-  // the agent's events, until either side ends.
-  grpc::Status Control(ServerContext* context,
-                       grpc::ServerReaderWriter<v1::ServerOrder, v1::AgentEvent>* stream) override {
-    absl::StatusOr<Caller> caller =
-        gate_.Admit(context, CAIRN_METHOD(AgentService, Control), nullptr);
-    if (!caller.ok()) return ToGrpcStatus(caller.status());
-    v1::AgentEvent event;
-    if (!stream->Read(&event) || !event.has_hello()) {
-      return ToGrpcStatus(absl::InvalidArgumentError("the control stream starts with hello"));
-    }
-    absl::StatusOr<std::unique_ptr<ControlSession>> session =
-        core_->control().Connect(*caller, event.hello());
-    if (!session.ok()) return ToGrpcStatus(session.status());
-    absl::Status ended;  // why the writer stopped, if the server ended the stream
-    std::atomic<bool> agent_closed{false};
-    std::thread writer([&] {
-      while (!context->IsCancelled()) {
-        absl::StatusOr<std::vector<v1::ServerOrder>> orders =
-            (*session)->NextOrders(absl::Seconds(5));
-        if (!orders.ok()) {
-          if (!absl::IsCancelled(orders.status())) ended = orders.status();
-          break;
-        }
-        bool written = true;
-        for (const v1::ServerOrder& order : *orders) written = written && stream->Write(order);
-        if (!written) break;
-      }
-      if (!agent_closed) context->TryCancel();  // ends the Read below
-    });
-    while (stream->Read(&event)) (*session)->OnEvent(event);
-    agent_closed = true;
-    (*session)->Stop();
-    writer.join();
-    session->reset();
-    return ToGrpcStatus(ended);
+  // The control stream: no thread of its own (control_reactor.h); one
+  // pump thread serves every agent's.
+  grpc::ServerBidiReactor<v1::AgentEvent, v1::ServerOrder>* Control(
+      grpc::CallbackServerContext* context) override {
+    return new ControlReactor(core_, &gate_, &pump_, context);
   }
 
  private:
   ServerCore* core_;
   Admission gate_;
+  ControlPump pump_{&core_->jobs()};
 };
 
 }  // namespace

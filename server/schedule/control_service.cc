@@ -15,6 +15,7 @@ namespace cairn {
 namespace {
 
 constexpr absl::Duration kPingEvery = absl::Seconds(5);
+constexpr absl::Duration kTouchEvery = absl::Seconds(30);
 
 }  // namespace
 
@@ -74,6 +75,7 @@ absl::StatusOr<std::unique_ptr<ControlSession>> ControlService::Connect(
     generation = next_generation_++;
     current_[hello.agent()] = generation;
   }
+  jobs_->WakeAgent(hello.agent());  // a session this one replaces notices now
   jobs_->SetPresence(hello.agent(), AgentPresence{.online = true});
   return std::unique_ptr<ControlSession>(new ControlSession(this, hello.agent(), generation));
 }
@@ -83,7 +85,7 @@ void ControlService::Disconnect(const std::string& agent) {
     absl::MutexLock lock(&mu_);
     current_.erase(agent);
   }
-  jobs_->WakeAll();
+  jobs_->WakeAgent(agent);
 }
 
 bool ControlService::IsCurrent(const std::string& agent, uint64_t generation) {
@@ -127,7 +129,7 @@ ControlSession::~ControlSession() {
 
 void ControlSession::Stop() {
   stop_ = true;
-  service_->jobs_->WakeAll();
+  service_->jobs_->WakeAgent(agent_);
 }
 
 absl::StatusOr<std::vector<v1::ServerOrder>> ControlSession::NextOrders(absl::Duration wait) {
@@ -190,16 +192,22 @@ absl::StatusOr<std::vector<v1::ServerOrder>> ControlSession::NextOrders(absl::Du
 
 void ControlSession::OnEvent(const v1::AgentEvent& event) {
   ControlService& s = *service_;
-  s.catalog_->agents().Touch(agent_, absl::ToUnixMillis(s.clock_())).IgnoreError();
+  // "Last seen" to within kTouchEvery: a thousand agents' heartbeats are
+  // not a catalog write each.
+  const absl::Time now = s.clock_();
+  if (now - last_touch_ >= kTouchEvery) {
+    s.catalog_->agents().Touch(agent_, absl::ToUnixMillis(now)).IgnoreError();
+    last_touch_ = now;
+  }
   if (event.has_heartbeat()) {
     const v1::Heartbeat& beat = event.heartbeat();
-    s.jobs_->SetPresence(agent_,
-                         AgentPresence{.online = true,
-                                       .pending_files = beat.pending_files(),
-                                       .pending_bytes = beat.pending_bytes(),
-                                       .last_change_unix_ms = beat.last_change_unix_ms(),
-                                       .watch_overflows = beat.watch_overflows(),
-                                       .watcher_problem = TruncateUtf8(beat.watcher_problem(), 512)});
+    s.jobs_->SetPresence(
+        agent_, AgentPresence{.online = true,
+                              .pending_files = beat.pending_files(),
+                              .pending_bytes = beat.pending_bytes(),
+                              .last_change_unix_ms = beat.last_change_unix_ms(),
+                              .watch_overflows = beat.watch_overflows(),
+                              .watcher_problem = TruncateUtf8(beat.watcher_problem(), 512)});
   } else if (event.has_job_update()) {
     UpdateProgress(event.job_update());
   }

@@ -97,6 +97,7 @@ class ControlSession final {
   uint64_t sent_policy_version_ = 0;
   std::string sent_policies_;
   absl::Time last_ping_ = absl::Now();
+  absl::Time last_touch_ = absl::InfinitePast();  // OnEvent's thread only
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> dispatched_ ABSL_GUARDED_BY(mu_);
 };

@@ -16,14 +16,23 @@ absl::StatusOr<v1::Job> JobBoard::Create(v1::Job job) {
   job.set_created_unix_ms(now);
   if (job.state() == v1::JOB_STATE_RUNNING) job.set_started_unix_ms(now);
   RETURN_IF_ERROR(catalog_->jobs().Insert(job, now + absl::ToInt64Milliseconds(lease_)));
-  Notify();
+  Changed(job);
   return job;
 }
 
 absl::Status JobBoard::Update(const v1::Job& job) {
   RETURN_IF_ERROR(catalog_->jobs().Update(job));
-  Notify();
+  Changed(job);
   return absl::OkStatus();
+}
+
+void JobBoard::Changed(const v1::Job& job) {
+  absl::MutexLock lock(&mu_);
+  ++version_;
+  if (job.state() == v1::JOB_STATE_QUEUED) {
+    ++orders_[job.agent()];
+    ++any_orders_;
+  }
 }
 
 void JobBoard::Notify() {
@@ -36,17 +45,51 @@ uint64_t JobBoard::version() {
   return version_;
 }
 
-void JobBoard::WakeAll() { Notify(); }
+void JobBoard::WakeAll() {
+  absl::MutexLock lock(&mu_);
+  ++version_;
+  ++wake_all_;
+  ++any_orders_;
+}
+
+void JobBoard::WakeAgent(absl::string_view agent) {
+  absl::MutexLock lock(&mu_);
+  ++orders_[agent];
+  ++any_orders_;
+}
+
+uint64_t JobBoard::WaitForAnyOrders(uint64_t seen, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return any_orders_ != seen; };
+  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  return any_orders_;
+}
+
+uint64_t JobBoard::OrdersVersionLocked(absl::string_view agent) {
+  auto it = orders_.find(agent);
+  return wake_all_ + (it != orders_.end() ? it->second : 0);
+}
+
+uint64_t JobBoard::OrdersVersion(absl::string_view agent) {
+  absl::MutexLock lock(&mu_);
+  return OrdersVersionLocked(agent);
+}
 
 std::vector<v1::Job> JobBoard::WaitForOrders(absl::string_view agent, absl::Duration timeout,
                                              const std::atomic<bool>* stop) {
-  uint64_t seen = version();
+  const uint64_t seen = OrdersVersion(agent);
   absl::StatusOr<std::vector<v1::Job>> queued = catalog_->jobs().Queued(agent);
   if (queued.ok() && !queued->empty()) return *std::move(queued);
-  if (*stop) return {};
-  // Any change (a new order, a policy edit, shutdown) wakes the caller, who
-  // looks again.
-  WaitForChange(seen, timeout);
+  if (*stop || timeout <= absl::ZeroDuration()) return {};
+  // An order for this agent, a policy edit or shutdown wakes the caller,
+  // who looks again.
+  {
+    absl::MutexLock lock(&mu_);
+    auto changed = [this, agent, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return OrdersVersionLocked(agent) != seen;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  }
   queued = catalog_->jobs().Queued(agent);
   if (queued.ok()) return *std::move(queued);
   return {};
@@ -54,9 +97,8 @@ std::vector<v1::Job> JobBoard::WaitForOrders(absl::string_view agent, absl::Dura
 
 uint64_t JobBoard::WaitForChange(uint64_t seen_version, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto changed = [this, seen_version]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return version_ != seen_version;
-  };
+  auto changed = [this, seen_version]()
+                     ABSL_SHARED_LOCKS_REQUIRED(mu_) { return version_ != seen_version; };
   mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
   return version_;
 }

@@ -33,26 +33,39 @@ struct AgentPresence {
 
 class JobBoard final {
  public:
-  JobBoard(Catalog* catalog, absl::Duration lease,
-           std::function<absl::Time()> clock = absl::Now);
+  JobBoard(Catalog* catalog, absl::Duration lease, std::function<absl::Time()> clock = absl::Now);
 
-  // Assigns the id and creation time and stores the job.
+  // Assigns the id and creation time and stores the job. A queued job (an
+  // order) wakes its agent's session only.
   absl::StatusOr<v1::Job> Create(v1::Job job);
   absl::Status Update(const v1::Job& job);
-  // Records a commit's job change and wakes watchers.
+  // Records a commit's job change and wakes watchers (WaitForChange), not
+  // control sessions.
   void Notify();
 
-  // The jobs queued for `agent`; if none, blocks until the board changes or
-  // `timeout` passes and looks once more. Returns at once when `*stop`.
+  // The jobs queued for `agent`; if none, blocks until an order for `agent`
+  // is made or updated, WakeAgent(agent) or WakeAll, or `timeout` passes,
+  // and looks once more. Returns at once when `*stop`. Other agents' jobs
+  // and backup commits do not wake it: a thousand sessions must not all
+  // query the catalog whenever one job changes.
   std::vector<v1::Job> WaitForOrders(absl::string_view agent, absl::Duration timeout,
                                      const std::atomic<bool>* stop);
+  // What `agent`'s session must look at again has changed this many times
+  // (its orders, WakeAgent, WakeAll): a session compares it with what it saw.
+  uint64_t OrdersVersion(absl::string_view agent);
+  // Wakes `agent`'s waiting session (it is ending or was replaced).
+  void WakeAgent(absl::string_view agent);
+  // Blocks until some agent's OrdersVersion moved after `seen` (a count of
+  // all such moves), or `timeout`; returns the count. One thread serving
+  // every session (server/rpc/control_pump.h) waits here.
+  uint64_t WaitForAnyOrders(uint64_t seen, absl::Duration timeout);
   // Blocks until the board changes after `seen_version`, or `timeout`.
   uint64_t WaitForChange(uint64_t seen_version, absl::Duration timeout);
   uint64_t version();
 
   void SetPresence(absl::string_view agent, const AgentPresence& presence);
   AgentPresence Presence(absl::string_view agent);
-  // Wakes every waiter (shutdown, or an agent's stream closing).
+  // Wakes every waiter and every session (shutdown, a policy change).
   void WakeAll();
 
   absl::Duration lease() const { return lease_; }
@@ -62,7 +75,13 @@ class JobBoard final {
   absl::Duration lease_;
   std::function<absl::Time()> clock_;
   absl::Mutex mu_;
-  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  void Changed(const v1::Job& job);
+  uint64_t OrdersVersionLocked(absl::string_view agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;     // every change
+  uint64_t wake_all_ ABSL_GUARDED_BY(mu_) = 0;    // WakeAll calls
+  uint64_t any_orders_ ABSL_GUARDED_BY(mu_) = 0;  // moves of any OrdersVersion
+  absl::flat_hash_map<std::string, uint64_t> orders_ ABSL_GUARDED_BY(mu_);  // per agent
   absl::flat_hash_map<std::string, AgentPresence> presence_ ABSL_GUARDED_BY(mu_);
 };
 

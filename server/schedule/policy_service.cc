@@ -42,7 +42,7 @@ void PolicyService::Invalidate() {
     ++version_;
     cached_.reset();
   }
-  jobs_->Notify();  // control sessions wake and push the change to agents
+  jobs_->WakeAll();  // control sessions wake and push the change to agents
 }
 
 absl::StatusOr<PolicySnapshot> PolicyService::Current() {

@@ -1,11 +1,14 @@
 // ChunkUploader against a real in-process server: repeated chunks go once,
-// Finish means durable, an abandoned upload leaves nothing behind, and data
-// the tenant already has is never sent again.
+// Finish means durable, an abandoned upload leaves nothing behind, data
+// the tenant already has is never sent again, chunks another backup is
+// uploading at that moment are waited for instead of sent twice, and a
+// holder of claims that goes away hands them on.
 #include "agent/chunk_uploader.h"
 
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -199,6 +202,53 @@ TEST_F(ChunkUploaderTest, SecondJobWithTheSameDataUploadsNothing) {
   EXPECT_EQ(stats.chunks_uploaded, 0u);
   EXPECT_EQ(stats.bytes_uploaded, 0u);
   EXPECT_EQ(PackFiles(), files_before) << "a second job wrote packs for data already stored";
+}
+
+// 256 chunks fill one FindMissingChunks batch: Add() asks about them (and
+// claims the missing ones) at once, and they are streamed into a pack that
+// stays open (64 MiB target) until Finish.
+constexpr size_t kOneBatch = 256;
+
+TEST_F(ChunkUploaderTest, ChunksAnotherJobIsUploadingAreWaitedForNotSent) {
+  std::vector<TestChunk> chunks = MakeChunks(kOneBatch, 16384, 5);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job_a, BeginJob());
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job_b, BeginJob());
+  ChunkUploader a(env_->connection(), &crypto(), job_a, 2, 32u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(a.Add(c.id, c.data));
+  ChunkUploader b(env_->connection(), &crypto(), job_b, 2, 32u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(b.Add(c.id, c.data));
+  // B's Finish waits for A's upload to be durable.
+  absl::StatusOr<UploadStats> b_stats;
+  std::thread finish_b([&] { b_stats = b.Finish(); });
+  CAIRN_ASSERT_OK_AND_ASSIGN(UploadStats a_stats, a.Finish());
+  finish_b.join();
+  CAIRN_ASSERT_OK(b_stats.status());
+  EXPECT_EQ(a_stats.chunks_uploaded, chunks.size());
+  EXPECT_EQ(b_stats->chunks_uploaded, 0u) << "B sent what A was sending";
+  EXPECT_EQ(b_stats->bytes_uploaded, 0u);
+  EXPECT_EQ(b_stats->chunks_waited, chunks.size());
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job_b, chunks));
+  EXPECT_TRUE(missing.empty());
+  EXPECT_EQ(env_->server()->core()->ingest().claim_counters().live, 0u);
+}
+
+TEST_F(ChunkUploaderTest, AHolderThatGoesAwayHandsItsClaimsOn) {
+  std::vector<TestChunk> chunks = MakeChunks(kOneBatch, 16384, 6);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job_a, BeginJob());
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string job_b, BeginJob());
+  auto a = std::make_unique<ChunkUploader>(env_->connection(), &crypto(), job_a, 2, 32u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(a->Add(c.id, c.data));
+  ChunkUploader b(env_->connection(), &crypto(), job_b, 2, 32u << 20);
+  for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(b.Add(c.id, c.data));
+  absl::StatusOr<UploadStats> b_stats;
+  std::thread finish_b([&] { b_stats = b.Finish(); });
+  a.reset();  // A's agent goes away: its stream is cancelled, nothing stored
+  finish_b.join();
+  CAIRN_ASSERT_OK(b_stats.status());
+  EXPECT_EQ(b_stats->chunks_uploaded, chunks.size()) << "B took the claims over and sent all";
+  EXPECT_EQ(b_stats->chunks_waited, 0u);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, Missing(job_b, chunks));
+  EXPECT_TRUE(missing.empty());
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // JobBoard over a real catalog: Create assigns the id, the times and the
 // lease; Create and Update bump the version and wake waiters; WaitForOrders
 // returns an agent's queued jobs oldest first, wakes for a new order made on
-// another thread (the waiter is seen blocked first, no sleeps), and returns
-// at once when told to stop; WakeAll wakes; presence is kept per agent and
-// is no change of the board.
+// another thread (the waiter is seen blocked first, no sleeps) but not for
+// another agent's order or a commit, and returns at once when told to stop;
+// WakeAll wakes; presence is kept per agent and is no change of the board.
 #include "server/schedule/job_board.h"
 
 #include <atomic>
@@ -152,10 +152,28 @@ TEST_F(JobBoardTest, WaitForOrdersWakesForANewOrderFromAnotherThread) {
   EXPECT_THAT(Ids(woken), ElementsAre(order.id()));
 }
 
-TEST_F(JobBoardTest, AnotherAgentsOrderWakesAWaiterThatThenFindsNothing) {
+TEST_F(JobBoardTest, OnlyTheAgentsOwnOrdersAndWakesWakeItsWaiter) {
+  const uint64_t a1 = board_->OrdersVersion("a1");
+  // Another agent's order, a running job of a1's, a commit: not a1's business.
+  ASSERT_OK(board_->Create(NewJob("b1", v1::JOB_STATE_QUEUED)).status());
+  ASSERT_OK(board_->Create(NewJob("a1", v1::JOB_STATE_RUNNING)).status());
+  board_->Notify();
+  EXPECT_EQ(board_->OrdersVersion("a1"), a1);
+  ASSERT_OK(board_->Create(NewJob("a1", v1::JOB_STATE_QUEUED)).status());
+  EXPECT_GT(board_->OrdersVersion("a1"), a1);
+  const uint64_t after_order = board_->OrdersVersion("a1");
+  board_->WakeAgent("a1");
+  EXPECT_GT(board_->OrdersVersion("a1"), after_order);
+  const uint64_t b1 = board_->OrdersVersion("b1");
+  board_->WakeAll();
+  EXPECT_GT(board_->OrdersVersion("b1"), b1) << "WakeAll reaches every agent";
+  EXPECT_GT(board_->OrdersVersion("never-seen"), 0u);
+}
+
+TEST_F(JobBoardTest, AnotherAgentsOrderDoesNotWakeAWaiter) {
   std::atomic<pid_t> tid{0};
   std::atomic<bool> returned{false};
-  std::vector<v1::Job> woken = {v1::Job()};
+  std::vector<v1::Job> woken;
   std::thread waiter([&] {
     tid = CurrentThreadId();
     woken = board_->WaitForOrders("a1", absl::Hours(1), &stop_);
@@ -164,8 +182,14 @@ TEST_F(JobBoardTest, AnotherAgentsOrderWakesAWaiterThatThenFindsNothing) {
   while (tid == 0) std::this_thread::yield();
   ASSERT_TRUE(WaitUntilAsleep(tid, [&] { return returned.load(); }));
   ASSERT_OK(board_->Create(NewJob("b1", v1::JOB_STATE_QUEUED)).status());
+  board_->Notify();
+  // Had either woken it, it would have returned with nothing (one look per
+  // wake) before a1's order below exists, barring a very late scheduling.
+  ASSERT_TRUE(WaitUntilAsleep(tid, [&] { return returned.load(); }))
+      << "another agent's order woke a1's session";
+  ASSERT_OK_AND_ASSIGN(v1::Job order, board_->Create(NewJob("a1", v1::JOB_STATE_QUEUED)));
   waiter.join();
-  EXPECT_THAT(woken, IsEmpty());
+  EXPECT_THAT(Ids(woken), ElementsAre(order.id()));
 }
 
 TEST_F(JobBoardTest, WakeAllWakesAWaiter) {

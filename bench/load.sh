@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The load run (docs/scale.md): cairn-loadgen's simulated agents against one
+# cairn-server on this machine, every agent holding the same dataset shards
+# and backing them up at the same moment. Reports against the goals of one
+# server per cluster: agents connected, backups at once, nothing failed, a
+# restore finishing in the middle, bytes sent against unique bytes,
+# FindMissingChunks p99, the server's peak memory, threads and CPU. Run by
+# bench/run.sh at the end (BENCH_LOAD=1), or alone:
+#
+#   bench/load.sh [BUILD_DIR]
+#
+# restic and borg have no server that many clients share, so this run is
+# cairn's alone (restic's rest-server keeps no cross-client state to
+# compare).
+#
+# Environment (defaults in brackets):
+#   BENCH_LOAD_AGENTS [1000]      simulated agents
+#   BENCH_LOAD_CONCURRENT [50]    backups at once
+#   BENCH_LOAD_DURATION [120]     seconds: incrementals after the storm until then
+#   BENCH_LOAD_SHARDS [4], BENCH_LOAD_SHARD_MIB [16]   the shared dataset
+#   BENCH_LOAD_OWN_KIB [256]      each agent's own file per backup
+#   BENCH_DIR [BUILD_DIR/bench-e2e]   work directory (BENCH_DIR/load)
+#   BENCH_LOCK [/tmp/cairn-build.lock]  held while measuring ("" = do not lock)
+#   BENCH_DOCS [1]                write the run into docs/performance.md
+#   BENCH_KEEP [0]                keep the server's state and the agents'
+set -euo pipefail
+
+BUILD=${1:-build}
+BIN=$(cd "$BUILD" && pwd)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+SERVER=$BIN/server/cairn-server
+CTL=$BIN/ctl/cairnctl
+LOADGEN=$BIN/bench/loadgen/cairn-loadgen
+AGENTS=${BENCH_LOAD_AGENTS:-1000}
+CONCURRENT=${BENCH_LOAD_CONCURRENT:-50}
+DURATION=${BENCH_LOAD_DURATION:-120}
+SHARDS=${BENCH_LOAD_SHARDS:-4}
+SHARD_MIB=${BENCH_LOAD_SHARD_MIB:-16}
+OWN_KIB=${BENCH_LOAD_OWN_KIB:-256}
+W=${BENCH_DIR:-$BIN/bench-e2e}/load
+LOCK=${BENCH_LOCK-/tmp/cairn-build.lock}
+OUT=$SRC/bench/out
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+die() { printf 'bench/load.sh: %s\n' "$*" >&2; exit 1; }
+for f in "$SERVER" "$CTL" "$LOADGEN"; do
+  [ -x "$f" ] || die "$f is missing: build first (make build)"
+done
+mkdir -p "$OUT"
+if [ -n "$LOCK" ]; then
+  exec 9>>"$LOCK"
+  if ! flock -n 9; then
+    say "waiting for $LOCK (a build is running)"
+    flock 9
+  fi
+fi
+
+# Every agent holds a TLS connection (and the server one file descriptor each).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+rm -rf "$W/server" "$W/agents"
+mkdir -p "$W"
+SERVER_PID=""
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null || true' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export CAIRN_SERVER=127.0.0.1:$port
+export CAIRN_CREDENTIALS=$W/server/admin.credentials
+"$SERVER" --listen "$CAIRN_SERVER" --state-dir "$W/server" 2> "$W/server.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do grep -q listening "$W/server.log" 2>/dev/null && break; sleep 0.1; done
+grep -q listening "$W/server.log" || { cat "$W/server.log" >&2; die "cairn-server did not start"; }
+"$CTL" token create --tenant load --agents 'load-*' --uses "$AGENTS" > "$W/token"
+
+say "cairn-loadgen: $AGENTS agents, $CONCURRENT backups at once, ${DURATION}s"
+rc=0
+"$LOADGEN" --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load --dir "$W" \
+  --agents "$AGENTS" --concurrent "$CONCURRENT" --duration "$DURATION" --shards "$SHARDS" \
+  --shard-mib "$SHARD_MIB" --own-kib "$OWN_KIB" --server-pid "$SERVER_PID" --json \
+  > "$OUT/load.json" || rc=$?
+kill "$SERVER_PID" 2>/dev/null || true
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+[ -s "$OUT/load.json" ] || die "cairn-loadgen reported nothing (exit $rc); see $W/server.log"
+
+CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS BENCH_SETTINGS
+BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
+BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
+BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}"
+BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS)"
+export BENCH_DOCS=${BENCH_DOCS:-1}
+python3 "$SRC/bench/report.py" --load "$OUT/load.json" "$OUT/load.md" "$SRC/docs/performance.md"
+cat "$OUT/load.md"
+if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$W/server" "$W/agents"; fi
+exit "$rc"
