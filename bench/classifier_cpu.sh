@@ -17,7 +17,7 @@ GEN=$BIN/bench/cairn_bench_gen
 SERVER=$BIN/server/cairn-server
 AGENT=$BIN/agent/cairn-agent
 CTL=$BIN/ctl/cairnctl
-die() { printf 'bench/classifier_cpu.sh: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/common.sh"
 command -v /usr/bin/time >/dev/null || die "/usr/bin/time is missing (Debian package time)"
 
 TREE=$W/tree

@@ -44,9 +44,7 @@ TREE=$W/tree
 C=$W/continuous       # repositories, cairn's server and agent state
 QUIET=1               # continuous mode: quiet_seconds and interval_seconds
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
-note() { printf '   %s\n' "$*" >&2; }
-die() { printf 'bench/continuous.sh: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/common.sh"
 
 for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do
   [ -x "$f" ] || die "$f is missing: build first (make build)"
@@ -90,13 +88,7 @@ TIME_BIN=/usr/bin/time
 [ -x "$TIME_BIN" ] || TIME_BIN=""
 CLK_TCK=$(getconf CLK_TCK)
 
-if [ -n "$LOCK" ]; then
-  exec 9>>"$LOCK"
-  if ! flock -n 9; then
-    say "waiting for $LOCK (a build is running)"
-    flock 9
-  fi
-fi
+take_lock "$LOCK"
 
 now() { date +%s.%N; }
 record() {  # record JSON-OBJECT-BODY: one line of results (python literal syntax)

@@ -19,6 +19,9 @@
 #   BENCH_LOAD_DURATION [120]     seconds: incrementals after the storm until then
 #   BENCH_LOAD_SHARDS [4], BENCH_LOAD_SHARD_MIB [16]   the shared dataset
 #   BENCH_LOAD_OWN_KIB [256]      each agent's own file per backup
+#   BENCH_LOAD_NICE [10]          cairn-loadgen's nice level: a cluster's agents run on
+#                                 their own hosts; here they share the cores with the
+#                                 server, which keeps the upper hand (0: equal footing)
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   work directory (BENCH_DIR/load)
 #   BENCH_LOCK [/tmp/cairn-build.lock]  held while measuring ("" = do not lock)
 #   BENCH_DOCS [1]                write the run into docs/performance.md
@@ -37,23 +40,17 @@ DURATION=${BENCH_LOAD_DURATION:-120}
 SHARDS=${BENCH_LOAD_SHARDS:-4}
 SHARD_MIB=${BENCH_LOAD_SHARD_MIB:-16}
 OWN_KIB=${BENCH_LOAD_OWN_KIB:-256}
+NICE=${BENCH_LOAD_NICE:-10}
 W=${BENCH_DIR:-$BIN/bench-e2e}/load
 LOCK=${BENCH_LOCK-/tmp/cairn-build.lock}
 OUT=$SRC/bench/out
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
-die() { printf 'bench/load.sh: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/common.sh"
 for f in "$SERVER" "$CTL" "$LOADGEN"; do
   [ -x "$f" ] || die "$f is missing: build first (make build)"
 done
 mkdir -p "$OUT"
-if [ -n "$LOCK" ]; then
-  exec 9>>"$LOCK"
-  if ! flock -n 9; then
-    say "waiting for $LOCK (a build is running)"
-    flock 9
-  fi
-fi
+take_lock "$LOCK"
 
 # Every agent holds a TLS connection (and the server one file descriptor each).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -68,11 +65,11 @@ export CAIRN_CREDENTIALS=$W/server/admin.credentials
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q listening "$W/server.log" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$W/server.log" || { cat "$W/server.log" >&2; die "cairn-server did not start"; }
-"$CTL" token create --tenant load --agents 'load-*' --uses "$AGENTS" > "$W/token"
+"$CTL" token create --tenant load --agents 'load-*' --uses "$((AGENTS + 1))" > "$W/token"
 
 say "cairn-loadgen: $AGENTS agents, $CONCURRENT backups at once, ${DURATION}s"
 rc=0
-"$LOADGEN" --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load --dir "$W" \
+nice -n "$NICE" "$LOADGEN" --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load --dir "$W" \
   --agents "$AGENTS" --concurrent "$CONCURRENT" --duration "$DURATION" --shards "$SHARDS" \
   --shard-mib "$SHARD_MIB" --own-kib "$OWN_KIB" --server-pid "$SERVER_PID" --json \
   > "$OUT/load.json" || rc=$?
@@ -86,7 +83,7 @@ export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS BENCH_SETTINGS
 BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
 BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
 BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}"
-BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS)"
+BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS), cairn-loadgen at nice $NICE"
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" --load "$OUT/load.json" "$OUT/load.md" "$SRC/docs/performance.md"
 cat "$OUT/load.md"

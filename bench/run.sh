@@ -29,6 +29,8 @@
 #                            its own settings, e.g. BENCH_IDLE_SECONDS, are in that file)
 #   BENCH_LOAD [1]           then run bench/load.sh, many simulated agents on one server
 #                            (0: skip; its settings, e.g. BENCH_LOAD_AGENTS, are in that file)
+#   BENCH_CATALOG [1]        then run bench/catalog_scale.sh, a synthetic catalog of millions
+#                            of chunks (0: skip; BENCH_CATALOG_STEPS is in that file)
 #   BENCH_DELTA_CHAIN [agent default, 4]  cairn's checkpoint delta chains (0: no deltas)
 #   BENCH_PHASES ["checkpoints tree adapters weights"]  which workloads to run: the
 #                            checkpoint series and its restore, the small-file tree (backup,
@@ -57,9 +59,7 @@ LOCK=${BENCH_LOCK-/tmp/cairn-build.lock}
 OUT=$SRC/bench/out
 RESULTS=$OUT/results.jsonl
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
-note() { printf '   %s\n' "$*" >&2; }
-die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/common.sh"
 
 for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do [ -x "$f" ] || die "$f is missing: build first (make build)"; done
 for t in $TOOLS; do
@@ -159,13 +159,7 @@ ADAPTERS_BYTES=$(du -sb --apparent-size "$ADAPTERS" | cut -f1)
 note "checkpoint $((CKPT_BYTES >> 20)) MiB, datasets $((DATASET_BYTES >> 20)) MiB, tree $TREE_FILES files $((TREE_BYTES >> 20)) MiB"
 
 # --- the lock: builds by others wait while we measure ------------------------
-if [ -n "$LOCK" ]; then
-  exec 9>>"$LOCK"
-  if ! flock -n 9; then
-    say "waiting for $LOCK (a build is running)"
-    flock 9
-  fi
-fi
+take_lock "$LOCK"
 
 if [ "${BENCH_MICRO:-1}" = 1 ]; then
   if [ -x "$MICRO" ]; then
@@ -529,4 +523,11 @@ if [ "${BENCH_LOAD:-1}" = 1 ]; then
   say "load run: many agents on one server (bench/load.sh)"
   BENCH_LOCK="" BENCH_DIR=$W BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/load.sh" "$BUILD" ||
     note "the load run reported failures (bench/out/load.md)"
+fi
+
+# --- the catalog at millions of chunks (cairn alone), under the lock we hold -
+if [ "${BENCH_CATALOG:-1}" = 1 ]; then
+  say "catalog at scale (bench/catalog_scale.sh)"
+  BENCH_LOCK="" BENCH_DIR=$W BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/catalog_scale.sh" \
+    "$BUILD" || note "the catalog-scale run failed a check (bench/out/catalog_scale.md)"
 fi

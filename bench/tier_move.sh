@@ -19,8 +19,7 @@ CTL=$BIN/ctl/cairnctl
 GEN=$BIN/bench/cairn_bench_gen
 W=${BENCH_DIR:-$BIN/bench-tiermove}
 N=${BENCH_MOVE_CHECKPOINTS:-5}
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
-die() { printf 'bench/tier_move.sh: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/common.sh"
 for f in "$SERVER" "$AGENT" "$CTL" "$GEN"; do [ -x "$f" ] || die "$f is missing: make build"; done
 
 # shellcheck source=bench/s3rver.sh

@@ -52,6 +52,42 @@ absl::Status SameFile(const std::string& want, const std::string& got) {
   }
 }
 
+// The probe (LoadReport.probe_*): one more agent, with a running job, asks
+// FindMissingChunks about 256 ids no one has every 100 ms until `stop`.
+void Probe(SimAgent* probe, const LoadOptions& o, absl::Notification* stop, LatencyLog* log,
+           std::string* error) {
+  v1::BeginBackupRequest begin;
+  begin.set_agent(probe->name());
+  begin.add_roots(o.dir + "/probe");
+  begin.set_level(v1::BACKUP_LEVEL_FULL);
+  absl::StatusOr<v1::BeginBackupResponse> job =
+      probe->connection()->Call(&v1::AgentService::Stub::BeginBackup, begin);
+  if (!job.ok()) {
+    *error = absl::StrCat("probe: ", job.status().ToString());
+    return;
+  }
+  v1::FindMissingChunksRequest request;
+  request.set_job_id(job->job_id());
+  for (int i = 0; i < 256; ++i) {
+    request.add_ids(bench::RandomBytes(32, o.seed * 31 + static_cast<uint64_t>(i)));
+  }
+  while (!stop->WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+    absl::Time began = absl::Now();
+    absl::StatusOr<v1::FindMissingChunksResponse> answer =
+        probe->connection()->Call(&v1::AgentService::Stub::FindMissingChunks, request);
+    if (!answer.ok()) {
+      *error = absl::StrCat("probe: ", answer.status().ToString());
+      break;
+    }
+    log->Add(absl::Now() - began);
+  }
+  v1::FinishJobRequest finish;
+  finish.set_job_id(job->job_id());
+  finish.set_state(v1::JOB_STATE_CANCELLED);
+  finish.set_error("the load run's latency probe");
+  probe->connection()->Call(&v1::AgentService::Stub::FinishJob, finish).status().IgnoreError();
+}
+
 // Everything the run's threads share.
 struct Run {
   const LoadOptions& o;
@@ -274,6 +310,14 @@ absl::StatusOr<v1::LoadReport> RunLoad(const LoadOptions& o) {
   RETURN_IF_ERROR(setup_error);
   log(absl::StrFormat("%d agents connected in %.1fs", o.agents,
                       absl::ToDoubleSeconds(absl::Now() - start)));
+  SimSetup probe_setup = setup;
+  probe_setup.observer = nullptr;
+  ASSIGN_OR_RETURN(std::unique_ptr<SimAgent> probe, SimAgent::Enroll(probe_setup, "load-probe"));
+  RETURN_IF_ERROR(probe->Connect());
+  LatencyLog probe_latency;
+  std::string probe_error;
+  absl::Notification stop_probe;
+  std::thread prober([&] { Probe(probe.get(), o, &stop_probe, &probe_latency, &probe_error); });
 
   // Heartbeats every 5 s, and progress.
   absl::Notification stop_beats;
@@ -332,6 +376,8 @@ absl::StatusOr<v1::LoadReport> RunLoad(const LoadOptions& o) {
   });
   if (restorer.joinable()) restorer.join();
 
+  stop_probe.Notify();
+  prober.join();
   uint32_t connected = 0;
   for (const std::unique_ptr<SimAgent>& agent : run.agents) connected += agent->connected();
   stop_beats.Notify();
@@ -353,6 +399,11 @@ absl::StatusOr<v1::LoadReport> RunLoad(const LoadOptions& o) {
   r.set_find_missing_p50_ms(run.find_missing.PercentileMs(50));
   r.set_find_missing_p99_ms(run.find_missing.PercentileMs(99));
   r.set_find_missing_max_ms(run.find_missing.PercentileMs(100));
+  r.set_probe_calls(probe_latency.count());
+  r.set_probe_p50_ms(probe_latency.PercentileMs(50));
+  r.set_probe_p99_ms(probe_latency.PercentileMs(99));
+  r.set_probe_max_ms(probe_latency.PercentileMs(100));
+  if (!probe_error.empty()) run.Error(probe_error);
   r.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
   r.set_storm_seconds(storm_seconds);
   if (server != nullptr) {

@@ -1,7 +1,7 @@
 // cairn-loadgen: many simulated agents in one process against a running
 // cairn-server (load_run.h says what a run does; docs/scale.md has figures).
 //
-//   cairnctl token create --tenant load --agents 'load-*' --uses 1000 > token
+//   cairnctl token create --tenant load --agents 'load-*' --uses 1001 > token
 //   cairn-loadgen --server 127.0.0.1:7420 --token-file token --dir /tmp/load
 //       --agents 1000 --concurrent 50 --duration 120 --server-pid $(pidof cairn-server)
 #include <iostream>
@@ -19,7 +19,8 @@
 #include "common/json_output.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:7420", "the cairn-server to load (host:port)");
-ABSL_FLAG(std::string, token, "", "a join token for --tenant admitting agents named load-*");
+ABSL_FLAG(std::string, token, "",
+          "a join token for --tenant admitting agents named load-* (--agents + 1 uses: one probe)");
 ABSL_FLAG(std::string, token_file, "", "read the join token from this file instead");
 ABSL_FLAG(std::string, tenant, "load", "the tenant the token is for");
 ABSL_FLAG(std::string, dir, "", "work directory: generated data, agents' state, restores");
@@ -46,7 +47,7 @@ constexpr char kUsage[] =
     "  cairn-loadgen --server HOST:PORT --token-file FILE --dir DIR [--agents N] "
     "[--concurrent N] [--duration S] [--server-pid PID] [--json]\n\n"
     "Every agent enrolls with the join token (cairnctl token create --tenant load --agents "
-    "'load-*' --uses N), holds its control stream, and takes a full backup of the same shards "
+    "'load-*' --uses N+1), holds its control stream, and takes a full backup of the same shards "
     "plus a file of its own, at most --concurrent at once; one restore runs in the middle. Then "
     "incrementals until --duration. Exit status 1 when a backup failed or the restore did not "
     "match.";
@@ -60,12 +61,14 @@ void PrintReport(const cairn::v1::LoadReport& r) {
       "storm of full backups: %.1fs; whole run %.1fs\n"
       "uploaded %s for %s unique: %.3fx (%d chunks waited for another agent's upload)\n"
       "FindMissingChunks: %d calls, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n"
+      "FindMissingChunks probe: %d calls, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n"
       "restore in the storm: %s (%.1fs)%s\n",
       r.agents(), r.agents_connected(), r.backups_started(), r.backups_committed(),
       r.backups_failed(), r.max_concurrent(), r.peak_concurrent(), r.storm_seconds(), r.seconds(),
       Mib(r.bytes_uploaded()), Mib(r.bytes_unique()), r.upload_ratio(), r.chunks_waited(),
       r.find_missing_calls(), r.find_missing_p50_ms(), r.find_missing_p99_ms(),
-      r.find_missing_max_ms(), r.restore_ok() ? "byte-identical" : "FAILED", r.restore_seconds(),
+      r.find_missing_max_ms(), r.probe_calls(), r.probe_p50_ms(), r.probe_p99_ms(),
+      r.probe_max_ms(), r.restore_ok() ? "byte-identical" : "FAILED", r.restore_seconds(),
       r.restore_error().empty() ? "" : ": " + r.restore_error());
   if (r.server_peak_rss_bytes() > 0) {
     std::cout << absl::StrFormat(

@@ -57,6 +57,7 @@ class SimAgent final {
 
   absl::StatusOr<BackupResult> Backup(const std::string& root, v1::BackupLevel level);
   absl::StatusOr<RestoreResult> Restore(const std::string& snapshot, const std::string& target);
+  ServerConnection* connection() { return connection_.get(); }
 
  private:
   SimAgent() = default;

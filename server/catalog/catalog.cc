@@ -32,10 +32,16 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
   }
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, connect());
   catalog->agents_ = std::make_unique<AgentStore>(std::move(db));
+  // Chunks and trees get a second connection for the lookups of running
+  // backups, which then never queue behind a commit's fsync.
   ASSIGN_OR_RETURN(db, connect());
-  catalog->chunks_ = std::make_unique<ChunkStore>(std::move(db), options.clock);
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> chunk_reader, connect());
+  catalog->chunks_ =
+      std::make_unique<ChunkStore>(std::move(db), options.clock, std::move(chunk_reader));
   ASSIGN_OR_RETURN(db, connect());
-  catalog->trees_ = std::make_unique<TreeStore>(std::move(db), options.clock);
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> tree_reader, connect());
+  catalog->trees_ =
+      std::make_unique<TreeStore>(std::move(db), options.clock, std::move(tree_reader));
   ASSIGN_OR_RETURN(db, connect());
   catalog->snapshots_ = std::make_unique<SnapshotStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());

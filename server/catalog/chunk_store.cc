@@ -67,38 +67,41 @@ absl::StatusOr<std::optional<int>> ChunkStore::ChainDepth(SqliteStatement* healt
 
 absl::StatusOr<std::vector<uint32_t>> ChunkStore::FindMissing(int64_t tenant,
                                                               absl::Span<const std::string> ids) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement healthy, db_->Prepare(kHealthySql));
-  std::vector<uint32_t> missing;
-  for (uint32_t i = 0; i < ids.size(); ++i) {
-    ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, ids[i]));
-    if (!depth.has_value()) missing.push_back(i);
-  }
-  return missing;
+  return Read([&](SqliteDb* db) -> absl::StatusOr<std::vector<uint32_t>> {
+    ASSIGN_OR_RETURN(SqliteStatement healthy, db->Prepare(kHealthySql));
+    std::vector<uint32_t> missing;
+    for (uint32_t i = 0; i < ids.size(); ++i) {
+      ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, ids[i]));
+      if (!depth.has_value()) missing.push_back(i);
+    }
+    return missing;
+  });
 }
 
 absl::StatusOr<std::vector<std::optional<int>>> ChunkStore::ChainDepths(
     int64_t tenant, absl::Span<const std::string> ids) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement healthy, db_->Prepare(kHealthySql));
-  std::vector<std::optional<int>> depths;
-  depths.reserve(ids.size());
-  for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, id));
-    depths.push_back(depth);
-  }
-  return depths;
+  return Read([&](SqliteDb* db) -> absl::StatusOr<std::vector<std::optional<int>>> {
+    ASSIGN_OR_RETURN(SqliteStatement healthy, db->Prepare(kHealthySql));
+    std::vector<std::optional<int>> depths;
+    depths.reserve(ids.size());
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, id));
+      depths.push_back(depth);
+    }
+    return depths;
+  });
 }
 
 absl::StatusOr<std::vector<bool>> ChunkStore::HasRows(int64_t tenant,
                                                       absl::Span<const std::string> ids) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(
-      std::vector<uint32_t> missing,
-      MissingIndexes(db_.get(), "SELECT 1 FROM chunks WHERE tenant_id=? AND id=?", tenant, ids));
-  std::vector<bool> rows(ids.size(), true);
-  for (uint32_t i : missing) rows[i] = false;
-  return rows;
+  return Read([&](SqliteDb* db) -> absl::StatusOr<std::vector<bool>> {
+    ASSIGN_OR_RETURN(
+        std::vector<uint32_t> missing,
+        MissingIndexes(db, "SELECT 1 FROM chunks WHERE tenant_id=? AND id=?", tenant, ids));
+    std::vector<bool> rows(ids.size(), true);
+    for (uint32_t i : missing) rows[i] = false;
+    return rows;
+  });
 }
 
 absl::StatusOr<std::vector<ChunkRow>> ChunkStore::DeltaPage(int64_t after_tenant,

@@ -28,9 +28,14 @@ namespace cairn {
 
 class ChunkStore final {
  public:
-  // `clock` stamps creation and update times.
-  ChunkStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock)
-      : db_(std::move(db)), clock_(std::move(clock)) {}
+  // `clock` stamps creation and update times. `reader`, a second connection
+  // to the same catalog, serves the lookups of running backups
+  // (FindMissing, ChainDepths, HasRows): in WAL mode they read the last
+  // committed state without queueing behind a writer's commit (its fsync) on
+  // `db`. Without it they share `db`.
+  ChunkStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock,
+             std::unique_ptr<SqliteDb> reader = nullptr)
+      : db_(std::move(db)), clock_(std::move(clock)), reader_(std::move(reader)) {}
 
   // Indexes into `ids` of the chunks this tenant does not hold in a healthy
   // pack. A checkpoint delta counts as held only while every chunk of its
@@ -110,9 +115,18 @@ class ChunkStore final {
  private:
   // Walks a chunk's chain with `healthy` (kHealthySql): its depth, or
   // nullopt when a link is missing, unhealthy or beyond kMaxDeltaDepth.
-  absl::StatusOr<std::optional<int>> ChainDepth(SqliteStatement* healthy, int64_t tenant,
-                                                absl::string_view id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static absl::StatusOr<std::optional<int>> ChainDepth(SqliteStatement* healthy, int64_t tenant,
+                                                       absl::string_view id);
+  // Runs `read(db)` on the reader connection (or on db_ without one).
+  template <typename Fn>
+  auto Read(Fn read) {
+    if (reader_ != nullptr) {
+      absl::MutexLock lock(&read_mu_);
+      return read(reader_.get());
+    }
+    absl::MutexLock lock(&mu_);
+    return read(db_.get());
+  }
   absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name, uint64_t size,
                                      uint64_t entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<PackRecord>> DeleteEmptyPacks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -124,6 +138,8 @@ class ChunkStore final {
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
   const std::function<absl::Time()> clock_;
+  absl::Mutex read_mu_;
+  std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
 };
 
 }  // namespace cairn

@@ -29,8 +29,10 @@ namespace cairn {
 class TreeStore final {
  public:
   // `clock` stamps creation and update times.
-  TreeStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock)
-      : db_(std::move(db)), clock_(std::move(clock)) {}
+  // `reader`, when given, serves FindMissing (as ChunkStore's does).
+  TreeStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock,
+            std::unique_ptr<SqliteDb> reader = nullptr)
+      : db_(std::move(db)), clock_(std::move(clock)), reader_(std::move(reader)) {}
 
   // Indexes into `ids` of the trees this tenant lacks.
   absl::StatusOr<std::vector<uint32_t>> FindMissing(int64_t tenant,
@@ -52,6 +54,8 @@ class TreeStore final {
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
   const std::function<absl::Time()> clock_;
+  absl::Mutex read_mu_;
+  std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
 };
 
 }  // namespace cairn

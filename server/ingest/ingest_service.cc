@@ -110,11 +110,27 @@ absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
   return response;
 }
 
-absl::Status IngestService::RenewLease(absl::string_view job_id) {
-  int64_t now = NowMs();
+absl::Status IngestService::RenewLease(absl::string_view job_id, bool force) {
+  const absl::Time clock = options_.clock();
+  const absl::Duration every = options_.job_lease / 10;
+  if (!force) {
+    absl::MutexLock lock(&lease_mu_);
+    auto it = renewed_.find(job_id);
+    if (it != renewed_.end() && clock >= it->second && clock - it->second < every) {
+      return absl::OkStatus();
+    }
+  }
+  int64_t now = absl::ToUnixMillis(clock);
   ASSIGN_OR_RETURN(bool live,
                    catalog_->jobs().ExtendLease(
                        job_id, now, now + absl::ToInt64Milliseconds(options_.job_lease), true));
+  if (live) {
+    absl::MutexLock lock(&lease_mu_);
+    if (renewed_.size() >= 4096) {
+      absl::erase_if(renewed_, [&](const auto& entry) { return clock - entry.second >= every; });
+    }
+    renewed_[job_id] = clock;
+  }
   // A lapsed lease stays lapsed: garbage collection may since have deleted
   // what the job uploaded or was told exists, so it must not commit.
   if (!live) {
@@ -357,7 +373,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
         "job ", request.job_id(), " is ", v1::JobState_Name(job->state()), "; cannot commit"));
   }
   // Renewed, not just checked: the lease must outlast this commit.
-  RETURN_IF_ERROR(RenewLease(job->id()));
+  RETURN_IF_ERROR(RenewLease(job->id(), /*force=*/true));
   ASSIGN_OR_RETURN(std::optional<v1::AgentInfo> agent, catalog_->agents().Get(job->agent()));
   if (!agent.has_value()) return absl::NotFoundError(absl::StrCat("no agent ", job->agent()));
   ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(agent->tenant()));

@@ -14,8 +14,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cairn/v1/agent.pb.h"
@@ -78,7 +80,11 @@ class IngestService final {
   // extended), with its tenant id. FailedPrecondition "lease expired" once
   // it lapsed.
   absl::StatusOr<RunningJob> Running(const Caller& caller, absl::string_view job_id);
-  absl::Status RenewLease(absl::string_view job_id);
+  // Extends the job's lease (a catalog write) unless it was extended in the
+  // last tenth of a lease, which leaves it live for 9/10 of one: so a
+  // backup's stream of FindMissingChunks calls is not a synced write each.
+  // `force`: always (a commit's lease must outlast the commit).
+  absl::Status RenewLease(absl::string_view job_id, bool force = false);
   // Which of `ids` are missing, asked through the GC guard so that what is
   // found stays until the job ends.
   absl::StatusOr<std::vector<uint32_t>> Missing(GcObject kind, int64_t tenant,
@@ -100,6 +106,8 @@ class IngestService final {
   GcGuard* guard_;
   IngestOptions options_;
   ChunkClaims claims_;
+  absl::Mutex lease_mu_;
+  absl::flat_hash_map<std::string, absl::Time> renewed_ ABSL_GUARDED_BY(lease_mu_);
 };
 
 }  // namespace cairn

@@ -179,6 +179,21 @@ std::vector<int64_t> JsonInts(absl::string_view json, absl::string_view key) {
   return values;
 }
 
+std::vector<double> JsonDoubles(absl::string_view json, absl::string_view key) {
+  std::vector<double> values;
+  for (size_t i : ValuePositions(json, key)) {
+    if (i < json.size() && json[i] == '"') ++i;
+    size_t end = i;
+    while (end < json.size() &&
+           absl::string_view("+-.eE0123456789").find(json[end]) != absl::string_view::npos) {
+      ++end;
+    }
+    double v;
+    if (absl::SimpleAtod(json.substr(i, end - i), &v)) values.push_back(v);
+  }
+  return values;
+}
+
 std::vector<bool> JsonBools(absl::string_view json, absl::string_view key) {
   std::vector<bool> values;
   for (size_t i : ValuePositions(json, key)) {

@@ -21,6 +21,8 @@ bool IsValidJson(absl::string_view text);
 std::vector<std::string> JsonStrings(absl::string_view json, absl::string_view key);
 // Every integer value of "key": N or "key":"N" (protobuf quotes int64s).
 std::vector<int64_t> JsonInts(absl::string_view json, absl::string_view key);
+// Every number of "key": N (integers and decimals, quoted or not).
+std::vector<double> JsonDoubles(absl::string_view json, absl::string_view key);
 // Every boolean value of "key": true|false.
 std::vector<bool> JsonBools(absl::string_view json, absl::string_view key);
 // The text of each object in the first array named `key` ("agents":[{...},...]).

@@ -52,7 +52,7 @@ TEST(LoadgenE2eTest, HundredAgentsLoseNothingAndSendSharedShardsOnce) {
   ASSERT_TRUE(started.ok()) << started.status();
   ServerProcess& server = **started;
   CommandResult token = RunCommand(CtlArgs(
-      server, {"token", "create", "--tenant", "load", "--agents", "load-*", "--uses", "100"}));
+      server, {"token", "create", "--tenant", "load", "--agents", "load-*", "--uses", "101"}));
   ASSERT_EQ(token.exit_code, 0) << token.Describe();
 
   CommandResult run = RunCommand({CAIRN_LOADGEN_BIN,
