@@ -187,20 +187,31 @@ absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_i
   ASSIGN_OR_RETURN(SqliteStatement broken, db_->Prepare(R"sql(
       UPDATE chunks SET damaged=1
       WHERE tenant_id=?1 AND id=?2 AND base_id IS NOT NULL AND damaged=0)sql"));
+  // Most chunks are new: one lookup says so, and only a chunk the tenant
+  // has a row for goes through the checks above.
+  ASSIGN_OR_RETURN(SqliteStatement exists,
+                   db_->Prepare("SELECT 1 FROM chunks WHERE tenant_id=?1 AND id=?2"));
   uint64_t added = 0;
   for (const StoredChunk& c : chunks) {
-    ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, c.id));
-    if (!depth.has_value()) {
-      broken.Reset();
-      broken.Bind(1, tenant);
-      broken.BindBlob(2, c.id);
-      RETURN_IF_ERROR(broken.Run());
+    exists.Reset();
+    exists.Bind(1, tenant);
+    exists.BindBlob(2, c.id);
+    ASSIGN_OR_RETURN(bool has_row, exists.Step());
+    exists.Reset();
+    if (has_row) {
+      ASSIGN_OR_RETURN(std::optional<int> depth, ChainDepth(&healthy, tenant, c.id));
+      if (!depth.has_value()) {
+        broken.Reset();
+        broken.Bind(1, tenant);
+        broken.BindBlob(2, c.id);
+        RETURN_IF_ERROR(broken.Run());
+      }
+      keep.Reset();
+      keep.Bind(1, tenant);
+      keep.BindBlob(2, c.id);
+      keep.Bind(3, now_ms);
+      RETURN_IF_ERROR(keep.Run());
     }
-    keep.Reset();
-    keep.Bind(1, tenant);
-    keep.BindBlob(2, c.id);
-    keep.Bind(3, now_ms);
-    RETURN_IF_ERROR(keep.Run());
     chunk.Reset();
     chunk.Bind(1, tenant);
     chunk.BindBlob(2, c.id);
