@@ -22,6 +22,8 @@
 #   BENCH_LOAD_NICE [10]          cairn-loadgen's nice level: a cluster's agents run on
 #                                 their own hosts; here they share the cores with the
 #                                 server, which keeps the upper hand (0: equal footing)
+#   BENCH_LOAD_PIN [0]            1: the server on CPU 0 alone, cairn-loadgen on the others
+#                                 (taskset), as when agents run on their own hosts
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   work directory (BENCH_DIR/load)
 #   BENCH_LOCK [/tmp/cairn-build.lock]  held while measuring ("" = do not lock)
 #   BENCH_DOCS [1]                write the run into docs/performance.md
@@ -31,6 +33,7 @@ set -euo pipefail
 BUILD=${1:-build}
 BIN=$(cd "$BUILD" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/common.sh"
 SERVER=$BIN/server/cairn-server
 CTL=$BIN/ctl/cairnctl
 LOADGEN=$BIN/bench/loadgen/cairn-loadgen
@@ -41,11 +44,16 @@ SHARDS=${BENCH_LOAD_SHARDS:-4}
 SHARD_MIB=${BENCH_LOAD_SHARD_MIB:-16}
 OWN_KIB=${BENCH_LOAD_OWN_KIB:-256}
 NICE=${BENCH_LOAD_NICE:-10}
+PIN=${BENCH_LOAD_PIN:-0}
+SERVER_CPUS=() LOADGEN_CPUS=()
+if [ "$PIN" = 1 ]; then
+  [ "$(nproc)" -ge 2 ] || die "BENCH_LOAD_PIN=1 needs two CPUs at least"
+  SERVER_CPUS=(taskset -c 0) LOADGEN_CPUS=(taskset -c "1-$(($(nproc) - 1))")
+fi
 W=${BENCH_DIR:-$BIN/bench-e2e}/load
 LOCK=${BENCH_LOCK-/tmp/cairn-build.lock}
 OUT=$SRC/bench/out
 
-. "$SRC/bench/common.sh"
 for f in "$SERVER" "$CTL" "$LOADGEN"; do
   [ -x "$f" ] || die "$f is missing: build first (make build)"
 done
@@ -61,7 +69,7 @@ trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null |
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export CAIRN_SERVER=127.0.0.1:$port
 export CAIRN_CREDENTIALS=$W/server/admin.credentials
-"$SERVER" --listen "$CAIRN_SERVER" --state-dir "$W/server" 2> "$W/server.log" &
+"${SERVER_CPUS[@]}" "$SERVER" --listen "$CAIRN_SERVER" --state-dir "$W/server" 2> "$W/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q listening "$W/server.log" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$W/server.log" || { cat "$W/server.log" >&2; die "cairn-server did not start"; }
@@ -69,7 +77,7 @@ grep -q listening "$W/server.log" || { cat "$W/server.log" >&2; die "cairn-serve
 
 say "cairn-loadgen: $AGENTS agents, $CONCURRENT backups at once, ${DURATION}s"
 rc=0
-nice -n "$NICE" "$LOADGEN" --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load --dir "$W" \
+"${LOADGEN_CPUS[@]}" nice -n "$NICE" "$LOADGEN" --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load --dir "$W" \
   --agents "$AGENTS" --concurrent "$CONCURRENT" --duration "$DURATION" --shards "$SHARDS" \
   --shard-mib "$SHARD_MIB" --own-kib "$OWN_KIB" --server-pid "$SERVER_PID" --json \
   > "$OUT/load.json" || rc=$?
@@ -83,7 +91,7 @@ export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS BENCH_SETTINGS
 BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
 BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
 BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}"
-BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS), cairn-loadgen at nice $NICE"
+BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS), cairn-loadgen at nice $NICE$([ "$PIN" = 1 ] && echo ", the server alone on CPU 0 and cairn-loadgen on the others")"
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" --load "$OUT/load.json" "$OUT/load.md" "$SRC/docs/performance.md"
 cat "$OUT/load.md"
