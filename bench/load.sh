@@ -49,6 +49,7 @@ SERVER_CPUS=() LOADGEN_CPUS=()
 if [ "$PIN" = 1 ]; then
   [ "$(nproc)" -ge 2 ] || die "BENCH_LOAD_PIN=1 needs two CPUs at least"
   SERVER_CPUS=(taskset -c 0) LOADGEN_CPUS=(taskset -c "1-$(($(nproc) - 1))")
+  PINNED=", the server alone on CPU 0 and cairn-loadgen on the others"
 fi
 W=${BENCH_DIR:-$BIN/bench-e2e}/load
 LOCK=${BENCH_LOCK-/tmp/cairn-build.lock}
@@ -91,7 +92,7 @@ export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS BENCH_SETTINGS
 BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
 BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
 BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}"
-BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS), cairn-loadgen at nice $NICE$([ "$PIN" = 1 ] && echo ", the server alone on CPU 0 and cairn-loadgen on the others")"
+BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS), cairn-loadgen at nice $NICE${PINNED:-}"
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" --load "$OUT/load.json" "$OUT/load.md" "$SRC/docs/performance.md"
 cat "$OUT/load.md"

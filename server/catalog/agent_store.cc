@@ -60,13 +60,14 @@ absl::Status AgentStore::Upsert(const v1::AgentInfo& agent) {
 }
 
 absl::StatusOr<std::optional<v1::AgentInfo>> AgentStore::Get(absl::string_view name) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement get,
-                   db_->Prepare("SELECT info, last_seen_ms FROM agents WHERE name=?"));
-  get.BindText(1, name);
-  ASSIGN_OR_RETURN(bool found, get.Step());
-  if (!found) return std::nullopt;
-  return AgentFromRow(get);
+  return reader_.Run([&](SqliteDb* db) -> absl::StatusOr<std::optional<v1::AgentInfo>> {
+    ASSIGN_OR_RETURN(SqliteStatement get,
+                     db->Prepare("SELECT info, last_seen_ms FROM agents WHERE name=?"));
+    get.BindText(1, name);
+    ASSIGN_OR_RETURN(bool found, get.Step());
+    if (!found) return std::nullopt;
+    return AgentFromRow(get);
+  });
 }
 
 absl::StatusOr<std::vector<v1::AgentInfo>> AgentStore::List() {

@@ -18,13 +18,17 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/v1/admin.pb.h"
+#include "server/catalog/read_connection.h"
 #include "server/catalog/sqlite_db.h"
 
 namespace cairn {
 
 class AgentStore final {
  public:
-  explicit AgentStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  // `reader` (read_connection.h) serves Get, asked by every call of a
+  // running job, so it never waits behind heartbeats' writes.
+  AgentStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader)
+      : db_(std::move(db)), reader_(std::move(reader)) {}
 
   // The tenant's id, creating the tenant if it is new.
   absl::StatusOr<int64_t> TenantId(absl::string_view tenant);
@@ -47,6 +51,7 @@ class AgentStore final {
 
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  ReadConnection reader_;
   absl::flat_hash_map<std::string, int64_t> tenant_ids_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -30,22 +30,23 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
     absl::MutexLock lock(&catalog->mu_);
     catalog->checks_db_ = std::move(first);
   }
+  // Agents, chunks, trees and jobs get a second connection for the lookups
+  // of running backups, which then never queue behind a commit's fsync
+  // (read_connection.h).
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, connect());
-  catalog->agents_ = std::make_unique<AgentStore>(std::move(db));
-  // Chunks and trees get a second connection for the lookups of running
-  // backups, which then never queue behind a commit's fsync.
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> reader, connect());
+  catalog->agents_ = std::make_unique<AgentStore>(std::move(db), std::move(reader));
   ASSIGN_OR_RETURN(db, connect());
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> chunk_reader, connect());
-  catalog->chunks_ =
-      std::make_unique<ChunkStore>(std::move(db), options.clock, std::move(chunk_reader));
+  ASSIGN_OR_RETURN(reader, connect());
+  catalog->chunks_ = std::make_unique<ChunkStore>(std::move(db), options.clock, std::move(reader));
   ASSIGN_OR_RETURN(db, connect());
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> tree_reader, connect());
-  catalog->trees_ =
-      std::make_unique<TreeStore>(std::move(db), options.clock, std::move(tree_reader));
+  ASSIGN_OR_RETURN(reader, connect());
+  catalog->trees_ = std::make_unique<TreeStore>(std::move(db), options.clock, std::move(reader));
   ASSIGN_OR_RETURN(db, connect());
   catalog->snapshots_ = std::make_unique<SnapshotStore>(std::move(db));
   ASSIGN_OR_RETURN(db, connect());
-  catalog->jobs_ = std::make_unique<JobStore>(std::move(db));
+  ASSIGN_OR_RETURN(reader, connect());
+  catalog->jobs_ = std::make_unique<JobStore>(std::move(db), std::move(reader));
   ASSIGN_OR_RETURN(db, connect());
   catalog->policies_ = std::make_unique<PolicyStore>(std::move(db), options.clock);
   ASSIGN_OR_RETURN(db, connect());

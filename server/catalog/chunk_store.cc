@@ -67,7 +67,7 @@ absl::StatusOr<std::optional<int>> ChunkStore::ChainDepth(SqliteStatement* healt
 
 absl::StatusOr<std::vector<uint32_t>> ChunkStore::FindMissing(int64_t tenant,
                                                               absl::Span<const std::string> ids) {
-  return Read([&](SqliteDb* db) -> absl::StatusOr<std::vector<uint32_t>> {
+  return reader_.Run([&](SqliteDb* db) -> absl::StatusOr<std::vector<uint32_t>> {
     ASSIGN_OR_RETURN(SqliteStatement healthy, db->Prepare(kHealthySql));
     std::vector<uint32_t> missing;
     for (uint32_t i = 0; i < ids.size(); ++i) {
@@ -80,7 +80,7 @@ absl::StatusOr<std::vector<uint32_t>> ChunkStore::FindMissing(int64_t tenant,
 
 absl::StatusOr<std::vector<std::optional<int>>> ChunkStore::ChainDepths(
     int64_t tenant, absl::Span<const std::string> ids) {
-  return Read([&](SqliteDb* db) -> absl::StatusOr<std::vector<std::optional<int>>> {
+  return reader_.Run([&](SqliteDb* db) -> absl::StatusOr<std::vector<std::optional<int>>> {
     ASSIGN_OR_RETURN(SqliteStatement healthy, db->Prepare(kHealthySql));
     std::vector<std::optional<int>> depths;
     depths.reserve(ids.size());
@@ -94,7 +94,7 @@ absl::StatusOr<std::vector<std::optional<int>>> ChunkStore::ChainDepths(
 
 absl::StatusOr<std::vector<bool>> ChunkStore::HasRows(int64_t tenant,
                                                       absl::Span<const std::string> ids) {
-  return Read([&](SqliteDb* db) -> absl::StatusOr<std::vector<bool>> {
+  return reader_.Run([&](SqliteDb* db) -> absl::StatusOr<std::vector<bool>> {
     ASSIGN_OR_RETURN(
         std::vector<uint32_t> missing,
         MissingIndexes(db, "SELECT 1 FROM chunks WHERE tenant_id=? AND id=?", tenant, ids));

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "server/catalog/read_connection.h"
 #include "server/catalog/records.h"
 #include "server/catalog/sqlite_db.h"
 
@@ -28,13 +29,10 @@ namespace cairn {
 
 class ChunkStore final {
  public:
-  // `clock` stamps creation and update times. `reader`, a second connection
-  // to the same catalog, serves the lookups of running backups
-  // (FindMissing, ChainDepths, HasRows): in WAL mode they read the last
-  // committed state without queueing behind a writer's commit (its fsync) on
-  // `db`. Without it they share `db`.
+  // `clock` stamps creation and update times. `reader` (read_connection.h)
+  // serves the lookups of running backups: FindMissing, ChainDepths, HasRows.
   ChunkStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock,
-             std::unique_ptr<SqliteDb> reader = nullptr)
+             std::unique_ptr<SqliteDb> reader)
       : db_(std::move(db)), clock_(std::move(clock)), reader_(std::move(reader)) {}
 
   // Indexes into `ids` of the chunks this tenant does not hold in a healthy
@@ -117,16 +115,6 @@ class ChunkStore final {
   // nullopt when a link is missing, unhealthy or beyond kMaxDeltaDepth.
   static absl::StatusOr<std::optional<int>> ChainDepth(SqliteStatement* healthy, int64_t tenant,
                                                        absl::string_view id);
-  // Runs `read(db)` on the reader connection (or on db_ without one).
-  template <typename Fn>
-  auto Read(Fn read) {
-    if (reader_ != nullptr) {
-      absl::MutexLock lock(&read_mu_);
-      return read(reader_.get());
-    }
-    absl::MutexLock lock(&mu_);
-    return read(db_.get());
-  }
   absl::StatusOr<int64_t> InsertPack(absl::string_view tier, absl::string_view name, uint64_t size,
                                      uint64_t entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<PackRecord>> DeleteEmptyPacks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -138,8 +126,7 @@ class ChunkStore final {
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
   const std::function<absl::Time()> clock_;
-  absl::Mutex read_mu_;
-  std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
+  ReadConnection reader_;
 };
 
 }  // namespace cairn

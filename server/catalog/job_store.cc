@@ -48,8 +48,7 @@ absl::Status JobStore::Update(const v1::Job& job) {
 }
 
 absl::StatusOr<std::optional<v1::Job>> JobStore::Get(absl::string_view id) {
-  absl::MutexLock lock(&mu_);
-  return ReadJobRow(db_.get(), id);
+  return reader_.Run([&](SqliteDb* db) { return ReadJobRow(db, id); });
 }
 
 absl::StatusOr<std::vector<v1::Job>> JobStore::List(absl::string_view agent, uint32_t limit,

@@ -18,13 +18,17 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/v1/types.pb.h"
+#include "server/catalog/read_connection.h"
 #include "server/catalog/sqlite_db.h"
 
 namespace cairn {
 
 class JobStore final {
  public:
-  explicit JobStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  // `reader` (read_connection.h) serves Get, asked by every call of a
+  // running job.
+  JobStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader)
+      : db_(std::move(db)), reader_(std::move(reader)) {}
 
   absl::Status Insert(const v1::Job& job, int64_t lease_expires_ms);
   // Replaces the record (and state) of an existing job; NotFound otherwise.
@@ -47,6 +51,7 @@ class JobStore final {
  private:
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  ReadConnection reader_;
 };
 
 // The one mapping of a job to its row, for stores that change a job inside

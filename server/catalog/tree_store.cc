@@ -9,13 +9,9 @@ namespace cairn {
 
 absl::StatusOr<std::vector<uint32_t>> TreeStore::FindMissing(int64_t tenant,
                                                              absl::Span<const std::string> ids) {
-  constexpr char kSql[] = "SELECT 1 FROM trees WHERE tenant_id=? AND id=?";
-  if (reader_ != nullptr) {
-    absl::MutexLock lock(&read_mu_);
-    return MissingIndexes(reader_.get(), kSql, tenant, ids);
-  }
-  absl::MutexLock lock(&mu_);
-  return MissingIndexes(db_.get(), kSql, tenant, ids);
+  return reader_.Run([&](SqliteDb* db) {
+    return MissingIndexes(db, "SELECT 1 FROM trees WHERE tenant_id=? AND id=?", tenant, ids);
+  });
 }
 
 absl::Status TreeStore::Put(int64_t tenant,

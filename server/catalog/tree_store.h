@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "server/catalog/read_connection.h"
 #include "server/catalog/records.h"
 #include "server/catalog/sqlite_db.h"
 
@@ -28,10 +29,10 @@ namespace cairn {
 
 class TreeStore final {
  public:
-  // `clock` stamps creation and update times.
-  // `reader`, when given, serves FindMissing (as ChunkStore's does).
+  // `clock` stamps creation and update times. `reader` (read_connection.h)
+  // serves FindMissing.
   TreeStore(std::unique_ptr<SqliteDb> db, std::function<absl::Time()> clock,
-            std::unique_ptr<SqliteDb> reader = nullptr)
+            std::unique_ptr<SqliteDb> reader)
       : db_(std::move(db)), clock_(std::move(clock)), reader_(std::move(reader)) {}
 
   // Indexes into `ids` of the trees this tenant lacks.
@@ -54,8 +55,7 @@ class TreeStore final {
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
   const std::function<absl::Time()> clock_;
-  absl::Mutex read_mu_;
-  std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
+  ReadConnection reader_;
 };
 
 }  // namespace cairn

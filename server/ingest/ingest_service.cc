@@ -90,8 +90,11 @@ absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
   }
 
   // The lease runs from now on the server's clock, whenever the job was ordered.
-  int64_t lease_expires = NowMs() + absl::ToInt64Milliseconds(options_.job_lease);
-  RETURN_IF_ERROR(catalog_->jobs().ExtendLease(job.id(), NowMs(), lease_expires, false).status());
+  const absl::Time now = options_.clock();
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  int64_t lease_expires = now_ms + absl::ToInt64Milliseconds(options_.job_lease);
+  RETURN_IF_ERROR(catalog_->jobs().ExtendLease(job.id(), now_ms, lease_expires, false).status());
+  NoteRenewed(job.id(), now);
   guard_->BackupBegan(job.id());
   v1::BeginBackupResponse response;
   response.set_job_id(job.id());
@@ -110,6 +113,15 @@ absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
   return response;
 }
 
+void IngestService::NoteRenewed(absl::string_view job_id, absl::Time at) {
+  const absl::Duration every = options_.job_lease / 10;
+  absl::MutexLock lock(&lease_mu_);
+  if (renewed_.size() >= 4096) {
+    absl::erase_if(renewed_, [&](const auto& entry) { return at - entry.second >= every; });
+  }
+  renewed_[job_id] = at;
+}
+
 absl::Status IngestService::RenewLease(absl::string_view job_id, bool force) {
   const absl::Time clock = options_.clock();
   const absl::Duration every = options_.job_lease / 10;
@@ -124,13 +136,7 @@ absl::Status IngestService::RenewLease(absl::string_view job_id, bool force) {
   ASSIGN_OR_RETURN(bool live,
                    catalog_->jobs().ExtendLease(
                        job_id, now, now + absl::ToInt64Milliseconds(options_.job_lease), true));
-  if (live) {
-    absl::MutexLock lock(&lease_mu_);
-    if (renewed_.size() >= 4096) {
-      absl::erase_if(renewed_, [&](const auto& entry) { return clock - entry.second >= every; });
-    }
-    renewed_[job_id] = clock;
-  }
+  if (live) NoteRenewed(job_id, clock);
   // A lapsed lease stays lapsed: garbage collection may since have deleted
   // what the job uploaded or was told exists, so it must not commit.
   if (!live) {

@@ -85,6 +85,8 @@ class IngestService final {
   // backup's stream of FindMissingChunks calls is not a synced write each.
   // `force`: always (a commit's lease must outlast the commit).
   absl::Status RenewLease(absl::string_view job_id, bool force = false);
+  // Records that job `job_id`'s lease was extended to a full lease at `at`.
+  void NoteRenewed(absl::string_view job_id, absl::Time at);
   // Which of `ids` are missing, asked through the GC guard so that what is
   // found stays until the job ends.
   absl::StatusOr<std::vector<uint32_t>> Missing(GcObject kind, int64_t tenant,
