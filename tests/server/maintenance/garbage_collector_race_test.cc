@@ -3,6 +3,7 @@
 // their ids and answers to ended ones do not, a live backup's uploads and
 // trees stay, and a backup past its lease is refused once its data is gone.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -128,6 +129,41 @@ TEST_F(GcTest, LiveBackupsUploadsAndTreesAreSpared) {
   EXPECT_EQ(report.chunks_deleted + report.trees_deleted + report.packs_deleted, 0u);
   ASSERT_OK(Commit(*repo_->agent, job, Sha256Of(trees[1])).status());
   ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
+}
+
+// A lease extension is a catalog write at most once per tenth of the lease
+// (docs/gc.md, "Leases"): a call soon after the last extension leaves the
+// stored expiry where it was (still most of a lease ahead), a later call
+// moves it.
+TEST_F(GcTest, LeaseIsWrittenAtMostOncePerTenthOfALease) {
+  const absl::Duration lease = absl::Hours(1);  // the server core's default
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
+                                                    v1::BACKUP_LEVEL_FULL));
+  const absl::Time began = clock_.fn()();
+  // Whether the catalog counts the job live at `at` (its stored lease).
+  auto live_at = [&](absl::Time at) {
+    absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> live =
+        repo_->catalog->jobs().LiveBackups(absl::ToUnixMillis(at));
+    EXPECT_TRUE(live.ok()) << live.status();
+    if (!live.ok()) return false;
+    for (const auto& [id, created] : *live) {
+      if (id == job) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(live_at(began + lease - absl::Minutes(1)));
+  ASSERT_FALSE(live_at(began + lease + absl::Minutes(1)));
+
+  // Five minutes on (under a tenth of an hour): not written.
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_OK(Missing(*repo_, job, {Id(1)}).status());
+  EXPECT_FALSE(live_at(began + lease + absl::Minutes(1)));
+
+  // Seven minutes on: written, a whole lease from now.
+  clock_.Advance(absl::Minutes(2));
+  ASSERT_OK(Missing(*repo_, job, {Id(1)}).status());
+  EXPECT_TRUE(live_at(began + absl::Minutes(7) + lease - absl::Minutes(1)));
+  EXPECT_FALSE(live_at(began + absl::Minutes(7) + lease + absl::Minutes(1)));
 }
 
 TEST_F(GcTest, ExpiredLeaseRefusesCommitAfterGcCollectedItsData) {
