@@ -43,6 +43,9 @@ ChunkRow ChunkFromRow(const SqliteStatement& row) {
 
 // A chunk the tenant holds in a healthy copy (pack not quarantined, not
 // reported damaged); its base_id column (NULL for a whole chunk).
+// Whether the tenant has a row for a chunk, readable or not.
+constexpr char kHasRowSql[] = "SELECT 1 FROM chunks WHERE tenant_id=?1 AND id=?2";
+
 constexpr char kHealthySql[] =
     "SELECT c.base_id FROM chunks c JOIN packs p ON p.id=c.pack_id "
     "WHERE c.tenant_id=? AND c.id=? AND p.quarantined=0 AND c.damaged=0";
@@ -95,9 +98,7 @@ absl::StatusOr<std::vector<std::optional<int>>> ChunkStore::ChainDepths(
 absl::StatusOr<std::vector<bool>> ChunkStore::HasRows(int64_t tenant,
                                                       absl::Span<const std::string> ids) {
   return reader_.Run([&](SqliteDb* db) -> absl::StatusOr<std::vector<bool>> {
-    ASSIGN_OR_RETURN(
-        std::vector<uint32_t> missing,
-        MissingIndexes(db, "SELECT 1 FROM chunks WHERE tenant_id=? AND id=?", tenant, ids));
+    ASSIGN_OR_RETURN(std::vector<uint32_t> missing, MissingIndexes(db, kHasRowSql, tenant, ids));
     std::vector<bool> rows(ids.size(), true);
     for (uint32_t i : missing) rows[i] = false;
     return rows;
@@ -189,11 +190,9 @@ absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_i
       WHERE tenant_id=?1 AND id=?2 AND base_id IS NOT NULL AND damaged=0)sql"));
   // Most chunks are new: one lookup says so, and only a chunk the tenant
   // has a row for goes through the checks above.
-  ASSIGN_OR_RETURN(SqliteStatement exists,
-                   db_->Prepare("SELECT 1 FROM chunks WHERE tenant_id=?1 AND id=?2"));
+  ASSIGN_OR_RETURN(SqliteStatement exists, db_->Prepare(kHasRowSql));
   uint64_t added = 0;
   for (const StoredChunk& c : chunks) {
-    exists.Reset();
     exists.Bind(1, tenant);
     exists.BindBlob(2, c.id);
     ASSIGN_OR_RETURN(bool has_row, exists.Step());

@@ -1,5 +1,6 @@
 #include "server/ingest/ingest_service.h"
 
+#include <algorithm>
 #include <iostream>
 #include <utility>
 
@@ -116,8 +117,12 @@ absl::StatusOr<v1::BeginBackupResponse> IngestService::BeginBackup(
 void IngestService::NoteRenewed(absl::string_view job_id, absl::Time at) {
   const absl::Duration every = options_.job_lease / 10;
   absl::MutexLock lock(&lease_mu_);
-  if (renewed_.size() >= 4096) {
+  // Entries past their tenth (ended jobs among them) go in one sweep when
+  // the map has doubled since the last, so a sweep costs O(1) per call
+  // however many jobs run at once.
+  if (renewed_.size() >= sweep_at_) {
     absl::erase_if(renewed_, [&](const auto& entry) { return at - entry.second >= every; });
+    sweep_at_ = std::max<size_t>(kMinLeaseSweep, 2 * renewed_.size());
   }
   renewed_[job_id] = at;
 }

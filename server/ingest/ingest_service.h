@@ -109,7 +109,11 @@ class IngestService final {
   IngestOptions options_;
   ChunkClaims claims_;
   absl::Mutex lease_mu_;
+  // When each job's lease was last extended (RenewLease), swept of stale
+  // entries when it reaches sweep_at_.
+  static constexpr size_t kMinLeaseSweep = 4096;
   absl::flat_hash_map<std::string, absl::Time> renewed_ ABSL_GUARDED_BY(lease_mu_);
+  size_t sweep_at_ ABSL_GUARDED_BY(lease_mu_) = kMinLeaseSweep;
 };
 
 }  // namespace cairn
