@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,7 @@
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "common/tree_id.h"
+#include "common/tree_pages.h"
 
 namespace cairn {
 namespace {
@@ -114,11 +116,14 @@ class BackupWalk final {
     if (depth > kMaxDepth) {
       return absl::FailedPreconditionError(absl::StrCat(rel, ": directories nested too deep"));
     }
-    v1::Tree parent;
+    // The parent snapshot's entries for this directory, looked up in name
+    // order as the walk goes (a large directory's pages one at a time).
+    std::optional<TreeIterator> previous;
     if (!parent_tree_id.empty()) {
       absl::StatusOr<v1::Tree> loaded = LoadParentTree(parent_tree_id);
       if (loaded.ok()) {
-        parent = *std::move(loaded);
+        previous.emplace(*std::move(loaded),
+                         [this](const std::string& id) { return LoadParentTree(id); });
       } else if (!absl::IsNotFound(loaded.status()) && !absl::IsDataLoss(loaded.status())) {
         // The server is unreachable (or refuses): nothing below can be
         // backed up either, so the backup ends here, not one directory at a
@@ -127,11 +132,10 @@ class BackupWalk final {
         return fatal_;
       }
     }
-    absl::flat_hash_map<std::string, const v1::TreeEntry*> previous;
-    for (const v1::TreeEntry& e : parent.entries()) previous[e.name()] = &e;
 
     ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(fd, rel));
-    v1::Tree tree;
+    TreeBuilder tree(
+        [this](const v1::Tree& node) { return spool_->Add(node.SerializeAsString()); });
     for (const std::string& name : names) {
       std::string path = JoinPath(rel, name);
       if (Excluded(path, name)) continue;
@@ -143,8 +147,18 @@ class BackupWalk final {
         continue;
       }
       if (st.st_dev == state_dir_dev_ && st.st_ino == state_dir_ino_) continue;
-      auto it = previous.find(name);
-      const v1::TreeEntry* before = it == previous.end() ? nullptr : it->second;
+      const v1::TreeEntry* before = nullptr;
+      if (previous.has_value()) {
+        absl::StatusOr<const v1::TreeEntry*> found = previous->Find(name);
+        if (found.ok()) {
+          before = *found;
+        } else if (absl::IsNotFound(found.status()) || absl::IsDataLoss(found.status())) {
+          previous.reset();  // a page missing or damaged: the rest is new
+        } else {
+          fatal_ = found.status();
+          return fatal_;
+        }
+      }
       v1::TreeEntry entry;
       entry.set_name(name);
       entry.set_type(TypeOf(st.st_mode));
@@ -157,17 +171,15 @@ class BackupWalk final {
       if (!status.ok()) {
         Report(path, status);
         // Keep the previous version of what could not be read.
-        if (before != nullptr && before->type() == entry.type()) *tree.add_entries() = *before;
+        if (before != nullptr && before->type() == entry.type()) RETURN_IF_ERROR(tree.Add(*before));
         continue;
       }
       if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) ++stats_.files;
-      *tree.add_entries() = std::move(entry);
+      RETURN_IF_ERROR(tree.Add(std::move(entry)));
       MaybeReportProgress(path);
     }
     ++stats_.directories;
-    std::string serialized;
-    tree.SerializeToString(&serialized);
-    return spool_->Add(serialized);
+    return tree.Finish();
   }
 
   const WalkStats& stats() const { return stats_; }

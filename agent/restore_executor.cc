@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -21,6 +22,7 @@
 #include "common/path_rules.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
+#include "common/tree_pages.h"
 
 namespace cairn {
 namespace {
@@ -107,11 +109,11 @@ class Restorer final {
     ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitRelativePath(path));
     std::string rel;
     for (size_t i = 0; i < parts.size(); ++i) {
-      const v1::TreeEntry* found = nullptr;
-      for (const v1::TreeEntry& e : tree.entries()) {
-        if (e.name() == parts[i]) found = &e;
+      ASSIGN_OR_RETURN(std::optional<v1::TreeEntry> found,
+                       FindEntry(std::move(tree), parts[i], Loader()));
+      if (!found.has_value()) {
+        return absl::NotFoundError(absl::StrCat(path, " is not in the snapshot"));
       }
-      if (found == nullptr) return absl::NotFoundError(absl::StrCat(path, " is not in the snapshot"));
       if (i + 1 == parts.size()) return RestoreEntry(dir, rel, *found, static_cast<int>(i));
       std::string sub = JoinPath(rel, parts[i]);
       if (found->type() != v1::ENTRY_TYPE_DIRECTORY) {
@@ -125,10 +127,22 @@ class Restorer final {
     return absl::OkStatus();
   }
 
-  void RestoreTree(const SharedDir& dir, const std::string& rel, const v1::Tree& tree, int depth) {
-    for (const v1::TreeEntry& entry : tree.entries()) {
-      absl::Status status = RestoreEntry(dir, rel, entry, depth);
-      if (!status.ok()) log_.Failed(JoinPath(rel, absl::CHexEscape(entry.name())), status);
+  TreeIterator::Load Loader() {
+    return [this](const std::string& id) { return trees_.Load(id); };
+  }
+
+  // The entries of one directory, its pages (if it has them) read in order.
+  void RestoreTree(const SharedDir& dir, const std::string& rel, v1::Tree tree, int depth) {
+    TreeIterator entries(std::move(tree), Loader());
+    while (true) {
+      absl::StatusOr<const v1::TreeEntry*> entry = entries.Next();
+      if (!entry.ok()) {
+        log_.Failed(rel.empty() ? "." : rel, entry.status());  // the rest of it is not restored
+        return;
+      }
+      if (*entry == nullptr) return;
+      absl::Status status = RestoreEntry(dir, rel, **entry, depth);
+      if (!status.ok()) log_.Failed(JoinPath(rel, absl::CHexEscape((*entry)->name())), status);
     }
   }
 
@@ -159,7 +173,7 @@ class Restorer final {
         }
         ASSIGN_OR_RETURN(SharedDir child, EnterDirectory(*dir, path, entry));
         ASSIGN_OR_RETURN(v1::Tree subtree, trees_.Load(entry.subtree_id()));
-        RestoreTree(child, path, subtree, depth + 1);
+        RestoreTree(child, path, std::move(subtree), depth + 1);
         return absl::OkStatus();
       }
       case v1::ENTRY_TYPE_FILE: {
@@ -237,7 +251,8 @@ class Restorer final {
       v1::TreeEntry link;
       absl::StatusOr<std::string> record = links_->Read(i);
       if (!record.ok() || !link.ParseFromString(*record)) {
-        log_.Failed("(hardlink)", record.ok() ? absl::DataLossError("spool damaged") : record.status());
+        log_.Failed("(hardlink)",
+                    record.ok() ? absl::DataLossError("spool damaged") : record.status());
         continue;
       }
       absl::Status status = MakeHardlink(link.name(), link.link_target());
@@ -269,7 +284,8 @@ class Restorer final {
       v1::TreeEntry dir;
       absl::StatusOr<std::string> record = directories_->Read(i);
       if (!record.ok() || !dir.ParseFromString(*record)) {
-        log_.Failed("(directory)", record.ok() ? absl::DataLossError("spool damaged") : record.status());
+        log_.Failed("(directory)",
+                    record.ok() ? absl::DataLossError("spool damaged") : record.status());
         continue;
       }
       absl::Status status = SetOneDirectory(dir);

@@ -60,6 +60,12 @@ class Verifier final {
     stack.push_back(Level{std::move(root)});
     while (!stack.empty()) {
       Level& level = stack.back();
+      if (level.next < level.tree.pages_size()) {  // a large directory's index
+        const std::string page_id = level.tree.pages(level.next++).tree_id();
+        ASSIGN_OR_RETURN(v1::Tree page, trees.Load(page_id));
+        stack.push_back(Level{std::move(page)});
+        continue;
+      }
       if (level.next >= level.tree.entries_size()) {
         stack.pop_back();
         continue;

@@ -6,6 +6,7 @@
 #include "common/limits.h"
 #include "common/status_macros.h"
 #include "common/tree_id.h"
+#include "common/tree_pages.h"
 
 namespace cairn {
 
@@ -19,13 +20,11 @@ absl::StatusOr<v1::Tree> TreeFetcher::Parse(const std::string& id, const std::st
 }
 
 void TreeFetcher::Expect(const v1::Tree& tree) {
-  std::vector<const std::string*> subtrees;
-  for (const v1::TreeEntry& e : tree.entries()) {
-    if (e.type() == v1::ENTRY_TYPE_DIRECTORY) subtrees.push_back(&e.subtree_id());
-  }
-  for (auto it = subtrees.rbegin(); it != subtrees.rend(); ++it) {
-    upcoming_.push_front(**it);
-    ++expected_[**it];
+  // Its pages (a large directory's index) or its subdirectories, in order.
+  std::vector<std::string> children = ChildTreeIds(tree);
+  for (auto it = children.rbegin(); it != children.rend(); ++it) {
+    ++expected_[*it];
+    upcoming_.push_front(std::move(*it));
   }
 }
 
@@ -37,15 +36,15 @@ absl::StatusOr<v1::Tree> TreeFetcher::Root() {
                    connection_->Call(&v1::AgentService::Stub::GetTree, request));
   const v1::Snapshot& s = response.snapshot();
   if (s.id() != snapshot_id_ || s.roots_size() != 1) {
-    return absl::DataLossError(absl::StrCat("the server did not describe snapshot ", snapshot_id_,
-                                            " with its root tree"));
+    return absl::DataLossError(
+        absl::StrCat("the server did not describe snapshot ", snapshot_id_, " with its root tree"));
   }
   RETURN_IF_ERROR(crypto_->manifest.Verify(
       SnapshotManifest{crypto_->tenant, s.agent(), s.roots(0), s.root_tree_id(), s.id()},
       s.manifest_mac()));
   if (TreeId(response.tree()) != s.root_tree_id()) {
-    return absl::DataLossError(absl::StrCat("the root tree of snapshot ", snapshot_id_,
-                                            " does not match its signed id"));
+    return absl::DataLossError(
+        absl::StrCat("the root tree of snapshot ", snapshot_id_, " does not match its signed id"));
   }
   return Parse(s.root_tree_id(), response.tree());
 }

@@ -14,9 +14,9 @@ absl::StatusOr<std::unique_ptr<TreeSpool>> TreeSpool::Create(const std::string& 
 
 absl::StatusOr<std::string> TreeSpool::Add(const std::string& tree) {
   if (tree.size() > kMaxTreeBytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "a directory's listing is ", tree.size(), " bytes serialized; the limit is ",
-        kMaxTreeBytes, " (split very large directories)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("a directory tree node is ", tree.size(), " bytes serialized; the limit is ",
+                     kMaxTreeBytes, " (one entry this large: a file of too many chunks)"));
   }
   RETURN_IF_ERROR(file_->Append(tree).status());
   ids_.push_back(TreeId(tree));

@@ -1,6 +1,7 @@
 #include "server/browse/snapshot_browser.h"
 
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "common/limits.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
+#include "common/tree_pages.h"
 
 namespace cairn {
 namespace {
@@ -29,6 +31,20 @@ bool WalkOrderLess(absl::string_view a, absl::string_view b) {
     return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
   }
   return a.size() < b.size();
+}
+
+// The name of the component of `path` right below directory `dir`, if
+// `path` lies below `dir` ("" is the top).
+std::optional<std::string> ComponentBelow(absl::string_view path, absl::string_view dir) {
+  if (path.empty()) return std::nullopt;
+  if (!dir.empty()) {
+    if (path.size() <= dir.size() + 1 || path.substr(0, dir.size()) != dir ||
+        path[dir.size()] != '/') {
+      return std::nullopt;
+    }
+    path.remove_prefix(dir.size() + 1);
+  }
+  return std::string(path.substr(0, path.find('/')));
 }
 
 // An entry as listed: chunk lists are not for browsing.
@@ -62,7 +78,9 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
   ASSIGN_OR_RETURN(int64_t tenant, catalog_->agents().TenantId(snapshot->tenant()));
   const uint32_t limit = PageLimit(request.limit());
 
-  // Descend to the prefix.
+  const TreeIterator::Load load = [&](const std::string& id) { return LoadTree(tenant, id); };
+
+  // Descend to the prefix: in a paged directory, only the pages on the way.
   std::string tree_id = snapshot->root_tree_id();
   std::string base;
   v1::ListFilesResponse response;
@@ -70,11 +88,9 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
     ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitRelativePath(request.prefix()));
     for (size_t i = 0; i < parts.size(); ++i) {
       ASSIGN_OR_RETURN(v1::Tree tree, LoadTree(tenant, tree_id));
-      const v1::TreeEntry* found = nullptr;
-      for (const v1::TreeEntry& e : tree.entries()) {
-        if (e.name() == parts[i]) found = &e;
-      }
-      if (found == nullptr) {
+      ASSIGN_OR_RETURN(std::optional<v1::TreeEntry> found,
+                       FindEntry(std::move(tree), parts[i], load));
+      if (!found.has_value()) {
         return absl::NotFoundError(
             absl::StrCat("no ", request.prefix(), " in snapshot ", request.snapshot_id()));
       }
@@ -93,36 +109,48 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
   }
 
   // Entries below, depth first in name order; the page token is the last
-  // path already returned.
+  // path already returned. A directory that holds it resumes at its
+  // component: the pages before it are not even loaded, so listing a
+  // directory of a million entries page by page costs each page's share.
   const std::string& after = request.page_token();
   bool full = false;
-  std::function<absl::Status(const std::string&, const std::string&)> walk =
-      [&](const std::string& dir, const std::string& id) -> absl::Status {
+  std::function<absl::Status(const std::string&, const std::string&)> walk;
+  auto visit = [&](const std::string& dir, const v1::TreeEntry& e) -> absl::Status {
+    std::string path = JoinPath(dir, e.name());
+    bool is_dir = e.type() == v1::ENTRY_TYPE_DIRECTORY;
+    // Skip what an earlier page returned. A returned directory is still
+    // entered when `after` is the directory itself or lies inside it, since
+    // the rest of its entries come later.
+    bool returned = !after.empty() && !WalkOrderLess(after, path);
+    bool contains_after = is_dir && !after.empty() && after.size() >= path.size() &&
+                          after.compare(0, path.size(), path) == 0 &&
+                          (after.size() == path.size() || after[path.size()] == '/');
+    if (!returned) {
+      if (static_cast<uint32_t>(response.files_size()) >= limit) {
+        full = true;
+        response.set_next_page_token(response.files(response.files_size() - 1).path());
+        return absl::OkStatus();
+      }
+      v1::FileInfo* info = response.add_files();
+      info->set_path(path);
+      *info->mutable_entry() = Listed(e);
+    }
+    if (is_dir && request.recursive() && (!returned || contains_after)) {
+      RETURN_IF_ERROR(walk(path, e.subtree_id()));
+    }
+    return absl::OkStatus();
+  };
+  walk = [&](const std::string& dir, const std::string& id) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Tree tree, LoadTree(tenant, id));
-    for (const v1::TreeEntry& e : tree.entries()) {
-      if (full) return absl::OkStatus();
-      std::string path = JoinPath(dir, e.name());
-      bool is_dir = e.type() == v1::ENTRY_TYPE_DIRECTORY;
-      // Skip what an earlier page returned. A returned directory is still
-      // entered when `after` is the directory itself or lies inside it, since
-      // the rest of its entries come later.
-      bool returned = !after.empty() && !WalkOrderLess(after, path);
-      bool contains_after = is_dir && !after.empty() && after.size() >= path.size() &&
-                            after.compare(0, path.size(), path) == 0 &&
-                            (after.size() == path.size() || after[path.size()] == '/');
-      if (!returned) {
-        if (static_cast<uint32_t>(response.files_size()) >= limit) {
-          full = true;
-          response.set_next_page_token(response.files(response.files_size() - 1).path());
-          return absl::OkStatus();
-        }
-        v1::FileInfo* info = response.add_files();
-        info->set_path(path);
-        *info->mutable_entry() = Listed(e);
-      }
-      if (is_dir && request.recursive() && (!returned || contains_after)) {
-        RETURN_IF_ERROR(walk(path, e.subtree_id()));
-      }
+    TreeIterator entries(std::move(tree), load);
+    if (std::optional<std::string> resume = ComponentBelow(after, dir); resume.has_value()) {
+      ASSIGN_OR_RETURN(const v1::TreeEntry* hit, entries.Find(*resume));
+      if (hit != nullptr) RETURN_IF_ERROR(visit(dir, *hit));
+    }
+    while (!full) {
+      ASSIGN_OR_RETURN(const v1::TreeEntry* e, entries.Next());
+      if (e == nullptr) break;
+      RETURN_IF_ERROR(visit(dir, *e));
     }
     return absl::OkStatus();
   };
@@ -157,15 +185,19 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
     change->set_kind(kind);
     change->set_type(type);
   };
+  const TreeIterator::Load load = [&](const std::string& id) { return LoadTree(tenant, id); };
   // Adds every path below a directory that exists on one side only.
   std::function<absl::Status(const std::string&, const std::string&, v1::ChangeKind)> whole =
       [&](const std::string& dir, const std::string& id, v1::ChangeKind kind) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Tree tree, LoadTree(tenant, id));
-    for (const v1::TreeEntry& e : tree.entries()) {
-      if (response.truncated()) return absl::OkStatus();
-      std::string path = JoinPath(dir, e.name());
-      add(path, kind, e.type());
-      if (e.type() == v1::ENTRY_TYPE_DIRECTORY) RETURN_IF_ERROR(whole(path, e.subtree_id(), kind));
+    TreeIterator entries(std::move(tree), load);
+    while (!response.truncated()) {
+      ASSIGN_OR_RETURN(const v1::TreeEntry* e, entries.Next());
+      if (e == nullptr) break;
+      std::string path = JoinPath(dir, e->name());
+      add(path, kind, e->type());
+      if (e->type() == v1::ENTRY_TYPE_DIRECTORY)
+        RETURN_IF_ERROR(whole(path, e->subtree_id(), kind));
     }
     return absl::OkStatus();
   };
@@ -175,17 +207,18 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
     if (a_id == b_id) return absl::OkStatus();
     ASSIGN_OR_RETURN(v1::Tree a, LoadTree(tenant, a_id));
     ASSIGN_OR_RETURN(v1::Tree b, LoadTree(tenant, b_id));
-    int i = 0, j = 0;
-    while ((i < a.entries_size() || j < b.entries_size()) && !response.truncated()) {
-      const v1::TreeEntry* ea = i < a.entries_size() ? &a.entries(i) : nullptr;
-      const v1::TreeEntry* eb = j < b.entries_size() ? &b.entries(j) : nullptr;
+    TreeIterator a_entries(std::move(a), load);
+    TreeIterator b_entries(std::move(b), load);
+    ASSIGN_OR_RETURN(const v1::TreeEntry* ea, a_entries.Next());
+    ASSIGN_OR_RETURN(const v1::TreeEntry* eb, b_entries.Next());
+    while ((ea != nullptr || eb != nullptr) && !response.truncated()) {
       if (eb == nullptr || (ea != nullptr && ea->name() < eb->name())) {
         std::string path = JoinPath(dir, ea->name());
         add(path, v1::CHANGE_KIND_REMOVED, ea->type());
         if (ea->type() == v1::ENTRY_TYPE_DIRECTORY) {
           RETURN_IF_ERROR(whole(path, ea->subtree_id(), v1::CHANGE_KIND_REMOVED));
         }
-        ++i;
+        ASSIGN_OR_RETURN(ea, a_entries.Next());
         continue;
       }
       if (ea == nullptr || eb->name() < ea->name()) {
@@ -194,7 +227,7 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
         if (eb->type() == v1::ENTRY_TYPE_DIRECTORY) {
           RETURN_IF_ERROR(whole(path, eb->subtree_id(), v1::CHANGE_KIND_ADDED));
         }
-        ++j;
+        ASSIGN_OR_RETURN(eb, b_entries.Next());
         continue;
       }
       std::string path = JoinPath(dir, ea->name());
@@ -219,8 +252,8 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
           add(path, v1::CHANGE_KIND_METADATA, eb->type());
         }
       }
-      ++i;
-      ++j;
+      ASSIGN_OR_RETURN(ea, a_entries.Next());
+      ASSIGN_OR_RETURN(eb, b_entries.Next());
     }
     return absl::OkStatus();
   };

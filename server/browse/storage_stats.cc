@@ -79,6 +79,7 @@ class StatsWalk {
       // One catalog lookup per tree for the chunks its files reach first.
       std::vector<std::string> fresh;
       std::vector<v1::KindStats*> owners;
+      for (const v1::TreePage& page : tree.pages()) pending.push_back(page.tree_id());
       for (const v1::TreeEntry& entry : tree.entries()) {
         if (entry.type() == v1::ENTRY_TYPE_DIRECTORY) {
           pending.push_back(entry.subtree_id());

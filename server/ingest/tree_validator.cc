@@ -6,6 +6,7 @@
 #include "common/limits.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
+#include "common/tree_pages.h"
 
 namespace cairn {
 namespace {
@@ -40,7 +41,10 @@ absl::StatusOr<TreeReferences> CheckTree(absl::string_view data) {
   if (!tree.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     return absl::InvalidArgumentError("tree does not parse");
   }
+  RETURN_IF_ERROR(CheckNodeShape(tree));
   TreeReferences refs;
+  // An index node of a paged directory: its pages are trees it references.
+  for (const v1::TreePage& page : tree.pages()) refs.subtree_ids.push_back(page.tree_id());
   const std::string* previous = nullptr;
   for (const v1::TreeEntry& entry : tree.entries()) {
     RETURN_IF_ERROR(ValidateName(entry.name()));

@@ -2,7 +2,8 @@
 // size bound, its names are plain single components in strictly increasing
 // order, file chunk lists are well formed (ids of 32 bytes, sizes within the
 // chunk bound, in offset order, inside the file), directories name a subtree
-// and links a target. Returns what the tree references, which the caller
+// and links a target; an index node of a paged directory
+// (common/tree_pages.h) has the shape of one. Returns what the tree references, which the caller
 // must find stored before it stores the tree.
 //
 //   ASSIGN_OR_RETURN(TreeReferences refs, CheckTree(bytes));
@@ -18,8 +19,8 @@
 namespace cairn {
 
 struct TreeReferences {
-  std::vector<std::string> chunk_ids;  // in entry order; repeats possible
-  std::vector<std::string> subtree_ids;
+  std::vector<std::string> chunk_ids;    // in entry order; repeats possible
+  std::vector<std::string> subtree_ids;  // subdirectories and pages: the trees it names
 };
 
 // InvalidArgument (or ResourceExhausted for an over-size tree) naming the

@@ -18,6 +18,7 @@
 #include "common/limits.h"
 #include "common/pack_format.h"
 #include "common/status_macros.h"
+#include "common/tree_pages.h"
 #include "server/maintenance/pack_compactor.h"
 
 namespace cairn {
@@ -137,9 +138,8 @@ class Collection final {
         roots.push_back(*key);
         return;
       }
-      for (const v1::TreeEntry& entry : tree->entries()) {
-        if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) continue;
-        std::optional<ObjKey> sub = KeyOf(row.tenant, entry.subtree_id());
+      for (const std::string& child : ChildTreeIds(*tree)) {  // subdirectories and pages
+        std::optional<ObjKey> sub = KeyOf(row.tenant, child);
         if (sub.has_value()) info.subtrees.push_back(*sub);
       }
       // Young trees may belong to a backup not yet committed.

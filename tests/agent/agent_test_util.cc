@@ -22,6 +22,7 @@
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "common/tree_id.h"
+#include "common/tree_pages.h"
 #include "tests/test_dir.h"
 
 namespace cairn {
@@ -116,8 +117,8 @@ absl::StatusOr<AgentIdentity> AgentTestEnv::MakeAgent(const std::string& name, b
   }
   ASSIGN_OR_RETURN(identity.crypto, LoadAgentCrypto(identity.config));
   ASSIGN_OR_RETURN(std::string token, MakeJoinToken(name));
-  ASSIGN_OR_RETURN(identity.credentials, EnrollAgent(identity.config, address(), token,
-                                                     identity.crypto->key_check));
+  ASSIGN_OR_RETURN(identity.credentials,
+                   EnrollAgent(identity.config, address(), token, identity.crypto->key_check));
   identity.connection = std::make_unique<ServerConnection>(address(), identity.credentials);
   RETURN_IF_ERROR(Hello(identity));
   return identity;
@@ -174,9 +175,20 @@ absl::StatusOr<v1::Tree> AgentTestEnv::GetRawTree(const std::string& id) {
   return tree;
 }
 
+absl::StatusOr<std::vector<v1::TreeEntry>> AgentTestEnv::ReadDirectory(const std::string& id) {
+  ASSIGN_OR_RETURN(v1::Tree top, GetRawTree(id));
+  TreeIterator it(std::move(top), [this](const std::string& page) { return GetRawTree(page); });
+  std::vector<v1::TreeEntry> entries;
+  while (true) {
+    ASSIGN_OR_RETURN(const v1::TreeEntry* e, it.Next());
+    if (e == nullptr) return entries;
+    entries.push_back(*e);
+  }
+}
+
 absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& root_tree_id,
-                                                             bool signed_manifest,
-                                                             const std::string& signed_as_id) {
+                                                            bool signed_manifest,
+                                                            const std::string& signed_as_id) {
   int64_t now = absl::ToUnixMillis(absl::Now());
   v1::Job job;
   job.set_id(NewJobId());
@@ -199,9 +211,8 @@ absl::StatusOr<std::string> AgentTestEnv::CommitRawSnapshot(const std::string& r
   // Signed with the tenant key, as a (hostile) holder of that key would.
   const SnapshotManifest manifest{kTenant, kAgentName, "/tampered", root_tree_id,
                                   signed_as_id.empty() ? snapshot.id() : signed_as_id};
-  snapshot.set_manifest_mac(signed_manifest
-                                ? agent_.crypto->manifest.Mac(manifest)
-                                : ManifestKey(SecretKey::Random()).Mac(manifest));
+  snapshot.set_manifest_mac(signed_manifest ? agent_.crypto->manifest.Mac(manifest)
+                                            : ManifestKey(SecretKey::Random()).Mac(manifest));
   job.set_state(v1::JOB_STATE_SUCCEEDED);
   job.set_finished_unix_ms(now);
   job.set_snapshot_id(snapshot.id());

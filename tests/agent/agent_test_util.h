@@ -109,6 +109,8 @@ class AgentTestEnv final {
                                                 bool signed_manifest = true,
                                                 const std::string& signed_as_id = "");
   absl::StatusOr<v1::Tree> GetRawTree(const std::string& id);
+  // Every entry of the directory whose tree is `id`, its pages read in order.
+  absl::StatusOr<std::vector<v1::TreeEntry>> ReadDirectory(const std::string& id);
 
  private:
   AgentTestEnv() = default;

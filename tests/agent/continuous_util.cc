@@ -63,8 +63,7 @@ absl::StatusOr<std::vector<v1::TreeEntry>> SnapshotDirectory(AgentTestEnv& env,
     }
     tree_id = entry->subtree_id();
   }
-  ASSIGN_OR_RETURN(v1::Tree tree, env.GetRawTree(tree_id));
-  return std::vector<v1::TreeEntry>(tree.entries().begin(), tree.entries().end());
+  return env.ReadDirectory(tree_id);
 }
 
 absl::StatusOr<std::optional<v1::TreeEntry>> SnapshotEntry(AgentTestEnv& env,
@@ -73,9 +72,9 @@ absl::StatusOr<std::optional<v1::TreeEntry>> SnapshotEntry(AgentTestEnv& env,
   std::vector<std::string> parts = absl::StrSplit(path, '/');
   std::string tree_id = snapshot.root_tree_id();
   for (size_t i = 0; i < parts.size(); ++i) {
-    ASSIGN_OR_RETURN(v1::Tree tree, env.GetRawTree(tree_id));
+    ASSIGN_OR_RETURN(std::vector<v1::TreeEntry> entries, env.ReadDirectory(tree_id));
     const v1::TreeEntry* found = nullptr;
-    for (const v1::TreeEntry& e : tree.entries()) {
+    for (const v1::TreeEntry& e : entries) {
       if (e.name() == parts[i]) found = &e;
     }
     if (found == nullptr) return std::nullopt;

@@ -50,8 +50,8 @@ TEST_F(HostileRestoreTest, ACraftedTreeIsRefusedBeforeTheTargetIsMade) {
   // A tree the tenant's agents never backed up, pointing at real chunks,
   // committed by someone without the tenant key (the MAC is another key's).
   v1::Tree crafted;
-  *crafted.add_entries() = FileLike("planted");
   *crafted.add_entries() = Symlink("escape", victim_file_);
+  *crafted.add_entries() = FileLike("planted");
   CAIRN_ASSERT_OK_AND_ASSIGN(std::string root, env_->PutRawTree(crafted));
   CAIRN_ASSERT_OK_AND_ASSIGN(std::string forged, env_->CommitRawSnapshot(root, false));
   RemoveTree(target_);

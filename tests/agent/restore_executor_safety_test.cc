@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/restore_executor.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_test_util.h"
 #include "tests/agent/restore_safety_test_util.h"
@@ -50,6 +51,31 @@ TEST_F(RestoreSafetyTest, HostileNamesAreRefusedForEveryEntryType) {
     EXPECT_EQ(ListDir(target_), std::vector<std::string>{"ok"});
     ExpectOutsideUntouched();
   }
+}
+
+// A tree whose entries are out of order (or repeat a name) did not come
+// from a backup: nothing of that directory is restored, and the restore says
+// why.
+TEST_F(RestoreSafetyTest, ATreeOutOfOrderIsRefusedWhole) {
+  RemoveTree(target_);
+  v1::Tree inner;
+  *inner.add_entries() = FileLike("b");
+  *inner.add_entries() = FileLike("a");
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string inner_id, env_->PutRawTree(inner));
+  v1::TreeEntry dir;
+  dir.set_name("d");
+  dir.set_type(v1::ENTRY_TYPE_DIRECTORY);
+  dir.set_mode(0755);
+  dir.set_subtree_id(inner_id);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::string snapshot, Snapshot({dir, FileLike("ok")}));
+  CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, Restore(snapshot));
+  EXPECT_EQ(result.failed, 1u) << DescribeErrors(result.errors);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path(), "d");
+  EXPECT_THAT(result.errors[0].error(), ::testing::HasSubstr("out of order"));
+  EXPECT_TRUE(ListDir(target_ + "/d").empty()) << "nothing of an unsorted tree is restored";
+  EXPECT_EQ(ListDir(target_), (std::vector<std::string>{"d", "ok"}));
+  ExpectOutsideUntouched();
 }
 
 TEST_F(RestoreSafetyTest, HostileRestorePathsAreRefused) {

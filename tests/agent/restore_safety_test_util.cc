@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -37,8 +38,9 @@ void RestoreSafetyTest::SetUp() {
   CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult backup, env_->Backup(src_, v1::BACKUP_LEVEL_FULL));
   ASSERT_TRUE(backup.errors.empty()) << DescribeErrors(backup.errors);
   honest_snapshot_ = backup.snapshot.id();
-  CAIRN_ASSERT_OK_AND_ASSIGN(v1::Tree root, env_->GetRawTree(backup.snapshot.root_tree_id()));
-  for (const v1::TreeEntry& e : root.entries()) honest_[e.name()] = e;
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<v1::TreeEntry> root,
+                             env_->ReadDirectory(backup.snapshot.root_tree_id()));
+  for (const v1::TreeEntry& e : root) honest_[e.name()] = e;
   ASSERT_EQ(honest_.count("alpha"), 1u);
   ASSERT_EQ(honest_["alpha"].chunks_size(), 1);
   ASSERT_EQ(honest_["beta"].chunks_size(), 1);
@@ -109,6 +111,12 @@ absl::StatusOr<v1::TreeEntry> RestoreSafetyTest::Dir(const std::string& name,
 }
 
 absl::StatusOr<std::string> RestoreSafetyTest::Snapshot(std::vector<v1::TreeEntry> entries) {
+  // In name order, as in every tree a backup writes (a tree out of order is
+  // refused whole: RestoreSafetyTest.ATreeOutOfOrderIsRefusedWhole); entries
+  // of one name keep the order given.
+  std::stable_sort(
+      entries.begin(), entries.end(),
+      [](const v1::TreeEntry& a, const v1::TreeEntry& b) { return a.name() < b.name(); });
   v1::Tree tree;
   for (v1::TreeEntry& e : entries) *tree.add_entries() = std::move(e);
   ASSIGN_OR_RETURN(std::string id, env_->PutRawTree(tree));

@@ -52,8 +52,7 @@ class WindowPipelineTest : public ::testing::Test {
     CAIRN_ASSERT_OK_AND_ASSIGN(BackupResult backup, env_->Backup(src_, v1::BACKUP_LEVEL_FULL));
     ASSERT_TRUE(backup.errors.empty()) << DescribeErrors(backup.errors);
     snapshot_ = backup.snapshot.id();
-    CAIRN_ASSERT_OK_AND_ASSIGN(v1::Tree root, env_->GetRawTree(backup.snapshot.root_tree_id()));
-    for (const v1::TreeEntry& e : root.entries()) entries_.push_back(e);
+    CAIRN_ASSERT_OK_AND_ASSIGN(entries_, env_->ReadDirectory(backup.snapshot.root_tree_id()));
     ASSERT_EQ(entries_.size(), static_cast<size_t>(kFiles));
     CAIRN_ASSERT_OK_AND_ASSIGN(UniqueFd dir, OpenFile(target_, O_RDONLY | O_DIRECTORY));
     dir_ = std::make_shared<const UniqueFd>(std::move(dir));

@@ -88,6 +88,18 @@ TEST_F(IngestServiceTest, PutTreesRefusesHostileTrees) {
   add("chunk not stored", one(FileEntry("f", {TestChunkId(5000)}, 100)), kPrecondition,
       "not stored");
   add("missing subtree", one(DirEntry("d", Sha256Of("no such tree"))), kPrecondition, "not stored");
+  {
+    // A paged directory's index whose page was never sent.
+    v1::Tree index;
+    index.set_level(1);
+    v1::TreePage* page = index.add_pages();
+    page->set_first_name("a");
+    page->set_tree_id(Sha256Of("no such page"));
+    add("missing page", index.SerializeAsString(), kPrecondition, "not stored");
+    index.mutable_pages(0)->set_tree_id(Sha256Of(one(file("a"))));
+    *index.add_entries() = file("b");
+    add("index with entries", index.SerializeAsString(), kInvalid, "no entries");
+  }
   add("subtree id 31", one(DirEntry("d", Sha256Of("x").substr(0, 31))), kInvalid, "subtree id");
   {
     v1::TreeEntry e = file("x");
@@ -118,6 +130,15 @@ TEST_F(IngestServiceTest, PutTreesRefusesHostileTrees) {
   std::string fine = TreeBytes({file("a\xff\n b"), file(std::string(255, 'n'))});
   EXPECT_OK(PutTreesOnce(calls(), job_, {fine}));
   EXPECT_TRUE(TreeStored(fine));
+  // A paged directory: its page, then the index that names it.
+  const std::string leaf = TreeBytes({file("p"), file("q")});
+  v1::Tree index;
+  index.set_level(1);
+  v1::TreePage* page = index.add_pages();
+  page->set_first_name("p");
+  page->set_tree_id(Sha256Of(leaf));
+  EXPECT_OK(PutTreesOnce(calls(), job_, {leaf, index.SerializeAsString()}));
+  EXPECT_TRUE(TreeStored(index.SerializeAsString()));
 }
 
 TEST_F(IngestServiceTest, PutTreesTakesChildrenFirstOnly) {

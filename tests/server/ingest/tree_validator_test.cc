@@ -115,6 +115,36 @@ std::vector<Bad> BadTrees() {
   bad.push_back({"type unspecified", One(Special("u", v1::ENTRY_TYPE_UNSPECIFIED)),
                  "\"u\" has an unknown type"});
   bad.push_back({"type 42", One(Special("u", static_cast<v1::EntryType>(42))), "unknown type"});
+  {
+    // Index nodes of a paged directory (common/tree_pages.h).
+    v1::Tree index;
+    index.set_level(1);
+    v1::TreePage* page = index.add_pages();
+    page->set_first_name("a");
+    page->set_tree_id(TestChunkId(20));
+    v1::Tree bad_index = index;
+    *bad_index.add_entries() = File("z");
+    bad.push_back({"an index that also holds entries", bad_index.SerializeAsString(),
+                   "must hold pages and no entries"});
+    bad_index = index;
+    bad_index.clear_pages();
+    bad.push_back({"an index without pages", bad_index.SerializeAsString(), "must hold pages"});
+    bad_index = index;
+    bad_index.set_level(0);
+    bad.push_back({"a leaf that holds pages", bad_index.SerializeAsString(), "holds pages"});
+    bad_index = index;
+    bad_index.set_level(1000);
+    bad.push_back({"an index too deep", bad_index.SerializeAsString(), "over the bound"});
+    bad_index = index;
+    bad_index.mutable_pages(0)->set_tree_id("short");
+    bad.push_back({"a page with a short id", bad_index.SerializeAsString(), "no valid tree id"});
+    bad_index = index;
+    bad_index.mutable_pages(0)->set_first_name("..");
+    bad.push_back({"a page named ..", bad_index.SerializeAsString(), "tree page"});
+    bad_index = index;
+    *bad_index.add_pages() = index.pages(0);
+    bad.push_back({"two pages of one name", bad_index.SerializeAsString(), "sorted and unique"});
+  }
   // The first bad entry is reported even after good ones.
   bad.push_back(
       {"a bad entry after good ones",
@@ -179,6 +209,20 @@ TEST(TreeValidatorTest, ReturnsReferencesInEntryOrderWithRepeats) {
   ASSERT_OK_AND_ASSIGN(TreeReferences refs, CheckTree(tree));
   EXPECT_THAT(refs.chunk_ids, ElementsAre(c2, c1, c1, c3, c1));
   EXPECT_THAT(refs.subtree_ids, ElementsAre(s2, s1, s2));
+}
+
+// An index node references its pages as trees, which must be stored first.
+TEST(TreeValidatorTest, AnIndexNodeReferencesItsPages) {
+  v1::Tree index;
+  index.set_level(2);
+  for (int i = 0; i < 3; ++i) {
+    v1::TreePage* page = index.add_pages();
+    page->set_first_name(std::string(1, static_cast<char>('a' + i)));
+    page->set_tree_id(TestChunkId(30 + i));
+  }
+  ASSERT_OK_AND_ASSIGN(TreeReferences refs, CheckTree(index.SerializeAsString()));
+  EXPECT_THAT(refs.subtree_ids, ElementsAre(TestChunkId(30), TestChunkId(31), TestChunkId(32)));
+  EXPECT_THAT(refs.chunk_ids, IsEmpty());
 }
 
 }  // namespace

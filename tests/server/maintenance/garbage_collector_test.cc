@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/tree_pages.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/maintenance/gc_test_util.h"
@@ -43,6 +45,38 @@ TEST_F(GcTest, DeletesExactlyTheUnreferencedChunksAndFreesTheirPacks) {
 
   ASSERT_OK_AND_ASSIGN(GcReport again, Gc());
   EXPECT_EQ(again.chunks_deleted + again.trees_deleted + again.packs_deleted, 0u);
+}
+
+// A directory stored as pages (common/tree_pages.h): every page and every
+// chunk a page names is kept while a snapshot reaches it, and all of it goes
+// with the last snapshot.
+TEST_F(GcTest, APagedDirectoryIsKeptWholeAndGoesWhole) {
+  const std::vector<std::string> ids = Ids(100, 2100);
+  ASSERT_OK_AND_ASSIGN(std::string job, StartBackup(*repo_->agent, "gpu-1", kTenant, "/data",
+                                                    v1::BACKUP_LEVEL_FULL));
+  ASSERT_OK(Upload(*repo_, job, ids));
+  std::vector<std::string> nodes;
+  TreeBuilder builder([&](const v1::Tree& node) -> absl::StatusOr<std::string> {
+    nodes.push_back(node.SerializeAsString());
+    return Sha256Of(nodes.back());
+  });
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_OK(builder.Add(FileEntry(absl::StrFormat("f%05d", i), {ids[i]}, 300)));
+  }
+  ASSERT_OK_AND_ASSIGN(std::string dir, builder.Finish());
+  nodes.push_back(TreeBytes({DirEntry("d", dir)}));
+  ASSERT_GT(nodes.size(), 10u) << "the directory should be paged";
+  ASSERT_OK(PutTrees(*repo_->agent, job, nodes));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s, Commit(*repo_->agent, job, Sha256Of(nodes.back())));
+
+  ASSERT_OK_AND_ASSIGN(GcReport kept, Gc());
+  EXPECT_EQ(kept.chunks_deleted + kept.trees_deleted, 0u);
+  ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
+
+  ASSERT_OK(Forget(*repo_, s));
+  ASSERT_OK_AND_ASSIGN(GcReport gone, Gc());
+  EXPECT_EQ(gone.trees_deleted, nodes.size());
+  EXPECT_EQ(gone.chunks_deleted, ids.size());
 }
 
 TEST_F(GcTest, CompactionMovesLiveChunksAndRestoresStillReadThem) {

@@ -159,6 +159,7 @@ void ExpectAllSnapshotsReadable(GcRepo& repo) {
       ASSERT_TRUE(data.has_value()) << "snapshot " << s.id() << " lost a tree";
       v1::Tree tree;
       ASSERT_TRUE(tree.ParseFromString(*data));
+      for (const v1::TreePage& page : tree.pages()) pending.push_back(page.tree_id());
       for (const v1::TreeEntry& e : tree.entries()) {
         if (e.type() == v1::ENTRY_TYPE_DIRECTORY) pending.push_back(e.subtree_id());
         for (const v1::ChunkRef& c : e.chunks()) {
