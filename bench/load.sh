@@ -74,14 +74,41 @@ export CAIRN_CREDENTIALS=$W/server/admin.credentials
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q listening "$W/server.log" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$W/server.log" || { cat "$W/server.log" >&2; die "cairn-server did not start"; }
-"$CTL" token create --tenant load --agents 'load-*' --uses "$((AGENTS + 1))" > "$W/token"
+# One use per agent, the in-process probe and the probe of its own.
+"$CTL" token create --tenant load --agents 'load-*' --uses "$((AGENTS + 2))" > "$W/token"
 
 say "cairn-loadgen: $AGENTS agents, $CONCURRENT backups at once, ${DURATION}s"
 rc=0
+rm -f "$W/loadgen.log" "$OUT/load_probe.json"
+# The probe of its own: a second process at normal priority, started once
+# every agent is connected (the storm begins) and stopped when the run ends,
+# so its latency is the server's, not that of a process busy with 1,000
+# agents' TLS and sealing.
+(
+  for _ in $(seq 6000); do grep -q "agents connected" "$W/loadgen.log" 2>/dev/null && break; sleep 0.1; done
+  exec "$LOADGEN" --probe-only --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load \
+    --dir "$W" --duration 7200 --json > "$OUT/load_probe.json" 2> "$W/probe.log"
+) &
+PROBE_PID=$!
 "${LOADGEN_CPUS[@]}" nice -n "$NICE" "$LOADGEN" --server "$CAIRN_SERVER" --token-file "$W/token" --tenant load --dir "$W" \
   --agents "$AGENTS" --concurrent "$CONCURRENT" --duration "$DURATION" --shards "$SHARDS" \
   --shard-mib "$SHARD_MIB" --own-kib "$OWN_KIB" --server-pid "$SERVER_PID" --json \
-  > "$OUT/load.json" || rc=$?
+  > "$OUT/load.json" 2> >(tee "$W/loadgen.log" >&2) || rc=$?
+pkill -TERM -P "$PROBE_PID" 2>/dev/null || true
+kill -TERM "$PROBE_PID" 2>/dev/null || true
+wait "$PROBE_PID" 2>/dev/null || true
+if [ -s "$OUT/load_probe.json" ]; then
+  python3 - "$OUT/load.json" "$OUT/load_probe.json" <<'PY'
+import json, sys
+load, probe = (json.load(open(p)) for p in sys.argv[1:3])
+for key in ("calls", "p50_ms", "p99_ms", "max_ms"):
+    load["own_probe_" + key] = probe.get("probe_" + key, 0)
+load.setdefault("errors", []).extend("own probe: " + e for e in probe.get("errors", []))
+json.dump(load, open(sys.argv[1], "w"), indent=2)
+PY
+else
+  note "the probe of its own reported nothing; see $W/probe.log"
+fi
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""

@@ -430,10 +430,14 @@ def load_report(r):
            f"| bytes uploaded / unique | {fmt(mib(n('bytes_uploaded')))} / {fmt(mib(n('bytes_unique')))} "
            f"MiB = {n('upload_ratio'):.3f}× ({int(n('chunks_waited')):,} chunks waited for) | "
            f"≤ 1.1× {ok(0 < n('upload_ratio') <= 1.1)} |",
-           f"| FindMissingChunks latency, probe agent ({int(n('probe_calls')):,} calls, "
-           f"256 ids every 100 ms): p50 / p99 / max | {n('probe_p50_ms'):.1f} / "
-           f"{n('probe_p99_ms'):.1f} / {n('probe_max_ms'):.1f} ms | p99 ≤ 50 ms "
-           f"{ok(0 < n('probe_p99_ms') <= 50)} |",
+           f"| FindMissingChunks latency, probe in a process of its own "
+           f"({int(n('own_probe_calls')):,} calls, 256 ids every 100 ms): p50 / p99 / max | "
+           f"{n('own_probe_p50_ms'):.1f} / {n('own_probe_p99_ms'):.1f} / "
+           f"{n('own_probe_max_ms'):.1f} ms | p99 ≤ 50 ms "
+           f"{ok(0 < n('own_probe_p99_ms') <= 50)} |",
+           f"| FindMissingChunks latency, probe inside cairn-loadgen ({int(n('probe_calls')):,} "
+           f"calls; shares that process with the agents): p50 / p99 / max | "
+           f"{n('probe_p50_ms'):.1f} / {n('probe_p99_ms'):.1f} / {n('probe_max_ms'):.1f} ms | |",
            f"| FindMissingChunks latency as the backing-up agents saw it "
            f"({int(n('find_missing_calls')):,} calls; their own CPU shares the cores): "
            f"p50 / p99 / max | {n('find_missing_p50_ms'):.1f} / "

@@ -231,7 +231,67 @@ absl::Status MakeRoot(const LoadOptions& o, const std::string& shared, const std
   return absl::OkStatus();
 }
 
+// The run's one tenant key, loaded as every simulated agent uses it.
+absl::StatusOr<std::unique_ptr<AgentCrypto>> TenantCrypto(const LoadOptions& o,
+                                                          const std::string& key_file) {
+  v1::AgentConfig key_config;
+  key_config.set_name("load-key");
+  key_config.set_tenant(o.tenant);
+  key_config.set_state_dir(o.dir + "/agents");
+  key_config.set_key_file(key_file);
+  ASSIGN_OR_RETURN(key_config, ResolveAgentConfig(key_config));
+  return LoadAgentCrypto(key_config);
+}
+
+SimSetup SetupFor(const LoadOptions& o, const std::string& key_file, const AgentCrypto* crypto) {
+  return SimSetup{.server = o.server,
+                  .token = o.token,
+                  .tenant = o.tenant,
+                  .dir = o.dir,
+                  .key_file = key_file,
+                  .crypto = crypto,
+                  .workers = o.workers};
+}
+
 }  // namespace
+
+absl::StatusOr<v1::LoadReport> RunProbe(const LoadOptions& o, absl::Notification* stop) {
+  const std::string key_file = o.dir + "/tenant.key";
+  if (!std::filesystem::exists(key_file)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key_file,
+                     " is missing: start the load run (cairn-loadgen without "
+                     "--probe-only) on this --dir first"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<AgentCrypto> crypto, TenantCrypto(o, key_file));
+  ASSIGN_OR_RETURN(std::unique_ptr<SimAgent> probe,
+                   SimAgent::Enroll(SetupFor(o, key_file, crypto.get()), "load-probe-own"));
+  RETURN_IF_ERROR(probe->Connect());
+  const absl::Time start = absl::Now();
+  // `done` (this thread's only) ends the probe at `stop` or after the duration.
+  absl::Notification done;
+  std::atomic<bool> probe_ended{false};
+  std::thread timer([&] {
+    const absl::Time end = start + o.duration;
+    while (!probe_ended.load() && absl::Now() < end &&
+           !stop->WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+    }
+    done.Notify();
+  });
+  LatencyLog latency;
+  std::string error;
+  Probe(probe.get(), o, &done, &latency, &error);
+  probe_ended = true;
+  timer.join();
+  v1::LoadReport r;
+  r.set_probe_calls(latency.count());
+  r.set_probe_p50_ms(latency.PercentileMs(50));
+  r.set_probe_p99_ms(latency.PercentileMs(99));
+  r.set_probe_max_ms(latency.PercentileMs(100));
+  r.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+  if (!error.empty()) r.add_errors(error);
+  return r;
+}
 
 absl::StatusOr<v1::LoadReport> RunLoad(const LoadOptions& o) {
   if (o.agents < 1 || o.concurrent < 1 || o.shards < 0 || o.dir.empty() || o.server.empty() ||
@@ -260,24 +320,12 @@ absl::StatusOr<v1::LoadReport> RunLoad(const LoadOptions& o) {
   // One tenant key for every agent, as a cluster's nodes share one.
   const std::string key_file = o.dir + "/tenant.key";
   if (!std::filesystem::exists(key_file)) RETURN_IF_ERROR(CreateKeyFile(key_file, ""));
-  v1::AgentConfig key_config;
-  key_config.set_name("load-key");
-  key_config.set_tenant(o.tenant);
-  key_config.set_state_dir(o.dir + "/agents");
-  key_config.set_key_file(key_file);
-  ASSIGN_OR_RETURN(key_config, ResolveAgentConfig(key_config));
-  ASSIGN_OR_RETURN(std::unique_ptr<AgentCrypto> crypto, LoadAgentCrypto(key_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<AgentCrypto> crypto, TenantCrypto(o, key_file));
 
-  SimSetup setup{.server = o.server,
-                 .token = o.token,
-                 .tenant = o.tenant,
-                 .dir = o.dir,
-                 .key_file = key_file,
-                 .crypto = crypto.get(),
-                 .workers = o.workers,
-                 .observer = [&run](absl::string_view request, absl::Duration latency, bool) {
-                   if (request == "FindMissingChunksRequest") run.find_missing.Add(latency);
-                 }};
+  SimSetup setup = SetupFor(o, key_file, crypto.get());
+  setup.observer = [&run](absl::string_view request, absl::Duration latency, bool) {
+    if (request == "FindMissingChunksRequest") run.find_missing.Add(latency);
+  };
   std::unique_ptr<ProcSampler> server;
   if (o.server_pid > 0) server = std::make_unique<ProcSampler>(o.server_pid);
 

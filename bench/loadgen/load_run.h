@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "cairn/v1/cli.pb.h"
 
@@ -51,6 +52,12 @@ struct LoadOptions {
 };
 
 absl::StatusOr<v1::LoadReport> RunLoad(const LoadOptions& options);
+
+// Only the probe, as agent "load-probe-own" of a load run started by another
+// process (whose tenant key, <dir>/tenant.key, it shares): FindMissingChunks
+// of 256 unknown ids every 100 ms until `stop` is notified or
+// `options.duration` has passed. Fills the probe_* fields of the report.
+absl::StatusOr<v1::LoadReport> RunProbe(const LoadOptions& options, absl::Notification* stop);
 
 }  // namespace cairn
 

@@ -4,8 +4,13 @@
 //   cairnctl token create --tenant load --agents 'load-*' --uses 1001 > token
 //   cairn-loadgen --server 127.0.0.1:7420 --token-file token --dir /tmp/load
 //       --agents 1000 --concurrent 50 --duration 120 --server-pid $(pidof cairn-server)
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -13,6 +18,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "bench/loadgen/load_run.h"
 #include "common/file_util.h"
 #include "common/flag_names.h"
@@ -38,6 +44,9 @@ ABSL_FLAG(int64_t, server_pid, 0, "the server's pid: report its peak memory, thr
 ABSL_FLAG(uint64_t, seed, 1, "seed of the generated data and the schedule");
 ABSL_FLAG(bool, restore, true, "restore one agent's snapshot halfway through the storm");
 ABSL_FLAG(bool, json, false, "print the report as JSON (cairn.v1.LoadReport)");
+ABSL_FLAG(bool, probe_only, false,
+          "only the latency probe, from this process, beside a load run started on the same "
+          "--dir: until SIGTERM/SIGINT or --duration (bench/load.sh runs one)");
 
 namespace {
 
@@ -50,7 +59,12 @@ constexpr char kUsage[] =
     "'load-*' --uses N+1), holds its control stream, and takes a full backup of the same shards "
     "plus a file of its own, at most --concurrent at once; one restore runs in the middle. Then "
     "incrementals until --duration. Exit status 1 when a backup failed or the restore did not "
-    "match.";
+    "match.\n\n"
+    "  cairn-loadgen --probe-only --server HOST:PORT --token-file FILE --dir DIR [--duration S]\n\n"
+    "runs only the FindMissingChunks probe, as agent load-probe-own, in a process of its own "
+    "beside a load run on the same --dir (it shares its tenant key; the token needs one more "
+    "use), until SIGTERM or SIGINT: the latency one agent sees without the simulated agents' "
+    "CPU load in its own process.";
 
 std::string Mib(uint64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048576.0); }
 
@@ -117,7 +131,27 @@ int main(int argc, char** argv) {
     std::cerr << "cairn-loadgen: --token (or --token-file) and --dir are required (--help)\n";
     return 2;
   }
-  absl::StatusOr<cairn::v1::LoadReport> report = cairn::RunLoad(o);
+  absl::StatusOr<cairn::v1::LoadReport> report;
+  if (absl::GetFlag(FLAGS_probe_only)) {
+    // SIGTERM and SIGINT end the probe: blocked in every thread, taken by one.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    absl::Notification stop;
+    std::atomic<bool> finished{false};
+    std::thread waiter([&] {
+      int signal = 0;
+      sigwait(&signals, &signal);
+      if (!finished.exchange(true)) stop.Notify();
+    });
+    report = cairn::RunProbe(o, &stop);
+    if (!finished.exchange(true)) pthread_kill(waiter.native_handle(), SIGTERM);  // ends sigwait
+    waiter.join();
+  } else {
+    report = cairn::RunLoad(o);
+  }
   if (!report.ok()) {
     std::cerr << "cairn-loadgen: " << report.status().message() << "\n";
     return 1;
@@ -131,7 +165,9 @@ int main(int argc, char** argv) {
   } else {
     PrintReport(*report);
   }
-  const bool ok = report->backups_failed() == 0 && report->errors().empty() &&
-                  (!o.restore || report->restore_ok());
+  const bool ok = absl::GetFlag(FLAGS_probe_only)
+                      ? report->errors().empty()
+                      : report->backups_failed() == 0 && report->errors().empty() &&
+                            (!o.restore || report->restore_ok());
   return ok ? 0 : 1;
 }

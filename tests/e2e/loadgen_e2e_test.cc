@@ -52,7 +52,7 @@ TEST(LoadgenE2eTest, HundredAgentsLoseNothingAndSendSharedShardsOnce) {
   ASSERT_TRUE(started.ok()) << started.status();
   ServerProcess& server = **started;
   CommandResult token = RunCommand(CtlArgs(
-      server, {"token", "create", "--tenant", "load", "--agents", "load-*", "--uses", "101"}));
+      server, {"token", "create", "--tenant", "load", "--agents", "load-*", "--uses", "102"}));
   ASSERT_EQ(token.exit_code, 0) << token.Describe();
 
   CommandResult run = RunCommand({CAIRN_LOADGEN_BIN,
@@ -119,6 +119,18 @@ TEST(LoadgenE2eTest, HundredAgentsLoseNothingAndSendSharedShardsOnce) {
       RunCommand(CtlArgs(server, {"verify", "--read-data", "--json"}), absl::Minutes(5));
   EXPECT_EQ(verify.exit_code, 0) << verify.Describe();
   EXPECT_TRUE(absl::StrContains(verify.out, "\"problems\":[]")) << verify.out;
+
+  // The probe of its own (bench/load.sh runs it beside the load): another
+  // process, the run's tenant key, the token's last use; it stops at its
+  // duration (or SIGTERM) and reports its calls.
+  CommandResult probe =
+      RunCommand({CAIRN_LOADGEN_BIN, "--probe-only", "--server", server.address(), "--token",
+                  std::string(absl::StripAsciiWhitespace(token.out)), "--tenant", "load", "--dir",
+                  dir + "/load", "--duration", "2", "--json"},
+                 absl::Minutes(1));
+  ASSERT_EQ(probe.exit_code, 0) << probe.Describe();
+  EXPECT_GE(Field(probe.out, "probe_calls"), 5) << probe.out;
+  EXPECT_TRUE(JsonStringArray(probe.out, "errors").empty()) << probe.out;
 }
 
 }  // namespace
