@@ -290,24 +290,70 @@ class BackupWalk final {
     return absl::OkStatus();
   }
 
+  // A tree of the parent snapshot, checked against its id. An index node's
+  // pages are read ahead with it (GetTrees, up to 64 a call), so a paged
+  // directory costs a call or two per index node, not one per page.
   absl::StatusOr<v1::Tree> LoadParentTree(const std::string& id) {
-    v1::GetTreeRequest request;
-    request.set_id(id);
-    request.set_snapshot_id(parent_snapshot_);
-    ASSIGN_OR_RETURN(v1::GetTreeResponse response,
-                     connection_->Call(&v1::AgentService::Stub::GetTree, request, absl::Seconds(60),
-                                       absl::Seconds(10)));
+    std::string bytes;
+    if (auto cached = parent_pages_.find(id); cached != parent_pages_.end()) {
+      bytes = std::move(cached->second);
+      parent_pages_bytes_ -= bytes.size();
+      parent_pages_.erase(cached);
+    } else {
+      v1::GetTreeRequest request;
+      request.set_id(id);
+      request.set_snapshot_id(parent_snapshot_);
+      ASSIGN_OR_RETURN(v1::GetTreeResponse response,
+                       connection_->Call(&v1::AgentService::Stub::GetTree, request,
+                                         absl::Seconds(60), absl::Seconds(10)));
+      bytes = std::move(*response.mutable_tree());
+    }
     // The parent's root was signed (RunBackup checked its manifest); each
     // tree must hash to the id its checked parent names.
-    if (TreeId(response.tree()) != id) {
+    if (TreeId(bytes) != id) {
       return absl::DataLossError(
           absl::StrCat("a tree of the parent snapshot (", HexOf(id), ") does not match its id"));
     }
     v1::Tree tree;
-    if (!tree.ParseFromString(response.tree())) {
+    if (!tree.ParseFromString(bytes)) {
       return absl::DataLossError("the parent snapshot's tree does not parse");
     }
+    if (tree.pages_size() > 0) RETURN_IF_ERROR(ReadPagesAhead(tree));
     return tree;
+  }
+
+  // Fetches the pages of index node `index` into parent_pages_, where the
+  // walk finds them as it reaches them (nested directories and index levels
+  // add theirs). Pages a lookup skipped are never taken: past
+  // kMaxParentPagesBytes the cache starts over, so memory stays bounded.
+  absl::Status ReadPagesAhead(const v1::Tree& index) {
+    if (parent_pages_bytes_ > kMaxParentPagesBytes) {
+      parent_pages_.clear();
+      parent_pages_bytes_ = 0;
+    }
+    for (int start = 0; start < index.pages_size();) {
+      v1::GetTreesRequest request;
+      request.set_snapshot_id(parent_snapshot_);
+      for (int i = start;
+           i < index.pages_size() && static_cast<size_t>(request.ids_size()) < kMaxTreesPerCall;
+           ++i) {
+        request.add_ids(index.pages(i).tree_id());
+      }
+      ASSIGN_OR_RETURN(v1::GetTreesResponse response,
+                       connection_->Call(&v1::AgentService::Stub::GetTrees, request,
+                                         absl::Seconds(60), absl::Seconds(10)));
+      if (response.trees_size() == 0) {
+        return absl::DataLossError("the server answered GetTrees with no tree");
+      }
+      // The server may answer fewer than asked (its byte bound per call).
+      for (int i = 0; i < response.trees_size() && i < request.ids_size(); ++i) {
+        std::string& slot = parent_pages_[request.ids(i)];
+        parent_pages_bytes_ += response.trees(i).size() - slot.size();
+        slot = std::move(*response.mutable_trees(i));
+      }
+      start += std::min(response.trees_size(), request.ids_size());
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<std::string>> ListNames(int fd, const std::string& rel) {
@@ -362,6 +408,10 @@ class BackupWalk final {
   dev_t state_dir_dev_ = 0;
   ino_t state_dir_ino_ = 0;
   absl::flat_hash_map<std::pair<dev_t, ino_t>, std::string> hardlinks_;
+  // Pages of the parent snapshot read ahead (LoadParentTree), by id.
+  static constexpr size_t kMaxParentPagesBytes = 32u << 20;
+  absl::flat_hash_map<std::string, std::string> parent_pages_;
+  size_t parent_pages_bytes_ = 0;
   WalkStats stats_;
   FileErrorLog errors_;
   ExcludeRules excludes_;

@@ -156,6 +156,8 @@ TreeIterator::TreeIterator(v1::Tree root, Load load) : load_(std::move(load)) {
   stack_.push_back(Frame{std::move(root)});
 }
 
+namespace {
+
 // A leaf's names strictly increase and sort before `upper` (when bounded).
 absl::Status CheckLeafOrder(const v1::Tree& leaf, bool bounded, const std::string& upper) {
   for (int i = 0; i < leaf.entries_size(); ++i) {
@@ -166,6 +168,8 @@ absl::Status CheckLeafOrder(const v1::Tree& leaf, bool bounded, const std::strin
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 absl::Status TreeIterator::Push(v1::Tree node, const std::string& first_name, uint32_t parent_level,
                                 bool bounded, std::string upper) {
@@ -197,6 +201,10 @@ absl::Status TreeIterator::Advance(const std::string* at) {
   }
   while (!stack_.empty()) {
     Frame& f = stack_.back();
+    if (at != nullptr && f.bounded && f.upper <= *at) {
+      stack_.pop_back();  // everything here sorts before `at`: not even loaded
+      continue;
+    }
     if (f.node.level() == 0) {
       while (f.pos < f.node.entries_size()) {
         const v1::TreeEntry& e = f.node.entries(f.pos);  // in order: checked when loaded

@@ -1,5 +1,6 @@
 #include "server/browse/snapshot_browser.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -10,9 +11,14 @@
 #include "common/path_rules.h"
 #include "common/status_macros.h"
 #include "common/tree_pages.h"
+#include "server/browse/paged_diff.h"
 
 namespace cairn {
 namespace {
+
+// Differing leaves a diff of one paged directory holds at most (~2 KiB
+// each) before it merges the two directories whole instead.
+constexpr size_t kMaxDiffLeaves = 1024;
 
 uint32_t PageLimit(uint32_t requested) {
   if (requested == 0) return 1000;
@@ -45,6 +51,19 @@ std::optional<std::string> ComponentBelow(absl::string_view path, absl::string_v
     path.remove_prefix(dir.size() + 1);
   }
   return std::string(path.substr(0, path.find('/')));
+}
+
+// Directories below a snapshot's root that a walk enters at most: a backup
+// never nests deeper (agent/backup_runner.cc), so a deeper chain of trees was
+// crafted, and following it would cost the server its stack.
+constexpr size_t kMaxWalkDepth = 1024;
+
+absl::Status CheckDepth(absl::string_view dir) {
+  if (static_cast<size_t>(std::count(dir.begin(), dir.end(), '/')) >= kMaxWalkDepth) {
+    return absl::DataLossError(absl::StrCat("directories nested more than ", kMaxWalkDepth,
+                                            " deep in the snapshot; not walked further"));
+  }
+  return absl::OkStatus();
 }
 
 // An entry as listed: chunk lists are not for browsing.
@@ -141,6 +160,7 @@ absl::StatusOr<v1::ListFilesResponse> SnapshotBrowser::ListFiles(
     return absl::OkStatus();
   };
   walk = [&](const std::string& dir, const std::string& id) -> absl::Status {
+    RETURN_IF_ERROR(CheckDepth(dir));
     ASSIGN_OR_RETURN(v1::Tree tree, LoadTree(tenant, id));
     TreeIterator entries(std::move(tree), load);
     if (std::optional<std::string> resume = ComponentBelow(after, dir); resume.has_value()) {
@@ -189,6 +209,7 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
   // Adds every path below a directory that exists on one side only.
   std::function<absl::Status(const std::string&, const std::string&, v1::ChangeKind)> whole =
       [&](const std::string& dir, const std::string& id, v1::ChangeKind kind) -> absl::Status {
+    RETURN_IF_ERROR(CheckDepth(dir));
     ASSIGN_OR_RETURN(v1::Tree tree, LoadTree(tenant, id));
     TreeIterator entries(std::move(tree), load);
     while (!response.truncated()) {
@@ -205,12 +226,34 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
       [&](const std::string& dir, const std::string& a_id,
           const std::string& b_id) -> absl::Status {
     if (a_id == b_id) return absl::OkStatus();
+    RETURN_IF_ERROR(CheckDepth(dir));
     ASSIGN_OR_RETURN(v1::Tree a, LoadTree(tenant, a_id));
     ASSIGN_OR_RETURN(v1::Tree b, LoadTree(tenant, b_id));
-    TreeIterator a_entries(std::move(a), load);
-    TreeIterator b_entries(std::move(b), load);
-    ASSIGN_OR_RETURN(const v1::TreeEntry* ea, a_entries.Next());
-    ASSIGN_OR_RETURN(const v1::TreeEntry* eb, b_entries.Next());
+    // A paged directory: only the leaves that hold a difference, unless
+    // too many do; then both directories whole, page by page.
+    std::optional<DifferingLeaves> leaves;
+    if (a.level() > 0 || b.level() > 0) {
+      ASSIGN_OR_RETURN(leaves, DifferingLeaves::Of(a, b, load, kMaxDiffLeaves));
+    }
+    using Source = std::function<absl::StatusOr<const v1::TreeEntry*>()>;
+    Source next_a, next_b;
+    std::optional<TreeIterator> a_it, b_it;
+    size_t ai = 0, bi = 0;
+    if (leaves.has_value()) {
+      next_a = [&]() -> absl::StatusOr<const v1::TreeEntry*> {
+        return ai < leaves->a.size() ? &leaves->a[ai++] : nullptr;
+      };
+      next_b = [&]() -> absl::StatusOr<const v1::TreeEntry*> {
+        return bi < leaves->b.size() ? &leaves->b[bi++] : nullptr;
+      };
+    } else {
+      a_it.emplace(std::move(a), load);
+      b_it.emplace(std::move(b), load);
+      next_a = [&] { return a_it->Next(); };
+      next_b = [&] { return b_it->Next(); };
+    }
+    ASSIGN_OR_RETURN(const v1::TreeEntry* ea, next_a());
+    ASSIGN_OR_RETURN(const v1::TreeEntry* eb, next_b());
     while ((ea != nullptr || eb != nullptr) && !response.truncated()) {
       if (eb == nullptr || (ea != nullptr && ea->name() < eb->name())) {
         std::string path = JoinPath(dir, ea->name());
@@ -218,7 +261,7 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
         if (ea->type() == v1::ENTRY_TYPE_DIRECTORY) {
           RETURN_IF_ERROR(whole(path, ea->subtree_id(), v1::CHANGE_KIND_REMOVED));
         }
-        ASSIGN_OR_RETURN(ea, a_entries.Next());
+        ASSIGN_OR_RETURN(ea, next_a());
         continue;
       }
       if (ea == nullptr || eb->name() < ea->name()) {
@@ -227,7 +270,7 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
         if (eb->type() == v1::ENTRY_TYPE_DIRECTORY) {
           RETURN_IF_ERROR(whole(path, eb->subtree_id(), v1::CHANGE_KIND_ADDED));
         }
-        ASSIGN_OR_RETURN(eb, b_entries.Next());
+        ASSIGN_OR_RETURN(eb, next_b());
         continue;
       }
       std::string path = JoinPath(dir, ea->name());
@@ -252,8 +295,8 @@ absl::StatusOr<v1::DiffSnapshotsResponse> SnapshotBrowser::Diff(
           add(path, v1::CHANGE_KIND_METADATA, eb->type());
         }
       }
-      ASSIGN_OR_RETURN(ea, a_entries.Next());
-      ASSIGN_OR_RETURN(eb, b_entries.Next());
+      ASSIGN_OR_RETURN(ea, next_a());
+      ASSIGN_OR_RETURN(eb, next_b());
     }
     return absl::OkStatus();
   };

@@ -1,6 +1,7 @@
 // Reads snapshots as trees for admins: list the entries below a path (paged)
-// and diff two snapshots. Diff skips every subtree whose id is the same on
-// both sides, so its cost follows the change, not the size.
+// and diff two snapshots. Diff skips every subtree, and every page of a
+// large directory, whose id is the same on both sides, so its cost follows
+// the change, not the size.
 #ifndef CAIRN_SERVER_BROWSE_SNAPSHOT_BROWSER_H_
 #define CAIRN_SERVER_BROWSE_SNAPSHOT_BROWSER_H_
 

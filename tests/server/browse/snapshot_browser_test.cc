@@ -7,12 +7,15 @@
 #include "server/browse/snapshot_browser.h"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/limits.h"
+#include "common/tree_pages.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/catalog/sqlite_db.h"
@@ -258,6 +261,83 @@ TEST_F(SnapshotBrowserTest, DiffNeverReadsASubtreeBothSidesShare) {
   absl::StatusOr<v1::ListFilesResponse> listed = browser_->ListFiles(List(from, "", true));
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kDataLoss) << listed.status();
   EXPECT_THAT(listed.status().message(), HasSubstr("does not parse"));
+}
+
+// A large directory is paged (common/tree_pages.h): a diff reads only the
+// pages that differ. Every node both versions share is spoiled, and the diff
+// still finds exactly the changes; a diff with too many differing pages
+// merges the directories whole and agrees.
+TEST_F(SnapshotBrowserTest, DiffReadsOnlyThePagesThatDiffer) {
+  auto directory = [&](const char* prefix, int files, int changed, int removed,
+                       std::vector<std::string>* nodes) {
+    TreeBuilder builder([&](const v1::Tree& node) -> absl::StatusOr<std::string> {
+      nodes->push_back(node.SerializeAsString());
+      return Sha256Of(nodes->back());
+    });
+    for (int i = 0; i < files; ++i) {
+      if (i == removed) continue;
+      EXPECT_OK(builder.Add(File(absl::StrFormat("%s%06d", prefix, i), i == changed ? 2 : 1)));
+    }
+    absl::StatusOr<std::string> id = builder.Finish();
+    EXPECT_OK(id.status());
+    nodes->push_back(TreeBytes({DirEntry("big", id.value_or(""))}));
+  };
+  std::vector<std::string> one, two, other;
+  directory("f", 20000, -1, -1, &one);
+  directory("f", 20000, 4321, 17000, &two);
+  directory("g", 25000, -1, -1, &other);
+  ASSERT_GT(one.size(), 100u) << "the directory should be paged";
+  const std::string from = Snapshot(one);
+  const std::string to = Snapshot(two);
+  const std::string elsewhere = Snapshot(other);
+  const std::vector<Change> want = {
+      Change{"big/f004321", v1::CHANGE_KIND_MODIFIED, v1::ENTRY_TYPE_FILE},
+      Change{"big/f017000", v1::CHANGE_KIND_REMOVED, v1::ENTRY_TYPE_FILE}};
+  EXPECT_EQ(Diff(from, to), want);
+
+  // Nearly every page differs: more than a diff holds, so the two
+  // directories are merged whole, in name order.
+  v1::DiffSnapshotsRequest request;
+  request.set_from_snapshot_id(elsewhere);
+  request.set_to_snapshot_id(from);
+  request.set_limit(3);
+  ASSERT_OK_AND_ASSIGN(v1::DiffSnapshotsResponse all, browser_->Diff(request));
+  EXPECT_TRUE(all.truncated());
+  ASSERT_EQ(all.changes_size(), 3);
+  EXPECT_EQ(all.changes(0).path(), "big/f000000");
+  EXPECT_EQ(all.changes(0).kind(), v1::CHANGE_KIND_ADDED);
+  EXPECT_EQ(all.changes(2).path(), "big/f000002");
+
+  std::set<std::string> in_two(two.begin(), two.end());
+  int spoiled = 0;
+  for (const std::string& node : one) {
+    if (in_two.contains(node)) {
+      Spoil(node);
+      ++spoiled;
+    }
+  }
+  EXPECT_GT(spoiled, 100);
+  EXPECT_EQ(Diff(from, to), want) << "a diff read a page both sides share";
+}
+
+// A chain of directories deeper than any backup makes (a crafted snapshot)
+// is refused with DataLoss, not followed until the server's stack runs out.
+TEST_F(SnapshotBrowserTest, ADirectoryChainTooDeepIsRefused) {
+  std::vector<std::string> trees = {TreeBytes({File("bottom", 1)})};
+  for (int i = 0; i < 1100; ++i)
+    trees.push_back(TreeBytes({DirEntry("d", Sha256Of(trees.back()))}));
+  const std::string deep = Snapshot(trees);
+  absl::StatusOr<v1::ListFilesResponse> listed =
+      browser_->ListFiles(List(deep, "", true, kMaxFilesPage));
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kDataLoss) << listed.status();
+  EXPECT_THAT(listed.status().message(), HasSubstr("nested more than 1024"));
+  const std::string shallow = Snapshot({TreeBytes({File("x", 1)})});
+  v1::DiffSnapshotsRequest request;
+  request.set_from_snapshot_id(shallow);
+  request.set_to_snapshot_id(deep);
+  request.set_limit(kMaxFilesPage);
+  absl::StatusOr<v1::DiffSnapshotsResponse> diff = browser_->Diff(request);
+  EXPECT_EQ(diff.status().code(), absl::StatusCode::kDataLoss) << diff.status();
 }
 
 TEST_F(SnapshotBrowserTest, UnknownSnapshotsAndOtherTenantsAreRefused) {
