@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 DEPS := build-essential cmake ninja-build pkg-config git \
         libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
         libabsl-dev libsodium-dev liblz4-dev libzstd-dev libsqlite3-dev libssl-dev \
-        libcurl4-openssl-dev libhtscodecs-dev \
+        libcurl4-openssl-dev libhtscodecs-dev libxxhash-dev \
         libgtest-dev libgmock-dev libbenchmark-dev python3 \
         clang libclang-rt-14-dev
 BENCH_DEPS := restic borgbackup time

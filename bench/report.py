@@ -5,10 +5,12 @@
   report.py --continuous CONTINUOUS.jsonl OUT.md [docs/performance.md]
   report.py --load LOAD.json OUT.md [docs/performance.md]
   report.py --catalog-scale SCALE.json OUT.md [docs/performance.md]
+  report.py --ingest INGEST.jsonl OUT.md [docs/performance.md]
 
 The second form reports bench/continuous.sh into its own block and section,
 the third bench/load.sh (cairn-loadgen's report) into its own, the fourth
-bench/catalog_scale.sh (cairn-catalog-scale's) into its own.
+bench/catalog_scale.sh (cairn-catalog-scale's) into its own, the fifth
+bench/ingest.sh (server CPU per GiB uploaded) into its own.
 
 Medians over repetitions. With BENCH_DOCS=1 and a third argument, the table
 replaces the "latest run" block of the end-to-end section of that file (the
@@ -37,6 +39,9 @@ LOAD_SECTION = "## Load: many agents on one server"
 SCALE_BEGIN = "<!-- bench/catalog_scale.sh: latest run (generated, do not edit by hand) -->"
 SCALE_END = "<!-- bench/catalog_scale.sh: end of latest run -->"
 SCALE_SECTION = "## Catalog at scale: millions of chunks, simulated"
+INGEST_BEGIN = "<!-- bench/ingest.sh: latest run (generated, do not edit by hand) -->"
+INGEST_END = "<!-- bench/ingest.sh: end of latest run -->"
+INGEST_SECTION = "## Ingest: server CPU per GiB uploaded"
 
 
 def load(path):
@@ -485,6 +490,40 @@ def catalog_scale_report(r):
     return "\n".join(out) + "\n"
 
 
+def ingest_report(records):
+    """bench/ingest.sh: a record per repetition and mode; medians, min–max in brackets."""
+    modes = [("tls", "over TLS on loopback TCP (as deployed)"),
+             ("local", "over the local Unix socket, no TLS (receive, checksum, write)")]
+    some = [r for r in records if r.get("mode", "tls") == "tls"] or records
+    gib = statistics.median(r["uploaded_bytes"] for r in some) / 2**30
+    out = [f"**Latest run:** {os.environ.get('BENCH_DATE', '?')}; "
+           f"{os.environ.get('BENCH_MACHINE', '?')}.",
+           f"Version: {os.environ.get('BENCH_VERSIONS', '?')}.",
+           f"A full backup of {gib:.2f} GiB of incompressible files to a fresh server with a "
+           f"local tier, {len(some)} repetitions per way in; medians, min–max in brackets. "
+           "Goal: ≤ 1 ns of server CPU per byte (1.07 CPU-s per GiB).",
+           "",
+           "| agent to server | server ns per byte | server CPU-s per GiB | server CPU-s "
+           "| agent CPU-s | wall s | MB/s |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for mode, label in modes:
+        rs = [r for r in records if r.get("mode", "tls") == mode]
+        if not rs:
+            continue
+        ns = [r["server_cpu"] * 1e9 / r["uploaded_bytes"] for r in rs]
+        per_gib = [r["server_cpu"] / (r["uploaded_bytes"] / 2**30) for r in rs]
+
+        def cell(vals, digits=2):
+            return (f"{statistics.median(vals):.{digits}f} "
+                    f"({min(vals):.{digits}f}–{max(vals):.{digits}f})")
+        ok = "✅" if statistics.median(ns) <= 1.0 else "❌"
+        out.append(f"| {label} | {cell(ns)} {ok} | {cell(per_gib)} "
+                   f"| {cell([r['server_cpu'] for r in rs])} "
+                   f"| {cell([r['agent_cpu'] for r in rs])} | {cell([r['seconds'] for r in rs], 1)} "
+                   f"| {statistics.median(r['uploaded_bytes'] / r['seconds'] / 1e6 for r in rs):.0f} |")
+    return "\n".join(out) + "\n"
+
+
 def read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -497,6 +536,8 @@ MODES = {
                         (SCALE_BEGIN, SCALE_END, SCALE_SECTION)),
     "--load": (lambda p: load_report(read_json(p)), "cairn load run (bench/load.sh)",
                (LOAD_BEGIN, LOAD_END, LOAD_SECTION)),
+    "--ingest": (lambda p: ingest_report(load(p)), "cairn ingest cost (bench/ingest.sh)",
+                 (INGEST_BEGIN, INGEST_END, INGEST_SECTION)),
     "--continuous": (lambda p: continuous_report(load(p)),
                      "cairn continuous protection benchmark (bench/continuous.sh)",
                      (CONT_BEGIN, CONT_END, CONT_SECTION)),

@@ -31,6 +31,8 @@
 #                            (0: skip; its settings, e.g. BENCH_LOAD_AGENTS, are in that file)
 #   BENCH_CATALOG [1]        then run bench/catalog_scale.sh, a synthetic catalog of millions
 #                            of chunks (0: skip; BENCH_CATALOG_STEPS is in that file)
+#   BENCH_INGEST [1]         then run bench/ingest.sh, the server's CPU per GiB uploaded
+#                            (0: skip; BENCH_INGEST_GIB and _REPS are in that file)
 #   BENCH_DELTA_CHAIN [agent default, 4]  cairn's checkpoint delta chains (0: no deltas)
 #   BENCH_PHASES ["checkpoints tree adapters weights"]  which workloads to run: the
 #                            checkpoint series and its restore, the small-file tree (backup,
@@ -530,4 +532,11 @@ if [ "${BENCH_CATALOG:-1}" = 1 ]; then
   say "catalog at scale (bench/catalog_scale.sh)"
   BENCH_LOCK="" BENCH_DIR=$W BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/catalog_scale.sh" \
     "$BUILD" || note "the catalog-scale run failed a check (bench/out/catalog_scale.md)"
+fi
+
+# --- what ingest costs the server (cairn alone), under the lock we hold -----
+if [ "${BENCH_INGEST:-1}" = 1 ]; then
+  say "ingest cost: server CPU per GiB uploaded (bench/ingest.sh)"
+  BENCH_LOCK="" BENCH_DIR=$W BENCH_CAIRN_VERSION=$CAIRN_VERSION "$SRC/bench/ingest.sh" "$BUILD" ||
+    note "the ingest run failed (bench/out/ingest.md)"
 fi

@@ -1,6 +1,7 @@
 #include "common/pack_format.h"
 
 #include <sodium.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -15,12 +16,37 @@ namespace cairn {
 namespace {
 
 constexpr char kHeaderMagic[] = "CAIRNPK1";
-constexpr char kFooterMagic[] = "CAIRNPKE";
-constexpr char kDeltaFooterMagic[] = "CAIRNPKD";  // entries carry base ids
 constexpr size_t kMagicSize = 8;
 static_assert(sizeof(kHeaderMagic) - 1 == kPackHeaderSize);
-static_assert(sizeof(kFooterMagic) - 1 == kMagicSize);
 static_assert(crypto_generichash_BYTES_MIN == sizeof(PackChecksum));
+static_assert(sizeof(XXH128_canonical_t) == sizeof(PackChecksum));
+
+// The four footer magics: checksum kind x entry size ("D": entries carry base ids).
+struct FooterMagic {
+  const char* magic;
+  PackChecksumKind kind;
+  bool with_bases;
+};
+constexpr FooterMagic kFooterMagics[] = {
+    {"CAIRNPXE", PackChecksumKind::kXxh3_128, false},
+    {"CAIRNPXD", PackChecksumKind::kXxh3_128, true},
+    {"CAIRNPKE", PackChecksumKind::kBlake2b_128, false},
+    {"CAIRNPKD", PackChecksumKind::kBlake2b_128, true},
+};
+
+const FooterMagic* FindFooterMagic(absl::string_view magic) {
+  for (const FooterMagic& m : kFooterMagics) {
+    if (magic == absl::string_view(m.magic, kMagicSize)) return &m;
+  }
+  return nullptr;
+}
+
+absl::string_view FooterMagicFor(PackChecksumKind kind, bool with_bases) {
+  for (const FooterMagic& m : kFooterMagics) {
+    if (m.kind == kind && m.with_bases == with_bases) return absl::string_view(m.magic, kMagicSize);
+  }
+  return {};  // unreachable: the table covers every pair
+}
 
 // Footer field offsets.
 constexpr size_t kFooterIndexOffsetAt = 0;
@@ -48,11 +74,17 @@ std::string Hex(const ChunkId& id) {
 
 }  // namespace
 
-PackChecksum PackChecksumOf(absl::string_view bytes) {
+PackChecksum PackChecksumOf(PackChecksumKind kind, absl::string_view bytes) {
+  PackChecksum sum;
+  if (kind == PackChecksumKind::kXxh3_128) {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
+    std::memcpy(sum.data(), canonical.digest, sum.size());
+    return sum;
+  }
   // sodium_init is idempotent and thread-safe; it picks the fastest BLAKE2b.
   static const bool sodium_ready = sodium_init() >= 0;
   (void)sodium_ready;
-  PackChecksum sum;
   crypto_generichash(sum.data(), sum.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
                      bytes.size(), nullptr, 0);
   return sum;
@@ -76,8 +108,9 @@ absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
     return absl::ResourceExhaustedError(
         absl::StrCat("a pack holds at most ", kMaxPackEntries, " blobs"));
   }
-  PackEntry entry{id,  size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(blob),
-                  base};
+  PackEntry entry{
+      id,   size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(kind_, blob),
+      base, kind_};
   entries_.push_back(entry);
   size_ += blob.size();
   return entry;
@@ -97,11 +130,11 @@ std::string PackBuilder::Finish() const {
     PutBytes(e.checksum, &out);
     if (with_bases) PutBytes(e.base.value_or(ChunkId{}), &out);
   }
-  PackChecksum index_sum = PackChecksumOf(out);
+  PackChecksum index_sum = PackChecksumOf(kind_, out);
   AppendLe64(size_, &out);
   AppendLe32(static_cast<uint32_t>(entries_.size()), &out);
   PutBytes(index_sum, &out);
-  out.append(with_bases ? kDeltaFooterMagic : kFooterMagic, kMagicSize);
+  absl::StrAppend(&out, FooterMagicFor(kind_, with_bases));
   return out;
 }
 
@@ -124,15 +157,15 @@ absl::StatusOr<PackFooter> DecodePackFooter(absl::string_view footer, uint64_t f
                                                    " bytes, expected ", kPackFooterSize));
   }
   absl::string_view magic = footer.substr(kFooterMagicAt, kMagicSize);
-  const bool with_bases = magic == absl::string_view(kDeltaFooterMagic, kMagicSize);
-  if (magic != absl::string_view(kFooterMagic, kMagicSize) && !with_bases) {
+  const FooterMagic* known = FindFooterMagic(magic);
+  if (known == nullptr) {
     return absl::DataLossError(absl::StrCat("pack footer magic is \"", absl::CHexEscape(magic),
-                                            "\", expected \"", kFooterMagic, "\" or \"",
-                                            kDeltaFooterMagic, "\" (truncated or not a pack)"));
+                                            "\", expected CAIRNPXE, CAIRNPXD, CAIRNPKE or "
+                                            "CAIRNPKD (truncated or not a pack)"));
   }
   PackFooter out{LoadLe64(footer.data() + kFooterIndexOffsetAt),
                  LoadLe32(footer.data() + kFooterEntryCountAt),
-                 with_bases ? kPackDeltaIndexEntrySize : kPackIndexEntrySize};
+                 known->with_bases ? kPackDeltaIndexEntrySize : kPackIndexEntrySize, known->kind};
   if (out.entry_count > kMaxPackEntries) {
     return absl::DataLossError(absl::StrCat("pack footer claims ", out.entry_count,
                                             " entries, over the limit of ", kMaxPackEntries));
@@ -169,10 +202,11 @@ absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
       LoadLe64(footer_bytes.data() + kFooterIndexOffsetAt) != footer.index_offset ||
       LoadLe32(footer_bytes.data() + kFooterEntryCountAt) != footer.entry_count ||
       footer_bytes.substr(kFooterMagicAt) !=
-          (footer.entry_size == kPackDeltaIndexEntrySize ? kDeltaFooterMagic : kFooterMagic)) {
+          FooterMagicFor(footer.checksum_kind, footer.entry_size == kPackDeltaIndexEntrySize)) {
     return absl::InvalidArgumentError("pack footer bytes do not match the decoded footer");
   }
-  if (PackChecksumOf(index) != GetBytes<16>(footer_bytes.data() + kFooterChecksumAt)) {
+  if (PackChecksumOf(footer.checksum_kind, index) !=
+      GetBytes<16>(footer_bytes.data() + kFooterChecksumAt)) {
     return absl::DataLossError(
         absl::StrCat("pack index checksum mismatch (", footer.entry_count, " entries)"));
   }
@@ -181,8 +215,8 @@ absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
   uint64_t previous_end = kPackHeaderSize;
   for (uint32_t i = 0; i < footer.entry_count; ++i) {
     const char* p = index.data() + size_t{i} * footer.entry_size;
-    PackEntry e{GetBytes<32>(p), LoadLe64(p + 32), LoadLe32(p + 40), LoadLe32(p + 44),
-                GetBytes<16>(p + 48)};
+    PackEntry e{GetBytes<32>(p),      LoadLe64(p + 32), LoadLe32(p + 40),    LoadLe32(p + 44),
+                GetBytes<16>(p + 48), std::nullopt,     footer.checksum_kind};
     if (footer.entry_size == kPackDeltaIndexEntrySize) {
       ChunkId base = GetBytes<32>(p + kPackIndexEntrySize);
       if (base != ChunkId{}) e.base = base;
@@ -218,7 +252,7 @@ absl::Status VerifyBlob(const PackEntry& entry, absl::string_view blob) {
                                             entry.offset, ": blob is ", blob.size(),
                                             " bytes, index says ", entry.length));
   }
-  if (PackChecksumOf(blob) != entry.checksum) {
+  if (PackChecksumOf(entry.checksum_kind, blob) != entry.checksum) {
     return absl::DataLossError(absl::StrCat("chunk ", Hex(entry.id), " at pack offset ",
                                             entry.offset, ": checksum mismatch"));
   }

@@ -75,7 +75,9 @@ absl::StatusOr<std::vector<std::unique_ptr<Tier>>> OpenConfiguredTiers(
       return absl::InvalidArgumentError(absl::StrCat("two tiers are named ", tier.name()));
     }
     if (tier.has_local()) {
-      ASSIGN_OR_RETURN(std::unique_ptr<Tier> t, OpenLocalTier(tier.name(), tier.local().path()));
+      ASSIGN_OR_RETURN(std::unique_ptr<Tier> t,
+                       OpenLocalTier(tier.name(), tier.local().path(),
+                                     {.direct_writes = !tier.local().buffered_writes()}));
       tiers.push_back(std::move(t));
       continue;
     }

@@ -18,6 +18,7 @@
 #include "common/path_rules.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
+#include "server/tiers/direct_writer.h"
 
 namespace cairn {
 namespace {
@@ -45,11 +46,11 @@ absl::StatusOr<std::vector<DirFile>> ScanDirectory(const std::string& dir, Keep 
 
 class LocalTierWriter final : public TierWriter {
  public:
-  LocalTierWriter(std::string dir, std::string temp_path, std::string final_path, UniqueFd fd)
+  LocalTierWriter(std::string dir, std::string temp_path, std::string final_path, DirectWriter out)
       : dir_(std::move(dir)),
         temp_path_(std::move(temp_path)),
         final_path_(std::move(final_path)),
-        fd_(std::move(fd)) {}
+        out_(std::move(out)) {}
 
   ~LocalTierWriter() override {
     if (state_ != State::kCommitted) ::unlink(temp_path_.c_str());
@@ -57,17 +58,18 @@ class LocalTierWriter final : public TierWriter {
 
   absl::Status Append(absl::string_view data) override {
     RETURN_IF_ERROR(CheckWritable());
-    absl::Status status = WriteFully(fd_.get(), data, temp_path_);
+    absl::Status status = out_.Append(data);
     if (!status.ok()) return Fail(std::move(status));
-    size_ += data.size();
     return absl::OkStatus();
   }
 
   absl::Status Commit() override {
     RETURN_IF_ERROR(CheckWritable());
-    absl::Status synced = SyncFile(fd_.get(), temp_path_);
+    absl::Status finished = out_.Finish();
+    if (!finished.ok()) return Fail(std::move(finished));
+    absl::Status synced = SyncFile(out_.fd(), temp_path_);
     if (!synced.ok()) return Fail(std::move(synced));
-    absl::Status closed = fd_.Close(temp_path_);
+    absl::Status closed = out_.unique_fd().Close(temp_path_);
     if (!closed.ok()) return Fail(std::move(closed));
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
       return Fail(PosixError(errno, "rename", temp_path_));
@@ -77,7 +79,7 @@ class LocalTierWriter final : public TierWriter {
     return FsyncDirectory(dir_);
   }
 
-  uint64_t size() const override { return size_; }
+  uint64_t size() const override { return out_.size(); }
 
  private:
   enum class State { kOpen, kFailed, kCommitted };
@@ -98,22 +100,22 @@ class LocalTierWriter final : public TierWriter {
   absl::Status Fail(absl::Status status) {
     state_ = State::kFailed;
     first_error_ = status;
-    fd_.reset();
+    out_.unique_fd().reset();
     return status;
   }
 
   const std::string dir_;
   const std::string temp_path_;
   const std::string final_path_;
-  UniqueFd fd_;
-  uint64_t size_ = 0;
+  DirectWriter out_;
   State state_ = State::kOpen;
   absl::Status first_error_;
 };
 
 class LocalTier final : public Tier {
  public:
-  LocalTier(std::string name, std::string dir) : name_(std::move(name)), dir_(std::move(dir)) {}
+  LocalTier(std::string name, std::string dir, LocalTierOptions options)
+      : name_(std::move(name)), dir_(std::move(dir)), options_(options) {}
 
   std::string name() const override { return name_; }
   std::string kind() const override { return "local"; }
@@ -129,13 +131,13 @@ class LocalTier final : public Tier {
         nonce = absl::Uniform<uint64_t>(bitgen_);
       }
       std::string temp_path = absl::StrFormat("%s%c%016x", final_path, kTempMark, nonce);
-      absl::StatusOr<UniqueFd> fd =
-          OpenFile(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, kObjectMode);
-      if (fd.ok()) {
+      absl::StatusOr<DirectWriter> out =
+          DirectWriter::Open(temp_path, O_EXCL, kObjectMode, options_.direct_writes);
+      if (out.ok()) {
         return std::unique_ptr<TierWriter>(
-            new LocalTierWriter(dir_, std::move(temp_path), final_path, *std::move(fd)));
+            new LocalTierWriter(dir_, std::move(temp_path), final_path, *std::move(out)));
       }
-      if (!absl::IsAlreadyExists(fd.status()) || attempt >= 8) return fd.status();
+      if (!absl::IsAlreadyExists(out.status()) || attempt >= 8) return out.status();
     }
   }
 
@@ -208,14 +210,15 @@ class LocalTier final : public Tier {
 
   const std::string name_;
   const std::string dir_;
+  const LocalTierOptions options_;
   absl::Mutex mu_;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Tier>> OpenLocalTier(const std::string& name,
-                                                    const std::string& dir) {
+absl::StatusOr<std::unique_ptr<Tier>> OpenLocalTier(const std::string& name, const std::string& dir,
+                                                    LocalTierOptions options) {
   if (dir.empty()) return absl::InvalidArgumentError("local tier: empty directory");
   RETURN_IF_ERROR(MakeDirectories(dir, kDirMode));
   ASSIGN_OR_RETURN(std::vector<DirFile> stale, ScanDirectory(dir, IsTempName));
@@ -224,7 +227,7 @@ absl::StatusOr<std::unique_ptr<Tier>> OpenLocalTier(const std::string& name,
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "unlink", path);
   }
   if (!stale.empty()) RETURN_IF_ERROR(FsyncDirectory(dir));
-  return std::unique_ptr<Tier>(new LocalTier(name, dir));
+  return std::unique_ptr<Tier>(new LocalTier(name, dir, options));
 }
 
 }  // namespace cairn

@@ -33,10 +33,11 @@ struct BuiltPack {
   std::vector<std::string> blobs;
 };
 
-BuiltPack BuildPack(int blobs, uint64_t seed = 1) {
+BuiltPack BuildPack(int blobs, uint64_t seed = 1,
+                    PackChecksumKind kind = PackChecksumKind::kXxh3_128) {
   std::mt19937_64 rng(seed);
   BuiltPack pack;
-  PackBuilder builder;
+  PackBuilder builder(kind);
   pack.bytes = PackBuilder::Header();
   for (int i = 0; i < blobs; ++i) {
     std::string blob = RandomBytes(rng, 1 + rng() % 300);
@@ -82,12 +83,12 @@ std::string CraftTail(const std::vector<PackEntry>& entries, uint64_t index_offs
     PutLe(e.raw_size, 4, &index);
     index.append(reinterpret_cast<const char*>(e.checksum.data()), 16);
   }
-  PackChecksum sum = PackChecksumOf(index);
+  PackChecksum sum = PackChecksumOf(PackChecksumKind::kXxh3_128, index);
   std::string tail = index;
   PutLe(index_offset, 8, &tail);
   PutLe(entry_count, 4, &tail);
   tail.append(reinterpret_cast<const char*>(sum.data()), 16);
-  tail += "CAIRNPKE";
+  tail += "CAIRNPXE";
   return tail;
 }
 
@@ -107,7 +108,7 @@ TEST(PackFormatTest, LayoutIsAsDocumented) {
   EXPECT_EQ(kPackFooterSize, 36u);
   EXPECT_EQ(PackBuilder::Header(), "CAIRNPK1");
   BuiltPack pack = BuildPack(2);
-  EXPECT_EQ(pack.bytes.substr(pack.bytes.size() - 8), "CAIRNPKE");
+  EXPECT_EQ(pack.bytes.substr(pack.bytes.size() - 8), "CAIRNPXE");
   EXPECT_EQ(pack.bytes.size(),
             pack.entries.back().offset + pack.blobs.back().size() + 2 * 64 + kPackFooterSize);
   // The crafted encoder agrees byte for byte with the builder.
@@ -283,7 +284,7 @@ TEST(PackFormatTest, GarbageIsRefused) {
   for (int i = 0; i < 2000; ++i) {
     std::string garbage = RandomBytes(rng, rng() % 400);
     if (garbage.size() >= 8 && rng() % 2) {
-      std::memcpy(garbage.data() + garbage.size() - 8, "CAIRNPKE", 8);
+      std::memcpy(garbage.data() + garbage.size() - 8, rng() % 2 ? "CAIRNPXE" : "CAIRNPKE", 8);
     }
     EXPECT_FALSE(DecodeAll(garbage).ok());
   }
@@ -318,7 +319,7 @@ TEST(PackFormatTest, BuilderRefusesBlobsNoReaderWouldAccept) {
 }
 
 // A pack holding checkpoint deltas records each blob's base in its index
-// ("CAIRNPKD" footer, 96-byte entries); whole blobs in it have none. Packs
+// ("CAIRNPXD" footer, 96-byte entries); whole blobs in it have none. Packs
 // without deltas keep the 64-byte entries every older reader knows.
 TEST(PackFormatTest, BasesOfDeltasRoundTripInTheWiderIndex) {
   PackBuilder builder;
@@ -330,7 +331,7 @@ TEST(PackFormatTest, BasesOfDeltasRoundTripInTheWiderIndex) {
     bytes += blobs[i];
   }
   const std::string tail = builder.Finish();
-  EXPECT_EQ(tail.substr(tail.size() - 8), "CAIRNPKD");
+  EXPECT_EQ(tail.substr(tail.size() - 8), "CAIRNPXD");
   EXPECT_EQ(tail.size(), 3 * kPackDeltaIndexEntrySize + kPackFooterSize);
   bytes += tail;
   absl::StatusOr<std::vector<PackEntry>> entries = DecodeAll(bytes);
@@ -345,17 +346,65 @@ TEST(PackFormatTest, BasesOfDeltasRoundTripInTheWiderIndex) {
   // The footer's magic is not covered by the index checksum; swapping it
   // makes the index the wrong size for its entries: refused.
   std::string swapped = bytes;
-  swapped.replace(swapped.size() - 8, 8, "CAIRNPKE");
+  swapped.replace(swapped.size() - 8, 8, "CAIRNPXE");
   EXPECT_EQ(DecodeAll(swapped).status().code(), absl::StatusCode::kDataLoss);
   BuiltPack plain = BuildPack(3);
   std::string widened = plain.bytes;
-  widened.replace(widened.size() - 8, 8, "CAIRNPKD");
+  widened.replace(widened.size() - 8, 8, "CAIRNPXD");
   EXPECT_EQ(DecodeAll(widened).status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(plain.bytes.substr(plain.bytes.size() - 8), "CAIRNPKE");
+  EXPECT_EQ(plain.bytes.substr(plain.bytes.size() - 8), "CAIRNPXE");
   // An all-zero base id means "none" in the index, so it is never written.
   PackBuilder zero;
   EXPECT_EQ(zero.Add(IdFor(1), 1, "x", ChunkId{}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Known answers, from the reference tools (`xxhsum -H2`, `b2sum -l 128`), so
+// a checksum that changed by accident (a different seed, byte order or
+// library) is caught: every pack on disk depends on these bytes.
+TEST(PackFormatTest, ChecksumsMatchTheReferenceTools) {
+  auto hex = [](const PackChecksum& sum) {
+    return absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(sum.data()), sum.size()));
+  };
+  EXPECT_EQ(hex(PackChecksumOf(PackChecksumKind::kXxh3_128, "")),
+            "99aa06d3014798d86001c324468d497f");
+  EXPECT_EQ(hex(PackChecksumOf(PackChecksumKind::kXxh3_128, "cairn\n")),
+            "06705dff6f98b89d18d448c9afb0a15d");
+  EXPECT_EQ(hex(PackChecksumOf(PackChecksumKind::kBlake2b_128, "")),
+            "cae66941d9efbd404e4d88758ea67670");
+  EXPECT_EQ(hex(PackChecksumOf(PackChecksumKind::kBlake2b_128, "cairn\n")),
+            "56980469457eed0b346f42031fc2301f");
+}
+
+// Packs written before XXH3 (BLAKE2b-128, "CAIRNPKE"/"CAIRNPKD") are still
+// read and verified; a footer that names the other checksum than the one its
+// sums were made with is refused, never trusted.
+TEST(PackFormatTest, OlderBlake2bPacksAreStillReadAndVerified) {
+  BuiltPack old = BuildPack(20, 3, PackChecksumKind::kBlake2b_128);
+  EXPECT_EQ(old.bytes.substr(old.bytes.size() - 8), "CAIRNPKE");
+  absl::StatusOr<std::vector<PackEntry>> entries = DecodeAll(old.bytes);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 20u);
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const PackEntry& e = (*entries)[i];
+    EXPECT_EQ(e.checksum_kind, PackChecksumKind::kBlake2b_128);
+    EXPECT_EQ(e.checksum, old.entries[i].checksum);
+    EXPECT_TRUE(VerifyBlob(e, old.blobs[i]).ok());
+    std::string flipped = old.blobs[i];
+    flipped[flipped.size() / 2] ^= 0x01;
+    EXPECT_TRUE(absl::IsDataLoss(VerifyBlob(e, flipped)));
+  }
+  // The same blobs under XXH3 have other sums: the kind is really used.
+  BuiltPack now = BuildPack(20, 3);
+  EXPECT_NE(now.entries[0].checksum, old.entries[0].checksum);
+
+  std::string relabelled = old.bytes;
+  relabelled.replace(relabelled.size() - 8, 8, "CAIRNPXE");
+  EXPECT_EQ(DecodeAll(relabelled).status().code(), absl::StatusCode::kDataLoss);
+  std::string backdated = now.bytes;
+  backdated.replace(backdated.size() - 8, 8, "CAIRNPKE");
+  EXPECT_EQ(DecodeAll(backdated).status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
