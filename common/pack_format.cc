@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -75,18 +76,40 @@ std::string Hex(const ChunkId& id) {
 }  // namespace
 
 PackChecksum PackChecksumOf(PackChecksumKind kind, absl::string_view bytes) {
+  return PackChecksumOf(kind, absl::MakeConstSpan(&bytes, 1));
+}
+
+PackChecksum PackChecksumOf(PackChecksumKind kind, absl::Span<const absl::string_view> pieces) {
   PackChecksum sum;
   if (kind == PackChecksumKind::kXxh3_128) {
+    XXH128_hash_t hash;
+    if (pieces.size() == 1) {
+      hash = XXH3_128bits(pieces[0].data(), pieces[0].size());
+    } else {
+      std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state(XXH3_createState(),
+                                                                            XXH3_freeState);
+      if (state == nullptr) std::abort();  // out of memory, as operator new would
+      XXH3_128bits_reset(state.get());
+      for (absl::string_view piece : pieces) {
+        XXH3_128bits_update(state.get(), piece.data(), piece.size());
+      }
+      hash = XXH3_128bits_digest(state.get());
+    }
     XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
+    XXH128_canonicalFromHash(&canonical, hash);
     std::memcpy(sum.data(), canonical.digest, sum.size());
     return sum;
   }
   // sodium_init is idempotent and thread-safe; it picks the fastest BLAKE2b.
   static const bool sodium_ready = sodium_init() >= 0;
   (void)sodium_ready;
-  crypto_generichash(sum.data(), sum.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size(), nullptr, 0);
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, sum.size());
+  for (absl::string_view piece : pieces) {
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(piece.data()),
+                              piece.size());
+  }
+  crypto_generichash_final(&state, sum.data(), sum.size());
   return sum;
 }
 
@@ -95,24 +118,32 @@ std::string PackBuilder::Header() { return std::string(kHeaderMagic, kPackHeader
 absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
                                            absl::string_view blob,
                                            const std::optional<ChunkId>& base) {
+  return Add(id, raw_size, absl::MakeConstSpan(&blob, 1), base);
+}
+
+absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
+                                           absl::Span<const absl::string_view> pieces,
+                                           const std::optional<ChunkId>& base) {
   if (base.has_value() && *base == ChunkId{}) {
     return absl::InvalidArgumentError(
         absl::StrCat("pack blob of chunk ", Hex(id), ": an all-zero base id means none"));
   }
-  if (blob.empty() || blob.size() > kMaxBlobSize || raw_size > kMaxBlobSize) {
+  uint64_t length = 0;
+  for (absl::string_view piece : pieces) length += piece.size();
+  if (length == 0 || length > kMaxBlobSize || raw_size > kMaxBlobSize) {
     return absl::InvalidArgumentError(
-        absl::StrCat("pack blob of chunk ", Hex(id), ": ", blob.size(), " sealed bytes for ",
-                     raw_size, " plaintext bytes; a blob holds 1 to ", kMaxBlobSize));
+        absl::StrCat("pack blob of chunk ", Hex(id), ": ", length, " sealed bytes for ", raw_size,
+                     " plaintext bytes; a blob holds 1 to ", kMaxBlobSize));
   }
   if (full()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("a pack holds at most ", kMaxPackEntries, " blobs"));
   }
   PackEntry entry{
-      id,   size_, static_cast<uint32_t>(blob.size()), raw_size, PackChecksumOf(kind_, blob),
+      id,   size_, static_cast<uint32_t>(length), raw_size, PackChecksumOf(kind_, pieces),
       base, kind_};
   entries_.push_back(entry);
-  size_ += blob.size();
+  size_ += length;
   return entry;
 }
 

@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace cairn {
 
@@ -94,6 +95,10 @@ class PackBuilder final {
   // `base` names the chunk a delta blob decodes against (never all zero).
   absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view blob,
                                 const std::optional<ChunkId>& base = std::nullopt);
+  // The same for a blob given as consecutive pieces (gRPC's received slices).
+  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size,
+                                absl::Span<const absl::string_view> pieces,
+                                const std::optional<ChunkId>& base = std::nullopt);
 
   // Bytes written so far: the header plus every blob added.
   uint64_t size() const { return size_; }
@@ -143,6 +148,8 @@ absl::Status VerifyBlob(const PackEntry& entry, absl::string_view blob);
 
 // The checksum of `bytes` of the given kind.
 PackChecksum PackChecksumOf(PackChecksumKind kind, absl::string_view bytes);
+// The checksum of the concatenation of `pieces`.
+PackChecksum PackChecksumOf(PackChecksumKind kind, absl::Span<const absl::string_view> pieces);
 
 }  // namespace cairn
 

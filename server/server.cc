@@ -184,6 +184,8 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->enroll_service_.get());
   builder.RegisterService(server->access_service_.get());
+  server->unknown_methods_ = std::make_unique<grpc::CallbackGenericService>();
+  builder.RegisterCallbackGenericService(server->unknown_methods_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen(),

@@ -8,6 +8,7 @@
 #ifndef CAIRN_SERVER_SERVER_H_
 #define CAIRN_SERVER_SERVER_H_
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -65,6 +66,10 @@ class CairnServer final {
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Service> enroll_service_;
   std::unique_ptr<grpc::Service> access_service_;
+  // Answers methods no service registered (UNIMPLEMENTED, as gRPC would);
+  // gRPC requires one because the agent service marks the generated
+  // UploadChunks generic to serve it from raw buffers (rpc/agent_service.cc).
+  std::unique_ptr<grpc::CallbackGenericService> unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string ca_fingerprint_;

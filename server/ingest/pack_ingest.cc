@@ -29,6 +29,12 @@ void PackIngest::TrackClaims(ChunkClaims* claims, absl::string_view job) {
 
 absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
                              absl::string_view base_id) {
+  return Add(id, raw_size, absl::MakeConstSpan(&sealed, 1), base_id);
+}
+
+absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size,
+                             absl::Span<const absl::string_view> sealed,
+                             absl::string_view base_id) {
   RETURN_IF_ERROR(failed_);
   if (claims_ != nullptr) claims_->Touch(claims_job_);
   absl::Status status = AddOrFail(id, raw_size, sealed, base_id);
@@ -37,7 +43,10 @@ absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::stri
 }
 
 absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
-                                   absl::string_view sealed, absl::string_view base_id) {
+                                   absl::Span<const absl::string_view> sealed,
+                                   absl::string_view base_id) {
+  uint64_t sealed_bytes = 0;
+  for (absl::string_view piece : sealed) sealed_bytes += piece.size();
   if (id.size() != kChunkIdBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("chunk id must be ", kChunkIdBytes, " bytes, got ", id.size()));
@@ -47,10 +56,9 @@ absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
                                                    " plaintext bytes; the maximum is ",
                                                    kMaxChunkBytes));
   }
-  if (sealed.empty() || sealed.size() > kMaxSealedChunkBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("sealed chunk ", HexOf(id), " is ",
-                                                   sealed.size(), " bytes; allowed 1 to ",
-                                                   kMaxSealedChunkBytes));
+  if (sealed_bytes == 0 || sealed_bytes > kMaxSealedChunkBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("sealed chunk ", HexOf(id), " is ", sealed_bytes,
+                                                   " bytes; allowed 1 to ", kMaxSealedChunkBytes));
   }
   if (in_open_pack_.contains(id)) {
     ++stats_.chunks_already_present;
@@ -58,7 +66,7 @@ absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
   }
   std::optional<ChunkId> base;
   if (!base_id.empty()) RETURN_IF_ERROR(CheckBase(id, base_id, &base));
-  if (charge_) RETURN_IF_ERROR(charge_(sealed.size()));
+  if (charge_) RETURN_IF_ERROR(charge_(sealed_bytes));
   if (pack_ == nullptr) {
     ASSIGN_OR_RETURN(pack_, PackWriter::Create(tier_));
   }

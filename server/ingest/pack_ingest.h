@@ -19,6 +19,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "server/catalog/chunk_store.h"
 #include "server/ingest/chunk_claims.h"
 #include "server/ingest/pack_writer.h"
@@ -55,13 +56,17 @@ class PackIngest final {
   // stores nothing more.
   absl::Status Add(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
                    absl::string_view base_id = {});
+  // The same for a sealed chunk given as consecutive pieces (the slices gRPC
+  // received it in: server/rpc/upload_request.h), so it is never copied whole.
+  absl::Status Add(absl::string_view id, uint32_t raw_size,
+                   absl::Span<const absl::string_view> sealed, absl::string_view base_id = {});
   // Makes everything added durable and catalogued.
   absl::Status Finish();
   const IngestStats& stats() const { return stats_; }
 
  private:
-  absl::Status AddOrFail(absl::string_view id, uint32_t raw_size, absl::string_view sealed,
-                         absl::string_view base_id);
+  absl::Status AddOrFail(absl::string_view id, uint32_t raw_size,
+                         absl::Span<const absl::string_view> sealed, absl::string_view base_id);
   absl::Status CheckBase(absl::string_view id, absl::string_view base_id,
                          std::optional<ChunkId>* base);
   absl::Status SealPack();

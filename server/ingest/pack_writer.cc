@@ -32,11 +32,19 @@ absl::Status PackWriter::Fail(absl::Status status) {
 absl::StatusOr<PackEntry> PackWriter::Add(const ChunkId& id, uint32_t raw_size,
                                           absl::string_view sealed,
                                           const std::optional<ChunkId>& base) {
+  return Add(id, raw_size, absl::MakeConstSpan(&sealed, 1), base);
+}
+
+absl::StatusOr<PackEntry> PackWriter::Add(const ChunkId& id, uint32_t raw_size,
+                                          absl::Span<const absl::string_view> pieces,
+                                          const std::optional<ChunkId>& base) {
   RETURN_IF_ERROR(failed_);
   // Recorded before the bytes go out: a refused blob leaves the pack as it was.
-  ASSIGN_OR_RETURN(PackEntry entry, builder_.Add(id, raw_size, sealed, base));
-  absl::Status appended = writer_->Append(sealed);
-  if (!appended.ok()) return Fail(std::move(appended));
+  ASSIGN_OR_RETURN(PackEntry entry, builder_.Add(id, raw_size, pieces, base));
+  for (absl::string_view piece : pieces) {
+    absl::Status appended = writer_->Append(piece);
+    if (!appended.ok()) return Fail(std::move(appended));
+  }
   return entry;
 }
 

@@ -29,6 +29,10 @@ class PackWriter final {
   // Appends one sealed blob; its place in the pack.
   absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view sealed,
                                 const std::optional<ChunkId>& base = std::nullopt);
+  // The same for a blob given as consecutive pieces.
+  absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size,
+                                absl::Span<const absl::string_view> pieces,
+                                const std::optional<ChunkId>& base = std::nullopt);
   // Writes the index and footer and makes the object durable.
   absl::Status Commit();
 

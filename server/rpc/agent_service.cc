@@ -5,16 +5,34 @@
 #include "server/rpc/admission.h"
 #include "server/rpc/control_pump.h"
 #include "server/rpc/control_reactor.h"
+#include "server/rpc/upload_request.h"
 
 namespace cairn {
 namespace {
 
 using grpc::ServerContext;
 
+constexpr char kUploadChunksPath[] = "/cairn.v1.AgentService/UploadChunks";
+
+// UploadChunks is served by a handler of raw byte buffers (the generated,
+// typed one is marked generic, so the server does not register it): the
+// request is parsed in place and its sealed chunk handed on as the slices
+// gRPC received (upload_request.h), not copied into a parsed message.
 class AgentServiceImpl final
-    : public v1::AgentService::WithCallbackMethod_Control<v1::AgentService::Service> {
+    : public v1::AgentService::WithGenericMethod_UploadChunks<
+          v1::AgentService::WithCallbackMethod_Control<v1::AgentService::Service>> {
  public:
-  explicit AgentServiceImpl(ServerCore* core) : core_(core), gate_(core) {}
+  explicit AgentServiceImpl(ServerCore* core) : core_(core), gate_(core) {
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kUploadChunksPath, grpc::internal::RpcMethod::CLIENT_STREAMING,
+        new grpc::internal::ClientStreamingHandler<AgentServiceImpl, grpc::ByteBuffer,
+                                                   v1::UploadChunksResponse>(
+            [](AgentServiceImpl* self, ServerContext* context,
+               grpc::ServerReader<grpc::ByteBuffer>* reader, v1::UploadChunksResponse* response) {
+              return self->UploadChunkBuffers(context, reader, response);
+            },
+            this)));
+  }
 
   grpc::Status Hello(ServerContext* context, const v1::HelloRequest* request,
                      v1::HelloResponse* response) override {
@@ -36,24 +54,30 @@ class AgentServiceImpl final
         [&](const Caller& c) { return core_->ingest().FindMissingChunks(c, *request); });
   }
 
-  grpc::Status UploadChunks(ServerContext* context,
-                            grpc::ServerReader<v1::UploadChunkRequest>* reader,
-                            v1::UploadChunksResponse* response) override {
+  grpc::Status UploadChunkBuffers(ServerContext* context,
+                                  grpc::ServerReader<grpc::ByteBuffer>* reader,
+                                  v1::UploadChunksResponse* response) {
     absl::StatusOr<Caller> caller =
         gate_.Admit(context, CAIRN_METHOD(AgentService, UploadChunks), nullptr);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
     absl::StatusOr<StreamLimiter::Slot> slot = core_->streams().Acquire(caller->Principal());
     if (!slot.ok()) return ToGrpcStatus(slot.status());
-    v1::UploadChunkRequest chunk;
-    if (!reader->Read(&chunk)) return grpc::Status::OK;  // an empty stream stores nothing
+    grpc::ByteBuffer received;
+    UploadRequest chunk;
+    if (!reader->Read(&received)) return grpc::Status::OK;  // an empty stream stores nothing
+    absl::Status parsed = ParseUploadRequest(received, &chunk);
+    if (!parsed.ok()) return ToGrpcStatus(parsed);
     absl::StatusOr<std::unique_ptr<PackIngest>> ingest =
-        core_->ingest().StartUpload(*caller, chunk.job_id());
+        core_->ingest().StartUpload(*caller, chunk.job_id);
     if (!ingest.ok()) return ToGrpcStatus(ingest.status());
     do {
-      absl::Status status =
-          (*ingest)->Add(chunk.id(), chunk.size(), chunk.sealed(), chunk.base_id());
+      absl::Status status = (*ingest)->Add(chunk.id, chunk.size, chunk.sealed, chunk.base_id);
       if (!status.ok()) return ToGrpcStatus(status);
-    } while (reader->Read(&chunk));
+      received.Clear();
+      if (!reader->Read(&received)) break;
+      parsed = ParseUploadRequest(received, &chunk);
+      if (!parsed.ok()) return ToGrpcStatus(parsed);
+    } while (true);
     // A stream the client abandoned half-way stores nothing unfinished.
     if (context->IsCancelled()) return grpc::Status::CANCELLED;
     absl::Status status = (*ingest)->Finish();

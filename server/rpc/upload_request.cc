@@ -1,0 +1,172 @@
+#include "server/rpc/upload_request.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/path_text.h"
+#include "common/status_macros.h"
+
+namespace cairn {
+namespace {
+
+// Field numbers of UploadChunkRequest.
+constexpr uint32_t kJobId = 1;
+constexpr uint32_t kId = 2;
+constexpr uint32_t kSize = 3;
+constexpr uint32_t kSealed = 4;
+constexpr uint32_t kBaseId = 5;
+
+enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
+
+absl::Status Malformed(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed UploadChunkRequest: ", why));
+}
+
+// Reads forward through the pieces of one message.
+class Cursor {
+ public:
+  explicit Cursor(const std::vector<absl::string_view>& pieces) : pieces_(pieces) { Skip(); }
+
+  bool done() const { return piece_ == pieces_.size(); }
+
+  // A varint of at most 10 bytes.
+  absl::StatusOr<uint64_t> Varint() {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (done()) return Malformed("a varint runs past the end");
+      const uint8_t byte = static_cast<uint8_t>(pieces_[piece_][at_]);
+      Advance(1);
+      if (shift < 64) value |= uint64_t{byte & 0x7f} << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    return Malformed("a varint is longer than 10 bytes");
+  }
+
+  // The next `n` bytes as views into the pieces (appended to *out), or
+  // skipped when `out` is null.
+  absl::Status Take(uint64_t n, std::vector<absl::string_view>* out) {
+    while (n > 0) {
+      if (done()) return Malformed("a field runs past the end");
+      absl::string_view rest = pieces_[piece_].substr(at_);
+      const size_t k = static_cast<size_t>(std::min<uint64_t>(n, rest.size()));
+      if (out != nullptr) out->push_back(rest.substr(0, k));
+      Advance(k);
+      n -= k;
+    }
+    return absl::OkStatus();
+  }
+
+  // The next `n` bytes copied into *out (n already bounded by the caller).
+  absl::Status Copy(uint64_t n, std::string* out) {
+    std::vector<absl::string_view> parts;
+    RETURN_IF_ERROR(Take(n, &parts));
+    out->clear();
+    out->reserve(static_cast<size_t>(n));
+    for (absl::string_view part : parts) out->append(part.data(), part.size());
+    return absl::OkStatus();
+  }
+
+ private:
+  void Advance(size_t n) {
+    at_ += n;
+    Skip();
+  }
+  // Moves past exhausted (and empty) pieces.
+  void Skip() {
+    while (piece_ < pieces_.size() && at_ == pieces_[piece_].size()) {
+      ++piece_;
+      at_ = 0;
+    }
+  }
+
+  const std::vector<absl::string_view>& pieces_;
+  size_t piece_ = 0;
+  size_t at_ = 0;
+};
+
+absl::Status SmallField(Cursor& in, uint64_t length, absl::string_view name, std::string* out) {
+  if (length > kMaxUploadFieldBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("UploadChunkRequest.", name, " is ", length,
+                                                   " bytes; at most ", kMaxUploadFieldBytes,
+                                                   " are accepted"));
+  }
+  return in.Copy(length, out);
+}
+
+}  // namespace
+
+absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& pieces,
+                                      UploadRequest* out) {
+  out->job_id.clear();
+  out->id.clear();
+  out->size = 0;
+  out->base_id.clear();
+  out->sealed.clear();
+  out->sealed_bytes = 0;
+  Cursor in(pieces);
+  while (!in.done()) {
+    ASSIGN_OR_RETURN(uint64_t tag, in.Varint());
+    const uint64_t field = tag >> 3;
+    const uint32_t wire = static_cast<uint32_t>(tag & 7);
+    if (field == 0 || field > 0x1fffffff) return Malformed("a field number is out of range");
+    switch (wire) {
+      case kVarint: {
+        ASSIGN_OR_RETURN(uint64_t value, in.Varint());
+        // uint32 takes the low 32 bits, as the generated parser does.
+        if (field == kSize) out->size = static_cast<uint32_t>(value);
+        break;
+      }
+      case kFixed64:
+        RETURN_IF_ERROR(in.Take(8, nullptr));
+        break;
+      case kFixed32:
+        RETURN_IF_ERROR(in.Take(4, nullptr));
+        break;
+      case kLengthDelimited: {
+        ASSIGN_OR_RETURN(uint64_t length, in.Varint());
+        if (length > 0x7fffffff) return Malformed("a length is over 2 GiB");
+        switch (field) {
+          case kJobId:
+            RETURN_IF_ERROR(SmallField(in, length, "job_id", &out->job_id));
+            break;
+          case kId:
+            RETURN_IF_ERROR(SmallField(in, length, "id", &out->id));
+            break;
+          case kBaseId:
+            RETURN_IF_ERROR(SmallField(in, length, "base_id", &out->base_id));
+            break;
+          case kSealed:
+            out->sealed.clear();  // the last occurrence wins
+            RETURN_IF_ERROR(in.Take(length, &out->sealed));
+            out->sealed_bytes = length;
+            break;
+          default:
+            RETURN_IF_ERROR(in.Take(length, nullptr));
+        }
+        break;
+      }
+      default:
+        return Malformed(absl::StrCat("wire type ", wire, " (a group, or not protobuf)"));
+    }
+  }
+  if (!IsUtf8(out->job_id)) return Malformed("job_id is not UTF-8");
+  return absl::OkStatus();
+}
+
+absl::Status ParseUploadRequest(const grpc::ByteBuffer& buffer, UploadRequest* out) {
+  out->slices.clear();
+  grpc::Status dumped = buffer.Dump(&out->slices);
+  if (!dumped.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read the received UploadChunkRequest: ", dumped.error_message()));
+  }
+  std::vector<absl::string_view> pieces;
+  pieces.reserve(out->slices.size());
+  for (const grpc::Slice& slice : out->slices) {
+    pieces.emplace_back(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return ParseUploadRequestPieces(pieces, out);
+}
+
+}  // namespace cairn
