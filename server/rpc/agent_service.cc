@@ -73,7 +73,10 @@ class AgentServiceImpl final
     do {
       absl::Status status = (*ingest)->Add(chunk.id, chunk.size, chunk.sealed, chunk.base_id);
       if (!status.ok()) return ToGrpcStatus(status);
+      // Not held while waiting for the next one.
       received.Clear();
+      chunk.sealed.clear();
+      chunk.slices.clear();
       if (!reader->Read(&received)) break;
       parsed = ParseUploadRequest(received, &chunk);
       if (!parsed.ok()) return ToGrpcStatus(parsed);

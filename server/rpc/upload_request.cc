@@ -30,17 +30,18 @@ class Cursor {
 
   bool done() const { return piece_ == pieces_.size(); }
 
-  // A varint of at most 10 bytes.
-  absl::StatusOr<uint64_t> Varint() {
+  // A varint of at most `max_bytes` bytes: 10 for values, 5 for tags and
+  // lengths (the generated parser refuses longer ones there).
+  absl::StatusOr<uint64_t> Varint(int max_bytes = 10) {
     uint64_t value = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
+    for (int i = 0; i < max_bytes; ++i) {
       if (done()) return Malformed("a varint runs past the end");
       const uint8_t byte = static_cast<uint8_t>(pieces_[piece_][at_]);
       Advance(1);
-      if (shift < 64) value |= uint64_t{byte & 0x7f} << shift;
+      value |= uint64_t{byte & 0x7fu} << (7 * i);
       if ((byte & 0x80) == 0) return value;
     }
-    return Malformed("a varint is longer than 10 bytes");
+    return Malformed(absl::StrCat("a varint is longer than ", max_bytes, " bytes"));
   }
 
   // The next `n` bytes as views into the pieces (appended to *out), or
@@ -94,6 +95,10 @@ absl::Status SmallField(Cursor& in, uint64_t length, absl::string_view name, std
   return in.Copy(length, out);
 }
 
+// More pieces than this (a message sent in tiny frames) are joined into one
+// buffer first, so the work per chunk stays bounded whatever the sender does.
+constexpr size_t kMaxPieces = 4096;
+
 }  // namespace
 
 absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& pieces,
@@ -106,10 +111,11 @@ absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& piec
   out->sealed_bytes = 0;
   Cursor in(pieces);
   while (!in.done()) {
-    ASSIGN_OR_RETURN(uint64_t tag, in.Varint());
+    ASSIGN_OR_RETURN(uint64_t tag, in.Varint(5));
+    if (tag > 0xffffffffu) return Malformed("a tag is over 32 bits");
     const uint64_t field = tag >> 3;
     const uint32_t wire = static_cast<uint32_t>(tag & 7);
-    if (field == 0 || field > 0x1fffffff) return Malformed("a field number is out of range");
+    if (field == 0) return Malformed("field number 0");
     switch (wire) {
       case kVarint: {
         ASSIGN_OR_RETURN(uint64_t value, in.Varint());
@@ -124,11 +130,13 @@ absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& piec
         RETURN_IF_ERROR(in.Take(4, nullptr));
         break;
       case kLengthDelimited: {
-        ASSIGN_OR_RETURN(uint64_t length, in.Varint());
+        ASSIGN_OR_RETURN(uint64_t length, in.Varint(5));
         if (length > 0x7fffffff) return Malformed("a length is over 2 GiB");
         switch (field) {
           case kJobId:
             RETURN_IF_ERROR(SmallField(in, length, "job_id", &out->job_id));
+            // Every occurrence, as the generated parser checks them.
+            if (!IsUtf8(out->job_id)) return Malformed("job_id is not UTF-8");
             break;
           case kId:
             RETURN_IF_ERROR(SmallField(in, length, "id", &out->id));
@@ -150,7 +158,6 @@ absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& piec
         return Malformed(absl::StrCat("wire type ", wire, " (a group, or not protobuf)"));
     }
   }
-  if (!IsUtf8(out->job_id)) return Malformed("job_id is not UTF-8");
   return absl::OkStatus();
 }
 
@@ -162,6 +169,18 @@ absl::Status ParseUploadRequest(const grpc::ByteBuffer& buffer, UploadRequest* o
         absl::StrCat("cannot read the received UploadChunkRequest: ", dumped.error_message()));
   }
   std::vector<absl::string_view> pieces;
+  if (out->slices.size() > kMaxPieces) {
+    std::string joined;
+    joined.reserve(buffer.Length());
+    for (const grpc::Slice& slice : out->slices) {
+      joined.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    out->slices.clear();
+    out->slices.emplace_back(joined.data(), joined.size());  // copied into a slice it owns
+    pieces.emplace_back(reinterpret_cast<const char*>(out->slices[0].begin()),
+                        out->slices[0].size());
+    return ParseUploadRequestPieces(pieces, out);
+  }
   pieces.reserve(out->slices.size());
   for (const grpc::Slice& slice : out->slices) {
     pieces.emplace_back(reinterpret_cast<const char*>(slice.begin()), slice.size());

@@ -43,9 +43,10 @@ struct UploadRequest {
 inline constexpr size_t kMaxUploadFieldBytes = 1024;
 
 // Decodes `buffer` into *out (replacing what it held). InvalidArgument for
-// a malformed message: a truncated varint, tag or field, a length past the
-// end, field number 0, a group, a small field over kMaxUploadFieldBytes, or a
-// job_id that is not UTF-8.
+// a malformed message: a truncated varint, tag or field, a tag or length in
+// more than 5 bytes, a length past the end, field number 0, a group, a small
+// field over kMaxUploadFieldBytes, or a job_id that is not UTF-8. A message
+// that arrived in more than 4,096 slices is joined into one buffer first.
 absl::Status ParseUploadRequest(const grpc::ByteBuffer& buffer, UploadRequest* out);
 
 // The same over pieces of one message (what ParseUploadRequest gets from the

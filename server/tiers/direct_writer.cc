@@ -14,86 +14,81 @@
 #include "common/status_macros.h"
 
 namespace cairn {
+namespace {
+
+// Sets or clears O_DIRECT on `fd`; false (errno set) when refused.
+bool SetDirect(int fd, bool on) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  return ::fcntl(fd, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT)) == 0;
+}
+
+}  // namespace
 
 void DirectWriter::FreeAligned::operator()(char* p) const { std::free(p); }
 
 absl::StatusOr<DirectWriter> DirectWriter::Open(const std::string& path, int extra_flags,
                                                 mode_t mode, bool direct) {
-  const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags;
-  if (direct) {
-    absl::StatusOr<UniqueFd> fd = OpenFile(path, flags | O_DIRECT, mode);
-    if (fd.ok()) return DirectWriter(path, *std::move(fd), /*direct=*/true);
-    // EINVAL: this file system does not do O_DIRECT. Anything else is an
-    // answer about the path, which a buffered open would give again.
-    if (!absl::IsInvalidArgument(fd.status())) return fd.status();
-  }
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, flags, mode));
-  return DirectWriter(path, std::move(fd), /*direct=*/false);
+  // Opened without O_DIRECT, which is then asked for: an open with O_DIRECT
+  // on a file system that refuses it would create the file and then fail,
+  // and a retry with O_EXCL would find its own file in the way.
+  ASSIGN_OR_RETURN(UniqueFd fd,
+                   OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags, mode));
+  return DirectWriter(path, std::move(fd), direct);
 }
 
 DirectWriter::DirectWriter(std::string path, UniqueFd fd, bool direct)
-    : path_(std::move(path)), fd_(std::move(fd)), direct_(direct) {
-  if (!direct_) return;
+    : path_(std::move(path)), fd_(std::move(fd)), direct_(false) {
+  if (!direct) return;
   void* p = nullptr;
-  if (posix_memalign(&p, kAlignment, kBufferBytes) != 0) p = nullptr;
+  if (posix_memalign(&p, kAlignment, kBufferBytes) != 0) return;  // no memory: buffered
   buffer_.reset(static_cast<char*>(p));
-  // Without a buffer (no memory) the writer writes through the page cache.
-  if (buffer_ == nullptr) direct_ = false;
+  // EINVAL: this file system does not do O_DIRECT; it is written buffered.
+  direct_ = SetDirect(fd_.get(), true);
+}
+
+absl::Status DirectWriter::WriteAt(const char* data, size_t length) {
+  while (length > 0) {
+    const ssize_t n = ::pwrite(fd_.get(), data, length, static_cast<off_t>(written_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && direct_) {
+        // Refused (an alignment this file system does not take): go buffered.
+        if (!SetDirect(fd_.get(), false)) return PosixError(errno, "fcntl(O_DIRECT off)", path_);
+        direct_ = false;
+        continue;
+      }
+      return PosixError(errno, "write", path_);
+    }
+    if (n == 0) return PosixError(ENOSPC, "write", path_);
+    data += n;
+    length -= static_cast<size_t>(n);
+    written_ += static_cast<uint64_t>(n);
+    // A short direct write leaves an unaligned rest: finish it buffered.
+    if (direct_ && length > 0 && (written_ % kAlignment != 0)) {
+      if (!SetDirect(fd_.get(), false)) return PosixError(errno, "fcntl(O_DIRECT off)", path_);
+      direct_ = false;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status DirectWriter::Append(absl::string_view data) {
   if (finished_) {
     return absl::FailedPreconditionError(absl::StrCat("write ", path_, ": already finished"));
   }
-  if (!direct_) {
-    RETURN_IF_ERROR(WriteFully(fd_.get(), data, path_));
-    size_ += data.size();
-    return absl::OkStatus();
-  }
+  size_ += data.size();
   while (!data.empty()) {
+    if (!direct_ && used_ == 0) return WriteAt(data.data(), data.size());
     const size_t n = std::min(data.size(), kBufferBytes - used_);
     std::memcpy(buffer_.get() + used_, data.data(), n);
     used_ += n;
-    size_ += n;
     data.remove_prefix(n);
     if (used_ == kBufferBytes) {
-      RETURN_IF_ERROR(WriteBlock(used_));
+      RETURN_IF_ERROR(WriteAt(buffer_.get(), used_));
       used_ = 0;
     }
-    if (!direct_ && !data.empty()) {  // fell back: the rest goes straight out
-      RETURN_IF_ERROR(WriteFully(fd_.get(), data, path_));
-      size_ += data.size();
-      return absl::OkStatus();
-    }
   }
-  return absl::OkStatus();
-}
-
-absl::Status DirectWriter::WriteBlock(size_t length) {
-  if (direct_) {
-    const ssize_t n = ::pwrite(fd_.get(), buffer_.get(), length, static_cast<off_t>(written_));
-    if (n == static_cast<ssize_t>(length)) {
-      written_ += length;
-      return absl::OkStatus();
-    }
-    if (n >= 0) {
-      // A short direct write (a full disk): nothing more fits.
-      return PosixError(ENOSPC, "write", path_);
-    }
-    if (errno != EINVAL) return PosixError(errno, "write", path_);
-    // Refused (alignment this file system does not take): go buffered.
-    const int flags = ::fcntl(fd_.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(fd_.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
-      return PosixError(errno, "fcntl(O_DIRECT off)", path_);
-    }
-    direct_ = false;
-  }
-  // Buffered: write at the end of what is in the file.
-  if (::lseek(fd_.get(), static_cast<off_t>(written_), SEEK_SET) < 0) {
-    return PosixError(errno, "lseek", path_);
-  }
-  RETURN_IF_ERROR(WriteFully(fd_.get(), absl::string_view(buffer_.get(), length), path_));
-  written_ += length;
   return absl::OkStatus();
 }
 
@@ -101,18 +96,17 @@ absl::Status DirectWriter::Finish() {
   if (finished_) return absl::OkStatus();
   if (used_ > 0) {
     if (direct_) {
-      // The last block goes out whole, zero-padded (through the page cache
-      // too, should WriteBlock fall back); the file is then cut to its size.
+      // The last block goes out whole, zero-padded; the file is then cut
+      // back to the bytes appended.
       const size_t padded = (used_ + kAlignment - 1) / kAlignment * kAlignment;
       std::memset(buffer_.get() + used_, 0, padded - used_);
-      const uint64_t before = written_;
-      RETURN_IF_ERROR(WriteBlock(padded));
-      written_ = before + used_;
+      RETURN_IF_ERROR(WriteAt(buffer_.get(), padded));
+      written_ = size_;
       if (::ftruncate(fd_.get(), static_cast<off_t>(written_)) != 0) {
         return PosixError(errno, "ftruncate", path_);
       }
     } else {
-      RETURN_IF_ERROR(WriteBlock(used_));
+      RETURN_IF_ERROR(WriteAt(buffer_.get(), used_));
     }
     used_ = 0;
   }

@@ -5,10 +5,11 @@
 // buffer and written in whole aligned blocks; Finish() writes the last block
 // padded with zeros and cuts the file back to its exact size.
 //
-// A file system that refuses O_DIRECT (tmpfs, some FUSE and network file
+// A file system that refuses O_DIRECT (ramfs, some FUSE and network file
 // systems) is written through the page cache instead, by the same calls:
-// OpenDirect falls back when the open fails, and a writer whose first direct
-// write is refused turns O_DIRECT off on its descriptor and carries on.
+// Open asks for O_DIRECT after creating the file and keeps writing buffered
+// when it is refused, and a writer whose direct write is refused (or cut
+// short at an unaligned length) turns O_DIRECT off and carries on.
 //
 //   ASSIGN_OR_RETURN(DirectWriter out, DirectWriter::Open(path, O_EXCL, 0640));
 //   RETURN_IF_ERROR(out.Append(bytes));   // any sizes
@@ -62,16 +63,16 @@ class DirectWriter final {
     void operator()(char* p) const;
   };
   DirectWriter(std::string path, UniqueFd fd, bool direct);
-  // Writes buffer_[0, length) at written_ (length a multiple of kAlignment
-  // unless buffered), falling back to buffered writes when direct ones are refused.
-  absl::Status WriteBlock(size_t length);
+  // Writes `length` bytes at written_ (pwrite, retrying EINTR and short
+  // writes), falling back to buffered writes when direct ones are refused.
+  absl::Status WriteAt(const char* data, size_t length);
 
   std::string path_;
   UniqueFd fd_;
   bool direct_;
   bool finished_ = false;
   std::unique_ptr<char, FreeAligned> buffer_;
-  size_t used_ = 0;       // bytes gathered in buffer_
+  size_t used_ = 0;       // bytes gathered in buffer_ (always 0 once buffered)
   uint64_t written_ = 0;  // bytes written to the file (a multiple of kAlignment while direct)
   uint64_t size_ = 0;     // bytes appended
 };

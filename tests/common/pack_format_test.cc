@@ -407,5 +407,36 @@ TEST(PackFormatTest, OlderBlake2bPacksAreStillReadAndVerified) {
   EXPECT_EQ(DecodeAll(backdated).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A blob given in pieces (gRPC's slices) gets the checksum of the whole,
+// under both kinds, wherever it is cut and with empty pieces among them.
+TEST(PackFormatTest, ABlobInPiecesHasTheChecksumOfTheWhole) {
+  std::mt19937_64 rng(11);
+  for (PackChecksumKind kind : {PackChecksumKind::kXxh3_128, PackChecksumKind::kBlake2b_128}) {
+    for (int i = 0; i < 50; ++i) {
+      const std::string blob = RandomBytes(rng, 1 + rng() % 100000);
+      std::vector<absl::string_view> pieces;
+      absl::string_view rest = blob;
+      while (!rest.empty()) {
+        const size_t n = std::min<size_t>(rest.size(), rng() % 4 == 0 ? 0 : rng() % 9000);
+        pieces.push_back(rest.substr(0, n));
+        rest.remove_prefix(n);
+      }
+      EXPECT_EQ(PackChecksumOf(kind, pieces), PackChecksumOf(kind, blob));
+      PackBuilder builder(kind);
+      absl::StatusOr<PackEntry> e = builder.Add(IdFor(1), 10, pieces);
+      ASSERT_TRUE(e.ok()) << e.status();
+      EXPECT_EQ(e->length, blob.size());
+      EXPECT_TRUE(VerifyBlob(*e, blob).ok());
+    }
+  }
+  PackBuilder builder;
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      builder.Add(IdFor(1), 1, absl::Span<const absl::string_view>()).status()));
+  const std::string half(kMaxBlobSize / 2 + 1, 'x');
+  const absl::string_view two[] = {half, half};
+  EXPECT_TRUE(absl::IsInvalidArgument(builder.Add(IdFor(1), 1, two).status()));
+  EXPECT_EQ(builder.entry_count(), 0u);
+}
+
 }  // namespace
 }  // namespace cairn

@@ -146,12 +146,41 @@ TEST(UploadRequestTest, RefusesMalformedBytes) {
       std::string("\x23\x24", 2),                               // a group
       std::string("\x0a\x02\xc3\x28", 4),                       // job_id not UTF-8
       std::string("\x12\x81\x08", 3) + std::string(1025, 'i'),  // an id of 1,025 bytes
+      std::string("\x98\x80\x80\x80\x80\x00\x01", 7),           // a tag padded to 6 bytes
+      std::string("\x22\x82\x80\x80\x80\x80\x00"
+                  "ab",
+                  9),  // a length padded to 6 bytes
+      std::string("\x0a\x01\xff\x0a\x01"
+                  "a",
+                  6),  // a bad job_id, then a good one
   };
   for (const std::string& wire : bad) {
     UploadRequest got;
     absl::Status status = ParseUploadRequestPieces({wire}, &got);
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << absl::CEscape(wire) << ": " << status;
   }
+}
+
+// A message in thousands of tiny slices is joined first, and read the same.
+TEST(UploadRequestTest, AMessageInThousandsOfSlicesIsJoinedFirst) {
+  std::mt19937_64 rng(4);
+  v1::UploadChunkRequest want = RandomRequest(rng);
+  want.set_sealed(RandomBytes(rng, 200000));
+  const std::string wire = want.SerializeAsString();
+  // 40-byte slices: too long for gRPC to inline and merge them.
+  std::vector<grpc::Slice> slices;
+  for (size_t i = 0; i < wire.size(); i += 40) {
+    slices.emplace_back(wire.data() + i, std::min<size_t>(40, wire.size() - i));
+  }
+  grpc::ByteBuffer buffer(slices.data(), slices.size());
+  std::vector<grpc::Slice> held;
+  ASSERT_TRUE(buffer.Dump(&held).ok());
+  ASSERT_GT(held.size(), 4096u);
+  UploadRequest got;
+  ASSERT_TRUE(ParseUploadRequest(buffer, &got).ok());
+  ExpectSame(want, got);
+  EXPECT_EQ(got.slices.size(), 1u);
+  EXPECT_EQ(got.sealed.size(), 1u);
 }
 
 // Random and mutated bytes: no crash, and nothing accepted that the

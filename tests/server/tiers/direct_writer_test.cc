@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "server/tiers/local_tier.h"
 #include "tests/server/tiers/tier_test_dir.h"
 
 namespace cairn {
@@ -127,6 +129,32 @@ TEST(DirectWriterTest, FullDiskIsAnErrorNotAShortFile) {
     out->unique_fd().reset();
     ASSERT_EQ(::unlink(path.c_str()), 0);
   }
+}
+
+// ramfs takes no O_DIRECT: the writer and the local tier write through the
+// page cache there, with nothing asked of the operator and no temp file left.
+TEST(DirectWriterTest, AFileSystemWithoutDirectIoIsWrittenBuffered) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a ramfs needs root";
+  const std::string dir = NewTempDir("direct_writer") + "/ram";
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  if (::mount("ramfs", dir.c_str(), "ramfs", 0, nullptr) != 0) {
+    GTEST_SKIP() << "cannot mount a ramfs: " << std::strerror(errno);
+  }
+  absl::Cleanup unmount = [&dir] { ::umount2(dir.c_str(), MNT_DETACH); };
+  int i = 0;
+  for (const std::vector<size_t>& shape : Shapes()) {
+    WriteAndCheck(dir + "/f" + std::to_string(i++), shape, /*direct=*/true,
+                  /*expect_direct=*/false);
+  }
+  const std::string tier_dir = dir + "/tier";
+  absl::StatusOr<std::unique_ptr<Tier>> tier = OpenLocalTier("hot", tier_dir);
+  ASSERT_TRUE(tier.ok()) << tier.status();
+  const std::string data = RandomBytes((3 << 20) + 5, 9);
+  ASSERT_TRUE((*tier)->Put("pack-1", data).ok());
+  std::string back;
+  ASSERT_TRUE((*tier)->Read("pack-1", 0, data.size(), &back).ok());
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(RawDirListing(tier_dir), std::vector<std::string>{"pack-1"});
 }
 
 }  // namespace
