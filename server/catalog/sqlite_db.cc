@@ -104,9 +104,11 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   // Extended codes tell a foreign-key violation from a duplicate key.
   sqlite3_extended_result_codes(raw, 1);
   // synchronous=FULL: a commit that acknowledges a backup is on disk when it
-  // returns, even across power loss.
-  for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+  // returns, even across power loss. journal_size_limit: once checkpointed,
+  // the write-ahead log is cut back to 4 MiB instead of keeping the size of
+  // the largest burst of writes (13 MiB after a backup of 100,000 files).
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA journal_size_limit=4194304"}) {
     absl::Status status = db->Exec(pragma);
     if (!status.ok()) return status;
   }
