@@ -43,6 +43,44 @@ TEST_F(GrpcServiceTest, UploadStoresChunksDurably) {
   EXPECT_EQ(response.chunks_already_present(), 3u);
 }
 
+// UploadChunks reads raw bytes (server/rpc/upload_request.h): a message that
+// is not an UploadChunkRequest ends the stream with INVALID_ARGUMENT, and the
+// chunks sent before it in that stream are not stored.
+TEST_F(GrpcServiceTest, AMalformedUploadMessageIsRefusedAndStoresNothing) {
+  std::string job = Begin("a1", "t1");
+  const std::string id = TestChunkId(7);
+  std::shared_ptr<grpc::Channel> channel = TestChannel(*server_, enrolled_["a1"]);
+  const grpc::internal::RpcMethod method("/cairn.v1.AgentService/UploadChunks",
+                                         grpc::internal::RpcMethod::CLIENT_STREAMING);
+  auto bytes = [](const std::string& wire) {
+    grpc::Slice slice(wire.data(), wire.size());
+    return grpc::ByteBuffer(&slice, 1);
+  };
+  v1::UploadChunkRequest good;
+  good.set_job_id(job);
+  good.set_id(id);
+  good.set_size(2048);
+  good.set_sealed(TestSealed(7, 1000));
+  for (const std::string& bad : {std::string("\x22\x7f"
+                                             "short",
+                                             7),                  // length past the end
+                                 std::string("\x0b\x01\x02", 3),  // a group
+                                 std::string(1, '\x80')}) {       // a cut varint
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+    std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+        grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(channel.get(), method,
+                                                                      &context, &response));
+    writer->Write(bytes(good.SerializeAsString()));
+    writer->Write(bytes(bad));
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(status);
+    EXPECT_THAT(status.error_message(), HasSubstr("UploadChunkRequest"));
+  }
+  EXPECT_THAT(Missing(job, {id}), ElementsAre(0u));
+}
+
 TEST_F(GrpcServiceTest, CancelledUploadStoresNothingOfItsOpenPack) {
   std::string job = Begin("a1", "t1");
   std::vector<std::string> ids;
