@@ -40,11 +40,7 @@ rc=0
 "$TOOL" --dir "$W" --steps "$STEPS" --json > "$OUT/catalog_scale.json" || rc=$?
 [ -s "$OUT/catalog_scale.json" ] || die "cairn-catalog-scale reported nothing (exit $rc)"
 
-CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS
-BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
-BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
-BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"
+export_report_context "SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" --catalog-scale "$OUT/catalog_scale.json" "$OUT/catalog_scale.md" \
   "$SRC/docs/performance.md"

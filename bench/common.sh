@@ -1,6 +1,7 @@
-# Shared by the bench scripts (sourced): messages and the build lock.
+# Shared by the bench scripts (sourced): messages, the build lock, report context.
 #   . "$SRC/bench/common.sh"
 #   take_lock "$LOCK"   # "" = do not lock
+#   export_report_context [EXTRA]   # before bench/report.py
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 note() { printf '   %s\n' "$*" >&2; }
@@ -15,4 +16,16 @@ take_lock() {
     say "waiting for $1 (a build is running)"
     flock 9
   fi
+}
+
+# Exports what bench/report.py puts at the head of a report: BENCH_DATE and
+# BENCH_MACHINE (unless set by the caller, e.g. bench/run.sh) and
+# BENCH_VERSIONS: "cairn VERSION", then `$1` after a comma if given.
+# Needs SRC (the checkout).
+export_report_context() {
+  local cpu
+  cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+  export BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
+  export BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $cpu, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
+  export BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}${1:+, $1}"
 }

@@ -120,11 +120,7 @@ PY
  done
 done
 
-CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS
-BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
-BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
-BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}"
+export_report_context
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" --ingest "$RESULTS" "$OUT/ingest.md" "$SRC/docs/performance.md"
 cat "$OUT/ingest.md"

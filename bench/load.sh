@@ -114,11 +114,8 @@ wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 [ -s "$OUT/load.json" ] || die "cairn-loadgen reported nothing (exit $rc); see $W/server.log"
 
-CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-export BENCH_DATE BENCH_MACHINE BENCH_VERSIONS BENCH_SETTINGS
-BENCH_DATE=${BENCH_DATE:-$(date '+%Y-%m-%d %H:%M %Z')}
-BENCH_MACHINE=${BENCH_MACHINE:-"$(nproc) cores, $CPU, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"}
-BENCH_VERSIONS="cairn ${BENCH_CAIRN_VERSION:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}"
+export_report_context
+export BENCH_SETTINGS
 BENCH_SETTINGS="$AGENTS agents, at most $CONCURRENT backups at once, $SHARDS shared shards of $SHARD_MIB MiB, $OWN_KIB KiB of each agent's own per backup, incrementals until ${DURATION}s, server and agents on loopback (TLS), cairn-loadgen at nice $NICE${PINNED:-}"
 export BENCH_DOCS=${BENCH_DOCS:-1}
 python3 "$SRC/bench/report.py" --load "$OUT/load.json" "$OUT/load.md" "$SRC/docs/performance.md"

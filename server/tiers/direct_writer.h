@@ -15,6 +15,7 @@
 //   RETURN_IF_ERROR(out.Append(bytes));   // any sizes
 //   RETURN_IF_ERROR(out.Finish());        // every byte written, not yet fsynced
 //   RETURN_IF_ERROR(SyncFile(out.fd(), path));
+//   RETURN_IF_ERROR(out.Close());
 #ifndef CAIRN_SERVER_TIERS_DIRECT_WRITER_H_
 #define CAIRN_SERVER_TIERS_DIRECT_WRITER_H_
 
@@ -52,8 +53,12 @@ class DirectWriter final {
   // appended. Append after Finish is FailedPrecondition.
   absl::Status Finish();
 
+  // The descriptor, for fsync (SyncFile) after Finish.
   int fd() const { return fd_.get(); }
-  UniqueFd& unique_fd() { return fd_; }
+  // Closes the file (an error close(2) reports is returned); Abandon closes
+  // it without a word, after a failure.
+  absl::Status Close() { return fd_.Close(path_); }
+  void Abandon() { fd_.reset(); }
   uint64_t size() const { return size_; }
   // Whether writes still bypass the page cache.
   bool direct() const { return direct_; }

@@ -69,7 +69,7 @@ class LocalTierWriter final : public TierWriter {
     if (!finished.ok()) return Fail(std::move(finished));
     absl::Status synced = SyncFile(out_.fd(), temp_path_);
     if (!synced.ok()) return Fail(std::move(synced));
-    absl::Status closed = out_.unique_fd().Close(temp_path_);
+    absl::Status closed = out_.Close();
     if (!closed.ok()) return Fail(std::move(closed));
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
       return Fail(PosixError(errno, "rename", temp_path_));
@@ -100,7 +100,7 @@ class LocalTierWriter final : public TierWriter {
   absl::Status Fail(absl::Status status) {
     state_ = State::kFailed;
     first_error_ = status;
-    out_.unique_fd().reset();
+    out_.Abandon();
     return status;
   }
 

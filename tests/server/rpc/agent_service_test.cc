@@ -5,6 +5,7 @@
 #include "server/rpc/agent_service.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
 
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ TEST_F(GrpcServiceTest, UploadStoresChunksDurably) {
 
 // UploadChunks reads raw bytes (server/rpc/upload_request.h): a message that
 // is not an UploadChunkRequest ends the stream with INVALID_ARGUMENT, and the
-// chunks sent before it in that stream are not stored.
+// chunks of its open pack (here: the one chunk sent before it) are not stored.
 TEST_F(GrpcServiceTest, AMalformedUploadMessageIsRefusedAndStoresNothing) {
   std::string job = Begin("a1", "t1");
   const std::string id = TestChunkId(7);
@@ -79,6 +80,26 @@ TEST_F(GrpcServiceTest, AMalformedUploadMessageIsRefusedAndStoresNothing) {
     EXPECT_THAT(status.error_message(), HasSubstr("UploadChunkRequest"));
   }
   EXPECT_THAT(Missing(job, {id}), ElementsAre(0u));
+}
+
+// The server registers a generic service (so that UploadChunks can be served
+// from raw buffers): a method nobody serves is still UNIMPLEMENTED, for an
+// enrolled agent and for a caller without a certificate, and never hangs.
+TEST_F(GrpcServiceTest, AnUnknownMethodIsUnimplemented) {
+  UseAgent("a1", "t1");
+  const grpc::internal::RpcMethod method("/cairn.v1.AgentService/NoSuchMethod",
+                                         grpc::internal::RpcMethod::NORMAL_RPC);
+  for (const v1::ClientCredentials& credentials :
+       {enrolled_["a1"], AnonymousCredentials(*server_)}) {
+    std::shared_ptr<grpc::Channel> channel = TestChannel(*server_, credentials);
+    std::unique_ptr<grpc::ClientContext> context = Context();
+    grpc::Slice slice(std::string("\x0a\x01x"));
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::Status status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+        channel.get(), method, context.get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << Describe(status);
+  }
 }
 
 TEST_F(GrpcServiceTest, CancelledUploadStoresNothingOfItsOpenPack) {

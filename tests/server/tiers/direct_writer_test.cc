@@ -126,7 +126,7 @@ TEST(DirectWriterTest, FullDiskIsAnErrorNotAShortFile) {
     if (status.ok()) status = out->Finish();
     EXPECT_TRUE(absl::IsResourceExhausted(status))
         << (direct ? "direct: " : "buffered: ") << status;
-    out->unique_fd().reset();
+    out->Abandon();
     ASSERT_EQ(::unlink(path.c_str()), 0);
   }
 }
