@@ -8,12 +8,15 @@ DEPS := build-essential cmake ninja-build pkg-config git \
         libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
         libabsl-dev libsodium-dev liblz4-dev libzstd-dev libsqlite3-dev libssl-dev \
         libcurl4-openssl-dev libhtscodecs-dev libxxhash-dev \
-        libgtest-dev libgmock-dev libbenchmark-dev python3 \
+        libgtest-dev libgmock-dev libbenchmark-dev python3 curl \
         clang libclang-rt-14-dev
 BENCH_DEPS := restic borgbackup time
+# What only the tests need: promtool (Debian's prometheus package; its
+# daemon is not started by the tests).
+TEST_DEPS := prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps node-deps s3rver configure build test run bench clean format
+.PHONY: all deps bench-deps test-deps node-deps s3rver configure build test run bench clean format
 
 all: build
 
@@ -29,6 +32,13 @@ bench-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test-deps:
+	@missing=$$(for p in $(TEST_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 # Node.js and npm, for s3rver. Only installed when node is missing: a newer
@@ -58,7 +68,7 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build s3rver
+test: build s3rver test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build

@@ -15,6 +15,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/client_tls.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "common/x509.h"
 #include "ctl/cli.h"
 #include "ctl/output.h"
@@ -114,6 +116,18 @@ int AgentsCommand(AdminClient& client, const std::vector<std::string>& args) {
   return 0;
 }
 
+// ca.pem, cert.pem and key.pem (0600) in `dir` (made 0700 when missing):
+// what Prometheus' tls_config and curl take.
+absl::Status WritePemFiles(const std::string& dir, const v1::ClientCredentials& credentials) {
+  if (credentials.cert_pem().empty() || credentials.key_pem().empty()) {
+    return absl::InvalidArgumentError("the credentials hold no certificate and key");
+  }
+  RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/ca.pem", credentials.ca_cert_pem(), 0644));
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/cert.pem", credentials.cert_pem(), 0644));
+  return WriteFileAtomically(dir + "/key.pem", credentials.key_pem(), 0600);
+}
+
 int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args) {
   const std::string sub = args.empty() ? "" : args[0];
   if (sub == "create" && args.size() == 1) {
@@ -161,6 +175,19 @@ int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args
     if (!written.ok()) return Fail(written);
     std::cout << "credential " << name << " (" << RoleText(role) << ") written to " << out
               << " (mode 0600): cairnctl --credentials " << out << " status\n";
+    if (const std::string dir = absl::GetFlag(FLAGS_pem_dir); !dir.empty()) {
+      absl::Status pem = WritePemFiles(dir, file);
+      if (!pem.ok()) return Fail(pem);
+      std::cout << "and as PEM files in " << dir << ": ca.pem, cert.pem, key.pem (mode 0600)\n";
+    }
+    return 0;
+  }
+  if (sub == "pem" && args.size() == 3) {
+    absl::StatusOr<v1::ClientCredentials> file = ReadCredentialsFile(args[1]);
+    if (!file.ok()) return Fail(file.status());
+    absl::Status pem = WritePemFiles(args[2], *file);
+    if (!pem.ok()) return Fail(pem);
+    std::cout << "wrote " << args[2] << "/ca.pem, cert.pem, key.pem (mode 0600)\n";
     return 0;
   }
   if (sub == "list" && args.size() == 1) {
@@ -186,7 +213,9 @@ int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args
     std::cout << "revoked credential " << args[1] << "\n";
     return 0;
   }
-  return Usage("credentials create --name N --role R | credentials list | credentials revoke NAME");
+  return Usage(
+      "credentials create --name N --role R [--pem-dir DIR] | credentials list | credentials "
+      "revoke NAME | credentials pem FILE DIR");
 }
 
 int Audit(AdminClient& client) {

@@ -47,6 +47,9 @@ ABSL_FLAG(bool, approval, false, "token create: agents wait for `agents approve`
 ABSL_FLAG(std::string, role, "", "credentials create: viewer, operator or admin");
 ABSL_FLAG(std::string, name, "", "credentials create: the credential's name");
 ABSL_FLAG(std::string, out, "", "credentials create: the file to write (default NAME.credentials)");
+ABSL_FLAG(std::string, pem_dir, "",
+          "credentials create: also write ca.pem, cert.pem and key.pem to this directory (for "
+          "Prometheus' tls_config, curl)");
 ABSL_FLAG(std::string, since, "",
           "audit: entries from this long ago (24h, 7d) or this date (2026-11-30)");
 ABSL_FLAG(bool, refused, false, "audit: refused and failed calls only");
@@ -99,6 +102,7 @@ const char kUsage[] =
     "  agents approve NAME | agents revoke NAME\n"
     "  credentials create --name N --role viewer|operator|admin [--ttl 365d] [--out FILE]\n"
     "  credentials list | credentials revoke NAME\n"
+    "  credentials pem FILE DIR   write FILE's ca.pem, cert.pem, key.pem (0600) to DIR\n"
     "  audit [--since 24h] [--refused] [--limit N]\n\n"
     "cairnctl proves who it is with a credentials file: --credentials FILE or\n"
     "CAIRN_CREDENTIALS (cairn-server writes the first to STATE_DIR/admin.credentials),\n"

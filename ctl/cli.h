@@ -44,6 +44,7 @@ ABSL_DECLARE_FLAG(bool, approval);
 ABSL_DECLARE_FLAG(std::string, role);
 ABSL_DECLARE_FLAG(std::string, name);
 ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(std::string, pem_dir);
 ABSL_DECLARE_FLAG(std::string, since);
 ABSL_DECLARE_FLAG(bool, refused);
 ABSL_DECLARE_FLAG(std::string, snapshot);

@@ -13,7 +13,9 @@
 #     again (incremental);
 #  4. shows `cairnctl status`, the snapshots and `cairnctl stats --by-kind`;
 #  5. has the server order the agent to restore the newest snapshot into
-#     another directory, and checks it byte for byte.
+#     another directory, and checks it byte for byte;
+#  6. reads the server's Prometheus metrics over HTTPS with a viewer
+#     credential, as Prometheus would.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -32,8 +34,10 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 rm -rf "$STATE"
 mkdir -p "$STATE"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
+WEB=127.0.0.1:$(free_port)
 export CAIRN_SERVER=$ADDR
 # cairnctl proves who it is with this file; the server writes it on first start.
 export CAIRN_CREDENTIALS=$STATE/server/admin.credentials
@@ -43,7 +47,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 say "starting cairn-server on $ADDR (state in $STATE/server)"
-"$SERVER" --listen "$ADDR" --state-dir "$STATE/server" 2> "$STATE/server.log" &
+"$SERVER" --listen "$ADDR" --web-listen "$WEB" --state-dir "$STATE/server" 2> "$STATE/server.log" &
 pids+=($!)
 for _ in $(seq 50); do grep -q "listening" "$STATE/server.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" "$STATE/server.log" || { cat "$STATE/server.log"; exit 1; }
@@ -107,6 +111,16 @@ echo "restored tree is identical to the source"
 say "cairnctl audit (admin actions and refused calls)"
 "$CTL" audit
 
+say "Prometheus metrics at https://$WEB/metrics (a viewer credential, as Prometheus scrapes)"
+"$CTL" credentials create --name prometheus --role viewer --out "$STATE/prometheus.credentials" \
+  --pem-dir "$STATE/prometheus"
+curl -sS --fail --cacert "$STATE/prometheus/ca.pem" --cert "$STATE/prometheus/cert.pem" \
+  --key "$STATE/prometheus/key.pem" --resolve "cairn-server:${WEB##*:}:127.0.0.1" \
+  "https://cairn-server:${WEB##*:}/metrics" > "$STATE/metrics.txt"
+grep -E '^cairn_(jobs_finished_total|agent_last_backup_timestamp_seconds|agent_rpo_violated|dedup_ratio|compression_ratio|stored_bytes|tier_used_bytes)[{ ]' \
+  "$STATE/metrics.txt" | sed 's/^/   /'
+echo "   ... $(grep -c '^# TYPE' "$STATE/metrics.txt") metric families in all ($STATE/metrics.txt)"
+
 say "done"
 cat <<TXT
 The demo's server and agent stop now. To keep cairn running:
@@ -115,4 +129,5 @@ The demo's server and agent stop now. To keep cairn running:
   cairn-agent  --config /etc/cairn/agent.conf enroll --server HOST:7420 --token TOKEN
   cairn-agent  --config /etc/cairn/agent.conf daemon    (deploy/cairn-agent.service)
 Examples: deploy/server.conf.example, deploy/agent.conf.example; docs/operations.md.
+Prometheus: deploy/prometheus/ (scrape job, alert rules); Grafana: deploy/grafana/.
 TXT

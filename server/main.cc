@@ -22,6 +22,7 @@
 #include "common/file_util.h"
 #include "common/flag_names.h"
 #include "common/text_config.h"
+#include "server/auth/first_admin.h"
 #include "server/open_tiers.h"
 #include "server/recovery/catalog_key.h"
 #include "server/recovery/catalog_rebuild.h"
@@ -32,6 +33,9 @@ ABSL_FLAG(std::string, config, "", "config file (protobuf text format, cairn.v1.
 ABSL_FLAG(std::string, listen, "",
           "address to listen on, overrides the config (default 127.0.0.1:7420)");
 ABSL_FLAG(std::string, state_dir, "", "catalog and pack directory, overrides the config");
+ABSL_FLAG(std::string, web_listen, "",
+          "HOST:PORT of the HTTPS listener (/metrics), overrides the config's web.listen "
+          "(default: listen's host and the next port)");
 ABSL_FLAG(bool, print_config, false, "print the effective config and exit");
 ABSL_FLAG(std::string, recover_from_tier, "",
           "rebuild the state directory (catalog, TLS CA, admin credential) from the newest "
@@ -208,6 +212,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!absl::GetFlag(FLAGS_listen).empty()) config.set_listen(absl::GetFlag(FLAGS_listen));
+  if (!absl::GetFlag(FLAGS_web_listen).empty()) {
+    config.mutable_web()->set_listen(absl::GetFlag(FLAGS_web_listen));
+  }
   if (!absl::GetFlag(FLAGS_state_dir).empty()) config.set_state_dir(absl::GetFlag(FLAGS_state_dir));
   absl::StatusOr<cairn::v1::ServerConfig> resolved = cairn::ResolveServerConfig(config);
   if (!resolved.ok()) {
@@ -234,6 +241,17 @@ int main(int argc, char** argv) {
             << " (TLS), state in " << resolved->state_dir() << "\n"
             << "CA fingerprint " << (*server)->ca_fingerprint()
             << " (join tokens carry it; check it when you enroll by hand)" << std::endl;
+  if ((*server)->web_port() != 0) {
+    const std::string web = cairn::LocalDialAddress(
+        resolved->web().listen().empty() ? cairn::DefaultWebListen(resolved->listen())
+                                         : resolved->web().listen(),
+        (*server)->web_port());
+    std::cerr << "metrics at https://" << web << "/metrics (an admin credential's certificate, "
+              << "viewer role or above)" << std::endl;
+  } else if (!(*server)->web_problem().empty()) {
+    std::cerr << "cairn-server: warning: no metrics listener: " << (*server)->web_problem()
+              << std::endl;
+  }
   if (!(*server)->admin_credentials_written().empty()) {
     std::cerr << "first admin credential written to " << (*server)->admin_credentials_written()
               << " (root only): cairnctl --credentials " << (*server)->admin_credentials_written()

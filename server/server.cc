@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/file_util.h"
@@ -13,13 +15,24 @@
 #include "common/status_macros.h"
 #include "server/auth/first_admin.h"
 #include "server/auth/server_pki.h"
+#include "server/core/status_metrics.h"
 #include "server/open_tiers.h"
 #include "server/recovery/catalog_key.h"
 #include "server/rpc/access_service.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/agent_service.h"
+#include "server/rpc/rpc_metrics.h"
+#include "server/web/web_routes.h"
 
 namespace cairn {
+
+std::string DefaultWebListen(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return "";
+  const size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) return "";
+  return absl::StrCat(listen.substr(0, colon), ":", port == 0 ? 0 : port + 1);
+}
 
 absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
   if (config.listen().empty()) config.set_listen(kDefaultListen);
@@ -180,6 +193,7 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   // lookahead every multi-MiB chunk waits for window updates.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
+  builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&server->core_->metrics()));
   builder.RegisterService(server->agent_service_.get());
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->enroll_service_.get());
@@ -198,6 +212,26 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
       server->admin_credentials_written_,
       EnsureFirstAdmin(server->core_->access(), config.state_dir() + "/admin.credentials",
                        LocalDialAddress(config.listen(), server->port_)));
+  AddStatusMetrics(server->core_.get(), config.state_dir() + "/catalog.db");
+  if (!config.web().disabled()) {
+    const bool chosen = !config.web().listen().empty();
+    const std::string web_listen =
+        chosen ? config.web().listen() : DefaultWebListen(config.listen());
+    if (web_listen.empty()) {
+      server->web_problem_ = "no web listen address: set web.listen in the config";
+    } else {
+      absl::StatusOr<std::unique_ptr<HttpsServer>> web = HttpsServer::Start(
+          web_listen, pki.key_pem, pki.cert_chain_pem, WebHandler(server->core_.get()),
+          HttpsOptions{.client_ca_pem = pki.ca_cert_pem});
+      if (web.ok()) {
+        server->web_ = *std::move(web);
+      } else if (chosen) {
+        return web.status();
+      } else {
+        server->web_problem_ = std::string(web.status().message());
+      }
+    }
+  }
   server->placement_rules_ = std::make_unique<PlacementRules>(
       &server->core_->maintenance(),
       std::vector<v1::PlacementRule>(config.placement().rules().begin(),
@@ -217,6 +251,7 @@ CairnServer::~CairnServer() { Shutdown(); }
 void CairnServer::Wait() { server_->Wait(); }
 
 void CairnServer::Shutdown() {
+  if (web_ != nullptr) web_->Shutdown();
   if (server_ == nullptr) return;
   catalog_backup_ref_->store(nullptr);
   core_->Stop();

@@ -20,10 +20,15 @@
 #include "server/core/server_core.h"
 #include "server/maintenance/placement_rules.h"
 #include "server/recovery/catalog_backup.h"
+#include "server/web/https_server.h"
 
 namespace cairn {
 
 inline constexpr char kDefaultListen[] = "127.0.0.1:7420";
+
+// The web listener's address when the config names none: `listen`'s host
+// with the next port (port 0 stays 0); "" for a Unix socket.
+std::string DefaultWebListen(const std::string& listen);
 
 // Fills defaults and checks values; errors name the key.
 absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config);
@@ -39,6 +44,11 @@ class CairnServer final {
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
+  // The HTTPS listener's port (metrics, status page); 0 when it is off.
+  int web_port() const { return web_ != nullptr ? web_->port() : 0; }
+  // Why the web listener is off although the config did not turn it off
+  // ("" when it runs or was turned off).
+  const std::string& web_problem() const { return web_problem_; }
   void Wait();
   void Shutdown();
   ServerCore* core() { return core_.get(); }
@@ -71,6 +81,8 @@ class CairnServer final {
   // UploadChunks generic to serve it from raw buffers (rpc/agent_service.cc).
   std::unique_ptr<grpc::CallbackGenericService> unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpsServer> web_;
+  std::string web_problem_;
   int port_ = 0;
   std::string ca_fingerprint_;
   std::string admin_credentials_written_;

@@ -68,6 +68,8 @@ const absl::flat_hash_map<absl::string_view, MethodRule>& Table() {
       {"/cairn.v1.AccessService/ListCredentials", {Access::kAdmin, false}},
       {"/cairn.v1.AccessService/RevokeCredential", kAdminCall},
       {"/cairn.v1.AccessService/ListAudit", {Access::kAdmin, false}},
+      // The HTTPS listener (server/web): Prometheus metrics, read-only.
+      {kWebMetrics, kRead},
   };
   return *table;
 }
@@ -127,13 +129,15 @@ absl::Status Authorize(const Caller& caller, absl::string_view method) {
   if (Allows(*rule, caller)) return absl::OkStatus();
   if (caller.kind == Caller::Kind::kAnonymous) {
     return absl::UnauthenticatedError(absl::StrCat(
-        method, " needs a client certificate: enroll the agent (cairn-agent enroll --token ...) "
-                "or give cairnctl a credentials file (--credentials)"));
+        method,
+        " needs a client certificate: enroll the agent (cairn-agent enroll --token ...) "
+        "or give cairnctl a credentials file (--credentials)"));
   }
   if (caller.kind == Caller::Kind::kAgent && !caller.approved && rule->access == Access::kAgent) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("agent ", caller.name, " is waiting for approval: an admin runs "
-                     "`cairnctl agents approve ", caller.name, "`"));
+    return absl::PermissionDeniedError(absl::StrCat("agent ", caller.name,
+                                                    " is waiting for approval: an admin runs "
+                                                    "`cairnctl agents approve ",
+                                                    caller.name, "`"));
   }
   return absl::PermissionDeniedError(
       absl::StrCat(method, " needs ", NameOf(rule->access), "; ", caller.Describe(), " lacks it"));

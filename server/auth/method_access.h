@@ -16,6 +16,9 @@
 
 namespace cairn {
 
+// What the HTTPS listener's pages are checked as (they are not gRPC methods).
+inline constexpr char kWebMetrics[] = "/cairn.web/Metrics";
+
 enum class Access {
   kAnyone,    // no certificate needed: fetching the CA, enrolling
   kAgent,     // an enrolled agent (acting as itself; the core checks the resources)

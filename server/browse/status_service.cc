@@ -77,6 +77,16 @@ absl::StatusOr<v1::ListTiersResponse> StatusService::ListTiers(const Caller&) {
   return response;
 }
 
+absl::StatusOr<CatalogTotals> StatusService::Totals(absl::Duration max_age) {
+  absl::MutexLock lock(&totals_mu_);
+  const absl::Time now = clock_();
+  if (max_age <= absl::ZeroDuration() || now - totals_at_ > max_age) {
+    ASSIGN_OR_RETURN(totals_, catalog_->Totals());
+    totals_at_ = now;
+  }
+  return totals_;
+}
+
 absl::StatusOr<v1::GetStatusResponse> StatusService::GetStatus(const Caller&) {
   v1::GetStatusResponse response;
   response.set_version(CAIRN_VERSION);
@@ -92,7 +102,7 @@ absl::StatusOr<v1::GetStatusResponse> StatusService::GetStatus(const Caller&) {
   for (const std::string& p : response.catalog_backup().problems()) {
     response.add_problems(absl::StrCat("catalog backup: ", p));
   }
-  ASSIGN_OR_RETURN(CatalogTotals totals, catalog_->Totals());
+  ASSIGN_OR_RETURN(CatalogTotals totals, Totals(absl::ZeroDuration()));
   response.set_logical_bytes(totals.logical_bytes);
   response.set_unique_bytes(totals.unique_bytes);
   response.set_stored_bytes(totals.stored_bytes);

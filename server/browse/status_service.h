@@ -9,7 +9,9 @@
 
 #include <functional>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cairn/v1/admin.pb.h"
@@ -35,6 +37,11 @@ class StatusService final {
   absl::StatusOr<v1::GetStatusResponse> GetStatus(const Caller& caller);
   absl::StatusOr<v1::ListAgentsResponse> ListAgents(const Caller& caller);
   absl::StatusOr<v1::ListTiersResponse> ListTiers(const Caller& caller);
+  // The catalog's totals, recomputed only when the last are older than
+  // `max_age`: they cost a scan of the chunk table (metrics scrapes ask often).
+  absl::StatusOr<CatalogTotals> Totals(absl::Duration max_age);
+  absl::Time started() const { return started_; }
+  v1::CatalogBackupStatus CatalogBackup() const { return BackupStatus(); }
   // Where the catalog backup's state comes from (the server sets it once at
   // start, before serving); unset: backups are off.
   void SetCatalogBackupStatus(std::function<v1::CatalogBackupStatus()> status) {
@@ -55,6 +62,9 @@ class StatusService final {
   std::function<absl::Time()> clock_;
   absl::Time started_;
   std::function<v1::CatalogBackupStatus()> backup_status_;
+  absl::Mutex totals_mu_;
+  CatalogTotals totals_ ABSL_GUARDED_BY(totals_mu_);
+  absl::Time totals_at_ ABSL_GUARDED_BY(totals_mu_) = absl::InfinitePast();
 };
 
 }  // namespace cairn

@@ -18,6 +18,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
   Catalog* catalog = core->catalog_.get();
   core->tiers_ = std::make_unique<TierSet>(std::move(tiers), o.tier_set);
   core->jobs_ = std::make_unique<JobBoard>(catalog, o.job_lease, o.clock);
+  core->jobs_->SetMetrics(core->metrics_.get());
   core->guard_ = std::make_unique<GcGuard>(o.clock);
   core->policies_ = std::make_unique<PolicyService>(&catalog->policies(), core->jobs_.get());
   core->control_ =
@@ -46,7 +47,8 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
                          .clock = o.clock,
                          .deletion = DeletionRules{.min_retention = o.min_retention},
                          .before_pack_delete = o.catalog_barrier,
-                         .on_change = o.on_catalog_change});
+                         .on_change = o.on_catalog_change,
+                         .metrics = core->metrics_.get()});
   core->scheduler_ =
       std::make_unique<Scheduler>(core->policies_.get(), catalog, core->jobs_.get(), o.clock);
   core->authenticator_ = std::make_unique<Authenticator>(

@@ -31,6 +31,7 @@
 #include "server/ingest/snapshot_reader.h"
 #include "server/ingest/tenant_quota.h"
 #include "server/maintenance/maintenance_service.h"
+#include "server/metrics/server_metrics.h"
 #include "server/schedule/control_service.h"
 #include "server/schedule/job_board.h"
 #include "server/schedule/order_service.h"
@@ -103,6 +104,9 @@ class ServerCore final {
   const TierSet& tiers() const { return *tiers_; }
   JobBoard& jobs() { return *jobs_; }
   GcGuard& gc_guard() { return *guard_; }
+  // Counters and histograms the services keep, and the scrape-time
+  // collector over the status (server/core/status_metrics.h).
+  ServerMetrics& metrics() { return *metrics_; }
   const CoreOptions& options() const { return options_; }
 
   // Stops the scheduler and wakes every control session (shutdown).
@@ -112,6 +116,7 @@ class ServerCore final {
   explicit ServerCore(CoreOptions options) : options_(std::move(options)) {}
 
   CoreOptions options_;
+  std::unique_ptr<ServerMetrics> metrics_ = std::make_unique<ServerMetrics>();
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<TierSet> tiers_;
   std::unique_ptr<JobBoard> jobs_;

@@ -424,6 +424,7 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   job->mutable_progress()->set_bytes_done(request.stats().bytes_scanned());
   ASSIGN_OR_RETURN(v1::Snapshot committed, catalog_->snapshots().Commit(snapshot, *job));
   claims_.ReleaseJob(job->id());
+  jobs_->CountFinished(*job);
   jobs_->Notify();
   if (options_.on_commit) options_.on_commit();
   if (options_.on_snapshot_commit) options_.on_snapshot_commit(committed);

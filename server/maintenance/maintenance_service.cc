@@ -67,6 +67,9 @@ absl::StatusOr<v1::PruneResponse> MaintenanceService::Prune(const Caller& caller
   absl::StatusOr<v1::PruneResponse> pruned =
       PruneSnapshots(catalog_, *policies.policies, request, options_.clock(), options_.deletion);
   if (pruned.ok() && !request.dry_run() && options_.on_change) options_.on_change();
+  if (options_.metrics != nullptr && !request.dry_run()) {
+    options_.metrics->MaintenanceRun("prune", pruned.ok());
+  }
   return pruned;
 }
 
@@ -122,6 +125,13 @@ absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
   absl::StatusOr<GcReport> report =
       GarbageCollector(catalog_, tiers_, guard_, options_.clock).Run(with_barrier);
   if (options_.on_change && !options.dry_run) options_.on_change();
+  if (options_.metrics != nullptr && !options.dry_run) {
+    options_.metrics->MaintenanceRun("gc", report.ok() && report->problems.empty());
+    if (report.ok()) {
+      options_.metrics->GcRemoved(report->packs_deleted,
+                                  static_cast<uint64_t>(std::max<int64_t>(0, report->bytes_freed)));
+    }
+  }
   return report;
 }
 

@@ -21,6 +21,7 @@
 #include "server/maintenance/garbage_collector.h"
 #include "server/maintenance/policy_copies.h"
 #include "server/maintenance/tier_mover.h"
+#include "server/metrics/server_metrics.h"
 #include "server/schedule/policy_service.h"
 #include "server/tiers/tier_set.h"
 
@@ -36,6 +37,8 @@ struct MaintenanceOptions {
   // snapshots are deleted (the catalog changed). Either may be empty.
   std::function<absl::Status()> before_pack_delete;
   std::function<void()> on_change;
+  // Where runs and what they removed are counted; may be null.
+  ServerMetrics* metrics = nullptr;
 };
 
 class MaintenanceService final {

@@ -1,5 +1,6 @@
 #include "server/rpc/agent_service.h"
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "server/rpc/admission.h"
@@ -64,6 +65,9 @@ class AgentServiceImpl final
     if (!slot.ok()) return ToGrpcStatus(slot.status());
     grpc::ByteBuffer received;
     UploadRequest chunk;
+    // Counted however the stream ends.
+    uint64_t received_bytes = 0;
+    absl::Cleanup count = [&] { core_->metrics().UploadDone(received_bytes, 0, 0, 0, 0); };
     if (!reader->Read(&received)) return grpc::Status::OK;  // an empty stream stores nothing
     absl::Status parsed = ParseUploadRequest(received, &chunk);
     if (!parsed.ok()) return ToGrpcStatus(parsed);
@@ -71,6 +75,7 @@ class AgentServiceImpl final
         core_->ingest().StartUpload(*caller, chunk.job_id);
     if (!ingest.ok()) return ToGrpcStatus(ingest.status());
     do {
+      received_bytes += chunk.sealed_bytes;
       absl::Status status = (*ingest)->Add(chunk.id, chunk.size, chunk.sealed, chunk.base_id);
       if (!status.ok()) return ToGrpcStatus(status);
       // Not held while waiting for the next one.
@@ -86,6 +91,8 @@ class AgentServiceImpl final
     absl::Status status = (*ingest)->Finish();
     if (!status.ok()) return ToGrpcStatus(status);
     const IngestStats& stats = (*ingest)->stats();
+    core_->metrics().UploadDone(0, stats.chunks_stored, stats.chunks_already_present,
+                                stats.bytes_stored, stats.packs);
     response->set_chunks_stored(stats.chunks_stored);
     response->set_chunks_already_present(stats.chunks_already_present);
     response->set_bytes_stored(stats.bytes_stored);
@@ -139,22 +146,31 @@ class AgentServiceImpl final
     absl::StatusOr<StreamLimiter::Slot> slot = core_->streams().Acquire(caller->Principal());
     if (!slot.ok()) return ToGrpcStatus(slot.status());
     v1::ReadChunkResponse chunk;
-    return ToGrpcStatus(core_->reader().ReadChunks(
+    uint64_t chunks = 0, bytes = 0;
+    absl::Status read = core_->reader().ReadChunks(
         *caller, *request, [&](absl::string_view id, absl::string_view sealed) {
           if (context->IsCancelled()) return absl::CancelledError("the reader went away");
           chunk.set_id(std::string(id));
           chunk.set_sealed(std::string(sealed));
           if (!writer->Write(chunk)) return absl::CancelledError("the reader went away");
+          ++chunks;
+          bytes += sealed.size();
           return absl::OkStatus();
-        }));
+        });
+    core_->metrics().ChunksRead(chunks, bytes);
+    return ToGrpcStatus(read);
   }
 
   grpc::Status ReportDamagedChunks(ServerContext* context,
                                    const v1::ReportDamagedChunksRequest* request,
                                    v1::ReportDamagedChunksResponse* response) override {
-    return gate_.Unary(
-        context, CAIRN_METHOD(AgentService, ReportDamagedChunks), *request, response,
-        [&](const Caller& c) { return core_->reader().ReportDamagedChunks(c, *request); });
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, ReportDamagedChunks), *request, response,
+                       [&](const Caller& c) -> absl::StatusOr<v1::ReportDamagedChunksResponse> {
+                         absl::StatusOr<v1::ReportDamagedChunksResponse> r =
+                             core_->reader().ReportDamagedChunks(c, *request);
+                         if (r.ok()) core_->metrics().DamageReported(r->forgotten());
+                         return r;
+                       });
   }
 
   grpc::Status RenewCertificate(ServerContext* context, const v1::RenewCertificateRequest* request,

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/ids.h"
+#include "common/job_states.h"
 #include "common/status_macros.h"
 
 namespace cairn {
@@ -16,12 +17,20 @@ absl::StatusOr<v1::Job> JobBoard::Create(v1::Job job) {
   job.set_created_unix_ms(now);
   if (job.state() == v1::JOB_STATE_RUNNING) job.set_started_unix_ms(now);
   RETURN_IF_ERROR(catalog_->jobs().Insert(job, now + absl::ToInt64Milliseconds(lease_)));
+  if (metrics_ != nullptr && IsFinished(job.state())) metrics_->JobFinished(job);
   Changed(job);
   return job;
 }
 
 absl::Status JobBoard::Update(const v1::Job& job) {
+  // A job is counted once, when it first reaches a final state.
+  bool newly_finished = false;
+  if (metrics_ != nullptr && IsFinished(job.state())) {
+    absl::StatusOr<std::optional<v1::Job>> before = catalog_->jobs().Get(job.id());
+    newly_finished = before.ok() && before->has_value() && !IsFinished((*before)->state());
+  }
   RETURN_IF_ERROR(catalog_->jobs().Update(job));
+  if (newly_finished) metrics_->JobFinished(job);
   Changed(job);
   return absl::OkStatus();
 }

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "cairn/v1/agent.pb.h"
 #include "server/catalog/catalog.h"
+#include "server/metrics/server_metrics.h"
 
 namespace cairn {
 
@@ -34,6 +35,13 @@ struct AgentPresence {
 class JobBoard final {
  public:
   JobBoard(Catalog* catalog, absl::Duration lease, std::function<absl::Time()> clock = absl::Now);
+  // Where finished jobs are counted (set once, before use; null: nowhere).
+  void SetMetrics(ServerMetrics* metrics) { metrics_ = metrics; }
+  // Counts `job`, which the caller finished in the catalog by other means
+  // than Update (a commit writes the job with its snapshot).
+  void CountFinished(const v1::Job& job) {
+    if (metrics_ != nullptr) metrics_->JobFinished(job);
+  }
 
   // Assigns the id and creation time and stores the job. A queued job (an
   // order) wakes its agent's session only.
@@ -74,6 +82,7 @@ class JobBoard final {
   Catalog* catalog_;
   absl::Duration lease_;
   std::function<absl::Time()> clock_;
+  ServerMetrics* metrics_ = nullptr;
   absl::Mutex mu_;
   void Changed(const v1::Job& job);
   uint64_t OrdersVersionLocked(absl::string_view agent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -1,7 +1,8 @@
 // The --json printer: protobuf JSON on one line with the proto's field names
-// and default-valued fields included, which parses back to the same
-// message; PrintJson adds one newline per object; a string field that is
-// not UTF-8 is an error and nothing is printed.
+// and default-valued fields included, which parses back to the same message
+// where it holds no paths; paths as text (PathToText) with the raw bytes
+// beside them only where the text differs; PrintJson adds one newline per
+// object; a string field that is not UTF-8 is an error and nothing is printed.
 #include "common/json_output.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "cairn/v1/types.pb.h"
+#include "common/path_text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -45,12 +47,48 @@ TEST(JsonOutputTest, OneLineWithProtoFieldNamesAndDefaults) {
 }
 
 TEST(JsonOutputTest, TheJsonParsesBackToTheSameMessage) {
-  const v1::Job job = SampleJob();
+  v1::Job job = SampleJob();
+  job.clear_file_errors();  // paths are printed as text, not as protobuf's base64
+  job.set_state(v1::JOB_STATE_RUNNING);
+  job.mutable_progress()->set_bytes_done(1ull << 40);
+  job.mutable_verify()->add_snapshot_ids("s-2");
   absl::StatusOr<std::string> json = ToJson(job);
   ASSERT_TRUE(json.ok()) << json.status();
   v1::Job back;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &back).ok());
   EXPECT_EQ(back.SerializeAsString(), job.SerializeAsString());
+}
+
+TEST(JsonOutputTest, PathsAreTextWithTheRawBytesOnlyWhereTheTextDiffers) {
+  absl::StatusOr<std::string> json = ToJson(SampleJob());
+  ASSERT_TRUE(json.ok()) << json.status();
+  // "caf\xe9" in JSON is the text caf\xe9 (PathToText), "Y2Fm6Q==" is caf\xe9's bytes.
+  EXPECT_THAT(*json, HasSubstr(R"("path":"caf\\xe9","path_raw":"Y2Fm6Q==")"));
+  absl::StatusOr<std::string> raw = PathFromText("caf\\xe9");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(*raw, std::string("caf\xe9", 4));
+
+  v1::Snapshot snapshot;
+  snapshot.add_roots("/data/données");
+  snapshot.add_roots(std::string("/data/\xff", 7));
+  snapshot.add_roots("/data/back\\slash");
+  snapshot.set_root_tree_id(std::string(3, '\x01'));
+  json = ToJson(snapshot);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr(R"("roots":["/data/données","/data/\\xff","/data/back\\\\slash"])"));
+  EXPECT_THAT(
+      *json,
+      HasSubstr(
+          R"("roots_raw":["L2RhdGEvZG9ubsOpZXM=","L2RhdGEv/w==","L2RhdGEvYmFja1xzbGFzaA=="])"));
+  // Ids stay base64.
+  EXPECT_THAT(*json, HasSubstr(R"("root_tree_id":"AQEB")"));
+
+  v1::FileError plain;
+  plain.set_path("dir/file.txt");
+  json = ToJson(plain);
+  ASSERT_TRUE(json.ok());
+  EXPECT_THAT(*json, HasSubstr(R"("path":"dir/file.txt")"));
+  EXPECT_THAT(*json, Not(HasSubstr("path_raw")));
 }
 
 TEST(JsonOutputTest, PrintJsonWritesOneObjectPerLine) {

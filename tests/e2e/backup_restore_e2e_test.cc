@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/path_text.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/cli_util.h"
 #include "tests/e2e/e2e_util.h"
@@ -60,16 +61,16 @@ class BackupRestoreE2eTest : public ::testing::Test {
   AgentIdentity agent_;
 };
 
-// "path" (base64, as protobuf JSON prints bytes) -> "kind" of a diff --json.
+// "path" (text, PathToText; common/json_output.h) -> "kind" of a diff --json.
 std::map<std::string, std::string> DecodeChanges(const std::string& json) {
   std::vector<std::string> paths = JsonStrings(json, "path");
   std::vector<std::string> kinds = JsonStrings(json, "kind");
   EXPECT_EQ(paths.size(), kinds.size()) << json;
   std::map<std::string, std::string> changes;
   for (size_t i = 0; i < paths.size() && i < kinds.size(); ++i) {
-    std::string path;
-    EXPECT_TRUE(absl::Base64Unescape(paths[i], &path)) << paths[i];
-    changes[path] = kinds[i];
+    absl::StatusOr<std::string> path = PathFromText(JsonUnescape(paths[i]));
+    EXPECT_TRUE(path.ok()) << paths[i];
+    changes[path.value_or("")] = kinds[i];
   }
   return changes;
 }
@@ -103,10 +104,21 @@ TEST_F(BackupRestoreE2eTest, FullBackupOfHostileTreeRestoresIdentical) {
   std::string all = Ctl({"ls", backup.snapshot, "--recursive", "--json"});
   ASSERT_TRUE(IsValidJson(all)) << all.substr(0, 2000);
   std::set<std::string> listed;
-  for (const std::string& b64 : JsonStrings(all, "path")) {
-    std::string path;
-    EXPECT_TRUE(absl::Base64Unescape(b64, &path)) << b64;
-    listed.insert(path);
+  // Paths are text (PathToText), with the bytes in path_raw where they differ.
+  std::vector<std::string> raws = JsonStrings(all, "path_raw");
+  size_t non_text = 0;
+  for (const std::string& json_text : JsonStrings(all, "path")) {
+    const std::string text = JsonUnescape(json_text);
+    absl::StatusOr<std::string> path = PathFromText(text);
+    EXPECT_TRUE(path.ok()) << text;
+    if (path.ok() && PathToText(*path) != *path) ++non_text;
+    listed.insert(path.value_or(""));
+  }
+  EXPECT_EQ(raws.size(), non_text);
+  for (const std::string& b64 : raws) {
+    std::string raw;
+    EXPECT_TRUE(absl::Base64Unescape(b64, &raw)) << b64;
+    EXPECT_TRUE(listed.contains(raw)) << b64;
   }
   std::set<std::string> expected_paths;
   for (const auto& [path, r] : *want) expected_paths.insert(path);

@@ -8,8 +8,18 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_reader.h"
+#include "gtest/gtest.h"
 
 namespace cairn::e2e {
+
+std::string JsonUnescape(absl::string_view raw) {
+  const std::string quoted = absl::StrCat("\"", raw, "\"");
+  JsonReader in(quoted);
+  std::string out;
+  EXPECT_TRUE(in.ReadString(&out).ok()) << raw;
+  return out;
+}
 namespace {
 
 // A checker for RFC 8259 JSON, enough to tell a script it can parse our output.

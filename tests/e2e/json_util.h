@@ -19,6 +19,8 @@ namespace cairn::e2e {
 bool IsValidJson(absl::string_view text);
 // Every string value of "key":"..." anywhere in `json` (escapes kept raw).
 std::vector<std::string> JsonStrings(absl::string_view json, absl::string_view key);
+// A string value as JsonStrings returns it (escapes kept), decoded.
+std::string JsonUnescape(absl::string_view raw);
 // Every integer value of "key": N or "key":"N" (protobuf quotes int64s).
 std::vector<int64_t> JsonInts(absl::string_view json, absl::string_view key);
 // Every number of "key": N (integers and decimals, quoted or not).
