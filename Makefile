@@ -12,8 +12,9 @@ DEPS := build-essential cmake ninja-build pkg-config git \
         clang libclang-rt-14-dev
 BENCH_DEPS := restic borgbackup time
 # What only the tests need: promtool (Debian's prometheus package; its
-# daemon is not started by the tests).
-TEST_DEPS := prometheus
+# daemon is not started by the tests) and chromium (the status page,
+# rendered headless).
+TEST_DEPS := prometheus chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps bench-deps test-deps node-deps s3rver configure build test run bench clean format

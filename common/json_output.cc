@@ -215,6 +215,12 @@ void AppendMessage(const Message& m, std::string* out) {
 
 }  // namespace
 
+std::string JsonQuote(absl::string_view text) {
+  std::string out;
+  AppendQuoted(text, &out);
+  return out;
+}
+
 absl::StatusOr<std::string> ToJson(const Message& message) {
   std::string invalid = FirstInvalidUtf8(message);
   if (!invalid.empty()) {

@@ -18,10 +18,13 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cairn {
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
+// A JSON string literal (quotes included) of UTF-8 `text`.
+std::string JsonQuote(absl::string_view text);
 // ToJson and a newline to `out`.
 absl::Status PrintJson(const google::protobuf::Message& message, std::ostream& out);
 

@@ -218,6 +218,22 @@ int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args
       "revoke NAME | credentials pem FILE DIR");
 }
 
+int Web(AdminClient& client) {
+  auto login = client.Call(&v1::AccessService::Stub::CreateWebLogin, v1::CreateWebLoginRequest());
+  if (!login.ok()) return Fail(login.status());
+  if (PrintedJson(*login)) return 0;
+  const std::string name = login->server_name().empty() ? "cairn-server" : login->server_name();
+  std::string host = client.address().substr(0, client.address().rfind(':'));
+  if (absl::StartsWith(host, "local:") || absl::StartsWith(host, "unix:")) host = "127.0.0.1";
+  std::cout
+      << "https://" << name << ":" << login->web_port() << "/login?token=" << login->token()
+      << "\n\nOpen it within 5 minutes (it works once; the session lasts 12 hours).\n"
+      << "The server's certificate names " << name << ": reach the server by that name "
+      << "(for example a hosts line \"" << host << " " << name << "\"), and trust its CA "
+      << "(STATE_DIR/tls/ca.crt on the server, whose fingerprint cairn-server printed at start).\n";
+  return 0;
+}
+
 int Audit(AdminClient& client) {
   v1::ListAuditRequest request;
   const std::string since = absl::GetFlag(FLAGS_since);

@@ -103,6 +103,7 @@ const char kUsage[] =
     "  credentials create --name N --role viewer|operator|admin [--ttl 365d] [--out FILE]\n"
     "  credentials list | credentials revoke NAME\n"
     "  credentials pem FILE DIR   write FILE's ca.pem, cert.pem, key.pem (0600) to DIR\n"
+    "  web                        a one-time link to the status page (viewer role)\n"
     "  audit [--since 24h] [--refused] [--limit N]\n\n"
     "cairnctl proves who it is with a credentials file: --credentials FILE or\n"
     "CAIRN_CREDENTIALS (cairn-server writes the first to STATE_DIR/admin.credentials),\n"

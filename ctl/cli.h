@@ -97,6 +97,7 @@ int Token(AdminClient& client, const std::vector<std::string>& args);
 int AgentsCommand(AdminClient& client, const std::vector<std::string>& args);
 int CredentialsCommand(AdminClient& client, const std::vector<std::string>& args);
 int Audit(AdminClient& client);
+int Web(AdminClient& client);
 int Stats(AdminClient& client);
 
 }  // namespace cairn::ctl

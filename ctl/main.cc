@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "token") return Token(client, args);
   if (command == "credentials") return CredentialsCommand(client, args);
   if (command == "audit") return Audit(client);
+  if (command == "web") return Web(client);
   if (command == "snapshot") return SnapshotCommand(client, args);
   if (command == "jobs") return Jobs(client);
   if (command == "job")

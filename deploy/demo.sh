@@ -15,7 +15,10 @@
 #  5. has the server order the agent to restore the newest snapshot into
 #     another directory, and checks it byte for byte;
 #  6. reads the server's Prometheus metrics over HTTPS with a viewer
-#     credential, as Prometheus would.
+#     credential, as Prometheus would;
+#  7. makes a one-time link to the status page (`cairnctl web`) and, when
+#     chromium is installed, renders the page headless and checks it shows
+#     the demo's agent and jobs (a screenshot in cairn-state/demo).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -120,6 +123,25 @@ curl -sS --fail --cacert "$STATE/prometheus/ca.pem" --cert "$STATE/prometheus/ce
 grep -E '^cairn_(jobs_finished_total|agent_last_backup_timestamp_seconds|agent_rpo_violated|dedup_ratio|compression_ratio|stored_bytes|tier_used_bytes)[{ ]' \
   "$STATE/metrics.txt" | sed 's/^/   /'
 echo "   ... $(grep -c '^# TYPE' "$STATE/metrics.txt") metric families in all ($STATE/metrics.txt)"
+
+say "the status page: https://cairn-server:${WEB##*:}/ (sign in with a link from \`cairnctl web\`)"
+"$CTL" web | sed 's/^/   /'
+if command -v chromium >/dev/null; then
+  LINK=$("$CTL" web | head -1)
+  chromium_run() {
+    chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+      --ignore-certificate-errors --host-resolver-rules="MAP cairn-server 127.0.0.1" \
+      --user-data-dir="$STATE/chromium" --virtual-time-budget=15000 "$@" 2>/dev/null
+  }
+  chromium_run --dump-dom "$LINK" > "$STATE/status_page.html"
+  grep -q 'data-agent="demo-node"' "$STATE/status_page.html" ||
+    { echo "the status page does not show demo-node"; exit 1; }
+  echo "   chromium (headless) rendered the page: agent demo-node and" \
+    "$(grep -o 'j-[0-9a-f]\{16\}' "$STATE/status_page.html" | sort -u | wc -l) jobs shown"
+  chromium_run --screenshot="$STATE/status_page.png" --window-size=1400,1300 --hide-scrollbars \
+    "$("$CTL" web | head -1)" >/dev/null
+  echo "   screenshot: $STATE/status_page.png"
+fi
 
 say "done"
 cat <<TXT

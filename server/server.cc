@@ -217,14 +217,18 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
     const bool chosen = !config.web().listen().empty();
     const std::string web_listen =
         chosen ? config.web().listen() : DefaultWebListen(config.listen());
+    server->history_ = std::make_unique<UsageHistory>(&server->core_->status(), absl::Minutes(5));
     if (web_listen.empty()) {
       server->web_problem_ = "no web listen address: set web.listen in the config";
     } else {
-      absl::StatusOr<std::unique_ptr<HttpsServer>> web = HttpsServer::Start(
-          web_listen, pki.key_pem, pki.cert_chain_pem, WebHandler(server->core_.get()),
-          HttpsOptions{.client_ca_pem = pki.ca_cert_pem});
+      absl::StatusOr<std::unique_ptr<HttpsServer>> web =
+          HttpsServer::Start(web_listen, pki.key_pem, pki.cert_chain_pem,
+                             WebHandler(server->core_.get(), server->history_.get()),
+                             HttpsOptions{.client_ca_pem = pki.ca_cert_pem});
       if (web.ok()) {
         server->web_ = *std::move(web);
+        server->core_->web_sessions().set_web_port(server->web_->port());
+        server->history_->Start();
       } else if (chosen) {
         return web.status();
       } else {
@@ -252,6 +256,7 @@ void CairnServer::Wait() { server_->Wait(); }
 
 void CairnServer::Shutdown() {
   if (web_ != nullptr) web_->Shutdown();
+  if (history_ != nullptr) history_->Stop();
   if (server_ == nullptr) return;
   catalog_backup_ref_->store(nullptr);
   core_->Stop();

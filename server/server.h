@@ -21,6 +21,7 @@
 #include "server/maintenance/placement_rules.h"
 #include "server/recovery/catalog_backup.h"
 #include "server/web/https_server.h"
+#include "server/web/usage_history.h"
 
 namespace cairn {
 
@@ -81,6 +82,7 @@ class CairnServer final {
   // UploadChunks generic to serve it from raw buffers (rpc/agent_service.cc).
   std::unique_ptr<grpc::CallbackGenericService> unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<UsageHistory> history_;  // sampled for the status page's plots
   std::unique_ptr<HttpsServer> web_;
   std::string web_problem_;
   int port_ = 0;

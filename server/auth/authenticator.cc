@@ -104,6 +104,16 @@ absl::StatusOr<Caller> Authenticator::Identify(absl::string_view peer_cert_pem) 
   return caller;
 }
 
+absl::Status Authenticator::StillLive(const std::string& serial) {
+  if (serial == "local") return absl::OkStatus();
+  ASSIGN_OR_RETURN(CertificateRecord record, Record(serial));
+  if (record.revoked_ms != 0) {
+    return absl::UnauthenticatedError(absl::StrCat("credential ", record.name, " was revoked at ",
+                                                   FormatTime(record.revoked_ms), ": ", kWhatToDo));
+  }
+  return absl::OkStatus();
+}
+
 void Authenticator::ForgetRecords() {
   absl::MutexLock lock(&mu_);
   records_.clear();

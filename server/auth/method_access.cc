@@ -68,8 +68,10 @@ const absl::flat_hash_map<absl::string_view, MethodRule>& Table() {
       {"/cairn.v1.AccessService/ListCredentials", {Access::kAdmin, false}},
       {"/cairn.v1.AccessService/RevokeCredential", kAdminCall},
       {"/cairn.v1.AccessService/ListAudit", {Access::kAdmin, false}},
+      {"/cairn.v1.AccessService/CreateWebLogin", {Access::kViewer, true}},
       // The HTTPS listener (server/web): Prometheus metrics, read-only.
       {kWebMetrics, kRead},
+      {kWebStatus, kRead},
   };
   return *table;
 }

@@ -18,6 +18,7 @@ namespace cairn {
 
 // What the HTTPS listener's pages are checked as (they are not gRPC methods).
 inline constexpr char kWebMetrics[] = "/cairn.web/Metrics";
+inline constexpr char kWebStatus[] = "/cairn.web/Status";  // the status page and its data
 
 enum class Access {
   kAnyone,    // no certificate needed: fetching the CA, enrolling

@@ -23,6 +23,7 @@
 #include "server/auth/authenticator.h"
 #include "server/auth/server_pki.h"
 #include "server/auth/stream_limiter.h"
+#include "server/auth/web_sessions.h"
 #include "server/browse/browse_service.h"
 #include "server/browse/status_service.h"
 #include "server/catalog/catalog.h"
@@ -98,6 +99,7 @@ class ServerCore final {
   Authenticator& authenticator() { return *authenticator_; }
   AuditLog& audit() { return *audit_; }
   StreamLimiter& streams() { return *streams_; }
+  WebSessions& web_sessions() { return *web_sessions_; }
 
   // The state the services share, for assembling and for tests.
   Catalog& catalog() { return *catalog_; }
@@ -134,6 +136,7 @@ class ServerCore final {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<AccessService> access_;
   std::unique_ptr<StreamLimiter> streams_;
+  std::unique_ptr<WebSessions> web_sessions_;
   std::unique_ptr<TenantQuota> quota_;
 };
 

@@ -1,5 +1,6 @@
 #include "server/rpc/access_service.h"
 
+#include "common/status_macros.h"
 #include "server/rpc/admission.h"
 
 namespace cairn {
@@ -82,6 +83,28 @@ class AccessServiceImpl final : public v1::AccessService::Service {
     return gate_.Unary(
         context, CAIRN_METHOD(AccessService, RevokeCredential), *request, response,
         [&](const Caller& c) { return core_->access().RevokeCredential(c, *request); });
+  }
+
+  grpc::Status CreateWebLogin(ServerContext* context, const v1::CreateWebLoginRequest* request,
+                              v1::CreateWebLoginResponse* response) override {
+    return gate_.Unary(context, CAIRN_METHOD(AccessService, CreateWebLogin), *request, response,
+                       [&](const Caller& c) -> absl::StatusOr<v1::CreateWebLoginResponse> {
+                         WebSessions& sessions = core_->web_sessions();
+                         if (sessions.web_port() == 0) {
+                           return absl::FailedPreconditionError(
+                               "the server's web listener is off (web.disabled, or its port "
+                               "was taken at start: see the server's log)");
+                         }
+                         ASSIGN_OR_RETURN(WebLogin login, sessions.NewLogin(c));
+                         v1::CreateWebLoginResponse r;
+                         r.set_token(login.token);
+                         r.set_expires_unix_ms(absl::ToUnixMillis(login.expires));
+                         r.set_web_port(sessions.web_port());
+                         if (core_->options().pki != nullptr) {
+                           r.set_server_name(core_->options().pki->server_name);
+                         }
+                         return r;
+                       });
   }
 
   grpc::Status ListAudit(ServerContext* context, const v1::ListAuditRequest* request,

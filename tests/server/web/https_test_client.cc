@@ -44,7 +44,8 @@ int Connect(int port, absl::Duration timeout) {
 
 }  // namespace
 
-HttpsReply HttpsGet(int port, const std::string& path, const v1::ClientCredentials& credentials) {
+HttpsReply HttpsGet(int port, const std::string& path, const v1::ClientCredentials& credentials,
+                    const std::string& cookie) {
   HttpsReply reply;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {
@@ -71,6 +72,9 @@ HttpsReply HttpsGet(int port, const std::string& path, const v1::ClientCredentia
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
+  if (!cookie.empty()) curl_easy_setopt(curl, CURLOPT_COOKIE, cookie.c_str());
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {

@@ -19,13 +19,16 @@ struct HttpsReply {
   long status = 0;  // 0: no HTTP answer (see error)
   std::string body;
   std::string content_type;
+  std::string headers;  // the response's header lines, as sent
   std::string error;
 };
 
 // GET https://<credentials.server_name()>:port/path on 127.0.0.1, trusting
 // only credentials.ca_cert_pem(); presents the certificate and key when the
 // credentials hold them.
-HttpsReply HttpsGet(int port, const std::string& path, const v1::ClientCredentials& credentials);
+// `cookie`: a Cookie header value to send ("" for none).
+HttpsReply HttpsGet(int port, const std::string& path, const v1::ClientCredentials& credentials,
+                    const std::string& cookie = "");
 
 // Opens TLS to 127.0.0.1:port without checking the server (the server is
 // not what is tested), sends `bytes`, and returns everything it answers
