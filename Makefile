@@ -2,6 +2,7 @@
 #   make run    install what is missing, build, back up and restore a demo
 #   make test   install what is missing, build, run the whole suite
 #   make bench  micro benchmarks, then cairn vs restic vs borg end to end
+#   make package  Debian packages (cairn-server; cairn-agent with cairnctl)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEPS := build-essential cmake ninja-build pkg-config git \
@@ -12,12 +13,12 @@ DEPS := build-essential cmake ninja-build pkg-config git \
         clang libclang-rt-14-dev
 BENCH_DEPS := restic borgbackup time
 # What only the tests need: promtool (Debian's prometheus package; its
-# daemon is not started by the tests) and chromium (the status page,
-# rendered headless).
-TEST_DEPS := prometheus chromium
+# daemon is not started by the tests), chromium (the status page, rendered
+# headless) and PyYAML (deploy/'s manifests checked).
+TEST_DEPS := prometheus chromium python3-yaml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps test-deps node-deps s3rver configure build test run bench clean format
+.PHONY: all deps bench-deps test-deps node-deps s3rver configure build test run bench package clean format
 
 all: build
 
@@ -74,6 +75,12 @@ test: build s3rver test-deps
 
 run: build
 	./deploy/demo.sh $(BUILD)
+
+VERSION ?= $(shell grep -m1 '^project' CMakeLists.txt | grep -o 'VERSION [0-9.]*' | cut -d' ' -f2)
+# Debian packages in $(BUILD)/packages: apt install ./cairn-agent_*.deb on
+# each node (deploy/package, docs/operations.md).
+package: build
+	sh deploy/package/build-debs.sh $(BUILD) $(BUILD)/packages $(VERSION)
 
 bench: build bench-deps s3rver
 	./bench/run.sh $(BUILD)

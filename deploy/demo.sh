@@ -146,10 +146,10 @@ fi
 say "done"
 cat <<TXT
 The demo's server and agent stop now. To keep cairn running:
-  cairn-server --config /etc/cairn/server.conf          (deploy/cairn-server.service)
+  cairn-server --config /etc/cairn/server.conf          (deploy/systemd/cairn-server.service)
   cairnctl --credentials STATE_DIR/admin.credentials token create --tenant T
   cairn-agent  --config /etc/cairn/agent.conf enroll --server HOST:7420 --token TOKEN
-  cairn-agent  --config /etc/cairn/agent.conf daemon    (deploy/cairn-agent.service)
+  cairn-agent  --config /etc/cairn/agent.conf daemon    (deploy/systemd/cairn-agent.service)
 Examples: deploy/server.conf.example, deploy/agent.conf.example; docs/operations.md.
 Prometheus: deploy/prometheus/ (scrape job, alert rules); Grafana: deploy/grafana/.
 TXT

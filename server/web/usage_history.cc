@@ -18,7 +18,7 @@ void UsageHistory::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void UsageHistory::SampleNow() {
+UsageHistory::Sample UsageHistory::Take() {
   Sample sample;
   sample.unix_ms = absl::ToUnixMillis(absl::Now());
   absl::StatusOr<CatalogTotals> totals = status_->Totals(absl::Minutes(1));
@@ -32,16 +32,28 @@ void UsageHistory::SampleNow() {
     for (const v1::TierStatus& t : tiers->tiers())
       sample.tiers.emplace_back(t.name(), t.used_bytes());
   }
+  return sample;
+}
+
+void UsageHistory::SampleNow() {
+  Sample sample = Take();
   absl::MutexLock lock(&mu_);
   samples_.push_back(std::move(sample));
   while (samples_.size() > kMaxSamples) samples_.pop_front();
 }
 
 std::string UsageHistory::Json() {
+  // The stored samples and one of this moment (not kept), so that the plot
+  // always reaches now.
+  const Sample live = Take();
   absl::MutexLock lock(&mu_);
   std::string out = "{\"samples\":[";
   bool first = true;
-  for (const Sample& s : samples_) {
+  std::vector<const Sample*> all;
+  for (const Sample& s : samples_) all.push_back(&s);
+  all.push_back(&live);
+  for (const Sample* p : all) {
+    const Sample& s = *p;
     absl::StrAppend(&out, first ? "" : ",", "{\"unix_ms\":", s.unix_ms,
                     ",\"logical_bytes\":", s.logical_bytes, ",\"unique_bytes\":", s.unique_bytes,
                     ",\"stored_bytes\":", s.stored_bytes, ",\"tiers\":{");

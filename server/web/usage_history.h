@@ -39,6 +39,7 @@ class UsageHistory final {
   void Start();
   void Stop();
   void SampleNow();
+  // The stored samples and one taken now (not stored):
   // {"samples":[{"unix_ms":...,"logical_bytes":...,"unique_bytes":...,
   //  "stored_bytes":...,"tiers":{"hot":123,...}},...]} (64-bit numbers as
   // JSON numbers: browsers read them exactly up to 2^53 bytes, 8 PiB).
@@ -50,6 +51,8 @@ class UsageHistory final {
     uint64_t logical_bytes = 0, unique_bytes = 0, stored_bytes = 0;
     std::vector<std::pair<std::string, uint64_t>> tiers;
   };
+
+  Sample Take();
 
   StatusService* status_;
   const absl::Duration interval_;
