@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_test_util.h"
+#include "tests/e2e/e2e_util.h"
 #include "tests/server/tiers/fault_injection_tier.h"
 
 namespace cairn {
@@ -215,6 +216,12 @@ TEST_F(ChunkUploaderTest, ChunksAnotherJobIsUploadingAreWaitedForNotSent) {
   CAIRN_ASSERT_OK_AND_ASSIGN(std::string job_b, BeginJob());
   ChunkUploader a(env_->connection(), &crypto(), job_a, 2, 32u << 20);
   for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(a.Add(c.id, c.data));
+  // A's batch question (and its claims) may still be on its way when Add
+  // returns: B asks only once the server holds them, as it would on a busy
+  // cluster where A asked first.
+  ASSERT_TRUE(e2e::WaitFor(
+      [&] { return env_->server()->core()->ingest().claim_counters().live == chunks.size(); },
+      absl::Seconds(30)));
   ChunkUploader b(env_->connection(), &crypto(), job_b, 2, 32u << 20);
   for (const TestChunk& c : chunks) CAIRN_ASSERT_OK(b.Add(c.id, c.data));
   // B's Finish waits for A's upload to be durable.
