@@ -111,6 +111,10 @@ absl::Status Authenticator::StillLive(const std::string& serial) {
     return absl::UnauthenticatedError(absl::StrCat("credential ", record.name, " was revoked at ",
                                                    FormatTime(record.revoked_ms), ": ", kWhatToDo));
   }
+  if (record.expires_ms != 0 && absl::ToUnixMillis(clock_()) > record.expires_ms) {
+    return absl::UnauthenticatedError(absl::StrCat("credential ", record.name, " expired at ",
+                                                   FormatTime(record.expires_ms), ": ", kWhatToDo));
+  }
   return absl::OkStatus();
 }
 

@@ -34,8 +34,8 @@ class Authenticator final {
   // presented none (then the caller is anonymous). Unauthenticated, saying
   // what to do, for a certificate this server does not accept.
   absl::StatusOr<Caller> Identify(absl::string_view peer_cert_pem);
-  // OK while the certificate with `serial` is in the catalog and not revoked
-  // (what a browser session rests on); "local" (the local socket's admin)
+  // OK while the certificate with `serial` is in the catalog, not revoked
+  // and not expired (what a browser session rests on); "local" (the local socket's admin)
   // always is. Unauthenticated otherwise.
   absl::Status StillLive(const std::string& serial);
   // Forgets what it cached of certificate records: after a revocation or an

@@ -137,10 +137,15 @@ HttpResponse Api(ServerCore* core, UsageHistory* history, const HttpRequest& req
   return HttpResponse{.status = 404, .body = absl::StrCat("no page ", request.path, "\n")};
 }
 
-HttpResponse Login(ServerCore* core, const HttpRequest& request) {
+HttpResponse Login(ServerCore* core, const HttpRequest& request, const HttpPeer& peer) {
   absl::StatusOr<std::string> session =
       core->web_sessions().Redeem(request.QueryParam("token").value_or(""));
-  if (!session.ok()) return Refusal(session.status());
+  if (!session.ok()) {
+    // A guessed, used or stale link is a refusal like any other (the token
+    // itself is not recorded).
+    core->audit().Record(Caller::Anonymous(), peer.address, kWebStatus, "/login", session.status());
+    return Refusal(session.status());
+  }
   HttpResponse r{.status = 302, .body = "signed in\n"};
   r.headers.emplace_back("Location", "/");
   // The token was in the URL: it must not leave in a Referer.
@@ -174,7 +179,7 @@ HttpHandler WebHandler(ServerCore* core, UsageHistory* history) {
       return HttpResponse{.content_type = "text/plain; version=0.0.4; charset=utf-8",
                           .body = core->metrics().registry().Render()};
     }
-    if (path == "/login") return Login(core, request);
+    if (path == "/login") return Login(core, request, peer);
     if (path == "/logout") {
       core->web_sessions().End(CookieValue(request, kCookie));
       HttpResponse r{.status = 302, .body = "signed out\n"};

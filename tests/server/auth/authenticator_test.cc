@@ -117,6 +117,27 @@ TEST_F(AuthenticatorTest, ARevocationIsSeenOnTheNextCallAfterForgetRecords) {
   EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated) << caller.status();
 }
 
+// What a status page session rests on: the credential it was made with is
+// still live (not revoked, not expired); the local socket's admin always is.
+TEST_F(AuthenticatorTest, StillLiveEndsWithRevocationOrExpiry) {
+  const std::string cert = AdminCertificate("vera", v1::ROLE_VIEWER);
+  ASSERT_OK_AND_ASSIGN(Caller vera, auth().Identify(cert));
+  ASSERT_OK(auth().StillLive(vera.serial));
+  EXPECT_OK(auth().StillLive("local"));
+  EXPECT_EQ(auth().StillLive("00ff").code(), absl::StatusCode::kUnauthenticated);
+  const std::string other = AdminCertificate("olga", v1::ROLE_VIEWER);
+  ASSERT_OK_AND_ASSIGN(Caller olga, auth().Identify(other));
+  ASSERT_OK(auth().StillLive(olga.serial));
+  ASSERT_OK(catalog().access().RevokeCertificates(PrincipalKind::kAdmin, "olga", 1000).status());
+  auth().ForgetRecords();
+  EXPECT_THAT(auth().StillLive(olga.serial).message(), HasSubstr("revoked"));
+  ASSERT_OK_AND_ASSIGN(CertificateInfo info, ReadCertificate(cert));
+  clock_.Advance(info.not_after - absl::Now() + absl::Hours(1));
+  absl::Status expired = auth().StillLive(vera.serial);
+  EXPECT_EQ(expired.code(), absl::StatusCode::kUnauthenticated) << expired;
+  EXPECT_THAT(expired.message(), HasSubstr("expired"));
+}
+
 TEST_F(AuthenticatorTest, AnAuthenticatorWithoutACaAcceptsNoCertificate) {
   const std::string cert = EnrollNew("a1", "t1");
   Authenticator without(&catalog().access(), "", clock_.fn());

@@ -80,6 +80,23 @@ TEST_F(StatusPageTest, ALoginLinkWorksOnceAndTheSessionReadsTheApi) {
                               AnonymousCredentials(*server_));
   EXPECT_EQ(again.status, 401);
   EXPECT_THAT(again.body, HasSubstr("cairnctl web"));
+  // The refusal is audited, without the token.
+  {
+    auto access = v1::AccessService::NewStub(TestChannel(*server_, admin_credentials_));
+    v1::ListAuditRequest request;
+    request.set_refused_only(true);
+    v1::ListAuditResponse audit;
+    ASSERT_TRUE(access->ListAudit(Context().get(), request, &audit).ok());
+    bool found = false;
+    for (const v1::AuditEntry& e : audit.entries()) {
+      if (e.method() == "/cairn.web/Status" && e.resource() == "/login") {
+        found = true;
+        EXPECT_EQ(e.code(), "UNAUTHENTICATED");
+        EXPECT_THAT(e.message() + e.resource(), Not(HasSubstr(login.token())));
+      }
+    }
+    EXPECT_TRUE(found) << audit.DebugString();
+  }
 
   const v1::ClientCredentials anonymous = AnonymousCredentials(*server_);
   HttpsReply status = HttpsGet(server_->web_port(), "/api/status", anonymous, cookie);
