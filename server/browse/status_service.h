@@ -38,7 +38,8 @@ class StatusService final {
   absl::StatusOr<v1::ListAgentsResponse> ListAgents(const Caller& caller);
   absl::StatusOr<v1::ListTiersResponse> ListTiers(const Caller& caller);
   // The catalog's totals, recomputed only when the last are older than
-  // `max_age`: they cost a scan of the chunk table (metrics scrapes ask often).
+  // `max_age` (the chunk sums are kept rows, but the snapshot sum reads
+  // every snapshot row, and metrics scrapes ask often).
   absl::StatusOr<CatalogTotals> Totals(absl::Duration max_age);
   absl::Time started() const { return started_; }
   v1::CatalogBackupStatus CatalogBackup() const { return BackupStatus(); }

@@ -92,6 +92,20 @@ absl::StatusOr<std::vector<std::string>> Catalog::IntegrityCheck() {
     problems.push_back(
         absl::StrCat("foreign key violation in ", fk.ColumnText(0), " row ", fk.ColumnInt(1)));
   }
+  // The running totals the triggers keep, against a count of the rows.
+  ASSIGN_OR_RETURN(SqliteStatement totals, checks_db_->Prepare(R"sql(
+      WITH counted AS (SELECT tenant_id, count(*) AS n, sum(raw_size) AS raw, sum(length) AS stored
+                       FROM chunks GROUP BY tenant_id),
+           kept AS (SELECT tenant_id, chunks, raw_bytes, stored_bytes FROM chunk_totals
+                    WHERE chunks != 0 OR raw_bytes != 0 OR stored_bytes != 0)
+      SELECT tenant_id FROM (SELECT * FROM counted EXCEPT SELECT * FROM kept)
+      UNION SELECT tenant_id FROM (SELECT * FROM kept EXCEPT SELECT * FROM counted))sql"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, totals.Step());
+    if (!row) break;
+    problems.push_back(absl::StrCat("chunk_totals of tenant ", totals.ColumnInt(0),
+                                    " disagree with its rows in the chunks table"));
+  }
   return problems;
 }
 

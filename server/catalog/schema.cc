@@ -41,6 +41,38 @@ CREATE TABLE IF NOT EXISTS chunks(
   base_id BLOB,
   PRIMARY KEY(tenant_id, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks(pack_id);
+-- The few damaged chunks, so the status counts them without a scan.
+CREATE INDEX IF NOT EXISTS chunks_damaged ON chunks(tenant_id) WHERE damaged != 0;
+-- Per tenant, the chunks table's count and sums, kept by triggers in the
+-- transaction that changes a row, so the status, /metrics and quotas read
+-- a row instead of scanning a table of up to billions of rows. Seeded when
+-- the table is made (kSeedChunkTotals); a tenant whose chunks are all gone
+-- keeps a row of zeros. (Not INSERT OR IGNORE: in a trigger, the conflict
+-- policy of the statement that fired it, such as an upsert's, would win.)
+CREATE TABLE IF NOT EXISTS chunk_totals(
+  tenant_id INTEGER PRIMARY KEY,
+  chunks INTEGER NOT NULL,
+  raw_bytes INTEGER NOT NULL,
+  stored_bytes INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS chunk_totals_insert AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunk_totals SELECT NEW.tenant_id, 0, 0, 0
+    WHERE NOT EXISTS (SELECT 1 FROM chunk_totals WHERE tenant_id = NEW.tenant_id);
+  UPDATE chunk_totals SET chunks = chunks + 1, raw_bytes = raw_bytes + NEW.raw_size,
+    stored_bytes = stored_bytes + NEW.length WHERE tenant_id = NEW.tenant_id;
+END;
+CREATE TRIGGER IF NOT EXISTS chunk_totals_delete AFTER DELETE ON chunks BEGIN
+  UPDATE chunk_totals SET chunks = chunks - 1, raw_bytes = raw_bytes - OLD.raw_size,
+    stored_bytes = stored_bytes - OLD.length WHERE tenant_id = OLD.tenant_id;
+END;
+CREATE TRIGGER IF NOT EXISTS chunk_totals_update
+AFTER UPDATE OF tenant_id, raw_size, length ON chunks BEGIN
+  UPDATE chunk_totals SET chunks = chunks - 1, raw_bytes = raw_bytes - OLD.raw_size,
+    stored_bytes = stored_bytes - OLD.length WHERE tenant_id = OLD.tenant_id;
+  INSERT INTO chunk_totals SELECT NEW.tenant_id, 0, 0, 0
+    WHERE NOT EXISTS (SELECT 1 FROM chunk_totals WHERE tenant_id = NEW.tenant_id);
+  UPDATE chunk_totals SET chunks = chunks + 1, raw_bytes = raw_bytes + NEW.raw_size,
+    stored_bytes = stored_bytes + NEW.length WHERE tenant_id = NEW.tenant_id;
+END;
 -- The copy a chunk had before an agent reported it damaged and a new copy
 -- replaced it: its pack is kept (not deleted, not compacted) until the hold
 -- ends, so a false report by a compromised agent destroys nothing.
@@ -150,6 +182,12 @@ constexpr absl::string_view kFromVersion3 = "ALTER TABLE trees ADD COLUMN tier_p
 // From version 4 (and earlier): chunks gain the base of a checkpoint delta.
 constexpr absl::string_view kFromVersion4 = "ALTER TABLE chunks ADD COLUMN base_id BLOB;";
 
+// From version 5 (and earlier): chunk_totals (kSchema makes it and its
+// triggers) starts from one scan of the chunks table.
+constexpr absl::string_view kSeedChunkTotals =
+    "INSERT OR IGNORE INTO chunk_totals(tenant_id, chunks, raw_bytes, stored_bytes) "
+    "SELECT tenant_id, count(*), sum(raw_size), sum(length) FROM chunks GROUP BY tenant_id;";
+
 // The version a catalog was written at, or nullopt for a new (empty) one.
 // Reads only: a catalog of another version must be left exactly as it was.
 absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
@@ -167,24 +205,26 @@ absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
 }  // namespace
 
 absl::Status MigrateCatalog(SqliteDb* db) {
-  ASSIGN_OR_RETURN(std::optional<std::string> version, StoredVersion(db));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredVersion(db));
+  const std::string version = stored.value_or("");
   // Version 2 to 3 only adds tables (pack_copies), which kSchema creates.
-  if (version == "1" || version == "2" || version == "3" || version == "4") {
+  if (version == "1" || version == "2" || version == "3" || version == "4" || version == "5") {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db));
     if (version == "1") RETURN_IF_ERROR(db->Exec(kFromVersion1));
-    if (version != "4") RETURN_IF_ERROR(db->Exec(kFromVersion3));
-    RETURN_IF_ERROR(db->Exec(kFromVersion4));
+    if (version != "4" && version != "5") RETURN_IF_ERROR(db->Exec(kFromVersion3));
+    if (version != "5") RETURN_IF_ERROR(db->Exec(kFromVersion4));
     RETURN_IF_ERROR(db->Exec(kSchema));
+    RETURN_IF_ERROR(db->Exec(kSeedChunkTotals));
     ASSIGN_OR_RETURN(SqliteStatement put,
                      db->Prepare("UPDATE meta SET value=? WHERE key='schema_version'"));
     put.BindText(1, std::to_string(kCatalogSchemaVersion));
     RETURN_IF_ERROR(put.Run());
     return tx.Commit();
   }
-  if (version.has_value()) {
-    if (*version != std::to_string(kCatalogSchemaVersion)) {
+  if (stored.has_value()) {
+    if (version != std::to_string(kCatalogSchemaVersion)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("catalog schema version ", *version, " is not ", kCatalogSchemaVersion,
+          absl::StrCat("catalog schema version ", version, " is not ", kCatalogSchemaVersion,
                        "; this cairn-server cannot open it (use the matching release)"));
     }
     // Same version: the script is idempotent and adds nothing.

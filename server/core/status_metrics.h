@@ -1,7 +1,7 @@
 // The metrics read at scrape time rather than kept as the server works:
 // each agent's protection (online, last backup, RPO, change backlog, watcher
 // problems, certificate expiry), each tier's space and health, the catalog's
-// totals (cached a minute: they scan the chunk table), running jobs, the
+// totals (cached a minute), running jobs, the
 // catalog backup and the size of the catalog file. Labels: agent and tenant
 // names, tier names, job kinds (bounded by the fleet, never by its data).
 //

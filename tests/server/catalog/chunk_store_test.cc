@@ -131,6 +131,11 @@ TEST_F(ChunkStoreTest, AddPackCountsNewRowsAndReplacesOnlyQuarantinedOnes) {
   EXPECT_EQ(loc->offset, 8u);
   ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing, chunks().FindMissing(a_, Ids({0, 1, 5})));
   EXPECT_THAT(missing, ElementsAre(1u));
+  // The replaced row is counted once, the kept and the repeated ones once.
+  ASSERT_OK_AND_ASSIGN(CatalogTotals totals, chunks().Totals());
+  EXPECT_EQ(totals.chunks, 4u);
+  EXPECT_EQ(totals.stored_bytes, 400u);
+  EXPECT_EQ(totals.unique_bytes, 1000u + 1001 + 1005 + 1006);
 }
 
 TEST_F(ChunkStoreTest, LocateManyAnswersInRequestOrder) {

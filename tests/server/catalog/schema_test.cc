@@ -93,7 +93,7 @@ TEST_F(SchemaTest, MigratingAgainChangesNothingAndKeepsTheData) {
 
 TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
   ASSERT_OK(MigrateCatalog(db_.get()));
-  for (const std::string& other : {std::string("0"), std::string("6"), std::string("99")}) {
+  for (const std::string& other : {std::string("0"), std::to_string(kCatalogSchemaVersion + 1), std::string("99")}) {
     SCOPED_TRACE(other);
     ASSERT_OK(
         db_->Exec(absl::StrCat("UPDATE meta SET value='", other, "' WHERE key='schema_version'")));
@@ -106,12 +106,12 @@ TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
 }
 
 // A catalog written by another release (here: only its meta table, at version
-// 6) is refused before anything is written to it: the tables of this version
+// 99) is refused before anything is written to it: the tables of this version
 // must not appear in it.
 TEST_F(SchemaTest, ACatalogOfAnotherVersionIsLeftAsItWas) {
   ASSERT_OK(
       db_->Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "INSERT INTO meta VALUES('schema_version', '6');"
+                "INSERT INTO meta VALUES('schema_version', '99');"
                 "CREATE TABLE trees_v2(id BLOB PRIMARY KEY, data BLOB NOT NULL);"));
   const std::vector<std::string> before = Schema();
   EXPECT_EQ(MigrateCatalog(db_.get()).code(), absl::StatusCode::kFailedPrecondition);
@@ -126,12 +126,13 @@ TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
   ASSERT_OK(db_->Exec(
       "DROP TABLE certificates; DROP TABLE join_tokens; DROP TABLE audit; DROP TABLE pack_copies;"
       "ALTER TABLE tenants DROP COLUMN key_check;"
+      "DROP INDEX chunks_damaged;"
       "ALTER TABLE chunks DROP COLUMN damaged; ALTER TABLE chunks DROP COLUMN base_id;"
       "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
       "UPDATE meta SET value='1' WHERE key='schema_version';"
       "INSERT INTO tenants(name) VALUES('t1');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
   EXPECT_EQ(Column("SELECT name || ':' || coalesce(key_check, 'none') FROM tenants"),
             std::vector<std::string>{"t1:none"});
   EXPECT_EQ(Column("SELECT count(damaged) FROM chunks"), std::vector<std::string>{"0"});
@@ -154,7 +155,7 @@ TEST_F(SchemaTest, AVersionTwoCatalogGainsPackCopies) {
                 "UPDATE meta SET value='2' WHERE key='schema_version';"
                 "INSERT INTO tenants(name) VALUES('t2');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
   EXPECT_EQ(Column("SELECT name FROM tenants"), std::vector<std::string>{"t2"});
   EXPECT_THAT(Column("SELECT name FROM sqlite_master WHERE type='table'"),
               IsSupersetOf({"pack_copies"}));
@@ -171,7 +172,7 @@ TEST_F(SchemaTest, AVersionThreeCatalogsTreesGainATierPackColumn) {
                 "INSERT INTO tenants(id, name) VALUES(1, 't3');"
                 "INSERT INTO trees(tenant_id, id, data) VALUES(1, x'01', x'02');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
   EXPECT_EQ(Column("SELECT hex(id) || ':' || coalesce(tier_pack, 'null') FROM trees"),
             std::vector<std::string>{"01:null"});
   EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
@@ -190,9 +191,43 @@ TEST_F(SchemaTest, AVersionFourCatalogsChunksGainABaseColumn) {
                 "INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size) "
                 "VALUES(1, x'0A', 1, 8, 1, 1);"));
   ASSERT_OK(MigrateCatalog(db_.get()));
-  EXPECT_EQ(Version(), std::vector<std::string>{"5"});
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
   EXPECT_EQ(Column("SELECT hex(id) || ':' || coalesce(base_id, 'null') FROM chunks"),
             std::vector<std::string>{"0A:null"});
+  EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+// A version-5 catalog gains chunk_totals, seeded from its chunks per
+// tenant, and the triggers then keep it as rows come, change and go.
+TEST_F(SchemaTest, AVersionFiveCatalogGainsChunkTotalsSeededFromItsChunks) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  ASSERT_OK(
+      db_->Exec("DROP TRIGGER chunk_totals_insert; DROP TRIGGER chunk_totals_delete;"
+                "DROP TRIGGER chunk_totals_update; DROP TABLE chunk_totals;"
+                "UPDATE meta SET value='5' WHERE key='schema_version';"
+                "INSERT INTO tenants(id, name) VALUES(1, 't5'), (2, 'u5');"
+                "INSERT INTO packs(id, tier, name, size, entries, created_ms) "
+                "VALUES(1, 'hot', 'p', 1, 1, 0);"
+                "INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size) "
+                "VALUES(1, x'0A', 1, 8, 100, 300), (1, x'0B', 1, 108, 50, 70),"
+                "      (2, x'0A', 1, 158, 7, 9);"));
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
+  const std::string totals =
+      "SELECT tenant_id || ':' || chunks || ':' || raw_bytes || ':' || stored_bytes "
+      "FROM chunk_totals ORDER BY tenant_id";
+  EXPECT_EQ(Column(totals), (std::vector<std::string>{"1:2:370:150", "2:1:9:7"}));
+  ASSERT_OK(
+      db_->Exec("INSERT INTO tenants(id, name) VALUES(3, 'v5');"
+                "INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size) "
+                "VALUES(1, x'0C', 1, 165, 10, 20), (3, x'0C', 1, 175, 1, 2);"
+                "UPDATE chunks SET length = 40, raw_size = 60 WHERE tenant_id = 1 AND id = x'0B';"
+                "DELETE FROM chunks WHERE tenant_id = 1 AND id = x'0A';"
+                "DELETE FROM chunks WHERE tenant_id = 2;"));
+  EXPECT_EQ(Column(totals), (std::vector<std::string>{"1:2:80:50", "2:0:0:0", "3:1:2:1"}));
+  // Opening it again at this version does not seed twice.
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Column(totals), (std::vector<std::string>{"1:2:80:50", "2:0:0:0", "3:1:2:1"}));
   EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 
