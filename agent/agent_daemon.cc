@@ -4,7 +4,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +12,7 @@
 #include "agent/backup_runner.h"
 #include "agent/restore_executor.h"
 #include "agent/snapshot_verifier.h"
+#include "common/log/log.h"
 #include "common/path_text.h"
 
 namespace cairn {
@@ -33,10 +33,10 @@ void AgentDaemon::RenewCertificateIfDue() {
   next_renewal_check_ = now + absl::Hours(1);
   absl::StatusOr<bool> renewed = RenewIfDue(&connection_, config_, &credentials_, now);
   if (!renewed.ok()) {
-    std::cerr << "cairn-agent: renewing the certificate failed (trying again in an hour): "
-              << renewed.status().message() << std::endl;
+    log::Warn("certificate.renew_failed",
+              {{"error", renewed.status()}, {"retry_in_seconds", absl::Hours(1)}});
   } else if (*renewed) {
-    std::cerr << "cairn-agent: renewed the certificate" << std::endl;
+    log::Info("certificate.renewed");
   }
 }
 
@@ -51,8 +51,8 @@ void AgentDaemon::Run(const std::atomic<bool>* stop) {
     absl::Status status = Session(stop);
     if (*stop) break;
     if (absl::Now() - started > absl::Seconds(30)) backoff = absl::Milliseconds(200);
-    std::cerr << "cairn-agent: control stream ended (" << status.message() << "); reconnecting in "
-              << absl::FormatDuration(backoff) << std::endl;
+    log::Warn("control.disconnected",
+              {{"server", config_.server()}, {"error", status}, {"retry_in_seconds", backoff}});
     for (absl::Time until = absl::Now() + backoff; absl::Now() < until && !*stop;) {
       absl::SleepFor(absl::Milliseconds(50));
     }
@@ -127,8 +127,7 @@ void AgentDaemon::ApplyPolicies(const v1::PolicySet& policies) {
     absl::StatusOr<std::unique_ptr<RootProtector>> p =
         RootProtector::Start(settings, config_, crypto_, &connection_);
     if (!p.ok()) {
-      std::cerr << "cairn-agent: cannot protect " << root << ": " << p.status().message()
-                << std::endl;
+      log::Error("protect.failed", {{"root", root}, {"error", p.status()}});
       continue;
     }
     protectors_[root] = *std::move(p);
@@ -175,8 +174,7 @@ absl::Status AgentDaemon::Session(const std::atomic<bool>* stop) {
     absl::MutexLock lock(&mu_);
     stream_ = stream.get();
   }
-  std::cerr << "cairn-agent: " << config_.name() << " connected to " << config_.server()
-            << std::endl;
+  log::Info("control.connected", {{"agent", config_.name()}, {"server", config_.server()}});
   // Heartbeats, and noticing `stop`.
   std::atomic<bool> session_over{false};
   std::thread heartbeat([&] {
@@ -237,8 +235,8 @@ void AgentDaemon::SendUpdate(const std::string& job_id, v1::JobState state,
   if (stream_ != nullptr) stream_->Write(event);
 }
 
-void AgentDaemon::FinishJob(const std::string& job_id, v1::JobState state,
-                            const std::string& error, const std::vector<v1::FileError>& errors,
+void AgentDaemon::FinishJob(const std::string& job_id, v1::JobState state, const std::string& error,
+                            const std::vector<v1::FileError>& errors,
                             const v1::JobProgress& progress) {
   v1::FinishJobRequest finish;
   finish.set_job_id(job_id);
@@ -246,11 +244,9 @@ void AgentDaemon::FinishJob(const std::string& job_id, v1::JobState state,
   finish.set_error(TruncateUtf8(PathToText(error), 4096));
   for (const v1::FileError& e : errors) *finish.add_file_errors() = e;
   *finish.mutable_progress() = progress;
-  absl::Status status =
-      connection_.Call(&v1::AgentService::Stub::FinishJob, finish).status();
+  absl::Status status = connection_.Call(&v1::AgentService::Stub::FinishJob, finish).status();
   if (!status.ok()) {
-    std::cerr << "cairn-agent: could not report job " << job_id << ": " << status.message()
-              << std::endl;
+    log::Error("job.report_failed", {{"job", job_id}, {"error", status}});
   }
 }
 
@@ -270,17 +266,16 @@ void AgentDaemon::Execute(const v1::ServerOrder& order) {
       // A root this daemon protects is backed up with its change journal.
       RootProtector* protector = ProtectorFor(root);
       absl::StatusOr<BackupResult> result =
-          protector != nullptr
-              ? protector->Backup(options.level, job_id, options.progress)
-              : RunBackup(&connection_, crypto_, config_, options);
+          protector != nullptr ? protector->Backup(options.level, job_id, options.progress)
+                               : RunBackup(&connection_, crypto_, config_, options);
       if (!result.ok()) {
         // RunBackup reports failures after the job began; this covers before.
         FinishJob(job_id, v1::JOB_STATE_FAILED, std::string(result.status().message()), {}, {});
-        std::cerr << "cairn-agent: backup of " << root << " failed: " << result.status().message()
-                  << std::endl;
+        log::Error(
+            "backup.failed",
+            {{"trigger", "order"}, {"job", job_id}, {"root", root}, {"error", result.status()}});
       } else {
-        std::cerr << "cairn-agent: backup of " << root << " committed as "
-                  << result->snapshot.id() << std::endl;
+        LogBackupCommitted("order", job_id, root, result->snapshot);
       }
     }
     return;
@@ -300,11 +295,22 @@ void AgentDaemon::Execute(const v1::ServerOrder& order) {
     options.progress = [this, &job_id](const v1::JobProgress& progress) {
       SendUpdate(job_id, v1::JOB_STATE_RUNNING, progress);
     };
+    log::Info("restore.started", {{"job", job_id},
+                                  {"snapshot", r.snapshot_id()},
+                                  {"target", r.target_directory()},
+                                  {"paths", r.paths_size()}});
     absl::StatusOr<RestoreResult> result = RunRestore(&connection_, crypto_, options);
     if (!result.ok()) {
+      log::Error("restore.failed", {{"job", job_id}, {"error", result.status()}});
       FinishJob(job_id, v1::JOB_STATE_FAILED, std::string(result.status().message()), {}, {});
       return;
     }
+    log::Event(result->failed == 0 ? log::Level::kInfo : log::Level::kWarn, "restore.finished",
+               {{"job", job_id},
+                {"files", result->files},
+                {"directories", result->directories},
+                {"bytes", result->bytes},
+                {"failed", result->failed}});
     v1::JobProgress progress;
     progress.set_files_done(result->files);
     progress.set_bytes_done(result->bytes);
@@ -322,9 +328,19 @@ void AgentDaemon::Execute(const v1::ServerOrder& order) {
     };
     absl::StatusOr<VerifyResult> result = RunVerify(&connection_, crypto_, options);
     if (!result.ok()) {
+      log::Error("verify.failed", {{"job", job_id}, {"error", result.status()}});
       FinishJob(job_id, v1::JOB_STATE_FAILED, std::string(result.status().message()), {}, {});
       return;
     }
+    log::Event(
+        result->damaged == 0 && result->missing == 0 ? log::Level::kInfo : log::Level::kError,
+        "verify.finished",
+        {{"job", job_id},
+         {"snapshots", result->snapshots},
+         {"chunks", result->chunks_checked},
+         {"bytes", result->bytes_checked},
+         {"damaged", result->damaged},
+         {"missing", result->missing}});
     v1::JobProgress progress;
     progress.set_files_done(result->chunks_checked);
     progress.set_bytes_done(result->bytes_checked);

@@ -21,6 +21,7 @@
 #include "common/file_util.h"
 #include "common/ids.h"
 #include "common/limits.h"
+#include "common/log/log.h"
 #include "common/path_rules.h"
 #include "common/path_text.h"
 #include "common/posix_error.h"
@@ -515,6 +516,20 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
   absl::StatusOr<BackupResult> result = run();
   if (!result.ok()) FailJob(connection, job.job_id(), result.status());
   return result;
+}
+
+void LogBackupCommitted(absl::string_view trigger, const std::string& job_id,
+                        const std::string& root, const v1::Snapshot& snapshot) {
+  const v1::BackupStats& stats = snapshot.stats();
+  log::Info("backup.committed", {{"trigger", trigger},
+                                 {"job", job_id},
+                                 {"root", root},
+                                 {"snapshot", snapshot.id()},
+                                 {"files", stats.files()},
+                                 {"bytes_read", stats.bytes_read()},
+                                 {"bytes_uploaded", stats.bytes_uploaded()},
+                                 {"files_failed", stats.files_failed()},
+                                 {"seconds", stats.seconds()}});
 }
 
 }  // namespace cairn

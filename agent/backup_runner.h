@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "agent/agent_config.h"
 #include "agent/server_connection.h"
 #include "cairn/v1/config.pb.h"
@@ -54,8 +55,12 @@ struct BackupResult {
 };
 
 absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const AgentCrypto& crypto,
-                                       const v1::AgentConfig& config,
-                                       const BackupOptions& options);
+                                       const v1::AgentConfig& config, const BackupOptions& options);
+
+// Logs a committed backup as a `backup.committed` event with the
+// snapshot's stats; `trigger` is "order" or "continuous", `job_id` may be "".
+void LogBackupCommitted(absl::string_view trigger, const std::string& job_id,
+                        const std::string& root, const v1::Snapshot& snapshot);
 
 }  // namespace cairn
 

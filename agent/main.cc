@@ -25,6 +25,8 @@
 #include "cairn/v1/cli.pb.h"
 #include "common/flag_names.h"
 #include "common/json_output.h"
+#include "common/log/grpc_log.h"
+#include "common/log/log.h"
 #include "common/path_text.h"
 #include "common/text_config.h"
 
@@ -48,6 +50,9 @@ ABSL_FLAG(std::vector<std::string>, path, {}, "restore: snapshot paths to restor
 ABSL_FLAG(bool, overwrite, false, "restore: replace files that exist in the target");
 ABSL_FLAG(bool, allow_special, false, "restore: keep set-id bits and create device nodes");
 ABSL_FLAG(bool, json, false, "print the result as JSON");
+ABSL_FLAG(std::string, log_level, "info",
+          "daemon: the least level logged: debug, info, warn or error (the log is one "
+          "key=value line per event on stderr; docs/operations.md lists the events)");
 ABSL_FLAG(std::string, token, "", "enroll: the join token (cairnctl token create prints it)");
 ABSL_FLAG(uint32_t, sample, 100, "verify: the percentage of chunks to read back (1-100)");
 
@@ -330,16 +335,24 @@ int Daemon(const Agent& agent) {
   const cairn::v1::AgentConfig& config = agent.config;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  absl::StatusOr<cairn::log::Level> level = cairn::log::ParseLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) return Fail(level.status());
+  cairn::log::SetMinLevel(*level);
   cairn::AgentDaemon daemon(config, *agent.crypto, agent.credentials, ProtectedPaths(config));
-  std::cerr << "cairn-agent " << CAIRN_VERSION << ": " << config.name() << " (tenant "
-            << config.tenant() << ") serving " << config.server() << std::endl;
+  cairn::log::Info("agent.started", {{"version", CAIRN_VERSION},
+                                     {"agent", config.name()},
+                                     {"tenant", config.tenant()},
+                                     {"server", config.server()},
+                                     {"roots", absl::StrJoin(config.roots(), ",")}});
   daemon.Run(&g_stop);
+  cairn::log::Info("agent.stopped", {{"agent", config.name()}});
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  cairn::log::RouteGrpcLogs();
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
   if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "agent/main.cc", true)) return 0;
   absl::SetProgramUsageMessage(kUsage);

@@ -6,13 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <iostream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "common/ids.h"
+#include "common/log/log.h"
 #include "common/path_rules.h"
 #include "common/status_macros.h"
 #include "common/tree_id.h"
@@ -155,8 +155,9 @@ std::string RootProtector::GroupOf(const std::string& path) {
 
 void RootProtector::JournalFailed(const absl::Status& status) {
   if (journal_problem_.empty()) {
-    std::cerr << "cairn-agent: change journal of " << root_ << " failed: " << status.message()
-              << std::endl;
+    log::Error("journal.failed", {{"root", root_},
+                                  {"error", status},
+                                  {"effect", "backups scan the whole root until it reopens"}});
   }
   journal_problem_ = absl::StrCat("change journal of ", root_, " failed (", status.message(),
                                   "); backups scan the whole root until it is reopened");
@@ -183,7 +184,7 @@ void RootProtector::ReopenJournal() {
   }
   journal_ = *std::move(reopened);
   journal_problem_.clear();
-  std::cerr << "cairn-agent: change journal of " << root_ << " reopened" << std::endl;
+  log::Info("journal.reopened", {{"root", root_}});
 }
 
 void RootProtector::Record(const std::vector<WatchEvent>& events) {
@@ -207,6 +208,9 @@ void RootProtector::Loop() {
       absl::Status polled = watcher_->Poll(absl::Milliseconds(250), &events);
       if (!polled.ok()) {
         absl::MutexLock lock(&mu_);
+        if (problem_ != polled.message()) {
+          log::Warn("watcher.problem", {{"root", root_}, {"error", polled}});
+        }
         problem_ = std::string(polled.message());
       }
     } else {
@@ -231,9 +235,11 @@ void RootProtector::Loop() {
     }
     if (due) {
       absl::StatusOr<BackupResult> result = Backup(v1::BACKUP_LEVEL_INCREMENTAL, "", nullptr);
-      if (!result.ok()) {
-        std::cerr << "cairn-agent: continuous backup of " << root_
-                  << " failed: " << result.status().message() << std::endl;
+      if (result.ok()) {
+        LogBackupCommitted("continuous", "", root_, result->snapshot);
+      } else {
+        log::Error("backup.failed",
+                   {{"trigger", "continuous"}, {"root", root_}, {"error", result.status()}});
         absl::MutexLock lock(&mu_);
         last_snapshot_ = now;  // retry after another interval, not in a loop
       }
@@ -241,9 +247,9 @@ void RootProtector::Loop() {
   }
   absl::Status synced = journal_->Sync();
   if (!synced.ok()) {
-    std::cerr << "cairn-agent: change journal of " << root_
-              << " could not be synced at exit: " << synced.message()
-              << " (the next start scans the whole root anyway)" << std::endl;
+    log::Warn(
+        "journal.sync_failed",
+        {{"root", root_}, {"error", synced}, {"effect", "the next start scans the whole root"}});
   }
 }
 

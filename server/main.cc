@@ -21,6 +21,8 @@
 #include "absl/strings/str_replace.h"
 #include "common/file_util.h"
 #include "common/flag_names.h"
+#include "common/log/grpc_log.h"
+#include "common/log/log.h"
 #include "common/text_config.h"
 #include "server/auth/first_admin.h"
 #include "server/open_tiers.h"
@@ -36,6 +38,9 @@ ABSL_FLAG(std::string, state_dir, "", "catalog and pack directory, overrides the
 ABSL_FLAG(std::string, web_listen, "",
           "HOST:PORT of the HTTPS listener (/metrics), overrides the config's web.listen "
           "(default: listen's host and the next port)");
+ABSL_FLAG(std::string, log_level, "info",
+          "the least level logged: debug, info, warn or error (the log is one key=value line "
+          "per event on stderr; docs/operations.md lists the events)");
 ABSL_FLAG(bool, print_config, false, "print the effective config and exit");
 ABSL_FLAG(std::string, recover_from_tier, "",
           "rebuild the state directory (catalog, TLS CA, admin credential) from the newest "
@@ -199,6 +204,7 @@ void KeepLargeBuffers() {
 
 int main(int argc, char** argv) {
   KeepLargeBuffers();
+  cairn::log::RouteGrpcLogs();
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
   if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "server/main.cc", false)) return 0;
   absl::SetProgramUsageMessage(kUsage);
@@ -232,41 +238,55 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_rebuild_catalog)) {
     return Rebuild(*resolved, absl::GetFlag(FLAGS_catalog_key));
   }
+  absl::StatusOr<cairn::log::Level> level = cairn::log::ParseLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) {
+    std::cerr << "cairn-server: " << level.status().message() << "\n";
+    return 2;
+  }
+  cairn::log::SetMinLevel(*level);
   absl::StatusOr<std::unique_ptr<cairn::CairnServer>> server = cairn::CairnServer::Start(*resolved);
   if (!server.ok()) {
-    std::cerr << "cairn-server: " << server.status().message() << "\n";
+    cairn::log::Error("server.start_failed", {{"error", server.status()}});
     return 1;
   }
-  std::cerr << "cairn-server " << CAIRN_VERSION << " listening on port " << (*server)->port()
-            << " (TLS), state in " << resolved->state_dir() << "\n"
-            << "CA fingerprint " << (*server)->ca_fingerprint()
-            << " (join tokens carry it; check it when you enroll by hand)" << std::endl;
+  cairn::log::Info("server.listening", {{"version", CAIRN_VERSION},
+                                        {"port", (*server)->port()},
+                                        {"tls", true},
+                                        {"state_dir", resolved->state_dir()},
+                                        {"ca_fingerprint", (*server)->ca_fingerprint()},
+                                        {"note",
+                                         "join tokens carry the CA fingerprint; check it "
+                                         "when you enroll by hand"}});
   if ((*server)->web_port() != 0) {
     const std::string web = cairn::LocalDialAddress(
         resolved->web().listen().empty() ? cairn::DefaultWebListen(resolved->listen())
                                          : resolved->web().listen(),
         (*server)->web_port());
-    std::cerr << "metrics at https://" << web << "/metrics (an admin credential's certificate, "
-              << "viewer role or above)" << std::endl;
+    cairn::log::Info("web.listening", {{"status_page", absl::StrCat("https://", web, "/")},
+                                       {"metrics", absl::StrCat("https://", web, "/metrics")},
+                                       {"note",
+                                        "an admin credential's certificate, viewer role or above; "
+                                        "`cairnctl web` signs a browser in"}});
   } else if (!(*server)->web_problem().empty()) {
-    std::cerr << "cairn-server: warning: no metrics listener: " << (*server)->web_problem()
-              << std::endl;
+    cairn::log::Warn("web.not_listening", {{"error", (*server)->web_problem()}});
   }
   if (!(*server)->admin_credentials_written().empty()) {
-    std::cerr << "first admin credential written to " << (*server)->admin_credentials_written()
-              << " (root only): cairnctl --credentials " << (*server)->admin_credentials_written()
-              << " status" << std::endl;
+    cairn::log::Info("admin_credential.written",
+                     {{"path", (*server)->admin_credentials_written()},
+                      {"note", "root only; try: cairnctl --credentials " +
+                                   (*server)->admin_credentials_written() + " status"}});
   }
   if (!(*server)->catalog_key_created().empty()) {
-    std::cerr << "made the catalog key " << (*server)->catalog_key_created()
-              << ": keep a copy off this machine; recovering the catalog from a tier "
-                 "(--recover-from-tier) needs it"
-              << std::endl;
+    cairn::log::Info("catalog_key.created",
+                     {{"path", (*server)->catalog_key_created()},
+                      {"note",
+                       "keep a copy off this machine: recovering the catalog from a tier "
+                       "(--recover-from-tier) needs it"}});
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  std::cerr << "cairn-server: shutting down" << std::endl;
+  cairn::log::Info("server.stopping");
   (*server)->Shutdown();
   return 0;
 }

@@ -1,8 +1,7 @@
 #include "server/auth/audit_log.h"
 
-#include <iostream>
-
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/path_text.h"
 
 namespace cairn {
@@ -48,7 +47,7 @@ bool AuditLog::Admit(bool refused) {
                                      " more failed or refused calls in the window before were "
                                      "not recorded one by one (rate limit)"));
     absl::StatusOr<int64_t> written = store_->Append(summary);
-    if (!written.ok()) std::cerr << "cairn-server: audit log: " << written.status() << "\n";
+    if (!written.ok()) log::Error("audit.write_failed", {{"error", written.status()}});
   }
   return admit;
 }
@@ -66,8 +65,8 @@ void AuditLog::Record(const Caller& caller, absl::string_view peer, absl::string
   entry.set_message(Field(outcome.message()));
   absl::StatusOr<int64_t> written = store_->Append(entry);
   if (!written.ok()) {
-    std::cerr << "cairn-server: audit log: cannot record " << entry.who() << " " << method << ": "
-              << written.status() << "\n";
+    log::Error("audit.write_failed",
+               {{"who", entry.who()}, {"method", method}, {"error", written.status()}});
   }
 }
 

@@ -1,13 +1,13 @@
 #include "server/ingest/ingest_service.h"
 
 #include <algorithm>
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/job_states.h"
 #include "common/limits.h"
+#include "common/log/log.h"
 #include "common/manifest_mac.h"
 #include "common/status_macros.h"
 #include "common/tree_id.h"
@@ -435,9 +435,8 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
   agent->set_last_seen_unix_ms(now);
   absl::Status noted = catalog_->agents().Upsert(*agent);
   if (!noted.ok()) {
-    std::cerr << "cairn-server: snapshot " << committed.id() << " committed, but agent "
-              << agent->name() << "'s last backup was not recorded: " << noted.message()
-              << std::endl;
+    log::Warn("agent.last_backup_not_recorded",
+              {{"agent", agent->name()}, {"snapshot", committed.id()}, {"error", noted}});
   }
   v1::CommitSnapshotResponse response;
   *response.mutable_snapshot() = std::move(committed);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/limits.h"
+#include "common/log/log.h"
 #include "common/status_macros.h"
 #include "server/maintenance/pack_verifier.h"
 #include "server/maintenance/retention.h"
@@ -67,6 +68,16 @@ absl::StatusOr<v1::PruneResponse> MaintenanceService::Prune(const Caller& caller
   absl::StatusOr<v1::PruneResponse> pruned =
       PruneSnapshots(catalog_, *policies.policies, request, options_.clock(), options_.deletion);
   if (pruned.ok() && !request.dry_run() && options_.on_change) options_.on_change();
+  if (!request.dry_run()) {
+    if (pruned.ok()) {
+      log::Info("prune.finished", {{"by", caller.Principal()},
+                                   {"expired", pruned->expired_snapshot_ids_size()},
+                                   {"kept", pruned->kept()},
+                                   {"held", pruned->held_snapshot_ids_size()}});
+    } else {
+      log::Error("prune.failed", {{"by", caller.Principal()}, {"error", pruned.status()}});
+    }
+  }
   if (options_.metrics != nullptr && !request.dry_run()) {
     options_.metrics->MaintenanceRun("prune", pruned.ok());
   }
@@ -87,6 +98,9 @@ absl::StatusOr<v1::DeleteSnapshotResponse> MaintenanceService::DeleteSnapshot(
       {{snapshot->id(),
         absl::StrCat("snapshot deleted by ", caller.Principal(), " at ",
                      absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()))}}));
+  log::Info(
+      "snapshot.deleted",
+      {{"snapshot", snapshot->id()}, {"agent", snapshot->agent()}, {"by", caller.Principal()}});
   if (options_.on_change) options_.on_change();
   return v1::DeleteSnapshotResponse();
 }
@@ -125,6 +139,21 @@ absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
   absl::StatusOr<GcReport> report =
       GarbageCollector(catalog_, tiers_, guard_, options_.clock).Run(with_barrier);
   if (options_.on_change && !options.dry_run) options_.on_change();
+  if (!options.dry_run) {
+    if (!report.ok()) {
+      log::Error("gc.failed", {{"error", report.status()}});
+    } else {
+      log::Event(report->problems.empty() ? log::Level::kInfo : log::Level::kError, "gc.finished",
+                 {{"chunks_deleted", report->chunks_deleted},
+                  {"trees_deleted", report->trees_deleted},
+                  {"packs_deleted", report->packs_deleted},
+                  {"packs_compacted", report->packs_compacted},
+                  {"bytes_freed", report->bytes_freed},
+                  {"chunks_rescued", report->chunks_rescued},
+                  {"problems", report->problems.size()},
+                  {"first_problem", report->problems.empty() ? "" : report->problems[0]}});
+    }
+  }
   if (options_.metrics != nullptr && !options.dry_run) {
     options_.metrics->MaintenanceRun("gc", report.ok() && report->problems.empty());
     if (report.ok()) {

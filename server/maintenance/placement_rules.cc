@@ -1,8 +1,7 @@
 #include "server/maintenance/placement_rules.h"
 
-#include <iostream>
-
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 
 namespace cairn {
 
@@ -24,7 +23,7 @@ void PlacementRules::Start() {
         if (stop_) return;
       }
       for (const std::string& problem : RunOnce()) {
-        std::cerr << "cairn-server: placement rule: " << problem << std::endl;
+        log::Warn("placement.problem", {{"problem", problem}});
       }
     }
   });

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -14,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
+#include "common/log/log.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "server/recovery/state_bundle.h"
@@ -95,7 +95,11 @@ void CatalogBackup::Run() {
     }
     if (!changed) continue;
     absl::StatusOr<std::string> written = BackupNow();
-    if (!written.ok()) {
+    if (written.ok()) {
+      log::Info("catalog_bundle.written", {{"object", *written}});
+    } else {
+      log::Error("catalog_bundle.failed",
+                 {{"error", written.status()}, {"retry_in_seconds", options_.min_interval}});
       changed_->Mark();  // try again after the interval
       absl::MutexLock lock(&mu_);
       // Not before the interval: a tier that is down is not hammered.
@@ -106,7 +110,7 @@ void CatalogBackup::Run() {
 
 void CatalogBackup::MirrorCommit(const v1::Snapshot& snapshot) {
   absl::Status s = mirror_.OnCommit(snapshot);
-  if (!s.ok()) std::cerr << "cairn-server: " << s.message() << std::endl;
+  if (!s.ok()) log::Error("catalog_mirror.failed", {{"snapshot", snapshot.id()}, {"error", s}});
 }
 
 absl::StatusOr<std::string> CatalogBackup::BackupNow() {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/limits.h"
+#include "common/log/log.h"
 #include "common/path_rules.h"
 #include "common/path_text.h"
 #include "common/status_macros.h"
@@ -70,13 +71,20 @@ absl::StatusOr<std::unique_ptr<ControlSession>> ControlService::Connect(
     const Caller& caller, const v1::HelloRequest& hello) {
   RETURN_IF_ERROR(Hello(caller, hello).status());
   uint64_t generation;
+  bool replaces = false;
   {
     absl::MutexLock lock(&mu_);
     generation = next_generation_++;
+    replaces = current_.contains(hello.agent());
     current_[hello.agent()] = generation;
   }
   jobs_->WakeAgent(hello.agent());  // a session this one replaces notices now
   jobs_->SetPresence(hello.agent(), AgentPresence{.online = true});
+  log::Info("agent.connected", {{"agent", hello.agent()},
+                                {"tenant", caller.tenant},
+                                {"version", hello.version()},
+                                {"approved", caller.approved},
+                                {"replaces_session", replaces}});
   return std::unique_ptr<ControlSession>(new ControlSession(this, hello.agent(), generation));
 }
 
@@ -106,7 +114,10 @@ ControlSession::~ControlSession() {
   Stop();
   ControlService& s = *service_;
   // A replaced session leaves presence to its successor.
-  if (s.End(agent_, generation_)) s.jobs_->SetPresence(agent_, AgentPresence{.online = false});
+  if (s.End(agent_, generation_)) {
+    s.jobs_->SetPresence(agent_, AgentPresence{.online = false});
+    log::Info("agent.disconnected", {{"agent", agent_}});
+  }
   // Orders this session carried that never finished cannot finish now.
   absl::flat_hash_set<std::string> dispatched;
   {

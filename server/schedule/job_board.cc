@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "common/job_states.h"
+#include "common/log/log.h"
 #include "common/status_macros.h"
 
 namespace cairn {
@@ -17,7 +18,14 @@ absl::StatusOr<v1::Job> JobBoard::Create(v1::Job job) {
   job.set_created_unix_ms(now);
   if (job.state() == v1::JOB_STATE_RUNNING) job.set_started_unix_ms(now);
   RETURN_IF_ERROR(catalog_->jobs().Insert(job, now + absl::ToInt64Milliseconds(lease_)));
-  if (metrics_ != nullptr && IsFinished(job.state())) metrics_->JobFinished(job);
+  if (IsFinished(job.state())) {
+    CountFinished(job);
+  } else {
+    log::Info("job.created", {{"job", job.id()},
+                              {"kind", JobKindLabel(job.kind())},
+                              {"agent", job.agent()},
+                              {"state", JobResultLabel(job.state())}});
+  }
   Changed(job);
   return job;
 }
@@ -25,14 +33,38 @@ absl::StatusOr<v1::Job> JobBoard::Create(v1::Job job) {
 absl::Status JobBoard::Update(const v1::Job& job) {
   // A job is counted once, when it first reaches a final state.
   bool newly_finished = false;
-  if (metrics_ != nullptr && IsFinished(job.state())) {
+  if (IsFinished(job.state())) {
     absl::StatusOr<std::optional<v1::Job>> before = catalog_->jobs().Get(job.id());
     newly_finished = before.ok() && before->has_value() && !IsFinished((*before)->state());
   }
   RETURN_IF_ERROR(catalog_->jobs().Update(job));
-  if (newly_finished) metrics_->JobFinished(job);
+  if (newly_finished) CountFinished(job);
   Changed(job);
   return absl::OkStatus();
+}
+
+void JobBoard::CountFinished(const v1::Job& job) {
+  if (metrics_ != nullptr) metrics_->JobFinished(job);
+  const bool ok = job.state() == v1::JOB_STATE_SUCCEEDED;
+  const bool failed = job.state() == v1::JOB_STATE_FAILED;
+  double seconds = 0;
+  if (job.started_unix_ms() > 0 && job.finished_unix_ms() >= job.started_unix_ms()) {
+    seconds = static_cast<double>(job.finished_unix_ms() - job.started_unix_ms()) / 1e3;
+  }
+  log::Event(ok       ? log::Level::kInfo
+             : failed ? log::Level::kError
+                      : log::Level::kWarn,
+             "job.finished",
+             {{"job", job.id()},
+              {"kind", JobKindLabel(job.kind())},
+              {"agent", job.agent()},
+              {"result", JobResultLabel(job.state())},
+              {"snapshot", job.snapshot_id()},
+              {"seconds", seconds},
+              {"files", job.progress().files_done()},
+              {"bytes", job.progress().bytes_done()},
+              {"file_errors", job.file_errors_size()},
+              {"error", job.error()}});
 }
 
 void JobBoard::Changed(const v1::Job& job) {

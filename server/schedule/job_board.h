@@ -37,11 +37,9 @@ class JobBoard final {
   JobBoard(Catalog* catalog, absl::Duration lease, std::function<absl::Time()> clock = absl::Now);
   // Where finished jobs are counted (set once, before use; null: nowhere).
   void SetMetrics(ServerMetrics* metrics) { metrics_ = metrics; }
-  // Counts `job`, which the caller finished in the catalog by other means
-  // than Update (a commit writes the job with its snapshot).
-  void CountFinished(const v1::Job& job) {
-    if (metrics_ != nullptr) metrics_->JobFinished(job);
-  }
+  // Counts and logs `job`, which the caller finished in the catalog by
+  // other means than Update (a commit writes the job with its snapshot).
+  void CountFinished(const v1::Job& job);
 
   // Assigns the id and creation time and stores the job. A queued job (an
   // order) wakes its agent's session only.

@@ -1,7 +1,6 @@
 #include "server/schedule/scheduler.h"
 
-#include <iostream>
-
+#include "common/log/log.h"
 #include "server/schedule/cron.h"
 #include "server/schedule/policy_rules.h"
 #include "server/schedule/verify_jobs.h"
@@ -41,8 +40,8 @@ int Scheduler::Tick() {
   absl::StatusOr<PolicySnapshot> policies = policies_->Current();
   absl::StatusOr<std::vector<v1::AgentInfo>> agents = catalog_->agents().List();
   if (!policies.ok() || !agents.ok()) {
-    std::cerr << "cairn-server: scheduler: cannot read the catalog: "
-              << (policies.ok() ? agents.status() : policies.status()).message() << std::endl;
+    log::Error("schedule.catalog_unreadable",
+               {{"error", policies.ok() ? agents.status() : policies.status()}});
     return 0;
   }
   int ordered = 0;
@@ -60,14 +59,17 @@ int Scheduler::Tick() {
           if (created.ok()) {
             ++ordered;
           } else if (!absl::IsFailedPrecondition(created)) {
-            std::cerr << "cairn-server: scheduler: cannot order a verify on " << agent.name()
-                      << ": " << created.message() << std::endl;
+            log::Error("schedule.order_failed", {{"policy", policy.name()},
+                                                 {"agent", agent.name()},
+                                                 {"kind", "verify"},
+                                                 {"error", created}});
           }
           continue;
         }
         std::vector<std::string> roots(policy.roots().begin(), policy.roots().end());
         if (roots.empty()) roots.assign(agent.roots().begin(), agent.roots().end());
-        absl::StatusOr<std::vector<v1::Job>> active = catalog_->jobs().List(agent.name(), 100, true);
+        absl::StatusOr<std::vector<v1::Job>> active =
+            catalog_->jobs().List(agent.name(), 100, true);
         for (const std::string& root : roots) {
           bool busy = false;
           if (active.ok()) {
@@ -85,8 +87,11 @@ int Scheduler::Tick() {
           job.mutable_backup()->set_level(schedule.level());
           absl::Status created = jobs_->Create(job).status();
           if (!created.ok()) {
-            std::cerr << "cairn-server: scheduler: cannot order a backup of " << root << " on "
-                      << agent.name() << ": " << created.message() << std::endl;
+            log::Error("schedule.order_failed", {{"policy", policy.name()},
+                                                 {"agent", agent.name()},
+                                                 {"kind", "backup"},
+                                                 {"root", root},
+                                                 {"error", created}});
             continue;
           }
           ++ordered;

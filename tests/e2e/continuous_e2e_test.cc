@@ -162,6 +162,17 @@ TEST_F(ContinuousE2eTest, PolicyDrivenContinuousSnapshotsAndAJournalThatSurvives
   std::cout << "[ latency  ] write -> snapshot listed by cairnctl: "
             << absl::ToInt64Milliseconds(latency) << " ms\n";
   RecordProperty("latency_ms", static_cast<int>(absl::ToInt64Milliseconds(latency)));
+  // The daemon logged the snapshot as a continuous backup (it may log it a
+  // moment after cairnctl lists it).
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (auto& fields : LogEvents(daemon_->Stderr(), "backup.committed")) {
+          if (fields["snapshot"] == *with_change) return fields["trigger"] == "continuous";
+        }
+        return false;
+      },
+      absl::Seconds(10), absl::Milliseconds(50)))
+      << daemon_->Stderr();
   // Recorded above, not asserted: timings belong to make bench; the 30 s wait bounds it.
   ExpectRestoresToRoot(*with_change, "continuous");
 

@@ -9,6 +9,7 @@
 // `cairn-server --rebuild-catalog` brings every snapshot back from the packs,
 // tree packs and snapshot records alone.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -37,13 +38,10 @@ namespace {
 
 constexpr char kPrefix[] = "dr/";
 
-// The "CA fingerprint ..." the server logs at start, or "".
+// The CA fingerprint the server logged at its latest start, or "".
 std::string CaFingerprint(const std::string& log) {
-  const std::string tag = "CA fingerprint ";
-  size_t at = log.rfind(tag);
-  if (at == std::string::npos) return "";
-  at += tag.size();
-  return log.substr(at, log.find_first_of(" \n", at) - at);
+  std::vector<std::map<std::string, std::string>> started = LogEvents(log, "server.listening");
+  return started.empty() ? "" : started.back()["ca_fingerprint"];
 }
 
 // The newest state bundle on `tier`, or "".
@@ -182,8 +180,8 @@ TEST_F(DisasterRecoveryE2eTest, ServerComesBackFromTheBucketAfterItsDiskIsLost) 
   absl::Status restarted = server->Restart();
   ASSERT_TRUE(restarted.ok()) << restarted;
   EXPECT_EQ(CaFingerprint(server->Log()), fingerprint) << server->Log();
-  EXPECT_FALSE(absl::StrContains(server->Log(), "made the catalog key")) << server->Log();
-  EXPECT_FALSE(absl::StrContains(server->Log(), "first admin credential written")) << server->Log();
+  EXPECT_TRUE(LogEvents(server->Log(), "catalog_key.created").empty()) << server->Log();
+  EXPECT_TRUE(LogEvents(server->Log(), "admin_credential.written").empty()) << server->Log();
 
   // The admin credential came back: cairnctl lists every snapshot.
   CommandResult listed = RunCommand(CtlArgs(*server, {"snapshots", "--json"}));

@@ -14,13 +14,25 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/file_util.h"
+#include "common/log/log.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 #include "tests/e2e/e2e_util.h"
 
 namespace cairn::e2e {
+
+std::vector<std::map<std::string, std::string>> LogEvents(absl::string_view log,
+                                                          absl::string_view event) {
+  std::vector<std::map<std::string, std::string>> events;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<std::map<std::string, std::string>> fields = log::ParseLine(line);
+    if (fields.ok() && (*fields)["event"] == event) events.push_back(*std::move(fields));
+  }
+  return events;
+}
 namespace {
 
 // Owns a NULL-terminated argv for execv, built before fork() so the child
@@ -197,15 +209,9 @@ absl::Status ServerProcess::Launch(int port) {
     int found = 0;
     WaitFor(
         [&] {
-          std::string log = Log();
-          size_t at = log.find("listening on port ");
-          if (at != std::string::npos) {
-            size_t start = at + strlen("listening on port ");
-            size_t end = log.find_first_not_of("0123456789", start);
-            if (end != std::string::npos &&
-                absl::SimpleAtoi(log.substr(start, end - start), &found)) {
-              return true;
-            }
+          for (const auto& fields : LogEvents(Log(), "server.listening")) {
+            auto port = fields.find("port");
+            if (port != fields.end() && absl::SimpleAtoi(port->second, &found)) return true;
           }
           return !child_->Running();
         },

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,9 +17,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace cairn::e2e {
+
+// The fields of each line of a daemon's log (common/log/log.h) whose event is
+// `event`, oldest first. Lines that are not log lines are skipped.
+std::vector<std::map<std::string, std::string>> LogEvents(absl::string_view log,
+                                                          absl::string_view event);
 
 struct CommandResult {
   std::string command;  // argv joined, for messages

@@ -1,13 +1,16 @@
 // Two agents of one tenant: they share the tenant key, so the second copy of a
 // dataset uploads almost nothing; and an admin restores one agent's snapshot
 // onto the other agent through cairnctl and the agent's daemon.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/file_util.h"
+#include "common/log/log.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/cli_util.h"
@@ -43,6 +46,15 @@ std::optional<bool> AgentOnline(const std::string& json, const std::string& name
     return !online.empty() && online[0];
   }
   return std::nullopt;
+}
+
+using LogFields = std::map<std::string, std::string>;
+
+void ExpectOnlyLogLines(const std::string& log) {
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<LogFields> fields = log::ParseLine(line);
+    EXPECT_TRUE(fields.ok()) << "not a key=value log line: " << line;
+  }
 }
 
 TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
@@ -93,9 +105,8 @@ TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
 
   // Below B's default restore target (STATE_DIR/restores).
   std::string target = b.state_dir + "/restores/from-a";
-  CommandResult restore =
-      RunCommand(CtlArgs(**server,
-                         {"restore", backup_a.snapshot, "--to-agent", b.name, "--target", target}));
+  CommandResult restore = RunCommand(
+      CtlArgs(**server, {"restore", backup_a.snapshot, "--to-agent", b.name, "--target", target}));
   ASSERT_EQ(restore.exit_code, 0) << restore.Describe() << "\ndaemon log:\n" << (*daemon)->Log();
   absl::StatusOr<TreeManifest> restored = CaptureTree(target);
   ASSERT_TRUE(restored.ok()) << restored.status();
@@ -123,6 +134,33 @@ TEST(TwoAgentsE2eTest, SharedKeyDedupsAcrossAgentsAndRestoresOntoTheOther) {
 
   absl::Status stopped = (*daemon)->Stop();
   EXPECT_TRUE(stopped.ok()) << stopped;
+
+  // Both daemons log one key=value line per event (docs/operations.md).
+  ExpectOnlyLogLines((*server)->Log());
+  ExpectOnlyLogLines((*daemon)->Log());
+  std::vector<LogFields> connected = LogEvents((*server)->Log(), "agent.connected");
+  ASSERT_FALSE(connected.empty()) << (*server)->Log();
+  EXPECT_EQ(connected.back()["agent"], b.name);
+  EXPECT_EQ(connected.back()["level"], "info");
+  bool restore_logged = false;
+  for (LogFields& job : LogEvents((*server)->Log(), "job.finished")) {
+    if (job["kind"] != "restore") continue;
+    restore_logged = true;
+    EXPECT_EQ(job["result"], "succeeded");
+    EXPECT_EQ(job["agent"], b.name);
+    EXPECT_EQ(job["files"], "25");  // WriteDataset's 5 shards and 20 meta files
+  }
+  EXPECT_TRUE(restore_logged) << (*server)->Log();
+  // The server notices the stream end a moment after the daemon exits.
+  EXPECT_TRUE(WaitFor([&] { return !LogEvents((*server)->Log(), "agent.disconnected").empty(); },
+                      absl::Seconds(10), absl::Milliseconds(50)))
+      << (*server)->Log();
+  std::vector<LogFields> finished = LogEvents((*daemon)->Log(), "restore.finished");
+  ASSERT_EQ(finished.size(), 1u) << (*daemon)->Log();
+  EXPECT_EQ(finished[0]["failed"], "0");
+  EXPECT_EQ(finished[0]["bytes"], absl::StrCat(total));
+  EXPECT_EQ(LogEvents((*daemon)->Log(), "agent.started").size(), 1u) << (*daemon)->Log();
+  EXPECT_EQ(LogEvents((*daemon)->Log(), "agent.stopped").size(), 1u) << (*daemon)->Log();
 }
 
 }  // namespace
