@@ -93,13 +93,16 @@ absl::Status ProbeFindMissing(Catalog* catalog, int64_t tenant, SyntheticCatalog
 }
 
 // A dry-run collection over everything; it must find nothing to delete.
-absl::Status DryRunGc(Catalog* catalog, const TierSet* tiers, v1::CatalogScaleStep* step) {
+absl::Status DryRunGc(Catalog* catalog, const TierSet* tiers, uint64_t mark_memory_bytes,
+                      const std::function<void(absl::string_view)>& log,
+                      v1::CatalogScaleStep* step) {
   GcGuard guard(absl::Now);
   GarbageCollector gc(catalog, tiers, &guard, absl::Now);
   GcOptions options;
   options.dry_run = true;
   options.compact_below = 0;  // no pack object exists to rewrite
   options.grace = absl::ZeroDuration();
+  options.mark_memory_bytes = mark_memory_bytes;
   std::optional<ProcSampler::Sample> before = ProcSampler::Read(getpid());
   ProcSampler sampler(getpid(), absl::Milliseconds(50));
   absl::Time began = absl::Now();
@@ -115,6 +118,7 @@ absl::Status DryRunGc(Catalog* catalog, const TierSet* tiers, v1::CatalogScaleSt
         report.problems.empty() ? "" : absl::StrCat("; problems: ", report.problems.front())));
   }
   step->set_gc_seconds(absl::ToDoubleSeconds(took));
+  if (log) log(absl::StrCat("dry-run gc: ", report.mark_passes, " mark pass(es)"));
   uint64_t base = before.has_value() ? before->rss_bytes : 0;
   step->set_gc_memory_bytes(peak.rss_bytes > base ? peak.rss_bytes - base : 0);
   step->set_gc_ns_per_chunk(absl::ToDoubleNanoseconds(took) / static_cast<double>(step->chunks()));
@@ -174,7 +178,7 @@ absl::StatusOr<v1::CatalogScaleReport> RunCatalogScale(const CatalogScaleOptions
                                 std::max(1e-9, absl::ToDoubleSeconds(grew)));
     ASSIGN_OR_RETURN(int64_t tenant, catalog->agents().TenantId(s.tenant));
     RETURN_IF_ERROR(ProbeFindMissing(catalog.get(), tenant, &synthetic, o, step));
-    if (o.gc) RETURN_IF_ERROR(DryRunGc(catalog.get(), &tiers, step));
+    if (o.gc) RETURN_IF_ERROR(DryRunGc(catalog.get(), &tiers, o.gc_mark_memory_bytes, o.log, step));
     RETURN_IF_ERROR(MeasureBytes(path, step));
     log(absl::StrFormat(
         "%d chunks: %.0f rows/s, FindMissing p50 %.2f ms p99 %.2f ms, gc %.1fs (+%d MiB), "

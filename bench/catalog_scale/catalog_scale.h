@@ -30,6 +30,7 @@ struct CatalogScaleOptions {
   uint32_t probes = 400;  // FindMissing calls per step
   uint32_t batch = 256;   // ids per call
   bool gc = true;
+  uint64_t gc_mark_memory_bytes = uint64_t{1} << 30;  // GcOptions::mark_memory_bytes
   uint64_t seed = 1;
   std::function<void(absl::string_view line)> log;  // progress
 };

@@ -26,6 +26,8 @@ ABSL_FLAG(uint32_t, chunks_per_file, 64, "chunks per file of the trees that refe
 ABSL_FLAG(uint32_t, probes, 400, "FindMissing calls per step");
 ABSL_FLAG(uint32_t, batch, 256, "ids per FindMissing call (half held, half not)");
 ABSL_FLAG(bool, gc, true, "a dry-run garbage collection at each step");
+ABSL_FLAG(uint64_t, gc_mark_memory, 1024,
+          "MiB the collection's chunk mark may use (more chunks than fit: marked in passes)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the generated ids");
 ABSL_FLAG(bool, json, false, "print the report as JSON (cairn.v1.CatalogScaleReport)");
 
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   o.probes = absl::GetFlag(FLAGS_probes);
   o.batch = absl::GetFlag(FLAGS_batch);
   o.gc = absl::GetFlag(FLAGS_gc);
+  o.gc_mark_memory_bytes = absl::GetFlag(FLAGS_gc_mark_memory) << 20;
   o.seed = absl::GetFlag(FLAGS_seed);
   o.log = [](absl::string_view line) { std::cerr << "cairn-catalog-scale: " << line << std::endl; };
   if (o.dir.empty()) {

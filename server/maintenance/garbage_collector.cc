@@ -218,40 +218,49 @@ class Collection final {
     // bytes a chunk instead of a 40-byte key (docs/scale.md: the mark's
     // memory is the collection's peak). A garbage chunk whose fingerprint
     // equals a referenced one's (odds ~n/2^64 each) is only kept, never a
-    // referenced chunk deleted.
-    absl::flat_hash_set<uint64_t> referenced;
-    RETURN_IF_ERROR(ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
-      if (!tree.has_value()) {
-        unsafe_tenants_.insert(row.tenant);
-        return;
-      }
-      std::optional<ObjKey> self = KeyOf(row.tenant, row.id);
-      if (self.has_value() && doomed_trees_.contains(*self)) return;  // dry run
-      for (const v1::TreeEntry& entry : tree->entries()) {
-        for (const v1::ChunkRef& chunk : entry.chunks()) {
-          referenced.insert(absl::HashOf(row.tenant, chunk.id()));
+    // referenced chunk deleted. When the fingerprints would not fit
+    // `mark_memory_bytes`, pass k marks and checks only those ≡ k (mod
+    // passes). Each pass walks the trees anew; a chunk is a candidate only if
+    // no tree referenced it at its own pass's walk, and the guard's reuse
+    // log (started before the first) covers backups in between.
+    ASSIGN_OR_RETURN(CatalogTotals totals, catalog_->chunks().Totals());
+    const uint64_t passes = MarkPasses(totals.chunks, options_.mark_memory_bytes);
+    report_.mark_passes = passes;
+    std::vector<ChunkRow> candidates;
+    for (uint64_t pass = 0; pass < passes; ++pass) {
+      absl::flat_hash_set<uint64_t> referenced;
+      RETURN_IF_ERROR(ForEachTree([&](const TreeRow& row, const std::optional<v1::Tree>& tree) {
+        if (!tree.has_value()) {
+          unsafe_tenants_.insert(row.tenant);
+          return;
+        }
+        std::optional<ObjKey> self = KeyOf(row.tenant, row.id);
+        if (self.has_value() && doomed_trees_.contains(*self)) return;  // dry run
+        for (const v1::TreeEntry& entry : tree->entries()) {
+          for (const v1::ChunkRef& chunk : entry.chunks()) {
+            const uint64_t fingerprint = absl::HashOf(row.tenant, chunk.id());
+            if (fingerprint % passes == pass) referenced.insert(fingerprint);
+          }
+        }
+      }));
+      int64_t after_tenant = 0;
+      std::string after_id;
+      while (true) {
+        ASSIGN_OR_RETURN(std::vector<ChunkRow> page,
+                         catalog_->chunks().Page(after_tenant, after_id, horizon_ms_, kChunkPage));
+        if (page.empty()) break;
+        after_tenant = page.back().tenant;
+        after_id = page.back().id;
+        for (ChunkRow& c : page) {
+          if (unsafe_tenants_.contains(c.tenant)) continue;
+          // Not a chunk id this server writes: leave it.
+          if (c.id.size() != kChunkIdBytes) continue;
+          const uint64_t fingerprint = absl::HashOf(c.tenant, c.id);
+          if (fingerprint % passes != pass || referenced.contains(fingerprint)) continue;
+          candidates.push_back(std::move(c));
         }
       }
-    }));
-
-    std::vector<ChunkRow> candidates;
-    int64_t after_tenant = 0;
-    std::string after_id;
-    while (true) {
-      ASSIGN_OR_RETURN(std::vector<ChunkRow> page,
-                       catalog_->chunks().Page(after_tenant, after_id, horizon_ms_, kChunkPage));
-      if (page.empty()) break;
-      after_tenant = page.back().tenant;
-      after_id = page.back().id;
-      for (ChunkRow& c : page) {
-        if (unsafe_tenants_.contains(c.tenant)) continue;
-        // Not a chunk id this server writes: leave it.
-        if (c.id.size() != kChunkIdBytes) continue;
-        if (referenced.contains(absl::HashOf(c.tenant, c.id))) continue;
-        candidates.push_back(std::move(c));
-      }
     }
-    referenced = {};
     // Every checkpoint delta's base: a delta that stays keeps its chain.
     absl::flat_hash_map<ObjKey, ObjKey> base_of;
     RETURN_IF_ERROR(LoadDeltaBases(&base_of));
@@ -477,6 +486,11 @@ class Collection final {
 };
 
 }  // namespace
+
+uint64_t MarkPasses(uint64_t chunks, uint64_t memory_bytes) {
+  const uint64_t per_pass = std::max<uint64_t>(1, memory_bytes / kMarkBytesPerChunk);
+  return std::clamp<uint64_t>((chunks + per_pass - 1) / per_pass, 1, kMaxMarkPasses);
+}
 
 absl::StatusOr<GcReport> GarbageCollector::Run(const GcOptions& options) {
   if (!(options.compact_below >= 0 && options.compact_below <= 1)) {

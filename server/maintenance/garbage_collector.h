@@ -57,6 +57,12 @@ struct GcOptions {
   absl::Duration superseded_hold = absl::Hours(24 * 7);
   // Size of the packs compaction writes.
   uint64_t pack_target_bytes = 64u << 20;
+  // Memory the chunk mark may use (the collection's peak: ~24 bytes per
+  // chunk). A catalog with more chunks than fit is marked in passes, each
+  // keeping the fingerprints of one residue class and walking every tree
+  // again: memory is bounded by this, time grows with the passes (at most
+  // kMaxMarkPasses; beyond, each pass holds more).
+  uint64_t mark_memory_bytes = uint64_t{1} << 30;
   // Called at each phase; an error ends the run right there, as a crash
   // would (no clean-up beyond releasing the guard). For tests.
   std::function<absl::Status(GcPhase)> phase_hook;
@@ -66,6 +72,11 @@ struct GcOptions {
   // error stops the run; the objects stay as orphans for a later run.
   std::function<absl::Status()> before_delete;
 };
+
+// The chunk mark's passes for `chunks` chunk rows within `memory_bytes`.
+inline constexpr uint64_t kMaxMarkPasses = 256;
+inline constexpr uint64_t kMarkBytesPerChunk = 24;
+uint64_t MarkPasses(uint64_t chunks, uint64_t memory_bytes);
 
 struct GcReport {
   uint64_t trees_deleted = 0;
@@ -79,6 +90,7 @@ struct GcReport {
   uint64_t packs_written = 0;        // new packs compaction wrote
   uint64_t orphans_deleted = 0;
   int64_t bytes_freed = 0;            // pack bytes deleted minus pack bytes written
+  uint64_t mark_passes = 0;           // passes the chunk mark took (GcOptions::mark_memory_bytes)
   std::vector<std::string> problems;  // damage found on the way (packs quarantined)
 
   v1::GcResponse ToProto() const;

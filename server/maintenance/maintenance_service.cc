@@ -150,6 +150,7 @@ absl::StatusOr<GcReport> MaintenanceService::CollectGarbage(const Caller&,
                   {"packs_compacted", report->packs_compacted},
                   {"bytes_freed", report->bytes_freed},
                   {"chunks_rescued", report->chunks_rescued},
+                  {"mark_passes", report->mark_passes},
                   {"problems", report->problems.size()},
                   {"first_problem", report->problems.empty() ? "" : report->problems[0]}});
     }

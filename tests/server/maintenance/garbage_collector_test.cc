@@ -47,6 +47,54 @@ TEST_F(GcTest, DeletesExactlyTheUnreferencedChunksAndFreesTheirPacks) {
   EXPECT_EQ(again.chunks_deleted + again.trees_deleted + again.packs_deleted, 0u);
 }
 
+// The mark in passes (a memory budget smaller than the catalog's chunks
+// need) finds exactly the garbage one pass finds: each pass keeps one residue
+// class of fingerprints and every chunk is judged in its own class's pass.
+TEST_F(GcTest, AMarkInPassesDeletesExactlyWhatOnePassDeletes) {
+  const std::vector<std::string> old_only = Ids(1000, 1600);
+  const std::vector<std::string> shared = Ids(2000, 2400);
+  const std::vector<std::string> new_only = Ids(3000, 3300);
+  std::vector<std::string> first = old_only;
+  first.insert(first.end(), shared.begin(), shared.end());
+  std::vector<std::string> second = shared;
+  second.insert(second.end(), new_only.begin(), new_only.end());
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {first}, {first}));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s2, Backup(*repo_, {second}, {new_only}));
+  ASSERT_OK(Forget(*repo_, s1));
+
+  // 1,300 chunk rows in a budget of 100 fingerprints: 13 passes.
+  GcOptions in_passes = Immediately(0);
+  in_passes.mark_memory_bytes = 100 * kMarkBytesPerChunk;
+  in_passes.dry_run = true;
+  ASSERT_OK_AND_ASSIGN(GcReport counted, Gc(in_passes));
+  EXPECT_EQ(counted.mark_passes, 13u);
+  EXPECT_EQ(counted.chunks_deleted, old_only.size());
+  GcOptions one_pass = Immediately(0);
+  one_pass.dry_run = true;
+  ASSERT_OK_AND_ASSIGN(GcReport counted_once, Gc(one_pass));
+  EXPECT_EQ(counted_once.mark_passes, 1u);
+  EXPECT_EQ(counted_once.chunks_deleted, old_only.size());
+
+  in_passes.dry_run = false;
+  ASSERT_OK_AND_ASSIGN(GcReport report, Gc(in_passes));
+  EXPECT_EQ(report.mark_passes, 13u);
+  EXPECT_EQ(report.chunks_deleted, old_only.size());
+  EXPECT_THAT(report.problems, IsEmpty());
+  for (const std::string& gone : old_only) EXPECT_FALSE(Stored(*repo_, gone)) << gone;
+  for (const std::string& kept : shared) EXPECT_TRUE(Stored(*repo_, kept)) << kept;
+  for (const std::string& kept : new_only) EXPECT_TRUE(Stored(*repo_, kept)) << kept;
+  ASSERT_NO_FATAL_FAILURE(ExpectAllSnapshotsReadable(*repo_));
+  EXPECT_EQ(s2.id(), (*repo_->catalog->snapshots().List("", 10))[0].id());
+}
+
+TEST(MarkPassesTest, PassesGrowWithChunksOverTheBudgetUpToTheCap) {
+  EXPECT_EQ(MarkPasses(0, 1 << 30), 1u);
+  EXPECT_EQ(MarkPasses(1000, 1000 * kMarkBytesPerChunk), 1u);
+  EXPECT_EQ(MarkPasses(1001, 1000 * kMarkBytesPerChunk), 2u);
+  EXPECT_EQ(MarkPasses(uint64_t{1} << 40, 1 << 30), kMaxMarkPasses);
+  EXPECT_EQ(MarkPasses(5, 0), 5u);  // a budget below one fingerprint: one each
+}
+
 // A directory stored as pages (common/tree_pages.h): every page and every
 // chunk a page names is kept while a snapshot reaches it, and all of it goes
 // with the last snapshot.
