@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/catalog/tree_blob.h"
 
 namespace cairn {
 
@@ -34,7 +35,7 @@ absl::StatusOr<std::vector<TreeRow>> MirrorStore::Unmirrored(int64_t tenant, uin
     tree.tenant = tenant;
     tree.id = list.ColumnBlob(0);
     tree.created_ms = list.ColumnInt(1);
-    tree.data = list.ColumnBlob(2);
+    ASSIGN_OR_RETURN(tree.data, UnpackTreeBlob(list.ColumnBlob(2)));
     bytes += tree.data.size() + tree.id.size();
   }
   return trees;
@@ -93,7 +94,7 @@ absl::StatusOr<std::pair<TenantName, std::vector<TreeRow>>> MirrorStore::TreesIn
     tree.tenant = out.first.id;
     tree.id = list.ColumnBlob(2);
     tree.created_ms = list.ColumnInt(3);
-    tree.data = list.ColumnBlob(4);
+    ASSIGN_OR_RETURN(tree.data, UnpackTreeBlob(list.ColumnBlob(4)));
   }
   return out;
 }

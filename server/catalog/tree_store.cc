@@ -4,6 +4,7 @@
 
 #include "common/status_macros.h"
 #include "server/catalog/rows.h"
+#include "server/catalog/tree_blob.h"
 
 namespace cairn {
 
@@ -16,6 +17,10 @@ absl::StatusOr<std::vector<uint32_t>> TreeStore::FindMissing(int64_t tenant,
 
 absl::Status TreeStore::Put(int64_t tenant,
                             absl::Span<const std::pair<std::string, std::string>> trees) {
+  // Compressed before the lock (tree_blob.h).
+  std::vector<std::string> blobs;
+  blobs.reserve(trees.size());
+  for (const auto& [id, data] : trees) blobs.push_back(PackTreeBlob(data));
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
   ASSIGN_OR_RETURN(
@@ -23,11 +28,11 @@ absl::Status TreeStore::Put(int64_t tenant,
       db_->Prepare(
           "INSERT OR IGNORE INTO trees(tenant_id, id, data, created_ms) VALUES(?, ?, ?, ?)"));
   const int64_t now_ms = absl::ToUnixMillis(clock_());
-  for (const auto& [id, data] : trees) {
+  for (size_t i = 0; i < trees.size(); ++i) {
     put.Reset();
     put.Bind(1, tenant);
-    put.BindBlob(2, id);
-    put.BindBlob(3, data);
+    put.BindBlob(2, trees[i].first);
+    put.BindBlob(3, blobs[i]);
     put.Bind(4, now_ms);
     RETURN_IF_ERROR(put.Run());
   }
@@ -42,7 +47,7 @@ absl::StatusOr<std::optional<std::string>> TreeStore::Get(int64_t tenant, absl::
   get.BindBlob(2, id);
   ASSIGN_OR_RETURN(bool found, get.Step());
   if (!found) return std::nullopt;
-  return get.ColumnBlob(0);
+  return UnpackTreeBlob(get.ColumnBlob(0));
 }
 
 absl::StatusOr<std::vector<TreeRow>> TreeStore::Page(int64_t after_tenant,
@@ -65,7 +70,7 @@ absl::StatusOr<std::vector<TreeRow>> TreeStore::Page(int64_t after_tenant,
     tree.tenant = list.ColumnInt(0);
     tree.id = list.ColumnBlob(1);
     tree.created_ms = list.ColumnInt(2);
-    tree.data = list.ColumnBlob(3);
+    ASSIGN_OR_RETURN(tree.data, UnpackTreeBlob(list.ColumnBlob(3)));
     bytes += tree.data.size() + tree.id.size() + 16;
   }
   return trees;

@@ -15,6 +15,7 @@
 #include "common/tree_pages.h"
 #include "gtest/gtest.h"
 #include "server/catalog/catalog.h"
+#include "server/catalog/tree_blob.h"
 #include "tests/server/server_test_util.h"
 
 namespace cairn {
@@ -227,7 +228,10 @@ void CatalogGrowthTest::Build(Growth* out) {
   out->file_growth = reader.FileBytes() - empty_file_bytes - first_file_bytes;
   out->new_chunk_rows = reader.ChunkRows() - chunk_rows_before;
   out->tree_rows = reader.Query("SELECT count(*) FROM trees");
-  for (const std::string& t : new_trees) out->new_tree_bytes += kChunkIdBytes + t.size();
+  // As the catalog keeps them (compressed where smaller, tree_blob.h).
+  for (const std::string& t : new_trees) {
+    out->new_tree_bytes += kChunkIdBytes + PackTreeBlob(t).size();
+  }
   out->first_file_bytes = first_file_bytes;
   out->first_snapshot_bytes = first_snapshot_bytes;
   std::printf(

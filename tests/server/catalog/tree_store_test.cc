@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -157,6 +158,46 @@ TEST_F(TreeStoreTest, DeleteCountsOnlyWhatWasThere) {
   ASSERT_OK(trees().Put(a_, {Tree(1)}));
   ASSERT_OK_AND_ASSIGN(other, trees().Get(a_, Tree(1).first));
   EXPECT_EQ(other, Tree(1).second);
+}
+
+// Trees are kept compressed where that is smaller (tree_blob.h), and every
+// reader gets the serialized bytes back: Get, Page, and the mirror's reads.
+// Rows written before compression (raw bytes) read back as they are.
+TEST_F(TreeStoreTest, TreesAreKeptCompressedAndReadBackExactly) {
+  std::string text;
+  for (int i = 0; i < 400; ++i) absl::StrAppend(&text, "entry-", i, " size=4096 mode=0644; ");
+  const std::pair<std::string, std::string> big = {Sha256Of(text), text};
+  const std::pair<std::string, std::string> tiny = Tree(7, 10);
+  ASSERT_OK(trees().Put(a_, {big, tiny}));
+  ASSERT_OK_AND_ASSIGN(int64_t stored,
+                       RawInt("SELECT sum(length(data)) FROM trees WHERE length(data) > 100"));
+  EXPECT_LT(stored, static_cast<int64_t>(text.size()) / 4) << "the repetitive tree is compressed";
+  ASSERT_OK_AND_ASSIGN(int64_t tiny_stored,
+                       RawInt("SELECT sum(length(data)) FROM trees WHERE length(data) <= 100"));
+  EXPECT_EQ(tiny_stored, 10) << "a tree compression does not shrink is kept as it is";
+  // A row as an earlier release wrote it.
+  ASSERT_OK(RawExec(absl::StrCat("INSERT INTO trees(tenant_id, id, data) VALUES(", a_,
+                                 ", x'aa', CAST('raw old tree bytes' AS BLOB))")));
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> got, trees().Get(a_, big.first));
+  EXPECT_EQ(got, text);
+  ASSERT_OK_AND_ASSIGN(got, trees().Get(a_, tiny.first));
+  EXPECT_EQ(got, tiny.second);
+  ASSERT_OK_AND_ASSIGN(got, trees().Get(a_, "\xaa"));
+  EXPECT_EQ(got, "raw old tree bytes");
+  ASSERT_OK_AND_ASSIGN(std::vector<TreeRow> page, trees().Page(0, "", 1 << 20));
+  std::vector<std::string> datas;
+  for (const TreeRow& row : page) datas.push_back(row.data);
+  EXPECT_THAT(datas, ::testing::UnorderedElementsAre(text, tiny.second, "raw old tree bytes"));
+  ASSERT_OK_AND_ASSIGN(std::vector<TreeRow> unmirrored, catalog().mirror().Unmirrored(a_, 1 << 20));
+  datas.clear();
+  for (const TreeRow& row : unmirrored) datas.push_back(row.data);
+  EXPECT_THAT(datas, ::testing::UnorderedElementsAre(text, tiny.second, "raw old tree bytes"));
+  // A compressed row that is damaged is an error, not other bytes.
+  ASSERT_OK(RawExec(absl::StrCat("UPDATE trees SET data = x'0028b52ffd00ffff' WHERE id = x'",
+                                 absl::BytesToHexString(big.first), "'")));
+  absl::StatusOr<std::optional<std::string>> damaged = trees().Get(a_, big.first);
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
 }
 
 }  // namespace
