@@ -1,7 +1,5 @@
 // cairn-server: the backup server. Keeps the catalog, stores packs on tiers,
 // serves agents and admins over gRPC.
-#include <malloc.h>
-
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/file_util.h"
 #include "common/flag_names.h"
+#include "common/heap_settings.h"
 #include "common/log/grpc_log.h"
 #include "common/log/log.h"
 #include "common/text_config.h"
@@ -184,26 +183,10 @@ int Recover(const cairn::v1::ServerConfig& config, const std::string& tier_name,
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-// Keeps the server's large buffers (gRPC's receive slices, up to 16 MiB
-// chunks) in the heap once freed. With glibc's defaults (an mmap threshold
-// that starts at 128 KiB and adapts, a 128 KiB trim threshold) the ingest
-// profile showed an upload faulting in and zeroing fresh pages for its
-// buffers, ~0.3 ns of server CPU per byte (docs/scale.md, "Cheap ingest").
-// Settings from the environment (MALLOC_MMAP_THRESHOLD_,
-// MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES) are left to win.
-void KeepLargeBuffers() {
-#ifdef __GLIBC__
-  const char* tunables = getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && strstr(tunables, "glibc.malloc.") != nullptr) return;
-  if (getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  if (getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 128 << 20);
-#endif
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  KeepLargeBuffers();
+  cairn::KeepLargeBuffersInHeap();  // before anything allocates large buffers
   cairn::log::RouteGrpcLogs();
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
   if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "server/main.cc", false)) return 0;

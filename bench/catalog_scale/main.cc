@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "bench/catalog_scale/catalog_scale.h"
 #include "common/flag_names.h"
+#include "common/heap_settings.h"
 #include "common/json_output.h"
 
 ABSL_FLAG(std::string, dir, "", "work directory (empty or new): the catalog and an empty tier");
@@ -62,6 +63,7 @@ void PrintReport(const cairn::v1::CatalogScaleReport& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cairn::KeepLargeBuffersInHeap();  // as cairn-server runs
   std::vector<std::string> flag_storage = cairn::NormalizeFlagNames(argc, argv);
   if (cairn::PrintHelpIfAsked(argc, argv, kUsage, "catalog_scale/main.cc", false)) return 0;
   absl::SetProgramUsageMessage(kUsage);
