@@ -33,6 +33,10 @@ absl::Status WriteCredentialsFile(const std::string& path,
 // keepalive, reconnect backoff.
 grpc::ChannelArguments CairnChannelArguments();
 
+// The name in the server's certificate unless its config's tls.server_name
+// says otherwise; what clients ask for (SNI) before they know the server's.
+inline constexpr char kDefaultServerName[] = "cairn-server";
+
 // The metadata that names the agent calling on the local socket.
 inline constexpr char kLocalAgentMetadata[] = "cairn-agent";
 inline constexpr char kLocalTenantMetadata[] = "cairn-tenant";

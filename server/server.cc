@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/client_tls.h"
 #include "common/file_util.h"
 #include "common/limits.h"
 #include "common/posix_error.h"

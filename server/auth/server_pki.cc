@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/client_tls.h"
 #include "common/file_util.h"
 #include "common/ids.h"
 #include "common/status_macros.h"

@@ -19,8 +19,6 @@
 
 namespace cairn {
 
-inline constexpr char kDefaultServerName[] = "cairn-server";
-
 struct ServerPki {
   std::string ca_cert_pem;
   std::string ca_key_pem;      // signs enrollments; never leaves the server

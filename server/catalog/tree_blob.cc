@@ -23,10 +23,13 @@ std::string PackTreeBlob(absl::string_view serialized) {
   // different tree. The thread's context is shared: its parameters are set
   // here and reset after.
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, kLevel);
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-  size_t n =
-      ZSTD_compress2(cctx, blob.data() + 1, blob.size() - 1, serialized.data(), serialized.size());
+  size_t n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, kLevel);
+  if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  // Without the checksum the tree is kept raw, not compressed unchecked.
+  if (!ZSTD_isError(n)) {
+    n = ZSTD_compress2(cctx, blob.data() + 1, blob.size() - 1, serialized.data(),
+                       serialized.size());
+  }
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   if (ZSTD_isError(n) || 1 + n >= serialized.size()) return std::string(serialized);
   blob.resize(1 + n);
