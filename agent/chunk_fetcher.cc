@@ -129,10 +129,16 @@ absl::Status ChunkFetcher::FetchBase(const ChunkId& base, int depth, std::string
     return absl::NotFoundError(absl::StrCat("the server did not send base ", ChunkIdHex(base)));
   base_reads_.fetch_add(1, std::memory_order_relaxed);
   std::string framed;
-  return OpenChunk(*crypto_, request.ids(0), response.sealed(), &framed, plain,
-                   [this, depth](const ChunkId& next, std::string* out) {
-                     return FetchBase(next, depth + 1, out);
-                   });
+  bool further_down = false;  // the failure, if any, is a later link's
+  absl::Status opened =
+      OpenChunk(*crypto_, request.ids(0), response.sealed(), &framed, plain,
+                [this, depth, &further_down](const ChunkId& next, std::string* out) {
+                  absl::Status link = FetchBase(next, depth + 1, out);
+                  further_down = !link.ok();
+                  return link;
+                });
+  if (!opened.ok() && !further_down && bad_base_) bad_base_(request.ids(0), opened);
+  return opened;
 }
 
 absl::Status ChunkFetcher::Fetch(const std::vector<std::string>& ids) {

@@ -54,6 +54,13 @@ class ChunkFetcher final {
   ChunkFetcher(const ChunkFetcher&) = delete;
   ChunkFetcher& operator=(const ChunkFetcher&) = delete;
 
+  // Told of a checkpoint delta's base whose own stored copy does not open
+  // or check out (not a link further down its chain, not a failed read):
+  // the delta that needed it is delivered as failed, and a verify reports
+  // the base too. Set before Fetch; may be called from any worker.
+  using BadBase = std::function<void(const std::string& id, const absl::Status& status)>;
+  void set_bad_base(BadBase bad_base) { bad_base_ = std::move(bad_base); }
+
   // Fetches `ids` (distinct) and returns once every chunk received has been
   // delivered. An error when a call failed or the server sent an id it was
   // not asked for; the ids not delivered are then the caller's to fail.
@@ -84,6 +91,7 @@ class ChunkFetcher final {
   const std::string snapshot_id_;
   const size_t max_queued_;
   Deliver deliver_;
+  BadBase bad_base_;
   FetchStats stats_;
   std::atomic<uint64_t> base_reads_{0};
 

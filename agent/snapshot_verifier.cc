@@ -45,11 +45,20 @@ class Verifier final {
             // busy or slow): nothing is known to be damaged.
             ++result_.missing;
             Problem(id, status.message());
-          } else {
+          } else if (reported_.insert(id).second) {
             damaged_.push_back(id);
             Problem(id, status.message());
           }
         });
+    // A base that is bad itself is reported with the deltas that need it:
+    // marked damaged, it is offered as a base no more, and the next backup
+    // that holds its data stores it again.
+    fetcher.set_bad_base([this](const std::string& id, const absl::Status& status) {
+      absl::MutexLock lock(&mu_);
+      if (!reported_.insert(id).second) return;
+      damaged_.push_back(id);
+      Problem(id, absl::StrCat("the base of a checkpoint delta: ", status.message()));
+    });
     fetcher_ = &fetcher;
     // Depth first, in tree order: the order TreeFetcher reads ahead in.
     struct Level {
@@ -160,6 +169,8 @@ class Verifier final {
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> delivered_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> damaged_ ABSL_GUARDED_BY(mu_);
+  // Chunks found damaged (read, or a delta's base), each reported once.
+  absl::flat_hash_set<std::string> reported_ ABSL_GUARDED_BY(mu_);
   VerifyResult result_;
 };
 

@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/backup_runner.h"
 #include "agent/snapshot_verifier.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "server/catalog/sqlite_db.h"
 #include "server/maintenance/garbage_collector.h"
 #include "tests/agent/agent_test_util.h"
 #include "tests/agent/tree_manifest_util.h"
@@ -176,6 +178,54 @@ TEST_F(CheckpointDeltaTest, AReshapedModelIsStoredWholeAndOffTurnsDeltasOff) {
   EXPECT_GT(s3.stats().chunks_new(), 0u);
   ASSERT_NO_FATAL_FAILURE(ExpectRestoresAsTheSource(s3.id(), env_->base() + "/r3"));
   (void)s1;
+}
+
+// A base whose stored copy is bad (here: another chunk's bytes under its id)
+// is found by a verify of a snapshot that names only the deltas built on it:
+// the base is reported damaged with them (once), so the server offers it as
+// a base no more, and counts it missing.
+TEST_F(CheckpointDeltaTest, AVerifyReportsABadBaseNotOnlyTheDeltasBuiltOnIt) {
+  Model m = FirstModel();
+  ASSERT_NO_FATAL_FAILURE(WriteStep(1, m));
+  CAIRN_ASSERT_OK(Backup().status());
+  ASSERT_NO_FATAL_FAILURE(WriteStep(2, NextStep(m, 300)));
+  CAIRN_ASSERT_OK(Backup().status());
+  std::filesystem::remove_all(root_ + "/ckpt/step-1");
+  CAIRN_ASSERT_OK_AND_ASSIGN(v1::Snapshot only_step_2, Backup());
+
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<ChunkRow> deltas,
+                             env_->server()->catalog()->chunks().DeltaPage(0, "", 1000));
+  ASSERT_EQ(deltas.size(), 6u);
+  const std::string base = deltas.front().base_id;
+  uint64_t on_base = 0;
+  for (const ChunkRow& d : deltas) on_base += d.base_id == base ? 1 : 0;
+  {
+    CAIRN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
+                               SqliteDb::Open(env_->server_state_dir() + "/catalog.db"));
+    CAIRN_ASSERT_OK_AND_ASSIGN(SqliteStatement swap, db->Prepare(R"sql(
+        UPDATE chunks SET (pack_id, offset, length, raw_size) =
+          (SELECT pack_id, offset, length, raw_size FROM chunks
+           WHERE id != ?1 AND base_id IS NULL LIMIT 1)
+        WHERE id = ?1)sql"));
+    swap.BindBlob(1, base);
+    CAIRN_ASSERT_OK(swap.Run());
+    ASSERT_EQ(db->Changes(), 1);
+  }
+
+  VerifyOptions verify;
+  verify.snapshot_ids = {only_step_2.id()};
+  CAIRN_ASSERT_OK_AND_ASSIGN(VerifyResult checked,
+                             RunVerify(env_->connection(), *env_->agent().crypto, verify));
+  EXPECT_EQ(checked.damaged, on_base + 1) << VerifySummary(checked);
+  EXPECT_EQ(checked.reported, on_base + 1) << VerifySummary(checked);
+  int base_problems = 0;
+  for (const v1::FileError& e : checked.problems) {
+    base_problems += absl::StrContains(e.error(), "the base of a checkpoint delta") ? 1 : 0;
+  }
+  EXPECT_EQ(base_problems, 1) << VerifySummary(checked);
+  CAIRN_ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> missing,
+                             env_->server()->catalog()->chunks().FindMissing(Tenant(), {base}));
+  EXPECT_EQ(missing, std::vector<uint32_t>{0}) << "the base is stored again when next seen";
 }
 
 }  // namespace
