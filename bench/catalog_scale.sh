@@ -14,6 +14,11 @@
 # Environment (defaults in brackets):
 #   BENCH_CATALOG_STEPS [1000000,3000000,10000000]  chunk rows to grow to
 #                                 (about 200 bytes of disk per row)
+#   BENCH_CATALOG_TIMED_ROWS [0]  0: every row recorded the server's way;
+#                                 N: bulk-load each step to N rows short of
+#                                 its size, time the last N (for 100M:
+#                                 BENCH_CATALOG_STEPS=1000000,10000000,100000000
+#                                 BENCH_CATALOG_TIMED_ROWS=300000)
 #   BENCH_DIR [BUILD_DIR/bench-e2e]   work directory (BENCH_DIR/catalog-scale)
 #   BENCH_LOCK [/tmp/cairn-build.lock]  held while measuring ("" = do not lock)
 #   BENCH_DOCS [1]                write the run into docs/performance.md
@@ -25,6 +30,7 @@ BIN=$(cd "$BUILD" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 TOOL=$BIN/bench/catalog_scale/cairn-catalog-scale
 STEPS=${BENCH_CATALOG_STEPS:-1000000,3000000,10000000}
+TIMED=${BENCH_CATALOG_TIMED_ROWS:-0}
 W=${BENCH_DIR:-$BIN/bench-e2e}/catalog-scale
 LOCK=${BENCH_LOCK-/tmp/cairn-build.lock}
 OUT=$SRC/bench/out
@@ -37,7 +43,7 @@ take_lock "$LOCK"
 rm -rf "$W"
 say "cairn-catalog-scale: steps $STEPS"
 rc=0
-"$TOOL" --dir "$W" --steps "$STEPS" --json > "$OUT/catalog_scale.json" || rc=$?
+"$TOOL" --dir "$W" --steps "$STEPS" --timed-rows "$TIMED" --json > "$OUT/catalog_scale.json" || rc=$?
 [ -s "$OUT/catalog_scale.json" ] || die "cairn-catalog-scale reported nothing (exit $rc)"
 
 export_report_context "SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"

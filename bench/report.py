@@ -485,6 +485,13 @@ def catalog_scale_report(r):
                    f"| {n(s, 'find_missing_us_per_id'):.2f} | {n(s, 'gc_seconds'):.1f} s "
                    f"| {fmt(mib(n(s, 'gc_memory_bytes')))} MiB | {n(s, 'gc_ns_per_chunk'):,.0f} "
                    f"| {n(s, 'bytes_per_chunk'):.0f} | {n(s, 'index_bytes_per_chunk'):.0f} |")
+    bulk = [s for s in r.get("steps", []) if n(s, "bulk_seconds") > 0]
+    if bulk:
+        out.append("\nRows recorded/s is timed over the last rows of each step, recorded the "
+                   "server's way (one durable transaction per pack); the rest was bulk-loaded "
+                   "(`--timed-rows`): " + "; ".join(
+                       f"{int(n(s, 'chunks')):,}: {int(n(s, 'timed_chunks')):,} timed, "
+                       f"bulk load {n(s, 'bulk_seconds'):.0f} s" for s in bulk) + ".")
     out.append(f"\nPeak RSS of the run {fmt(mib(n(r, 'peak_rss_bytes')))} MiB; "
                f"{n(r, 'seconds'):.0f} s in all.")
     return "\n".join(out) + "\n"

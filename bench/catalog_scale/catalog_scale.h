@@ -32,6 +32,11 @@ struct CatalogScaleOptions {
   bool gc = true;
   uint64_t gc_mark_memory_bytes = uint64_t{1} << 30;  // GcOptions::mark_memory_bytes
   uint64_t seed = 1;
+  // 0: every chunk row is recorded the server's way (one durable transaction
+  // per pack) and timed. N: each step is bulk-loaded to N rows short of its
+  // size (SyntheticCatalog::BulkGrowTo, many times faster), and the last N
+  // rows are recorded the server's way and timed: how to reach 100M rows.
+  uint64_t timed_rows = 0;
   std::function<void(absl::string_view line)> log;  // progress
 };
 

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/catalog/catalog.h"
+#include "server/catalog/sqlite_db.h"
 
 namespace cairn {
 
@@ -41,8 +42,19 @@ class SyntheticCatalog final {
   SyntheticCatalog(Catalog* catalog, SyntheticOptions options);
 
   // Adds packs until the catalog holds at least `chunks` chunk rows (whole
-  // packs), then one snapshot whose root tree lists this step's directories.
+  // packs), each in one durable transaction as the server records them,
+  // then one snapshot whose root tree lists this step's directories (those
+  // BulkGrowTo added too).
   absl::Status GrowTo(uint64_t chunks);
+  // The fast way to a large catalog: adds packs until it holds at least
+  // `chunks` rows, writing the rows ChunkStore::AddPack and TreeStore::Put
+  // write, but many packs per transaction, without a journal or fsync, on
+  // the catalog file at `path` while no Catalog has it open (a crash leaves
+  // it corrupt). Their directories go into the next GrowTo's snapshot.
+  absl::Status BulkGrowTo(uint64_t chunks, const std::string& path);
+  // The catalog to record through from now on (the one at `path`, reopened
+  // after BulkGrowTo).
+  void set_catalog(Catalog* catalog) { catalog_ = catalog; }
 
   uint64_t chunks() const { return chunks_; }
   uint64_t packs() const { return packs_; }
@@ -54,11 +66,23 @@ class SyntheticCatalog final {
   std::string NewId();
 
  private:
-  absl::StatusOr<std::string> AddPack();
-  absl::Status CommitSnapshot(const std::vector<std::string>& directories);
+  // One pack's chunk rows and the directory tree whose files reference them.
+  struct Pack {
+    std::string name;
+    uint64_t bytes = 0;
+    std::vector<StoredChunk> chunks;
+    std::string tree_id;
+    std::string tree;  // serialized cairn.v1.Tree
+  };
+  Pack NextPack();
+  // Counts a pack recorded (its chunks, its tree, the sample).
+  void Recorded(const Pack& pack);
+  // BulkGrowTo's rows, on `db` (its statements gone when it returns).
+  absl::Status BulkInsert(uint64_t chunks, SqliteDb* db);
+  absl::Status CommitSnapshot();
   void Keep(const std::string& id);
 
-  Catalog* const catalog_;
+  Catalog* catalog_;
   const SyntheticOptions options_;
   std::mt19937_64 random_;
   int64_t tenant_ = -1;
@@ -67,6 +91,7 @@ class SyntheticCatalog final {
   uint64_t trees_ = 0;
   uint64_t snapshots_ = 0;
   std::vector<std::string> sample_;
+  std::vector<std::string> directories_;  // of packs recorded since the last snapshot
 };
 
 }  // namespace cairn
