@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/log/log.h"
 #include "common/status_macros.h"
 #include "common/x509.h"
 
@@ -65,6 +66,11 @@ absl::StatusOr<CertificateRecord> Authenticator::Record(const std::string& seria
     auto it = records_.find(serial);
     if (it != records_.end()) return it->second;
   }
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = generation_;
+  }
   ASSIGN_OR_RETURN(std::optional<CertificateRecord> record, store_->GetCertificate(serial));
   if (!record.has_value()) {
     return absl::UnauthenticatedError(
@@ -74,6 +80,9 @@ absl::StatusOr<CertificateRecord> Authenticator::Record(const std::string& seria
                      kWhatToDo));
   }
   absl::MutexLock lock(&mu_);
+  // Read before a revocation, retirement or approval that came since: not
+  // cached, so the next call reads the catalog's word.
+  if (generation != generation_) return *record;
   if (records_.size() >= kMaxCached) records_.clear();
   records_.emplace(serial, *record);
   return *record;
@@ -92,10 +101,20 @@ absl::StatusOr<Caller> Authenticator::Identify(absl::string_view peer_cert_pem) 
   const std::string who = record.kind == PrincipalKind::kAgent
                               ? absl::StrCat("agent ", record.name)
                               : absl::StrCat("credential ", record.name);
+  if (!record.replaced_by.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the certificate of ", who, " was replaced by its renewal (certificate ",
+        record.replaced_by, ") at ", FormatTime(record.revoked_ms),
+        ": the agent keeps the renewed certificate in its credentials file and uses it; if that "
+        "file was lost or restored from an older copy, or the renewal was not the agent's own, an "
+        "admin revokes the agent (cairnctl agents revoke NAME) and it enrolls again with a new "
+        "join token (cairn-agent enroll)"));
+  }
   if (record.revoked_ms != 0) {
     return absl::UnauthenticatedError(absl::StrCat("the certificate of ", who, " was revoked at ",
                                                    FormatTime(record.revoked_ms), ": ", kWhatToDo));
   }
+  if (!record.replaces.empty()) RetireReplaced(record);
   Caller caller = record.kind == PrincipalKind::kAgent
                       ? Caller::Agent(record.name, record.tenant)
                       : Caller::Admin(record.name, RoleFromProto(record.role));
@@ -118,9 +137,42 @@ absl::Status Authenticator::StillLive(const std::string& serial) {
   return absl::OkStatus();
 }
 
+// The old certificate stays valid until the renewal is used, so an agent
+// that renewed but crashed before it kept the new file still gets in; from
+// the renewal's first call on, a copy of the old key is worth nothing.
+void Authenticator::RetireReplaced(const CertificateRecord& renewal) {
+  absl::StatusOr<int> retired =
+      store_->RetireReplaced(renewal.serial, renewal.replaces, absl::ToUnixMillis(clock_()));
+  if (!retired.ok()) {
+    // Tried again on the renewal's next call.
+    log::Warn("certificate.retire_failed",
+              {{"serial", renewal.replaces}, {"by", renewal.serial}, {"error", retired.status()}});
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (*retired > 0) {
+      // The old certificate and any other renewal of it may be cached live.
+      records_.clear();
+      ++generation_;
+    } else {
+      auto it = records_.find(renewal.serial);
+      if (it != records_.end()) it->second.replaces.clear();
+    }
+  }
+  if (*retired > 0) {
+    log::Info("certificate.replaced", {{"agent", renewal.name},
+                                       {"tenant", renewal.tenant},
+                                       {"serial", renewal.replaces},
+                                       {"by", renewal.serial},
+                                       {"retired", *retired}});
+  }
+}
+
 void Authenticator::ForgetRecords() {
   absl::MutexLock lock(&mu_);
   records_.clear();
+  ++generation_;
 }
 
 }  // namespace cairn

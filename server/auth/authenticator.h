@@ -33,6 +33,8 @@ class Authenticator final {
   // `peer_cert_pem`: the client certificate of the connection, empty when it
   // presented none (then the caller is anonymous). Unauthenticated, saying
   // what to do, for a certificate this server does not accept.
+  // A renewed certificate's first call retires the certificate it replaces
+  // (docs/security.md, "Approval, renewal, revocation").
   absl::StatusOr<Caller> Identify(absl::string_view peer_cert_pem);
   // OK while the certificate with `serial` is in the catalog, not revoked
   // and not expired (what a browser session rests on); "local" (the local socket's admin)
@@ -51,6 +53,8 @@ class Authenticator final {
 
   absl::StatusOr<Verified> Verify(absl::string_view pem, absl::Time now);
   absl::StatusOr<CertificateRecord> Record(const std::string& serial);
+  // The first call with a renewed certificate retires the one it replaces.
+  void RetireReplaced(const CertificateRecord& renewal);
 
   AccessStore* store_;
   const std::string ca_cert_pem_;
@@ -58,6 +62,9 @@ class Authenticator final {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Verified> verified_ ABSL_GUARDED_BY(mu_);  // by PEM
   absl::flat_hash_map<std::string, CertificateRecord> records_ ABSL_GUARDED_BY(mu_);
+  // Bumped when cached records may have gone stale: a record read from the
+  // catalog before a bump is not cached.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 Role RoleFromProto(int role);

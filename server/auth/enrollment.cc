@@ -183,7 +183,8 @@ absl::StatusOr<v1::RenewCertificateResponse> AccessService::RenewCertificate(
                                       .name = caller.name,
                                       .tenant = caller.tenant,
                                       .pending = !caller.approved,
-                                      .created_by = absl::StrCat("renewal of ", caller.serial)},
+                                      .created_by = absl::StrCat("renewal of ", caller.serial),
+                                      .replaces = caller.serial == "local" ? "" : caller.serial},
                     options_.agent_certificate_validity));
   ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificate(cert));
   RETURN_IF_ERROR(SetAgentAccess(

@@ -10,7 +10,8 @@ namespace cairn {
 namespace {
 
 constexpr char kCertificateColumns[] =
-    "serial, kind, name, tenant, role, pending, issued_ms, expires_ms, revoked_ms, created_by";
+    "serial, kind, name, tenant, role, pending, issued_ms, expires_ms, revoked_ms, created_by, "
+    "replaces, replaced_by";
 
 // The one mapping of a certificates row (kCertificateColumns) to its record.
 CertificateRecord CertificateFromRow(const SqliteStatement& row) {
@@ -25,6 +26,8 @@ CertificateRecord CertificateFromRow(const SqliteStatement& row) {
   r.expires_ms = row.ColumnInt(7);
   r.revoked_ms = row.ColumnInt(8);
   r.created_by = row.ColumnText(9);
+  r.replaces = row.ColumnText(10);
+  r.replaced_by = row.ColumnText(11);
   return r;
 }
 
@@ -36,7 +39,7 @@ absl::Status AccessStore::AddCertificate(const CertificateRecord& r) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db_->Prepare(absl::StrCat("INSERT INTO certificates(", kCertificateColumns,
-                                             ") VALUES(?,?,?,?,?,?,?,?,?,?)")));
+                                             ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)")));
   insert.BindText(1, r.serial);
   insert.Bind(2, static_cast<int64_t>(r.kind));
   insert.BindText(3, r.name);
@@ -47,6 +50,8 @@ absl::Status AccessStore::AddCertificate(const CertificateRecord& r) {
   insert.Bind(8, r.expires_ms);
   insert.Bind(9, r.revoked_ms);
   insert.BindText(10, r.created_by);
+  insert.BindText(11, r.replaces);
+  insert.BindText(12, r.replaced_by);
   return insert.Run();
 }
 
@@ -90,6 +95,31 @@ absl::StatusOr<int> AccessStore::RevokeCertificates(PrincipalKind kind, absl::st
   revoke.BindText(3, name);
   RETURN_IF_ERROR(revoke.Run());
   return db_->Changes();
+}
+
+absl::StatusOr<int> AccessStore::RetireReplaced(absl::string_view renewal,
+                                                absl::string_view replaced, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  // A read first: once retired, later calls (after a cache miss) write nothing.
+  ASSIGN_OR_RETURN(SqliteStatement live,
+                   db_->Prepare("SELECT 1 FROM certificates WHERE serial=? AND revoked_ms=0"));
+  live.BindText(1, replaced);
+  ASSIGN_OR_RETURN(bool is_live, live.Step());
+  if (!is_live) return 0;
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::Begin(db_.get()));
+  // The old certificate, and every other renewal of it: whoever holds a copy
+  // of the old key could have had one made and kept it unused.
+  ASSIGN_OR_RETURN(SqliteStatement retire,
+                   db_->Prepare("UPDATE certificates SET revoked_ms=?1, replaced_by=?2 "
+                                "WHERE (serial=?3 OR (replaces=?3 AND serial!=?2)) "
+                                "AND revoked_ms=0"));
+  retire.Bind(1, now_ms);
+  retire.BindText(2, renewal);
+  retire.BindText(3, replaced);
+  RETURN_IF_ERROR(retire.Run());
+  const int retired = db_->Changes();
+  RETURN_IF_ERROR(txn.Commit());
+  return retired;
 }
 
 absl::StatusOr<int> AccessStore::Approve(absl::string_view agent) {

@@ -35,6 +35,8 @@ struct CertificateRecord {
   int64_t expires_ms = 0;
   int64_t revoked_ms = 0;  // 0: not revoked
   std::string created_by;
+  std::string replaces;     // a renewal: the serial it replaces
+  std::string replaced_by;  // retired (revoked_ms) when this renewal was first used
 };
 
 struct StoredToken {
@@ -55,6 +57,12 @@ class AccessStore final {
   // Revokes every unrevoked certificate of the principal; how many.
   absl::StatusOr<int> RevokeCertificates(PrincipalKind kind, absl::string_view name,
                                          int64_t now_ms);
+  // Retires certificate `replaced`, and every other renewal of it, unless
+  // `replaced` is revoked already: revoked at `now_ms`, replaced_by
+  // `renewal`, in one transaction. How many were retired (0: nothing to do,
+  // and nothing was written).
+  absl::StatusOr<int> RetireReplaced(absl::string_view renewal, absl::string_view replaced,
+                                     int64_t now_ms);
   // Clears the pending mark of an agent's certificates; how many.
   absl::StatusOr<int> Approve(absl::string_view agent);
   // How many agents of `tenant` hold an unrevoked certificate.

@@ -120,6 +120,24 @@ absl::StatusOr<std::vector<ChunkRow>> ChunkStore::DeltaPage(int64_t after_tenant
   return MapRows<ChunkRow>(page, ChunkFromRow);
 }
 
+absl::StatusOr<std::vector<ChunkStore::SupersededBase>> ChunkStore::SupersededBasePage(
+    int64_t since_ms, int64_t after_rowid, uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement page,
+                   db_->Prepare("SELECT rowid, tenant_id, base_id FROM superseded_chunks "
+                                "WHERE rowid > ? AND base_id IS NOT NULL AND superseded_ms >= ? "
+                                "ORDER BY rowid LIMIT ?"));
+  page.Bind(1, after_rowid);
+  page.Bind(2, since_ms);
+  page.Bind(3, static_cast<int64_t>(limit));
+  std::vector<SupersededBase> bases;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, page.Step());
+    if (!row) return bases;
+    bases.push_back(SupersededBase{page.ColumnInt(0), page.ColumnInt(1), page.ColumnBlob(2)});
+  }
+}
+
 absl::StatusOr<int64_t> ChunkStore::InsertPack(absl::string_view tier, absl::string_view name,
                                                uint64_t size, uint64_t entries) {
   ASSIGN_OR_RETURN(SqliteStatement pack,
@@ -169,8 +187,8 @@ absl::StatusOr<uint64_t> ChunkStore::InsertChunks(int64_t tenant, int64_t pack_i
   // before the new one replaces it: the server cannot check the report.
   ASSIGN_OR_RETURN(SqliteStatement keep, db_->Prepare(R"sql(
       INSERT INTO superseded_chunks(pack_id, tenant_id, id, offset, length, raw_size,
-                                    superseded_ms)
-      SELECT pack_id, tenant_id, id, offset, length, raw_size, ?3 FROM chunks
+                                    superseded_ms, base_id)
+      SELECT pack_id, tenant_id, id, offset, length, raw_size, ?3, base_id FROM chunks
       WHERE tenant_id=?1 AND id=?2 AND damaged != 0)sql"));
   const int64_t now_ms = absl::ToUnixMillis(clock_());
   // A quarantined or damaged copy of a chunk is replaced by the new, good one.

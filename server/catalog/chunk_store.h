@@ -87,6 +87,18 @@ class ChunkStore final {
   // order, at most `limit`: a collection keeps the base of every delta it keeps.
   absl::StatusOr<std::vector<ChunkRow>> DeltaPage(int64_t after_tenant, absl::string_view after_id,
                                                   uint32_t limit);
+  // The base of a delta copy kept aside (superseded_chunks): that copy must
+  // still decode while it is held, so a collection keeps its base too.
+  struct SupersededBase {
+    int64_t rowid = 0;
+    int64_t tenant = 0;
+    std::string base_id;
+  };
+  // The bases of the delta copies superseded at or after `since_ms`, after
+  // superseded_chunks row `after_rowid` in rowid order, at most `limit`.
+  absl::StatusOr<std::vector<SupersededBase>> SupersededBasePage(int64_t since_ms,
+                                                                 int64_t after_rowid,
+                                                                 uint32_t limit);
   // Deletes chunk rows and then every pack row left without chunks, in one
   // transaction; returns those packs (their objects are the caller's to delete).
   absl::StatusOr<std::vector<PackRecord>> Delete(absl::Span<const TenantObject> chunks,

@@ -76,6 +76,7 @@ END;
 -- The copy a chunk had before an agent reported it damaged and a new copy
 -- replaced it: its pack is kept (not deleted, not compacted) until the hold
 -- ends, so a false report by a compromised agent destroys nothing.
+-- base_id: the copy's base when it is a checkpoint delta, held with it.
 CREATE TABLE IF NOT EXISTS superseded_chunks(
   pack_id INTEGER NOT NULL REFERENCES packs(id),
   tenant_id INTEGER NOT NULL,
@@ -83,7 +84,8 @@ CREATE TABLE IF NOT EXISTS superseded_chunks(
   offset INTEGER NOT NULL,
   length INTEGER NOT NULL,
   raw_size INTEGER NOT NULL,
-  superseded_ms INTEGER NOT NULL);
+  superseded_ms INTEGER NOT NULL,
+  base_id BLOB);
 CREATE INDEX IF NOT EXISTS superseded_by_pack ON superseded_chunks(pack_id);
 -- Copies of a pack on tiers other than packs.tier (its first location),
 -- each made and verified before its row was written (docs/storage.md).
@@ -135,6 +137,9 @@ CREATE TABLE IF NOT EXISTS policies(
   data BLOB NOT NULL);
 )sql"
                                       R"sql(
+-- A renewal names the certificate it `replaces`; that one is retired
+-- (revoked_ms, replaced_by) when the renewal is first used. (No comments
+-- inside column lists: ALTER TABLE ... DROP COLUMN cannot rewrite them.)
 CREATE TABLE IF NOT EXISTS certificates(
   serial TEXT PRIMARY KEY,
   kind INTEGER NOT NULL,
@@ -145,7 +150,9 @@ CREATE TABLE IF NOT EXISTS certificates(
   issued_ms INTEGER NOT NULL,
   expires_ms INTEGER NOT NULL,
   revoked_ms INTEGER NOT NULL DEFAULT 0,
-  created_by TEXT NOT NULL DEFAULT '');
+  created_by TEXT NOT NULL DEFAULT '',
+  replaces TEXT NOT NULL DEFAULT '',
+  replaced_by TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS certificates_by_name ON certificates(kind, name);
 CREATE TABLE IF NOT EXISTS join_tokens(
   id TEXT PRIMARY KEY,
@@ -188,6 +195,34 @@ constexpr absl::string_view kSeedChunkTotals =
     "INSERT OR IGNORE INTO chunk_totals(tenant_id, chunks, raw_bytes, stored_bytes) "
     "SELECT tenant_id, count(*), sum(raw_size), sum(length) FROM chunks GROUP BY tenant_id;";
 
+// Adds `column` (with its SQL declaration) to `table` where the table exists
+// without it: kSchema makes a missing table with every column already.
+absl::Status AddColumnIfMissing(SqliteDb* db, absl::string_view table, absl::string_view column,
+                                absl::string_view declaration) {
+  ASSIGN_OR_RETURN(SqliteStatement has_table,
+                   db->Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"));
+  has_table.BindText(1, table);
+  ASSIGN_OR_RETURN(bool table_exists, has_table.Step());
+  if (!table_exists) return absl::OkStatus();
+  ASSIGN_OR_RETURN(SqliteStatement has_column,
+                   db->Prepare("SELECT 1 FROM pragma_table_info(?) WHERE name=?"));
+  has_column.BindText(1, table);
+  has_column.BindText(2, column);
+  ASSIGN_OR_RETURN(bool column_exists, has_column.Step());
+  if (column_exists) return absl::OkStatus();
+  return db->Exec(absl::StrCat("ALTER TABLE ", table, " ADD COLUMN ", column, " ", declaration));
+}
+
+// From version 6 (and earlier): a superseded copy keeps the base it decodes
+// from, so a collection holds that base with it (NULL for copies kept aside
+// before: no base recorded); a renewed certificate names the one it replaces,
+// which is retired when the renewal is first used ('' for earlier ones).
+absl::Status FromVersion6(SqliteDb* db) {
+  RETURN_IF_ERROR(AddColumnIfMissing(db, "superseded_chunks", "base_id", "BLOB"));
+  RETURN_IF_ERROR(AddColumnIfMissing(db, "certificates", "replaces", "TEXT NOT NULL DEFAULT ''"));
+  return AddColumnIfMissing(db, "certificates", "replaced_by", "TEXT NOT NULL DEFAULT ''");
+}
+
 // The version a catalog was written at, or nullopt for a new (empty) one.
 // Reads only: a catalog of another version must be left exactly as it was.
 absl::StatusOr<std::optional<std::string>> StoredVersion(SqliteDb* db) {
@@ -208,13 +243,16 @@ absl::Status MigrateCatalog(SqliteDb* db) {
   ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredVersion(db));
   const std::string version = stored.value_or("");
   // Version 2 to 3 only adds tables (pack_copies), which kSchema creates.
-  if (version == "1" || version == "2" || version == "3" || version == "4" || version == "5") {
+  if (version == "1" || version == "2" || version == "3" || version == "4" || version == "5" ||
+      version == "6") {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db));
+    const bool before_5 = version != "5" && version != "6";
     if (version == "1") RETURN_IF_ERROR(db->Exec(kFromVersion1));
-    if (version != "4" && version != "5") RETURN_IF_ERROR(db->Exec(kFromVersion3));
-    if (version != "5") RETURN_IF_ERROR(db->Exec(kFromVersion4));
+    if (before_5 && version != "4") RETURN_IF_ERROR(db->Exec(kFromVersion3));
+    if (before_5) RETURN_IF_ERROR(db->Exec(kFromVersion4));
+    RETURN_IF_ERROR(FromVersion6(db));
     RETURN_IF_ERROR(db->Exec(kSchema));
-    RETURN_IF_ERROR(db->Exec(kSeedChunkTotals));
+    if (version != "6") RETURN_IF_ERROR(db->Exec(kSeedChunkTotals));
     ASSIGN_OR_RETURN(SqliteStatement put,
                      db->Prepare("UPDATE meta SET value=? WHERE key='schema_version'"));
     put.BindText(1, std::to_string(kCatalogSchemaVersion));

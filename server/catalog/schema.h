@@ -8,10 +8,10 @@
 
 namespace cairn {
 
-inline constexpr int kCatalogSchemaVersion = 6;
+inline constexpr int kCatalogSchemaVersion = 7;
 
 // Creates missing tables and indexes and records the schema version, or
-// brings a catalog of version 1 to 5 to this version (in one transaction);
+// brings a catalog of version 1 to 6 to this version (in one transaction);
 // FailedPrecondition if the catalog was written by another version.
 absl::Status MigrateCatalog(SqliteDb* db);
 

@@ -70,11 +70,9 @@ class Collection final {
           std::min(horizon_ms_, created_ms - absl::ToInt64Milliseconds(options_.clock_slack));
     }
     guard_->ForgetAnswersBefore(live_ids);
+    held_since_ms_ = now - absl::ToInt64Milliseconds(options_.superseded_hold);
     if (!options_.dry_run) {
-      RETURN_IF_ERROR(
-          catalog_->chunks()
-              .ReleaseSuperseded(now - absl::ToInt64Milliseconds(options_.superseded_hold))
-              .status());
+      RETURN_IF_ERROR(catalog_->chunks().ReleaseSuperseded(held_since_ms_).status());
     }
     RETURN_IF_ERROR(Phase(GcPhase::kStarted));
     RETURN_IF_ERROR(CollectTrees());
@@ -261,9 +259,12 @@ class Collection final {
         }
       }
     }
-    // Every checkpoint delta's base: a delta that stays keeps its chain.
+    // Every checkpoint delta's base: a delta that stays keeps its chain, and
+    // so does a delta copy kept aside after a damage report while it is held.
     absl::flat_hash_map<ObjKey, ObjKey> base_of;
     RETURN_IF_ERROR(LoadDeltaBases(&base_of));
+    std::vector<ObjKey> held_bases;
+    RETURN_IF_ERROR(LoadSupersededBases(&held_bases));
     std::vector<std::string> candidate_ids;
     candidate_ids.reserve(candidates.size());
     for (const ChunkRow& c : candidates) candidate_ids.push_back(c.id);
@@ -284,7 +285,7 @@ class Collection final {
           going.insert(*KeyOf(c.tenant, c.id));
         }
       }
-      report_.chunks_kept_as_bases = KeepBases(base_of, &going);
+      report_.chunks_kept_as_bases = KeepBases(base_of, held_bases, &going);
       std::vector<TenantObject> doomed;
       for (const ChunkRow& c : candidates) {
         if (!going.contains(*KeyOf(c.tenant, c.id))) continue;
@@ -323,14 +324,37 @@ class Collection final {
     }
   }
 
+  // The bases of the delta copies in superseded_chunks that this
+  // collection does not release (those superseded within the hold).
+  absl::Status LoadSupersededBases(std::vector<ObjKey>* bases) {
+    int64_t after_rowid = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(
+          std::vector<ChunkStore::SupersededBase> page,
+          catalog_->chunks().SupersededBasePage(held_since_ms_, after_rowid, kChunkPage));
+      if (page.empty()) return absl::OkStatus();
+      after_rowid = page.back().rowid;
+      for (const ChunkStore::SupersededBase& b : page) {
+        std::optional<ObjKey> base = KeyOf(b.tenant, b.base_id);
+        if (base.has_value()) bases->push_back(*base);
+      }
+    }
+  }
+
   // Takes out of `going` every chunk that a delta staying (not in `going`)
-  // decodes from, through its whole chain; how many were taken out.
+  // or a held superseded delta (`held_bases`: their bases) decodes from,
+  // through its whole chain; how many were taken out.
   static uint64_t KeepBases(const absl::flat_hash_map<ObjKey, ObjKey>& base_of,
+                            const std::vector<ObjKey>& held_bases,
                             absl::flat_hash_set<ObjKey>* going) {
     uint64_t kept = 0;
-    std::vector<ObjKey> stack;
+    std::vector<ObjKey> stack;  // chunks that stay: their chains stay too
     for (const auto& [delta, base] : base_of) {
       if (!going->contains(delta)) stack.push_back(delta);
+    }
+    for (const ObjKey& base : held_bases) {
+      if (going->erase(base) != 0) ++kept;
+      stack.push_back(base);
     }
     while (!stack.empty()) {
       ObjKey delta = stack.back();
@@ -477,7 +501,8 @@ class Collection final {
   GcGuard* guard_;
   const std::function<absl::Time()>& clock_;
   const GcOptions& options_;
-  int64_t horizon_ms_ = 0;  // trees and packs created from here on stay
+  int64_t horizon_ms_ = 0;     // trees and packs created from here on stay
+  int64_t held_since_ms_ = 0;  // copies superseded from here on are held
   // Tenants with an unparsable tree: their chunks cannot be judged.
   absl::flat_hash_set<int64_t> unsafe_tenants_;
   absl::flat_hash_set<ObjKey> doomed_trees_;       // dry run only

@@ -17,8 +17,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "gtest/gtest.h"
 #include "agent/agent_identity.h"
+#include "common/x509.h"
+#include "gtest/gtest.h"
 #include "server/auth/server_pki.h"
 #include "server/server.h"
 #include "tests/agent/agent_test_util.h"
@@ -157,6 +158,40 @@ TEST_F(ServerConnectionWithServerTest, ASuccessfulCallReturnsTheResponse) {
                       MakeHello(agent.config, *agent.crypto, /*with_roots=*/false)));
   EXPECT_EQ(hello.max_message_bytes(), static_cast<uint32_t>(32 << 20));
   EXPECT_NE(connection.stub(), nullptr);
+}
+
+// The daemon's renewal over real TLS: with a third of its lifetime left,
+// RenewIfDue gets a new certificate, keeps it in the credentials file and
+// uses it; a connection still holding the old one works until the renewal's
+// first call, and is refused from then on, told what happened.
+TEST_F(ServerConnectionWithServerTest, ARenewalIsUsedAndRetiresTheOldCertificate) {
+  const AgentIdentity& agent = env_->agent();
+  ServerConnection& connection = *env_->connection();
+  v1::ClientCredentials credentials = agent.credentials;
+  ServerConnection old(agent.config.server(), agent.credentials);
+  CAIRN_ASSERT_OK_AND_ASSIGN(CertificateInfo first, ReadCertificate(credentials.cert_pem()));
+  const v1::HelloRequest hello = MakeHello(agent.config, *agent.crypto, /*with_roots=*/false);
+
+  CAIRN_ASSERT_OK_AND_ASSIGN(bool early, RenewIfDue(&connection, agent.config, &credentials,
+                                                    first.not_before + absl::Hours(1)));
+  EXPECT_FALSE(early) << "two thirds of the lifetime are left";
+  CAIRN_ASSERT_OK_AND_ASSIGN(bool renewed, RenewIfDue(&connection, agent.config, &credentials,
+                                                      first.not_after - absl::Hours(24)));
+  ASSERT_TRUE(renewed);
+  CAIRN_ASSERT_OK_AND_ASSIGN(CertificateInfo second, ReadCertificate(credentials.cert_pem()));
+  EXPECT_NE(second.serial, first.serial);
+  CAIRN_ASSERT_OK_AND_ASSIGN(v1::ClientCredentials on_disk, LoadAgentCredentials(agent.config));
+  EXPECT_EQ(on_disk.cert_pem(), credentials.cert_pem()) << "kept in the credentials file";
+  // The renewal has not been used yet: the old certificate still works.
+  CAIRN_ASSERT_OK(old.Call(&v1::AgentService::Stub::Hello, hello).status());
+
+  CAIRN_ASSERT_OK(connection.Call(&v1::AgentService::Stub::Hello, hello).status());
+  absl::StatusOr<v1::HelloResponse> refused =
+      old.Call(&v1::AgentService::Stub::Hello, hello, absl::Seconds(30), absl::Seconds(1));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+  EXPECT_NE(refused.status().message().find("replaced by its renewal"), std::string::npos)
+      << refused.status();
+  CAIRN_ASSERT_OK(connection.Call(&v1::AgentService::Stub::Hello, hello).status());
 }
 
 }  // namespace

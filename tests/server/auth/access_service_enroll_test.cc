@@ -248,6 +248,60 @@ TEST_F(EnrollTest, RenewalSignsANewCertificateForTheCallingAgent) {
   EXPECT_EQ(agent->certificate_expires_unix_ms(), absl::ToUnixMillis(info.not_after));
 }
 
+// The old certificate keeps working until the renewal is first used (an
+// agent that renewed and crashed before keeping the new file still gets in);
+// from then on it is refused, saying what happened and what to do, and so is
+// any other renewal of it.
+TEST_F(EnrollTest, TheRenewalsFirstCallRetiresTheCertificateItReplaces) {
+  const std::string first = EnrollNew("a1", "t1");
+  Authenticator& auth = repo_->core->authenticator();
+  ASSERT_OK_AND_ASSIGN(Caller caller, auth.Identify(first));
+  v1::RenewCertificateRequest request;
+  request.set_csr_pem(EnrollRequest("", "a1", "t1").csr_pem());
+  ASSERT_OK_AND_ASSIGN(v1::RenewCertificateResponse renewed,
+                       access().RenewCertificate(caller, request));
+  // The renewal has not been used yet: the old certificate still works.
+  ASSERT_OK(auth.Identify(first).status());
+  // Whoever holds a copy of the old key can have a renewal made too, and
+  // keep it unused.
+  request.set_csr_pem(EnrollRequest("", "a1", "t1").csr_pem());
+  ASSERT_OK_AND_ASSIGN(v1::RenewCertificateResponse stolen,
+                       access().RenewCertificate(caller, request));
+  ASSERT_OK(auth.Identify(first).status());
+
+  ASSERT_OK_AND_ASSIGN(Caller renewal, auth.Identify(renewed.cert_pem()));
+  for (const std::string& pem : {first, stolen.cert_pem()}) {
+    absl::StatusOr<Caller> old = auth.Identify(pem);
+    EXPECT_EQ(old.status().code(), absl::StatusCode::kUnauthenticated) << old.status();
+    EXPECT_THAT(old.status().message(),
+                HasSubstr(absl::StrCat("replaced by its renewal (certificate ", renewal.serial)));
+    EXPECT_THAT(old.status().message(), HasSubstr("cairnctl agents revoke"));
+  }
+  ASSERT_OK_AND_ASSIGN(std::optional<CertificateRecord> retired,
+                       catalog().access().GetCertificate(caller.serial));
+  ASSERT_TRUE(retired.has_value());
+  EXPECT_NE(retired->revoked_ms, 0);
+  EXPECT_EQ(retired->replaced_by, renewal.serial);
+  ASSERT_OK_AND_ASSIGN(std::optional<CertificateRecord> record,
+                       catalog().access().GetCertificate(renewal.serial));
+  EXPECT_EQ(record->replaces, caller.serial);
+  EXPECT_EQ(record->revoked_ms, 0);
+
+  // The renewal goes on working, also once the cache is gone, and the old one
+  // stays refused; revoking the agent revokes the renewal too.
+  auth.ForgetRecords();
+  ASSERT_OK(auth.Identify(renewed.cert_pem()).status());
+  EXPECT_EQ(auth.Identify(first).status().code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_OK_AND_ASSIGN(int revoked,
+                       catalog().access().RevokeCertificates(PrincipalKind::kAgent, "a1", 1));
+  EXPECT_EQ(revoked, 1) << "the renewal; the old one and the other renewal were retired";
+  auth.ForgetRecords();
+  absl::StatusOr<Caller> gone = auth.Identify(renewed.cert_pem());
+  EXPECT_THAT(gone.status().message(), HasSubstr("was revoked at"));
+  ASSERT_OK_AND_ASSIGN(retired, catalog().access().GetCertificate(caller.serial));
+  EXPECT_EQ(retired->replaced_by, renewal.serial) << "still says why it went";
+}
+
 TEST_F(EnrollTest, RenewalIsForAgentsAndNeedsAValidCsr) {
   ASSERT_FALSE(EnrollNew("a1", "t1").empty());
   const int64_t certificates = Rows("certificates");

@@ -93,7 +93,8 @@ TEST_F(SchemaTest, MigratingAgainChangesNothingAndKeepsTheData) {
 
 TEST_F(SchemaTest, AnotherVersionIsRefusedNamingBothVersions) {
   ASSERT_OK(MigrateCatalog(db_.get()));
-  for (const std::string& other : {std::string("0"), std::to_string(kCatalogSchemaVersion + 1), std::string("99")}) {
+  for (const std::string& other :
+       {std::string("0"), std::to_string(kCatalogSchemaVersion + 1), std::string("99")}) {
     SCOPED_TRACE(other);
     ASSERT_OK(
         db_->Exec(absl::StrCat("UPDATE meta SET value='", other, "' WHERE key='schema_version'")));
@@ -129,6 +130,7 @@ TEST_F(SchemaTest, AVersionOneCatalogIsMigratedKeepingItsRows) {
       "DROP INDEX chunks_damaged;"
       "ALTER TABLE chunks DROP COLUMN damaged; ALTER TABLE chunks DROP COLUMN base_id;"
       "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
+      "ALTER TABLE superseded_chunks DROP COLUMN base_id;"
       "UPDATE meta SET value='1' WHERE key='schema_version';"
       "INSERT INTO tenants(name) VALUES('t1');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
@@ -152,6 +154,9 @@ TEST_F(SchemaTest, AVersionTwoCatalogGainsPackCopies) {
   ASSERT_OK(
       db_->Exec("DROP TABLE pack_copies; ALTER TABLE chunks DROP COLUMN base_id;"
                 "DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
+                "ALTER TABLE superseded_chunks DROP COLUMN base_id;"
+                "ALTER TABLE certificates DROP COLUMN replaces;"
+                "ALTER TABLE certificates DROP COLUMN replaced_by;"
                 "UPDATE meta SET value='2' WHERE key='schema_version';"
                 "INSERT INTO tenants(name) VALUES('t2');"));
   ASSERT_OK(MigrateCatalog(db_.get()));
@@ -168,6 +173,9 @@ TEST_F(SchemaTest, AVersionThreeCatalogsTreesGainATierPackColumn) {
   ASSERT_OK(
       db_->Exec("DROP INDEX trees_by_tier_pack; ALTER TABLE trees DROP COLUMN tier_pack;"
                 "ALTER TABLE chunks DROP COLUMN base_id;"
+                "ALTER TABLE superseded_chunks DROP COLUMN base_id;"
+                "ALTER TABLE certificates DROP COLUMN replaces;"
+                "ALTER TABLE certificates DROP COLUMN replaced_by;"
                 "UPDATE meta SET value='3' WHERE key='schema_version';"
                 "INSERT INTO tenants(id, name) VALUES(1, 't3');"
                 "INSERT INTO trees(tenant_id, id, data) VALUES(1, x'01', x'02');"));
@@ -184,6 +192,9 @@ TEST_F(SchemaTest, AVersionFourCatalogsChunksGainABaseColumn) {
   ASSERT_OK(MigrateCatalog(db_.get()));
   ASSERT_OK(
       db_->Exec("ALTER TABLE chunks DROP COLUMN base_id;"
+                "ALTER TABLE superseded_chunks DROP COLUMN base_id;"
+                "ALTER TABLE certificates DROP COLUMN replaces;"
+                "ALTER TABLE certificates DROP COLUMN replaced_by;"
                 "UPDATE meta SET value='4' WHERE key='schema_version';"
                 "INSERT INTO tenants(id, name) VALUES(1, 't4');"
                 "INSERT INTO packs(id, tier, name, size, entries, created_ms) "
@@ -204,6 +215,9 @@ TEST_F(SchemaTest, AVersionFiveCatalogGainsChunkTotalsSeededFromItsChunks) {
   ASSERT_OK(
       db_->Exec("DROP TRIGGER chunk_totals_insert; DROP TRIGGER chunk_totals_delete;"
                 "DROP TRIGGER chunk_totals_update; DROP TABLE chunk_totals;"
+                "ALTER TABLE superseded_chunks DROP COLUMN base_id;"
+                "ALTER TABLE certificates DROP COLUMN replaces;"
+                "ALTER TABLE certificates DROP COLUMN replaced_by;"
                 "UPDATE meta SET value='5' WHERE key='schema_version';"
                 "INSERT INTO tenants(id, name) VALUES(1, 't5'), (2, 'u5');"
                 "INSERT INTO packs(id, tier, name, size, entries, created_ms) "
@@ -228,6 +242,39 @@ TEST_F(SchemaTest, AVersionFiveCatalogGainsChunkTotalsSeededFromItsChunks) {
   // Opening it again at this version does not seed twice.
   ASSERT_OK(MigrateCatalog(db_.get()));
   EXPECT_EQ(Column(totals), (std::vector<std::string>{"1:2:80:50", "2:0:0:0", "3:1:2:1"}));
+  EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+// A version-6 catalog's superseded copies gain base_id, NULL for the copies
+// kept aside before (their bases were not recorded), and its certificates
+// replaces and replaced_by, empty; every row is kept, and its chunk totals
+// stay as the triggers kept them.
+TEST_F(SchemaTest, AVersionSixCatalogsSupersededCopiesGainABaseColumn) {
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  ASSERT_OK(
+      db_->Exec("ALTER TABLE superseded_chunks DROP COLUMN base_id;"
+                "ALTER TABLE certificates DROP COLUMN replaces;"
+                "ALTER TABLE certificates DROP COLUMN replaced_by;"
+                "UPDATE meta SET value='6' WHERE key='schema_version';"
+                "INSERT INTO tenants(id, name) VALUES(1, 't6');"
+                "INSERT INTO packs(id, tier, name, size, entries, created_ms) "
+                "VALUES(1, 'hot', 'p', 1, 1, 0);"
+                "INSERT INTO chunks(tenant_id, id, pack_id, offset, length, raw_size) "
+                "VALUES(1, x'0A', 1, 8, 100, 300);"
+                "INSERT INTO superseded_chunks(pack_id, tenant_id, id, offset, length, raw_size, "
+                "superseded_ms) VALUES(1, 1, x'0B', 108, 5, 7, 42);"
+                "INSERT INTO certificates(serial, kind, name, issued_ms, expires_ms, created_by) "
+                "VALUES('0c', 1, 'a6', 1, 2, 'renewal of 0b');"));
+  ASSERT_OK(MigrateCatalog(db_.get()));
+  EXPECT_EQ(Version(), std::vector<std::string>{std::to_string(kCatalogSchemaVersion)});
+  EXPECT_EQ(Column("SELECT hex(id) || ':' || superseded_ms || ':' || coalesce(base_id, 'null') "
+                   "FROM superseded_chunks"),
+            std::vector<std::string>{"0B:42:null"});
+  EXPECT_EQ(Column("SELECT chunks || ':' || stored_bytes FROM chunk_totals"),
+            std::vector<std::string>{"1:100"});
+  EXPECT_EQ(Column("SELECT serial || ':' || replaces || ':' || replaced_by FROM certificates"),
+            std::vector<std::string>{"0c::"})
+      << "a renewal made before records nothing to retire";
   EXPECT_EQ(Column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 

@@ -126,6 +126,49 @@ TEST_F(GcDeltaTest, ADeltaWithABrokenChainIsStoredAgainWhole) {
   (void)s2;
 }
 
+// A delta reported damaged is stored again whole, and its old copy is kept
+// aside (superseded_chunks) while the hold lasts, in case the report was
+// false. That copy is still a delta: its base stays with it even when no
+// snapshot and no current chunk needs the base, and goes when the hold ends.
+TEST_F(GcDeltaTest, ADeltaCopyKeptAsideKeepsItsBaseUntilTheHoldEnds) {
+  const std::string a = Id(1), b = Id(2);
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{a}}, {{a}}));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot s2, DeltaBackup(b, a));  // b = a + delta
+  const int64_t tenant = TenantOf(*repo_);
+  ASSERT_OK_AND_ASSIGN(uint64_t marked, repo_->catalog->chunks().MarkDamaged(tenant, {b}));
+  ASSERT_EQ(marked, 1u);
+  ASSERT_OK(Backup(*repo_, {{b}}, {{b}}).status());  // b again, whole
+  ASSERT_OK_AND_ASSIGN(std::vector<std::optional<int>> depth,
+                       repo_->catalog->chunks().ChainDepths(tenant, {b}));
+  ASSERT_THAT(depth, ElementsAre(0)) << "the current copy of b is whole";
+  ASSERT_OK(Forget(*repo_, s1));
+  ASSERT_OK(Forget(*repo_, s2));
+
+  ASSERT_OK_AND_ASSIGN(GcReport held, Gc(Immediately(0)));
+  EXPECT_EQ(held.chunks_deleted, 0u) << "a decodes the copy of b kept aside";
+  EXPECT_EQ(held.chunks_kept_as_bases, 1u);
+  EXPECT_TRUE(Stored(*repo_, a));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::optional<ChunkLocation>> aside,
+                       repo_->catalog->chunks().LocateMany(tenant, {b}, /*superseded=*/true));
+  ASSERT_TRUE(aside.front().has_value()) << "the copy of b kept aside is still there";
+  ASSERT_OK_AND_ASSIGN(std::string base, ReadSealed(*repo_, tenant, a));
+  EXPECT_EQ(base, Sealed(a));
+
+  // A week later the hold ends: a dry run already counts a as garbage, and
+  // the collection deletes it.
+  clock_.Advance(absl::Hours(24 * 7 + 1));
+  GcOptions dry = Immediately(0);
+  dry.dry_run = true;
+  ASSERT_OK_AND_ASSIGN(GcReport would, Gc(dry));
+  EXPECT_EQ(would.chunks_deleted, 1u);
+  EXPECT_EQ(would.chunks_kept_as_bases, 0u);
+  ASSERT_OK_AND_ASSIGN(GcReport released, Gc(Immediately(0)));
+  EXPECT_EQ(released.chunks_deleted, 1u);
+  EXPECT_FALSE(Stored(*repo_, a));
+  EXPECT_TRUE(Stored(*repo_, b));
+  ExpectAllSnapshotsReadable(*repo_);
+}
+
 TEST_F(GcDeltaTest, UsableBasesFollowWhatIsHeldAndTheChainLimit) {
   const std::string a = Id(1), b = Id(2), c = Id(3), d = Id(4), unknown = Id(50);
   ASSERT_OK_AND_ASSIGN(v1::Snapshot s1, Backup(*repo_, {{a}}, {{a}}));
