@@ -175,6 +175,9 @@ absl::Status AgentDaemon::Session(const std::atomic<bool>* stop) {
     stream_ = stream.get();
   }
   log::Info("control.connected", {{"agent", config_.name()}, {"server", config_.server()}});
+  // A new control session may mean a restarted server, which has forgotten
+  // the data session (docs/security.md, "The data channel").
+  connection_.ForgetDataSession();
   // Heartbeats, and noticing `stop`.
   std::atomic<bool> session_over{false};
   std::thread heartbeat([&] {

@@ -7,12 +7,81 @@
 #include "absl/time/clock.h"
 #include "common/chunk_id.h"
 #include "common/codec.h"
+#include "common/data_mac.h"
 #include "common/delta_codec.h"
 #include "common/ids.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
 
 namespace cairn {
+namespace {
+
+// A ReadChunks call: on the data port when the server offers a data session
+// (the request tagged, every answer's tag checked; docs/security.md, "The
+// data channel"), over TLS otherwise.
+class ReadCall final {
+ public:
+  ReadCall(ServerConnection* connection, grpc::ClientContext* context,
+           v1::ReadChunksRequest request)
+      : connection_(connection), context_(context), data_(connection->StartDataCall()) {
+    if (data_.has_value()) {
+      context->AddMetadata(kDataSessionMetadata, data_->session_hex);
+      context->AddMetadata(kDataCallMetadata, absl::StrCat(data_->call));
+      request.set_mac(ReadRequestMac(*data_->key, data_->call, request));
+      reader_ = data_->stub->ReadChunks(context, request);
+    } else {
+      reader_ = connection->stub()->ReadChunks(context, request);
+    }
+  }
+
+  // The next answer; false at the end, or at an answer whose tag does not
+  // check (Finish then says so).
+  bool Read(v1::ReadChunkResponse* response) {
+    if (forged_ || !reader_->Read(response)) return false;
+    if (data_.has_value() &&
+        !DataMacMatches(response->mac(), ReadResponseMac(*data_->key, data_->call, received_,
+                                                         response->id(), response->sealed()))) {
+      forged_ = true;
+      return false;
+    }
+    ++received_;
+    return true;
+  }
+
+  grpc::Status Finish() {
+    if (forged_) {
+      context_->TryCancel();
+      grpc::Status ignored = reader_->Finish();
+      (void)ignored;
+      return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                          absl::StrCat("answer ", received_,
+                                       " of a read on the data port did not "
+                                       "authenticate (altered between server and agent?)"));
+    }
+    grpc::Status status = reader_->Finish();
+    if (data_.has_value() && status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      connection_->ForgetDataSession();  // the next call opens another
+      stale_ = received_ == 0;
+    }
+    return status;
+  }
+
+  // Whether the data port refused the call before it sent anything: a
+  // session the server no longer knows (it restarted). Worth one more try,
+  // which opens a new session.
+  bool StaleSession() const { return stale_; }
+
+ private:
+  ServerConnection* connection_;
+  grpc::ClientContext* context_;
+  std::optional<ServerConnection::DataCall> data_;
+  std::unique_ptr<grpc::ClientReader<v1::ReadChunkResponse>> reader_;
+  uint64_t received_ = 0;
+  bool forged_ = false;
+  bool stale_ = false;
+};
+
+}  // namespace
 
 absl::Status OpenChunk(const AgentCrypto& crypto, absl::string_view id_bytes,
                        absl::string_view sealed, std::string* framed, std::string* plain,
@@ -108,20 +177,23 @@ absl::Status ChunkFetcher::FetchBase(const ChunkId& base, int depth, std::string
   v1::ReadChunksRequest request;
   request.set_snapshot_id(snapshot_id_);
   request.add_ids(std::string(ChunkIdBytes(base)));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(10)));
-  std::unique_ptr<grpc::ClientReader<v1::ReadChunkResponse>> reader =
-      connection_->stub()->ReadChunks(&context, request);
   v1::ReadChunkResponse response;
   bool got = false;
-  while (reader->Read(&response)) {
-    if (got || response.id() != request.ids(0)) {
-      context.TryCancel();
-      break;
+  grpc::Status rpc;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(10)));
+    ReadCall reader(connection_, &context, request);
+    while (reader.Read(&response)) {
+      if (got || response.id() != request.ids(0)) {
+        context.TryCancel();
+        break;
+      }
+      got = true;
     }
-    got = true;
+    rpc = reader.Finish();
+    if (!reader.StaleSession()) break;
   }
-  grpc::Status rpc = reader->Finish();
   if (!rpc.ok() && !(got && rpc.error_code() == grpc::StatusCode::CANCELLED)) {
     return FromGrpcStatus(rpc);
   }
@@ -184,37 +256,40 @@ absl::Status ChunkFetcher::FetchBatch(const std::vector<std::string>& ids, size_
     request.add_ids(ids[i]);
     asked.insert(ids[i]);
   }
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Hours(1)));
-  std::unique_ptr<grpc::ClientReader<v1::ReadChunkResponse>> reader =
-      connection_->stub()->ReadChunks(&context, request);
-  ++stats_.calls;
-  v1::ReadChunkResponse response;
-  absl::Status status;
-  while (reader->Read(&response)) {
-    // Each id once, and only ids we asked for.
-    if (asked.erase(response.id()) == 0) {
-      context.TryCancel();
-      status = absl::DataLossError(absl::StrCat("the server sent chunk ", HexOf(response.id()),
-                                                " which was not asked for (or twice)"));
-      break;
+  for (int attempt = 0;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Hours(1)));
+    ReadCall reader(connection_, &context, request);
+    ++stats_.calls;
+    v1::ReadChunkResponse response;
+    absl::Status status;
+    while (reader.Read(&response)) {
+      // Each id once, and only ids we asked for.
+      if (asked.erase(response.id()) == 0) {
+        context.TryCancel();
+        status = absl::DataLossError(absl::StrCat("the server sent chunk ", HexOf(response.id()),
+                                                  " which was not asked for (or twice)"));
+        break;
+      }
+      ++stats_.chunks;
+      stats_.sealed_bytes += response.sealed().size();
+      absl::MutexLock lock(&mu_);
+      auto room = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.size() < max_queued_; };
+      mu_.Await(absl::Condition(&room));
+      queue_.push_back(Item{std::move(*response.mutable_id()),
+                            std::move(*response.mutable_sealed()), superseded});
     }
-    ++stats_.chunks;
-    stats_.sealed_bytes += response.sealed().size();
-    absl::MutexLock lock(&mu_);
-    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.size() < max_queued_; };
-    mu_.Await(absl::Condition(&room));
-    queue_.push_back(
-        Item{std::move(*response.mutable_id()), std::move(*response.mutable_sealed()), superseded});
+    grpc::Status rpc = reader.Finish();
+    if (attempt == 0 && reader.StaleSession()) continue;
+    RETURN_IF_ERROR(status);
+    if (!rpc.ok()) return FromGrpcStatus(rpc);
+    if (!asked.empty() && !superseded) {  // superseded copies: only the ids that have one
+      return absl::DataLossError(absl::StrCat("the server sent ", (end - start) - asked.size(),
+                                              " of ", end - start, " chunks asked for"));
+    }
+    return absl::OkStatus();
   }
-  grpc::Status rpc = reader->Finish();
-  RETURN_IF_ERROR(status);
-  if (!rpc.ok()) return FromGrpcStatus(rpc);
-  if (!asked.empty() && !superseded) {  // superseded copies: only the ids that have one
-    return absl::DataLossError(absl::StrCat("the server sent ", (end - start) - asked.size(),
-                                            " of ", end - start, " chunks asked for"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace cairn

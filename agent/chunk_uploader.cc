@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/data_mac.h"
 #include "common/delta_codec.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
@@ -256,7 +257,15 @@ void ChunkUploader::SealLoop() {
 
 void ChunkUploader::OpenStream() {
   auto context = std::make_unique<grpc::ClientContext>();
-  writer_ = connection_->stub()->UploadChunks(context.get(), &response_);
+  data_call_ = connection_->StartDataCall();
+  data_messages_ = 0;
+  if (data_call_.has_value()) {
+    context->AddMetadata(kDataSessionMetadata, data_call_->session_hex);
+    context->AddMetadata(kDataCallMetadata, absl::StrCat(data_call_->call));
+    writer_ = data_call_->stub->UploadChunks(context.get(), &response_);
+  } else {
+    writer_ = connection_->stub()->UploadChunks(context.get(), &response_);
+  }
   absl::MutexLock lock(&mu_);
   context_ = std::move(context);
   if (!error_.ok()) context_->TryCancel();  // abandoned meanwhile
@@ -271,7 +280,21 @@ absl::Status ChunkUploader::FinishStream() {
     absl::MutexLock lock(&mu_);
     context_.reset();
   }
+  std::optional<ServerConnection::DataCall> data = std::move(data_call_);
+  data_call_.reset();
+  if (rpc.ok() && data.has_value() &&
+      !DataMacMatches(
+          response_.mac(),
+          UploadResponseMac(*data->key, data->call, data_messages_, response_.chunks_stored(),
+                            response_.chunks_already_present(), response_.bytes_stored()))) {
+    return absl::DataLossError(
+        "the server's answer on the data port did not authenticate (someone between agent and "
+        "server?): the chunks of this stream are not known to be stored");
+  }
   if (rpc.ok()) return absl::OkStatus();
+  if (data.has_value() && rpc.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    connection_->ForgetDataSession();  // the next stream opens another
+  }
   // The server's reason (disk full, a refused chunk) says more than our
   // side's "the stream broke".
   return absl::Status(FromGrpcStatus(rpc).code(),
@@ -324,6 +347,11 @@ void ChunkUploader::SendLoop() {
     if (next.first.as_delta) message.set_base_id(std::string(ChunkIdBytes(next.first.base->id)));
     size_t sealed_size = next.second.size();
     message.set_sealed(std::move(next.second));
+    if (data_call_.has_value()) {
+      message.set_mac(UploadRequestMac(*data_call_->key, data_call_->call, data_messages_++,
+                                       message.job_id(), message.id(), message.size(),
+                                       message.base_id(), {message.sealed()}));
+    }
     if (bandwidth_bytes_per_second_ > 0) {
       // Pace: never ahead of the cap averaged since the stream began.
       absl::Time due = started + absl::Seconds(static_cast<double>(sent) /
@@ -354,6 +382,7 @@ void ChunkUploader::SendLoop() {
     grpc::Status cancelled = writer_->Finish();  // CANCELLED; nothing to report
     (void)cancelled;
     writer_.reset();
+    data_call_.reset();
     absl::MutexLock lock(&mu_);
     context_.reset();
   }

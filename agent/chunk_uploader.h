@@ -138,6 +138,10 @@ class ChunkUploader final {
   std::unique_ptr<grpc::ClientContext> context_ ABSL_GUARDED_BY(mu_);
   v1::UploadChunksResponse response_;
   std::unique_ptr<grpc::ClientWriter<v1::UploadChunkRequest>> writer_;  // sender only
+  // The stream's data call (docs/security.md, "The data channel"), and the
+  // number of messages it has sent; sender only. None: over TLS.
+  std::optional<ServerConnection::DataCall> data_call_;
+  uint64_t data_messages_ = 0;
   std::vector<std::thread> sealers_;
   std::thread sender_;
   bool finished_ = false;

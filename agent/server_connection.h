@@ -2,7 +2,10 @@
 // bounds that checks the server against the cairn CA and presents the
 // agent's certificate (its identity), a stub, and unary calls with a
 // deadline that retry with backoff while the server is unreachable. A
-// renewed certificate replaces the channel for calls made after it.
+// renewed certificate replaces the channel for calls made after it. And the
+// data channel (docs/security.md): a session opened over TLS whose chunk
+// streams go to the server's plaintext data port, every message tagged under
+// its key.
 //
 //   ServerConnection conn(config.server(), credentials);
 //   ASSIGN_OR_RETURN(auto hello, conn.Call(&v1::AgentService::Stub::Hello, request));
@@ -14,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +29,7 @@
 #include "absl/time/time.h"
 #include "cairn/v1/agent.grpc.pb.h"
 #include "cairn/v1/security.pb.h"
+#include "common/data_mac.h"
 #include "common/grpc_status.h"
 
 namespace cairn {
@@ -39,6 +44,23 @@ class ServerConnection final {
   const std::string& address() const { return address_; }
   // Uses `credentials` (a renewed certificate) for calls from now on.
   void UseCredentials(const v1::ClientCredentials& credentials);
+
+  // A call on the data port: its stub, the session (hex id, key) and a call
+  // number not used before in the session.
+  struct DataCall {
+    std::shared_ptr<v1::AgentService::Stub> stub;  // kept by the call while it runs
+    std::string session_hex;
+    std::shared_ptr<const DataKey> key;
+    uint64_t call = 0;
+  };
+  // The next data call, opening a session over TLS when there is none or it
+  // is within 5 minutes of expiring. nullopt when the server has no data
+  // port, or this connection is the local socket (plaintext already): upload
+  // over TLS then. A failed open is not tried again for 5 minutes.
+  std::optional<DataCall> StartDataCall();
+  // After the data port refused a call as unauthenticated (the server
+  // restarted, or the session expired): the next call opens a new session.
+  void ForgetDataSession();
 
   // Told of every attempt of every unary call: the request's message name
   // ("FindMissingChunksRequest"), its latency and whether it succeeded. For
@@ -79,6 +101,19 @@ class ServerConnection final {
   std::vector<std::unique_ptr<v1::AgentService::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
   std::atomic<v1::AgentService::Stub*> stub_{nullptr};
   CallObserver observer_;
+
+  void ForgetDataSessionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(data_mu_);
+
+  struct DataSession {
+    std::shared_ptr<v1::AgentService::Stub> stub;
+    std::string hex;
+    std::shared_ptr<const DataKey> key;
+    absl::Time expires;
+    uint64_t calls = 0;
+  };
+  absl::Mutex data_mu_;
+  std::unique_ptr<DataSession> data_ ABSL_GUARDED_BY(data_mu_);
+  absl::Time no_data_until_ ABSL_GUARDED_BY(data_mu_) = absl::InfinitePast();
 };
 
 }  // namespace cairn

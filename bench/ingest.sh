@@ -2,9 +2,11 @@
 # What ingest costs the server: CPU-seconds per GiB uploaded (docs/scale.md,
 # "Cheap ingest"). A fresh cairn-server with a local tier, one enrolled
 # agent, and a full backup of incompressible files (nothing dedups, nothing
-# compresses: every byte read is a byte uploaded), twice per repetition: over
-# TLS on loopback TCP, as deployed ("tls"), and over the server's local Unix
-# socket without TLS ("local"), which leaves receiving, checksumming and
+# compresses: every byte read is a byte uploaded), three times per
+# repetition: as deployed, the calls over TLS on loopback TCP and the chunks
+# over the data port ("data"; docs/security.md, "The data channel");
+# everything over TLS ("tls", data_listen "off"); and over the server's local
+# Unix socket without TLS ("local"), which leaves receiving, checksumming and
 # writing alone.
 # The server's CPU (user + system, all threads, from /proc) is read just
 # before and after the backup, so start-up and enrollment do not count; the
@@ -62,7 +64,7 @@ if [ "${BENCH_INGEST_BUFFERED:-0}" = 1 ]; then BUFFERED="buffered_writes: true";
 RESULTS=$OUT/ingest.jsonl
 : > "$RESULTS"
 for rep in $(seq 1 "$REPS"); do
- for mode in tls local; do
+ for mode in data tls local; do
   rm -rf "$W/server" "$W/agent"
   mkdir -p "$W/server"
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -72,6 +74,7 @@ state_dir: "$W/server"
 local_socket: "$W/cairn.sock"
 tiers { name: "hot" local { path: "$W/server/packs" $BUFFERED } }
 placement { new_packs: "hot" }
+data_listen: "$([ "$mode" = data ] && echo 127.0.0.1:0 || echo off)"
 CONF
   "$SERVER" --config "$W/server.conf" 2> "$W/server.log" &
   SERVER_PID=$!

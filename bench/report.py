@@ -22,9 +22,10 @@ import statistics
 import sys
 import time
 
-# What TLS costs: cairn-unix is cairn with its TLS port on a Unix socket,
-# cairn-notls the same over the server's local socket (Unix, no TLS).
-TOOLS = ["restic", "borg", "cairn", "cairn-unix", "cairn-notls"]
+# What TLS costs: cairn-unix is cairn with its TLS port and data port on
+# Unix sockets, cairn-tlsonly the same with every upload over TLS, and
+# cairn-notls the server's local socket (Unix, no TLS).
+TOOLS = ["restic", "borg", "cairn", "cairn-unix", "cairn-tlsonly", "cairn-notls"]
 # To an S3 store (one s3rver): restic's S3 backend against cairn's S3 tier.
 S3_TOOLS = ["restic-s3", "cairn-s3"]
 BEGIN = "<!-- bench/run.sh: latest run (generated, do not edit by hand) -->"
@@ -499,7 +500,8 @@ def catalog_scale_report(r):
 
 def ingest_report(records):
     """bench/ingest.sh: a record per repetition and mode; medians, min–max in brackets."""
-    modes = [("tls", "over TLS on loopback TCP (as deployed)"),
+    modes = [("data", "TLS for the calls, chunks on the data port, loopback TCP (as deployed)"),
+             ("tls", "everything over TLS on loopback TCP (data_listen \"off\")"),
              ("local", "over the local Unix socket, no TLS (receive, checksum, write)")]
     some = [r for r in records if r.get("mode", "tls") == "tls"] or records
     gib = statistics.median(r["uploaded_bytes"] for r in some) / 2**30

@@ -10,9 +10,11 @@
 #   BENCH_TREE_FILES [100000], BENCH_TREE_DIRS [1000]   the small-file tree
 #   BENCH_REPS [3]           repetitions of every timed phase (medians reported)
 #   BENCH_TOOLS ["restic borg cairn"]   also, to measure what TLS costs
-#                            (BENCH_TOOLS="cairn cairn-unix cairn-notls"): cairn-unix,
-#                            cairn with its TLS port on a Unix socket; cairn-notls, cairn
-#                            on the server's local socket (the same Unix socket, no TLS);
+#                            (BENCH_TOOLS="cairn-unix cairn-tlsonly cairn-notls"): cairn-unix,
+#                            cairn with its TLS port and its data port on Unix sockets
+#                            (as deployed); cairn-tlsonly, the same with data_listen
+#                            "off" (uploads over TLS too); cairn-notls, cairn on the
+#                            server's local socket (a Unix socket, no TLS);
 #                            and to an S3 store (BENCH_TOOLS="restic-s3 cairn-s3"): both
 #                            against one s3rver (make s3rver) on loopback, restic's own
 #                            S3 backend against cairn's S3 tier (the server's only tier)
@@ -68,7 +70,7 @@ for t in $TOOLS; do
   case $t in
     restic|borg) command -v "$t" >/dev/null || die "$t is not installed: make bench-deps" ;;
     restic-s3) command -v restic >/dev/null || die "restic is not installed: make bench-deps" ;;
-    cairn|cairn-unix|cairn-notls|cairn-s3) ;;
+    cairn|cairn-unix|cairn-tlsonly|cairn-notls|cairn-s3) ;;
     *) die "unknown tool $t in BENCH_TOOLS" ;;
   esac
 done
@@ -295,13 +297,19 @@ repo_init() {
       rm -rf "$S3_DIR/data/bench/$(basename "$2")"
       restic --repo "$(restic_repo "$1" "$2")" init --repository-version 2 > /dev/null ;;
     borg) borg init --encryption=repokey-blake2 "$2/repo" ;;
-    cairn|cairn-unix|cairn-notls|cairn-s3)
+    cairn|cairn-unix|cairn-tlsonly|cairn-notls|cairn-s3)
       local socket="" listen="" tiers=""
       if [ "$1" = cairn-notls ]; then socket=$2/cairn.sock; fi
-      if [ "$1" = cairn-unix ]; then listen=unix:$2/tls.sock; fi
+      # The data port (docs/security.md, "The data channel") beside the TLS
+      # port: loopback TCP for cairn, a Unix socket for cairn-unix; off for
+      # cairn-tlsonly (every upload over TLS) and cairn-notls.
+      tiers='data_listen: "127.0.0.1:0"'
+      if [ "$1" = cairn-unix ]; then listen=unix:$2/tls.sock; tiers="data_listen: \"unix:$2/data.sock\""; fi
+      if [ "$1" = cairn-tlsonly ]; then listen=unix:$2/tls.sock; tiers='data_listen: "off"'; fi
+      if [ "$1" = cairn-notls ]; then tiers='data_listen: "off"'; fi
       if [ "$1" = cairn-s3 ]; then
         rm -rf "$S3_DIR/data/bench/$(basename "$2")"
-        tiers="tiers { name: \"s3\" s3 { endpoint: \"http://127.0.0.1:$S3_PORT\" bucket: \"bench\" prefix: \"$(basename "$2")/\" access_key_id: \"S3RVER\" secret_access_key: \"S3RVER\" ${BENCH_S3_PART_BYTES:+part_bytes: $BENCH_S3_PART_BYTES} } }"
+        tiers="$tiers tiers { name: \"s3\" s3 { endpoint: \"http://127.0.0.1:$S3_PORT\" bucket: \"bench\" prefix: \"$(basename "$2")/\" access_key_id: \"S3RVER\" secret_access_key: \"S3RVER\" ${BENCH_S3_PART_BYTES:+part_bytes: $BENCH_S3_PART_BYTES} } }"
       fi
       start_cairn_server "$2" "$socket" "$listen" "$tiers"
       "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$2/agent" init > /dev/null
@@ -325,7 +333,7 @@ stored_bytes() {
   case $1 in
     restic-s3) du -sb "$S3_DIR/data/bench/$(basename "$2")" | cut -f1 ;;
     cairn-s3) echo $(($(du -sb "$2/server" | cut -f1) + $(du -sb "$S3_DIR/data/bench/$(basename "$2")" | cut -f1))) ;;
-    cairn|cairn-unix|cairn-notls) du -sb "$2/server" | cut -f1 ;;
+    cairn|cairn-unix|cairn-tlsonly|cairn-notls) du -sb "$2/server" | cut -f1 ;;
     *) du -sb "$2/repo" | cut -f1 ;;
   esac
 }
@@ -333,7 +341,7 @@ client_cache_bytes() {
   case $1 in
     restic|restic-s3) du -sb "$W/restic-cache" 2>/dev/null | cut -f1 || echo 0 ;;
     borg) du -sb "$W/borg-base" 2>/dev/null | cut -f1 || echo 0 ;;
-    cairn|cairn-unix|cairn-notls|cairn-s3) du -sb "$2/agent" | cut -f1 ;;
+    cairn|cairn-unix|cairn-tlsonly|cairn-notls|cairn-s3) du -sb "$2/agent" | cut -f1 ;;
   esac
 }
 
@@ -358,7 +366,7 @@ for l in open(sys.argv[1]):
       (cd "$root" && measure borg "$phase" "$rep" "$bytes" -- \
         borg create --compression lz4 "$dir/repo::$name" .)
       echo "$name" ;;
-    cairn|cairn-unix|cairn-notls|cairn-s3)
+    cairn|cairn-unix|cairn-tlsonly|cairn-notls|cairn-s3)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         backup --root "$root" --level incremental ${BENCH_DELTA_CHAIN:+--delta-chain "$BENCH_DELTA_CHAIN"} --json
@@ -386,7 +394,7 @@ restore_one() {
     borg)
       (cd "$target" && measure borg "$phase" "$rep" "$bytes" -- borg extract "$dir/repo::$snap")
       echo "$target" ;;
-    cairn|cairn-unix|cairn-notls|cairn-s3)
+    cairn|cairn-unix|cairn-tlsonly|cairn-notls|cairn-s3)
       measure "$tool" "$phase" "$rep" "$bytes" -- \
         "$AGENT" --server "$CAIRN_ADDR" --name bench --state-dir "$dir/agent" \
         restore --snapshot "$snap" --target "$target" --json

@@ -253,6 +253,16 @@ int main(int argc, char** argv) {
   } else if (!(*server)->web_problem().empty()) {
     cairn::log::Warn("web.not_listening", {{"error", (*server)->web_problem()}});
   }
+  if ((*server)->data_port() != 0) {
+    cairn::log::Info(
+        "data.listening",
+        {{"port", (*server)->data_port()},
+         {"note",
+          "agents send and read sealed chunks here, each message authenticated under a "
+          "session key from the TLS port; data_listen \"off\" sends all over TLS"}});
+  } else if (!(*server)->data_problem().empty()) {
+    cairn::log::Warn("data.not_listening", {{"error", (*server)->data_problem()}});
+  }
   if (!(*server)->admin_credentials_written().empty()) {
     cairn::log::Info("admin_credential.written",
                      {{"path", (*server)->admin_credentials_written()},

@@ -22,6 +22,7 @@
 #include "server/rpc/access_service.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/agent_service.h"
+#include "server/rpc/data_service.h"
 #include "server/rpc/rpc_metrics.h"
 #include "server/web/web_routes.h"
 
@@ -35,6 +36,16 @@ std::string DefaultWebListen(const std::string& listen) {
   return absl::StrCat(listen.substr(0, colon), ":", port == 0 ? 0 : port + 1);
 }
 
+std::string DefaultDataListen(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return "off";
+  const size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+    return "off";
+  }
+  return absl::StrCat(listen.substr(0, colon), ":", port == 0 ? 0 : port + 2);
+}
+
 absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
   if (config.listen().empty()) config.set_listen(kDefaultListen);
   if (config.state_dir().empty()) config.set_state_dir("./cairn-state/server");
@@ -43,6 +54,7 @@ absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config) {
     return absl::InvalidArgumentError("pack_target_bytes must be between 1 MiB and 4 GiB");
   }
   if (config.job_lease_seconds() == 0) config.set_job_lease_seconds(3600);
+  if (config.data_listen().empty()) config.set_data_listen(DefaultDataListen(config.listen()));
   if (config.tls().server_name().empty()) config.mutable_tls()->set_server_name(kDefaultServerName);
   if (config.tls().ca_cert_file().empty() != config.tls().ca_key_file().empty()) {
     return absl::InvalidArgumentError(
@@ -209,6 +221,7 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   if (!config.local_socket().empty() && ::chmod(config.local_socket().c_str(), 0600) != 0) {
     return PosixError(errno, "make the local socket owner-only", config.local_socket());
   }
+  RETURN_IF_ERROR(server->StartDataPort(config.data_listen(), raw_config.data_listen().empty()));
   ASSIGN_OR_RETURN(
       server->admin_credentials_written_,
       EnsureFirstAdmin(server->core_->access(), config.state_dir() + "/admin.credentials",
@@ -251,6 +264,45 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
   return server;
 }
 
+absl::Status CairnServer::StartDataPort(const std::string& listen, bool by_default) {
+  if (listen == "off") return absl::OkStatus();
+  const bool unix_socket = absl::StartsWith(listen, "unix:");
+  if (unix_socket && ::unlink(listen.substr(5).c_str()) != 0 && errno != ENOENT) {
+    return PosixError(errno, "remove the old data socket", listen.substr(5));
+  }
+  data_service_ = NewDataService(core_.get());
+  data_unknown_methods_ = std::make_unique<grpc::CallbackGenericService>();
+  grpc::ServerBuilder builder;
+  // Plaintext on purpose: what crosses it is sealed chunk bytes, each message
+  // tagged under a session key that only TLS carried (docs/security.md).
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &data_port_);
+  builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
+  builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&core_->metrics()));
+  builder.RegisterService(data_service_.get());
+  builder.RegisterCallbackGenericService(data_unknown_methods_.get());
+  data_server_ = builder.BuildAndStart();
+  if (data_server_ == nullptr || data_port_ == 0) {
+    data_server_.reset();
+    data_port_ = 0;
+    const std::string why = absl::StrCat("cannot listen on ", listen,
+                                         " for the data port (in use?); uploads go over TLS");
+    if (!by_default) {
+      return absl::UnavailableError(
+          absl::StrCat(why, ": free it, or set data_listen to another address or \"off\""));
+    }
+    data_problem_ = why;
+    return absl::OkStatus();
+  }
+  if (unix_socket && ::chmod(listen.substr(5).c_str(), 0600) != 0) {
+    return PosixError(errno, "make the data socket owner-only", listen.substr(5));
+  }
+  core_->data_sessions().set_address(unix_socket ? listen : absl::StrCat(":", data_port_));
+  return absl::OkStatus();
+}
+
 CairnServer::~CairnServer() { Shutdown(); }
 
 void CairnServer::Wait() { server_->Wait(); }
@@ -261,6 +313,9 @@ void CairnServer::Shutdown() {
   if (server_ == nullptr) return;
   catalog_backup_ref_->store(nullptr);
   core_->Stop();
+  if (data_server_ != nullptr) {
+    data_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 

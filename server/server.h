@@ -31,6 +31,10 @@ inline constexpr char kDefaultListen[] = "127.0.0.1:7420";
 // with the next port (port 0 stays 0); "" for a Unix socket.
 std::string DefaultWebListen(const std::string& listen);
 
+// The data port's address when the config names none: `listen`'s host with
+// the port two after it (port 0 stays 0); "off" for a Unix socket.
+std::string DefaultDataListen(const std::string& listen);
+
 // Fills defaults and checks values; errors name the key.
 absl::StatusOr<v1::ServerConfig> ResolveServerConfig(v1::ServerConfig config);
 
@@ -50,6 +54,10 @@ class CairnServer final {
   // Why the web listener is off although the config did not turn it off
   // ("" when it runs or was turned off).
   const std::string& web_problem() const { return web_problem_; }
+  // The data port (0 when it is off) and why it is off although the config
+  // did not turn it off ("" otherwise).
+  int data_port() const { return data_port_; }
+  const std::string& data_problem() const { return data_problem_; }
   void Wait();
   void Shutdown();
   ServerCore* core() { return core_.get(); }
@@ -66,6 +74,9 @@ class CairnServer final {
 
  private:
   CairnServer() = default;
+  // Binds the data port (docs/security.md, "The data channel"); a default
+  // address that is taken only leaves it off.
+  absl::Status StartDataPort(const std::string& listen, bool by_default);
 
   std::unique_ptr<ServerCore> core_;
   std::unique_ptr<CatalogBackup> catalog_backup_;    // destroyed before the core
@@ -82,6 +93,12 @@ class CairnServer final {
   // UploadChunks generic to serve it from raw buffers (rpc/agent_service.cc).
   std::unique_ptr<grpc::CallbackGenericService> unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
+  // The data port's own server: UploadChunks of data sessions only.
+  std::unique_ptr<grpc::Service> data_service_;
+  std::unique_ptr<grpc::CallbackGenericService> data_unknown_methods_;
+  std::unique_ptr<grpc::Server> data_server_;
+  int data_port_ = 0;
+  std::string data_problem_;
   std::unique_ptr<UsageHistory> history_;  // sampled for the status page's plots
   std::unique_ptr<HttpsServer> web_;
   std::string web_problem_;

@@ -20,6 +20,7 @@ const absl::flat_hash_map<absl::string_view, MethodRule>& Table() {
       // snapshot or tenant named in the request is the caller's.
       {"/cairn.v1.AgentService/Hello", {Access::kAgent, false, true}},
       {"/cairn.v1.AgentService/RenewCertificate", {Access::kAgent, true, true}},
+      {"/cairn.v1.AgentService/OpenDataSession", kAgentCall},
       {"/cairn.v1.AgentService/BeginBackup", kAgentCall},
       {"/cairn.v1.AgentService/FindMissingChunks", kAgentCall},
       {"/cairn.v1.AgentService/UploadChunks", kAgentCall},

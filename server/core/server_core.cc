@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(
       &catalog->access(), o.pki != nullptr ? o.pki->ca_cert_pem : std::string(), o.clock);
   core->audit_ = std::make_unique<AuditLog>(&catalog->audit(), o.clock);
   core->web_sessions_ = std::make_unique<WebSessions>(o.clock);
+  core->data_sessions_ = std::make_unique<DataSessions>(core->authenticator_.get(), o.clock);
   ControlService* control = core->control_.get();
   core->access_ = std::make_unique<AccessService>(
       catalog, o.pki, core->authenticator_.get(),

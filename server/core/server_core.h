@@ -21,6 +21,7 @@
 #include "server/auth/access_service.h"
 #include "server/auth/audit_log.h"
 #include "server/auth/authenticator.h"
+#include "server/auth/data_sessions.h"
 #include "server/auth/server_pki.h"
 #include "server/auth/stream_limiter.h"
 #include "server/auth/web_sessions.h"
@@ -100,6 +101,7 @@ class ServerCore final {
   AuditLog& audit() { return *audit_; }
   StreamLimiter& streams() { return *streams_; }
   WebSessions& web_sessions() { return *web_sessions_; }
+  DataSessions& data_sessions() { return *data_sessions_; }
 
   // The state the services share, for assembling and for tests.
   Catalog& catalog() { return *catalog_; }
@@ -137,6 +139,7 @@ class ServerCore final {
   std::unique_ptr<AccessService> access_;
   std::unique_ptr<StreamLimiter> streams_;
   std::unique_ptr<WebSessions> web_sessions_;
+  std::unique_ptr<DataSessions> data_sessions_;
   std::unique_ptr<TenantQuota> quota_;
 };
 

@@ -7,8 +7,10 @@
 #include <optional>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/client_tls.h"
+#include "common/data_mac.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "server/auth/method_access.h"
@@ -123,6 +125,29 @@ absl::StatusOr<Caller> Admission::Admit(grpc::ServerContextBase* context, absl::
   if (allowed.ok()) return caller;
   core_->audit().Record(caller.ok() ? *caller : Caller::Anonymous(), context->peer(), method,
                         request != nullptr ? AuditResource(*request) : "", allowed);
+  return allowed;
+}
+
+absl::StatusOr<DataCallGrant> Admission::AdmitData(grpc::ServerContextBase* context,
+                                                   absl::string_view method) {
+  const std::multimap<grpc::string_ref, grpc::string_ref>& metadata = context->client_metadata();
+  auto session = metadata.find(kDataSessionMetadata);
+  auto call = metadata.find(kDataCallMetadata);
+  absl::StatusOr<DataCallGrant> grant;
+  uint64_t number = 0;
+  if (session == metadata.end() || call == metadata.end() ||
+      !absl::SimpleAtoi(absl::string_view(call->second.data(), call->second.size()), &number)) {
+    grant = absl::UnauthenticatedError(absl::StrCat(
+        "the data port takes only calls of a data session (", kDataSessionMetadata, " and ",
+        kDataCallMetadata, " metadata); open one with OpenDataSession over TLS"));
+  } else {
+    grant = core_->data_sessions().Admit(
+        absl::string_view(session->second.data(), session->second.size()), number);
+  }
+  absl::Status allowed = grant.ok() ? Authorize(grant->caller, method) : grant.status();
+  if (allowed.ok()) return grant;
+  core_->audit().Record(grant.ok() ? grant->caller : Caller::Anonymous(), context->peer(), method,
+                        "data port", allowed);
   return allowed;
 }
 

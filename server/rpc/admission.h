@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "common/grpc_status.h"
 #include "server/auth/caller.h"
+#include "server/auth/data_sessions.h"
 #include "server/core/server_core.h"
 
 // "/cairn.v1.<service>/<method>", the full name gRPC and the access table use.
@@ -41,6 +42,12 @@ class Admission final {
   // whose first message comes later).
   absl::StatusOr<Caller> Admit(grpc::ServerContextBase* context, absl::string_view method,
                                const google::protobuf::Message* request);
+  // The same for a call on the data port: the session and call number its
+  // metadata names (server/auth/data_sessions.h), then the method's rule.
+  // Never the local socket's or a certificate's identity: the data port has
+  // neither.
+  absl::StatusOr<DataCallGrant> AdmitData(grpc::ServerContextBase* context,
+                                          absl::string_view method);
   // Records the outcome of an admitted call when the audit log wants it (an
   // audited method, or a refusal by the core's resource checks).
   void Done(const Caller& caller, grpc::ServerContextBase* context, absl::string_view method,

@@ -4,9 +4,11 @@
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "server/rpc/admission.h"
+#include "server/rpc/chunk_read.h"
+#include "server/rpc/chunk_upload.h"
 #include "server/rpc/control_pump.h"
 #include "server/rpc/control_reactor.h"
-#include "server/rpc/upload_request.h"
+#include "server/rpc/data_service.h"
 
 namespace cairn {
 namespace {
@@ -61,42 +63,7 @@ class AgentServiceImpl final
     absl::StatusOr<Caller> caller =
         gate_.Admit(context, CAIRN_METHOD(AgentService, UploadChunks), nullptr);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
-    absl::StatusOr<StreamLimiter::Slot> slot = core_->streams().Acquire(caller->Principal());
-    if (!slot.ok()) return ToGrpcStatus(slot.status());
-    grpc::ByteBuffer received;
-    UploadRequest chunk;
-    // Counted however the stream ends.
-    uint64_t received_bytes = 0;
-    absl::Cleanup count = [&] { core_->metrics().UploadDone(received_bytes, 0, 0, 0, 0); };
-    if (!reader->Read(&received)) return grpc::Status::OK;  // an empty stream stores nothing
-    absl::Status parsed = ParseUploadRequest(received, &chunk);
-    if (!parsed.ok()) return ToGrpcStatus(parsed);
-    absl::StatusOr<std::unique_ptr<PackIngest>> ingest =
-        core_->ingest().StartUpload(*caller, chunk.job_id);
-    if (!ingest.ok()) return ToGrpcStatus(ingest.status());
-    do {
-      received_bytes += chunk.sealed_bytes;
-      absl::Status status = (*ingest)->Add(chunk.id, chunk.size, chunk.sealed, chunk.base_id);
-      if (!status.ok()) return ToGrpcStatus(status);
-      // Not held while waiting for the next one.
-      received.Clear();
-      chunk.sealed.clear();
-      chunk.slices.clear();
-      if (!reader->Read(&received)) break;
-      parsed = ParseUploadRequest(received, &chunk);
-      if (!parsed.ok()) return ToGrpcStatus(parsed);
-    } while (true);
-    // A stream the client abandoned half-way stores nothing unfinished.
-    if (context->IsCancelled()) return grpc::Status::CANCELLED;
-    absl::Status status = (*ingest)->Finish();
-    if (!status.ok()) return ToGrpcStatus(status);
-    const IngestStats& stats = (*ingest)->stats();
-    core_->metrics().UploadDone(0, stats.chunks_stored, stats.chunks_already_present,
-                                stats.bytes_stored, stats.packs);
-    response->set_chunks_stored(stats.chunks_stored);
-    response->set_chunks_already_present(stats.chunks_already_present);
-    response->set_bytes_stored(stats.bytes_stored);
-    return grpc::Status::OK;
+    return ServeUploadChunks(core_, *caller, context, reader, response, nullptr);
   }
 
   grpc::Status FindMissingTrees(ServerContext* context, const v1::FindMissingTreesRequest* request,
@@ -143,22 +110,7 @@ class AgentServiceImpl final
     absl::StatusOr<Caller> caller =
         gate_.Admit(context, CAIRN_METHOD(AgentService, ReadChunks), request);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
-    absl::StatusOr<StreamLimiter::Slot> slot = core_->streams().Acquire(caller->Principal());
-    if (!slot.ok()) return ToGrpcStatus(slot.status());
-    v1::ReadChunkResponse chunk;
-    uint64_t chunks = 0, bytes = 0;
-    absl::Status read = core_->reader().ReadChunks(
-        *caller, *request, [&](absl::string_view id, absl::string_view sealed) {
-          if (context->IsCancelled()) return absl::CancelledError("the reader went away");
-          chunk.set_id(std::string(id));
-          chunk.set_sealed(std::string(sealed));
-          if (!writer->Write(chunk)) return absl::CancelledError("the reader went away");
-          ++chunks;
-          bytes += sealed.size();
-          return absl::OkStatus();
-        });
-    core_->metrics().ChunksRead(chunks, bytes);
-    return ToGrpcStatus(read);
+    return ServeReadChunks(core_, *caller, context, *request, writer, nullptr);
   }
 
   grpc::Status ReportDamagedChunks(ServerContext* context,
@@ -171,6 +123,12 @@ class AgentServiceImpl final
                          if (r.ok()) core_->metrics().DamageReported(r->forgotten());
                          return r;
                        });
+  }
+
+  grpc::Status OpenDataSession(ServerContext* context, const v1::OpenDataSessionRequest* request,
+                               v1::OpenDataSessionResponse* response) override {
+    return gate_.Unary(context, CAIRN_METHOD(AgentService, OpenDataSession), *request, response,
+                       [&](const Caller& c) { return OpenDataSessionFor(core_, c); });
   }
 
   grpc::Status RenewCertificate(ServerContext* context, const v1::RenewCertificateRequest* request,

@@ -16,6 +16,7 @@ constexpr uint32_t kId = 2;
 constexpr uint32_t kSize = 3;
 constexpr uint32_t kSealed = 4;
 constexpr uint32_t kBaseId = 5;
+constexpr uint32_t kMac = 15;
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -107,6 +108,7 @@ absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& piec
   out->id.clear();
   out->size = 0;
   out->base_id.clear();
+  out->mac.clear();
   out->sealed.clear();
   out->sealed_bytes = 0;
   Cursor in(pieces);
@@ -143,6 +145,9 @@ absl::Status ParseUploadRequestPieces(const std::vector<absl::string_view>& piec
             break;
           case kBaseId:
             RETURN_IF_ERROR(SmallField(in, length, "base_id", &out->base_id));
+            break;
+          case kMac:
+            RETURN_IF_ERROR(SmallField(in, length, "mac", &out->mac));
             break;
           case kSealed:
             out->sealed.clear();  // the last occurrence wins

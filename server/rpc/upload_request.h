@@ -31,6 +31,7 @@ struct UploadRequest {
   std::string id;
   uint32_t size = 0;
   std::string base_id;
+  std::string mac;  // the data port's tag (common/data_mac.h)
   // The sealed chunk, in order; views into `slices`.
   std::vector<absl::string_view> sealed;
   uint64_t sealed_bytes = 0;
@@ -38,7 +39,7 @@ struct UploadRequest {
   std::vector<grpc::Slice> slices;
 };
 
-// The longest job_id, id or base_id accepted (ids are 32 bytes; the server
+// The longest job_id, id, base_id or mac accepted (ids are 32 bytes; the server
 // refuses other lengths with a clearer message later).
 inline constexpr size_t kMaxUploadFieldBytes = 1024;
 

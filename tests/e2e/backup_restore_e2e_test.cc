@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "common/path_text.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/cli_util.h"
@@ -49,6 +50,8 @@ class BackupRestoreE2eTest : public ::testing::Test {
     CommandResult r = AgentRestore(agent_, snapshot, target);
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
     EXPECT_TRUE(IsValidJson(r.out)) << r.out;
+    // The chunks came through the data port.
+    EXPECT_TRUE(absl::StrContains(r.err, "event=data.session_opened")) << r.err;
     absl::StatusOr<TreeManifest> got = CaptureTree(target);
     ASSERT_TRUE(got.ok()) << got.status();
     std::vector<std::string> diffs = CompareTrees(want, *got);
@@ -89,6 +92,10 @@ TEST_F(BackupRestoreE2eTest, FullBackupOfHostileTreeRestoresIdentical) {
   size_t want_files = 0;
   for (const auto& [path, r] : *want) want_files += r.type != 'd' ? 1 : 0;
   EXPECT_EQ(backup.files, static_cast<int64_t>(want_files)) << backup.command.out;
+  // The chunks went to the data port (docs/security.md, "The data channel").
+  EXPECT_TRUE(absl::StrContains(server_->Log(), "event=data.listening")) << server_->Log();
+  EXPECT_TRUE(absl::StrContains(backup.command.err, "event=data.session_opened"))
+      << backup.command.err;
 
   // The server lists it.
   std::string snapshots = Ctl({"snapshots", "--json"});
@@ -132,6 +139,31 @@ TEST_F(BackupRestoreE2eTest, FullBackupOfHostileTreeRestoresIdentical) {
   absl::StatusOr<TreeManifest> after = CaptureTree(data);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(CompareTrees(*want, *after).empty());
+}
+
+// data_listen "off": no data port, and the agent uploads over TLS by itself.
+TEST_F(BackupRestoreE2eTest, WithoutADataPortUploadsGoOverTls) {
+  const std::string config = dir_ + "/no-data-port.conf";
+  ASSERT_TRUE(WriteFileAtomically(config, "data_listen: \"off\"\n", 0600).ok());
+  auto server = ServerProcess::Start(dir_ + "/server-tls-only", config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  AgentIdentity agent = NewAgentIdentity(**server, dir_, "beta");
+  ASSERT_TRUE(SetUpAgent(agent).ok());
+  std::string data = dir_ + "/data";
+  ASSERT_TRUE(BuildSampleTree(data, 2, 4 << 20).ok());
+  absl::StatusOr<TreeManifest> want = CaptureTree(data);
+  ASSERT_TRUE(want.ok()) << want.status();
+  BackupOutcome backup = AgentBackup(agent, data, "full");
+  ASSERT_EQ(backup.command.exit_code, 0) << backup.command.Describe();
+  EXPECT_GE(backup.bytes_uploaded, 4 << 20);
+  EXPECT_FALSE(absl::StrContains((*server)->Log(), "event=data.listening")) << (*server)->Log();
+  EXPECT_FALSE(absl::StrContains(backup.command.err, "event=data.session")) << backup.command.err;
+  std::string target = dir_ + "/restore_tls_only";
+  CommandResult r = AgentRestore(agent, backup.snapshot, target);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  absl::StatusOr<TreeManifest> got = CaptureTree(target);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(CompareTrees(*want, *got).empty());
 }
 
 TEST_F(BackupRestoreE2eTest, EachLevelRestoresTheTreeOfItsMoment) {
