@@ -35,9 +35,14 @@ ServerConnection::ServerConnection(const std::string& address,
 
 void ServerConnection::UseCredentials(const v1::ClientCredentials& credentials) {
   auto stub = v1::AgentService::NewStub(NewClientChannel(address_, credentials));
-  absl::MutexLock lock(&mu_);
-  stub_.store(stub.get());
-  stubs_.push_back(std::move(stub));
+  {
+    absl::MutexLock lock(&mu_);
+    stub_.store(stub.get());
+    stubs_.push_back(std::move(stub));
+  }
+  // A data session belongs to the certificate that opened it, which the
+  // renewal's first call retires: the next data call opens one for the new.
+  ForgetDataSession();
 }
 
 std::optional<ServerConnection::DataCall> ServerConnection::StartDataCall() {

@@ -163,7 +163,9 @@ TEST_F(ServerConnectionWithServerTest, ASuccessfulCallReturnsTheResponse) {
 // The daemon's renewal over real TLS: with a third of its lifetime left,
 // RenewIfDue gets a new certificate, keeps it in the credentials file and
 // uses it; a connection still holding the old one works until the renewal's
-// first call, and is refused from then on, told what happened.
+// first call, and is refused from then on, told what happened. The data
+// session of the old certificate ends with it; the renewed connection opens
+// its own.
 TEST_F(ServerConnectionWithServerTest, ARenewalIsUsedAndRetiresTheOldCertificate) {
   const AgentIdentity& agent = env_->agent();
   ServerConnection& connection = *env_->connection();
@@ -171,6 +173,9 @@ TEST_F(ServerConnectionWithServerTest, ARenewalIsUsedAndRetiresTheOldCertificate
   ServerConnection old(agent.config.server(), agent.credentials);
   CAIRN_ASSERT_OK_AND_ASSIGN(CertificateInfo first, ReadCertificate(credentials.cert_pem()));
   const v1::HelloRequest hello = MakeHello(agent.config, *agent.crypto, /*with_roots=*/false);
+  // A data session of the first certificate.
+  std::optional<ServerConnection::DataCall> before = connection.StartDataCall();
+  ASSERT_TRUE(before.has_value());
 
   CAIRN_ASSERT_OK_AND_ASSIGN(bool early, RenewIfDue(&connection, agent.config, &credentials,
                                                     first.not_before + absl::Hours(1)));
@@ -192,6 +197,15 @@ TEST_F(ServerConnectionWithServerTest, ARenewalIsUsedAndRetiresTheOldCertificate
   EXPECT_NE(refused.status().message().find("replaced by its renewal"), std::string::npos)
       << refused.status();
   CAIRN_ASSERT_OK(connection.Call(&v1::AgentService::Stub::Hello, hello).status());
+  // The data session went with the old certificate: the server refuses it,
+  // and the connection opened one of the new certificate's.
+  DataSessions& sessions = env_->server()->core()->data_sessions();
+  EXPECT_TRUE(
+      absl::IsUnauthenticated(sessions.Admit(before->session_hex, before->call + 1).status()));
+  std::optional<ServerConnection::DataCall> after = connection.StartDataCall();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_NE(after->session_hex, before->session_hex);
+  CAIRN_ASSERT_OK(sessions.Admit(after->session_hex, after->call).status());
 }
 
 }  // namespace
