@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -75,7 +77,11 @@ std::optional<ServerConnection::DataCall> ServerConnection::StartDataCall() {
         address, grpc::InsecureChannelCredentials(), CairnChannelArguments()));
     session->hex = absl::BytesToHexString(opened->session_id());
     session->key = std::make_shared<const DataKey>(*std::move(key));
-    session->expires = absl::FromUnixMillis(opened->expires_unix_ms());
+    // The server's expiry, read on this host's clock, and never later than
+    // an hour from now by it: a clock that runs apart from the server's
+    // makes the session renew early, not late.
+    session->expires =
+        std::min(absl::FromUnixMillis(opened->expires_unix_ms()), now + absl::Hours(1));
     log::Info("data.session_opened",
               {{"address", address}, {"expires", absl::FormatTime(session->expires)}});
     data_ = std::move(session);
