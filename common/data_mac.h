@@ -81,6 +81,9 @@ class DataMac final {
   // One field given as pieces (a payload still in gRPC's slices).
   void Pieces(const std::vector<absl::string_view>& pieces);
   void Number(uint64_t value);
+  // Bytes as they are, no length before them: a field fed in pieces after
+  // Number(its total length), as Pieces() does.
+  void Bytes(absl::string_view bytes) { Update(bytes.data(), bytes.size()); }
   // The 16-byte tag; the object is spent.
   std::string Finish();
 

@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/le_coding.h"
+#include "common/status_macros.h"
 
 namespace cairn {
 namespace {
@@ -80,37 +81,16 @@ PackChecksum PackChecksumOf(PackChecksumKind kind, absl::string_view bytes) {
 }
 
 PackChecksum PackChecksumOf(PackChecksumKind kind, absl::Span<const absl::string_view> pieces) {
-  PackChecksum sum;
-  if (kind == PackChecksumKind::kXxh3_128) {
-    XXH128_hash_t hash;
-    if (pieces.size() == 1) {
-      hash = XXH3_128bits(pieces[0].data(), pieces[0].size());
-    } else {
-      std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state(XXH3_createState(),
-                                                                            XXH3_freeState);
-      if (state == nullptr) std::abort();  // out of memory, as operator new would
-      XXH3_128bits_reset(state.get());
-      for (absl::string_view piece : pieces) {
-        XXH3_128bits_update(state.get(), piece.data(), piece.size());
-      }
-      hash = XXH3_128bits_digest(state.get());
-    }
+  if (kind == PackChecksumKind::kXxh3_128 && pieces.size() == 1) {
+    PackChecksum sum;
     XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, hash);
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits(pieces[0].data(), pieces[0].size()));
     std::memcpy(sum.data(), canonical.digest, sum.size());
     return sum;
   }
-  // sodium_init is idempotent and thread-safe; it picks the fastest BLAKE2b.
-  static const bool sodium_ready = sodium_init() >= 0;
-  (void)sodium_ready;
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, sum.size());
-  for (absl::string_view piece : pieces) {
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(piece.data()),
-                              piece.size());
-  }
-  crypto_generichash_final(&state, sum.data(), sum.size());
-  return sum;
+  PackChecksummer checksum(kind);
+  for (absl::string_view piece : pieces) checksum.Update(piece);
+  return checksum.Finish();
 }
 
 std::string PackBuilder::Header() { return std::string(kHeaderMagic, kPackHeaderSize); }
@@ -124,12 +104,18 @@ absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
 absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
                                            absl::Span<const absl::string_view> pieces,
                                            const std::optional<ChunkId>& base) {
+  uint64_t length = 0;
+  for (absl::string_view piece : pieces) length += piece.size();
+  RETURN_IF_ERROR(CanAdd(id, raw_size, length, base));
+  return AddChecked(id, raw_size, length, PackChecksumOf(kind_, pieces), base);
+}
+
+absl::Status PackBuilder::CanAdd(const ChunkId& id, uint32_t raw_size, uint64_t length,
+                                 const std::optional<ChunkId>& base) const {
   if (base.has_value() && *base == ChunkId{}) {
     return absl::InvalidArgumentError(
         absl::StrCat("pack blob of chunk ", Hex(id), ": an all-zero base id means none"));
   }
-  uint64_t length = 0;
-  for (absl::string_view piece : pieces) length += piece.size();
   if (length == 0 || length > kMaxBlobSize || raw_size > kMaxBlobSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("pack blob of chunk ", Hex(id), ": ", length, " sealed bytes for ", raw_size,
@@ -139,12 +125,57 @@ absl::StatusOr<PackEntry> PackBuilder::Add(const ChunkId& id, uint32_t raw_size,
     return absl::ResourceExhaustedError(
         absl::StrCat("a pack holds at most ", kMaxPackEntries, " blobs"));
   }
-  PackEntry entry{
-      id,   size_, static_cast<uint32_t>(length), raw_size, PackChecksumOf(kind_, pieces),
-      base, kind_};
+  return absl::OkStatus();
+}
+
+PackEntry PackBuilder::AddChecked(const ChunkId& id, uint32_t raw_size, uint64_t length,
+                                  const PackChecksum& checksum,
+                                  const std::optional<ChunkId>& base) {
+  PackEntry entry{id, size_, static_cast<uint32_t>(length), raw_size, checksum, base, kind_};
   entries_.push_back(entry);
   size_ += length;
   return entry;
+}
+
+PackChecksummer::PackChecksummer(PackChecksumKind kind) : kind_(kind) {
+  if (kind_ == PackChecksumKind::kXxh3_128) {
+    XXH3_state_t* state = XXH3_createState();
+    if (state == nullptr) std::abort();  // out of memory, as operator new would
+    XXH3_128bits_reset(state);
+    xxh3_ = state;
+    return;
+  }
+  static const bool sodium_ready = sodium_init() >= 0;
+  (void)sodium_ready;
+  auto* state = new crypto_generichash_state;  // aligned new: the type asks for 64
+  crypto_generichash_init(state, nullptr, 0, PackChecksum().size());
+  b2_ = state;
+}
+
+PackChecksummer::~PackChecksummer() {
+  if (xxh3_ != nullptr) XXH3_freeState(static_cast<XXH3_state_t*>(xxh3_));
+  delete static_cast<crypto_generichash_state*>(b2_);
+}
+
+void PackChecksummer::Update(absl::string_view piece) {
+  if (xxh3_ != nullptr) {
+    XXH3_128bits_update(static_cast<XXH3_state_t*>(xxh3_), piece.data(), piece.size());
+    return;
+  }
+  crypto_generichash_update(static_cast<crypto_generichash_state*>(b2_),
+                            reinterpret_cast<const unsigned char*>(piece.data()), piece.size());
+}
+
+PackChecksum PackChecksummer::Finish() {
+  PackChecksum sum;
+  if (xxh3_ != nullptr) {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<XXH3_state_t*>(xxh3_)));
+    std::memcpy(sum.data(), canonical.digest, sum.size());
+    return sum;
+  }
+  crypto_generichash_final(static_cast<crypto_generichash_state*>(b2_), sum.data(), sum.size());
+  return sum;
 }
 
 std::string PackBuilder::Finish() const {

@@ -33,6 +33,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -100,6 +101,16 @@ class PackBuilder final {
                                 absl::Span<const absl::string_view> pieces,
                                 const std::optional<ChunkId>& base = std::nullopt);
 
+  // Add in two steps, for a writer that checksums a blob in the same pass
+  // that writes it out: whether a blob of `length` bytes may be added (Add's
+  // checks; nothing recorded), then, once its bytes are out, recording it
+  // with the checksum the caller computed (PackChecksummer of kind()).
+  absl::Status CanAdd(const ChunkId& id, uint32_t raw_size, uint64_t length,
+                      const std::optional<ChunkId>& base) const;
+  PackEntry AddChecked(const ChunkId& id, uint32_t raw_size, uint64_t length,
+                       const PackChecksum& checksum, const std::optional<ChunkId>& base);
+  PackChecksumKind kind() const { return kind_; }
+
   // Bytes written so far: the header plus every blob added.
   uint64_t size() const { return size_; }
   size_t entry_count() const { return entries_.size(); }
@@ -145,6 +156,23 @@ absl::StatusOr<std::vector<PackEntry>> DecodePackIndex(absl::string_view index,
 
 // DataLoss naming the chunk id (hex) when `blob` is not what `entry` describes.
 absl::Status VerifyBlob(const PackEntry& entry, absl::string_view blob);
+
+// The checksum of bytes given piece by piece (the same as PackChecksumOf of
+// their concatenation).
+class PackChecksummer final {
+ public:
+  explicit PackChecksummer(PackChecksumKind kind);
+  ~PackChecksummer();
+  PackChecksummer(const PackChecksummer&) = delete;
+  PackChecksummer& operator=(const PackChecksummer&) = delete;
+  void Update(absl::string_view piece);
+  PackChecksum Finish();
+
+ private:
+  PackChecksumKind kind_;
+  void* xxh3_ = nullptr;  // XXH3_state_t
+  void* b2_ = nullptr;    // crypto_generichash_state (64-byte aligned)
+};
 
 // The checksum of `bytes` of the given kind.
 PackChecksum PackChecksumOf(PackChecksumKind kind, absl::string_view bytes);

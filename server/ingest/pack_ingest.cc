@@ -33,18 +33,18 @@ absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size, absl::stri
 }
 
 absl::Status PackIngest::Add(absl::string_view id, uint32_t raw_size,
-                             absl::Span<const absl::string_view> sealed,
-                             absl::string_view base_id) {
+                             absl::Span<const absl::string_view> sealed, absl::string_view base_id,
+                             ChunkBytesCheck* check) {
   RETURN_IF_ERROR(failed_);
   if (claims_ != nullptr) claims_->Touch(claims_job_);
-  absl::Status status = AddOrFail(id, raw_size, sealed, base_id);
+  absl::Status status = AddOrFail(id, raw_size, sealed, base_id, check);
   if (!status.ok()) failed_ = status;
   return status;
 }
 
 absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
                                    absl::Span<const absl::string_view> sealed,
-                                   absl::string_view base_id) {
+                                   absl::string_view base_id, ChunkBytesCheck* check) {
   uint64_t sealed_bytes = 0;
   for (absl::string_view piece : sealed) sealed_bytes += piece.size();
   if (id.size() != kChunkIdBytes) {
@@ -61,6 +61,10 @@ absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
                                                    " bytes; allowed 1 to ", kMaxSealedChunkBytes));
   }
   if (in_open_pack_.contains(id)) {
+    if (check != nullptr) {
+      for (absl::string_view piece : sealed) check->Update(piece);
+      RETURN_IF_ERROR(check->Verify());
+    }
     ++stats_.chunks_already_present;
     return absl::OkStatus();
   }
@@ -72,7 +76,12 @@ absl::Status PackIngest::AddOrFail(absl::string_view id, uint32_t raw_size,
   }
   ChunkId chunk_id;
   std::memcpy(chunk_id.data(), id.data(), kChunkIdBytes);
-  ASSIGN_OR_RETURN(PackEntry entry, pack_->Add(chunk_id, raw_size, sealed, base));
+  std::function<void(absl::string_view)> visit;
+  if (check != nullptr) visit = [check](absl::string_view piece) { check->Update(piece); };
+  ASSIGN_OR_RETURN(PackEntry entry, pack_->Add(chunk_id, raw_size, sealed, base, visit));
+  // Refused: the pack holds the bytes but the ingest is failed now, so it is
+  // never committed and the chunk never recorded.
+  if (check != nullptr) RETURN_IF_ERROR(check->Verify());
   pending_.push_back(
       StoredChunk{std::string(id), entry.offset, entry.length, raw_size, 0, std::string(base_id)});
   in_open_pack_.insert(std::string(id));

@@ -34,6 +34,17 @@ struct IngestStats {
   uint64_t packs = 0;
 };
 
+// A check of a chunk's bytes made in the pass that stores them (the data
+// port's tag: server/rpc/chunk_upload.cc): fed every piece, then asked.
+class ChunkBytesCheck {
+ public:
+  virtual ~ChunkBytesCheck() = default;
+  virtual void Update(absl::string_view piece) = 0;
+  // OK when the bytes fed are the ones expected; otherwise the error the
+  // ingest fails with.
+  virtual absl::Status Verify() = 0;
+};
+
 class PackIngest final {
  public:
   // `charge`, when set, is asked before each chunk is appended (the tenant's
@@ -58,15 +69,20 @@ class PackIngest final {
                    absl::string_view base_id = {});
   // The same for a sealed chunk given as consecutive pieces (the slices gRPC
   // received it in: server/rpc/upload_request.h), so it is never copied whole.
+  // With a `check`, each piece is fed to it in the pass that checksums and
+  // writes it, and a chunk it refuses fails the ingest before the chunk is
+  // recorded or its pack committed.
   absl::Status Add(absl::string_view id, uint32_t raw_size,
-                   absl::Span<const absl::string_view> sealed, absl::string_view base_id = {});
+                   absl::Span<const absl::string_view> sealed, absl::string_view base_id = {},
+                   ChunkBytesCheck* check = nullptr);
   // Makes everything added durable and catalogued.
   absl::Status Finish();
   const IngestStats& stats() const { return stats_; }
 
  private:
   absl::Status AddOrFail(absl::string_view id, uint32_t raw_size,
-                         absl::Span<const absl::string_view> sealed, absl::string_view base_id);
+                         absl::Span<const absl::string_view> sealed, absl::string_view base_id,
+                         ChunkBytesCheck* check);
   absl::Status CheckBase(absl::string_view id, absl::string_view base_id,
                          std::optional<ChunkId>* base);
   absl::Status SealPack();

@@ -37,15 +37,22 @@ absl::StatusOr<PackEntry> PackWriter::Add(const ChunkId& id, uint32_t raw_size,
 
 absl::StatusOr<PackEntry> PackWriter::Add(const ChunkId& id, uint32_t raw_size,
                                           absl::Span<const absl::string_view> pieces,
-                                          const std::optional<ChunkId>& base) {
+                                          const std::optional<ChunkId>& base,
+                                          const std::function<void(absl::string_view)>& visit) {
   RETURN_IF_ERROR(failed_);
-  // Recorded before the bytes go out: a refused blob leaves the pack as it was.
-  ASSIGN_OR_RETURN(PackEntry entry, builder_.Add(id, raw_size, pieces, base));
+  uint64_t length = 0;
+  for (absl::string_view piece : pieces) length += piece.size();
+  // Checked before the bytes go out: a refused blob leaves the pack as it was.
+  RETURN_IF_ERROR(builder_.CanAdd(id, raw_size, length, base));
+  // One pass: each piece is seen, checksummed and appended while in cache.
+  PackChecksummer checksum(builder_.kind());
   for (absl::string_view piece : pieces) {
+    if (visit) visit(piece);
+    checksum.Update(piece);
     absl::Status appended = writer_->Append(piece);
     if (!appended.ok()) return Fail(std::move(appended));
   }
-  return entry;
+  return builder_.AddChecked(id, raw_size, length, checksum.Finish(), base);
 }
 
 absl::Status PackWriter::Commit() {

@@ -10,6 +10,7 @@
 #ifndef CAIRN_SERVER_INGEST_PACK_WRITER_H_
 #define CAIRN_SERVER_INGEST_PACK_WRITER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,10 +30,13 @@ class PackWriter final {
   // Appends one sealed blob; its place in the pack.
   absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size, absl::string_view sealed,
                                 const std::optional<ChunkId>& base = std::nullopt);
-  // The same for a blob given as consecutive pieces.
+  // The same for a blob given as consecutive pieces, each checksummed and
+  // written out in one pass while it is in cache; `visit`, when set, sees
+  // each piece in that pass too (the data port's tag check).
   absl::StatusOr<PackEntry> Add(const ChunkId& id, uint32_t raw_size,
                                 absl::Span<const absl::string_view> pieces,
-                                const std::optional<ChunkId>& base = std::nullopt);
+                                const std::optional<ChunkId>& base = std::nullopt,
+                                const std::function<void(absl::string_view)>& visit = nullptr);
   // Writes the index and footer and makes the object durable.
   absl::Status Commit();
 

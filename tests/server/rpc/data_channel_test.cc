@@ -160,6 +160,41 @@ TEST_F(DataChannelTest, AnAlteredMessageIsRefusedAndItsChunkNotStored) {
   EXPECT_EQ(Missing(job, {TestChunkId(60, 9)}).size(), 1u);
 }
 
+// Messages after the first are checked in the pass that stores them: an
+// altered one, or an altered repeat of a chunk already in the open pack,
+// still fails the call, and the pack the call was filling is not committed.
+TEST_F(DataChannelTest, AnAlteredLaterMessageOrRepeatIsRefusedAndItsPackNotKept) {
+  Session s = Open(Agent("a1", "t1"));
+  const std::string job = Begin("a1", "t1");
+  const std::string before = Fingerprint();
+  std::vector<Message> messages = Chunks(job, {120, 121, 122}, 9);
+  Tag(&messages, *s.key, 1);
+  messages[2].request.mutable_sealed()->at(10) ^= 1;
+  v1::UploadChunksResponse response;
+  grpc::Status status = Send(s.hex(), 1, messages, &response);
+  ExpectCode(status, grpc::StatusCode::UNAUTHENTICATED, "altered third message");
+  EXPECT_THAT(status.error_message(), HasSubstr("message 2 of data call 1"));
+  // The same chunk twice, the repeat altered.
+  messages = Chunks(job, {123, 123}, 9);
+  Tag(&messages, *s.key, 2);
+  messages[1].request.mutable_sealed()->at(10) ^= 1;
+  status = Send(s.hex(), 2, messages, &response);
+  ExpectCode(status, grpc::StatusCode::UNAUTHENTICATED, "altered repeat");
+  EXPECT_EQ(Fingerprint(), before);
+  EXPECT_EQ(Missing(job, {TestChunkId(120, 9), TestChunkId(121, 9), TestChunkId(123, 9)}).size(),
+            3u);
+  // Unaltered, the same messages are stored.
+  messages = Chunks(job, {120, 121, 122, 122}, 9);
+  messages[3].tagged_as = 3;
+  Tag(&messages, *s.key, 3);
+  status = Send(s.hex(), 3, messages, &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(response.chunks_stored(), 3u);
+  EXPECT_TRUE(DataMacMatches(response.mac(),
+                             UploadResponseMac(*s.key, 3, 4, 3, response.chunks_already_present(),
+                                               response.bytes_stored())));
+}
+
 TEST_F(DataChannelTest, AReplayedCallIsRefused) {
   Session s = Open(Agent("a1", "t1"));
   const std::string job = Begin("a1", "t1");
