@@ -98,7 +98,12 @@ TEST(LoadgenE2eTest, HundredAgentsLoseNothingAndSendSharedShardsOnce) {
   const int64_t uploaded = Field(report, "bytes_uploaded");
   EXPECT_EQ(unique, (8 << 20) + committed * (64 << 10));
   EXPECT_LE(uploaded, unique * 11 / 10) << report;
-  EXPECT_GT(Field(report, "chunks_waited"), 0) << report;
+  // Whether some backup waited on another's in-flight claim depends on how
+  // the storm's uploads interleave (none did in about 1 run of 6 once the
+  // data port made uploads faster); the claim path itself is tested
+  // deterministically in ChunkUploaderTest (chunk_uploader_test.cc). Here:
+  // the report carries the count (Field is -1 when it is missing).
+  EXPECT_GE(Field(report, "chunks_waited"), 0) << "no chunks_waited in the report: " << report;
 
   // Every snapshot the agents were told about is the server's, and every
   // pack reads back.
