@@ -28,6 +28,21 @@
 
 namespace cairn {
 
+namespace {
+
+// What both gRPC ports share: message bounds, flow control, metrics.
+void ApplyServerSettings(grpc::ServerBuilder* builder, ServerMetrics* metrics) {
+  builder->SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  builder->SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  // Let a chunk stream run ahead of the handler: with the default 64 KiB
+  // lookahead every multi-MiB chunk waits for window updates.
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
+  builder->experimental().SetInterceptorCreators(RpcMetricsInterceptors(metrics));
+}
+
+}  // namespace
+
 std::string DefaultWebListen(const std::string& listen) {
   if (absl::StartsWith(listen, "unix:")) return "";
   const size_t colon = listen.rfind(':');
@@ -200,13 +215,7 @@ absl::StatusOr<std::unique_ptr<CairnServer>> CairnServer::Start(const v1::Server
     }
     builder.AddListeningPort("unix:" + config.local_socket(), grpc::InsecureServerCredentials());
   }
-  builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
-  // Let a chunk stream run ahead of the handler: with the default 64 KiB
-  // lookahead every multi-MiB chunk waits for window updates.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
-  builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&server->core_->metrics()));
+  ApplyServerSettings(&builder, &server->core_->metrics());
   builder.RegisterService(server->agent_service_.get());
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->enroll_service_.get());
@@ -276,11 +285,7 @@ absl::Status CairnServer::StartDataPort(const std::string& listen, bool by_defau
   // Plaintext on purpose: what crosses it is sealed chunk bytes, each message
   // tagged under a session key that only TLS carried (docs/security.md).
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &data_port_);
-  builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kMaxGrpcMessageBytes);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 8 << 20);
-  builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&core_->metrics()));
+  ApplyServerSettings(&builder, &core_->metrics());
   builder.RegisterService(data_service_.get());
   builder.RegisterCallbackGenericService(data_unknown_methods_.get());
   data_server_ = builder.BuildAndStart();
