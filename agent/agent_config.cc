@@ -41,6 +41,12 @@ absl::StatusOr<v1::AgentConfig> ResolveAgentConfig(v1::AgentConfig config) {
     return absl::InvalidArgumentError(absl::StrCat("delta_chain must be 0 (no deltas) to ",
                                                    kMaxDeltaDepth, ", got ", config.delta_chain()));
   }
+  if (!config.has_bundle_file_bytes()) config.set_bundle_file_bytes(kDefaultBundleFileBytes);
+  if (config.bundle_file_bytes() > kMaxBundleFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("bundle_file_bytes must be 0 (no bundles) to ",
+                                                   kMaxBundleFileBytes, ", got ",
+                                                   config.bundle_file_bytes()));
+  }
   for (const std::string& root : config.roots()) {
     if (root.empty() || root[0] != '/') {
       return absl::InvalidArgumentError(absl::StrCat("roots: \"", root, "\" is not absolute"));
@@ -97,7 +103,8 @@ absl::StatusOr<std::unique_ptr<AgentCrypto>> LoadAgentCrypto(const v1::AgentConf
   return std::unique_ptr<AgentCrypto>(new AgentCrypto{
       ChunkHasher(keys.id_key), Sealer(keys.seal_key), codec, chunker, keys.key_check,
       ManifestKey(keys.meta_key), config.tenant(),
-      config.has_delta_chain() ? static_cast<int>(config.delta_chain()) : kDefaultDeltaChain});
+      config.has_delta_chain() ? static_cast<int>(config.delta_chain()) : kDefaultDeltaChain,
+      config.has_bundle_file_bytes() ? config.bundle_file_bytes() : kDefaultBundleFileBytes});
 }
 
 absl::Status CreateKeyFile(const std::string& path, absl::string_view passphrase) {

@@ -35,9 +35,14 @@ struct AgentCrypto {
   // Longest chain of checkpoint deltas a backup builds (config delta_chain);
   // 0: store whole chunks only.
   int delta_chain = 4;
+  // Files of at most this many bytes go into bundles (config
+  // bundle_file_bytes, agent/file_bundles.h); 0: every file alone.
+  uint32_t bundle_file_bytes = 64 << 10;
 };
 
 inline constexpr int kDefaultDeltaChain = 4;
+inline constexpr uint32_t kDefaultBundleFileBytes = 64 << 10;
+inline constexpr uint32_t kMaxBundleFileBytes = 1 << 20;
 
 // Reads the key file named by the config. `passphrase` may be empty; the
 // environment variable CAIRN_PASSPHRASE is used when it is.

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "agent/chunk_uploader.h"
 #include "agent/exclude_rules.h"
+#include "agent/file_bundles.h"
 #include "agent/file_error_log.h"
 #include "agent/file_reader.h"
 #include "agent/progress_throttle.h"
@@ -34,6 +35,10 @@ namespace {
 
 constexpr int kMaxDepth = 1024;
 constexpr size_t kMaxInflightBytes = 32u << 20;
+// A directory's queued entries (agent/file_bundles.h) are handed to its tree
+// before the walk descends into a subdirectory past this many, so nesting
+// does not multiply what is held.
+constexpr size_t kMaxQueuedBeforeDescent = 256;
 
 int64_t Nanos(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
@@ -84,6 +89,7 @@ struct WalkStats {
   uint64_t files_failed = 0;
   uint64_t files_reread = 0;
   uint64_t directories_reused = 0;
+  uint64_t files_rebundled = 0;  // unchanged, read again out of a sparse bundle
 };
 
 class BackupWalk final {
@@ -137,6 +143,9 @@ class BackupWalk final {
     ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(fd, rel));
     TreeBuilder tree(
         [this](const v1::Tree& node) { return spool_->Add(node.SerializeAsString()); });
+    // Entries wait here, in order, for the bundles of small files they name.
+    DirectoryBundles bundles(&crypto_, uploader_);
+    Listing listing{fd, rel, &tree, &bundles};
     for (const std::string& name : names) {
       std::string path = JoinPath(rel, name);
       if (Excluded(path, name)) continue;
@@ -164,7 +173,9 @@ class BackupWalk final {
       entry.set_name(name);
       entry.set_type(TypeOf(st.st_mode));
       FillMetadata(st, &entry);
-      absl::Status status = Entry(fd, path, name, st, before, depth, whole, &entry);
+      bool queued = false;  // the entry went to `bundles` with its bytes
+      const bool directory = entry.type() == v1::ENTRY_TYPE_DIRECTORY;
+      absl::Status status = Entry(&listing, path, name, st, before, depth, whole, &entry, &queued);
       // The server went away or the upload failed: stop the whole walk.
       if (fatal_.ok()) fatal_ = uploader_->error();
       if (!fatal_.ok()) return fatal_;
@@ -172,13 +183,15 @@ class BackupWalk final {
       if (!status.ok()) {
         Report(path, status);
         // Keep the previous version of what could not be read.
-        if (before != nullptr && before->type() == entry.type()) RETURN_IF_ERROR(tree.Add(*before));
+        if (before != nullptr && before->type() == entry.type()) bundles.Add(*before);
         continue;
       }
-      if (entry.type() != v1::ENTRY_TYPE_DIRECTORY) ++stats_.files;
-      RETURN_IF_ERROR(tree.Add(std::move(entry)));
+      if (!directory) ++stats_.files;
+      if (!queued) bundles.Add(std::move(entry));
+      if (bundles.full()) RETURN_IF_ERROR(DrainBundles(&listing, /*at_end=*/false));
       MaybeReportProgress(path);
     }
+    RETURN_IF_ERROR(DrainBundles(&listing, /*at_end=*/true));
     ++stats_.directories;
     return tree.Finish();
   }
@@ -187,9 +200,46 @@ class BackupWalk final {
   FileErrorLog& errors() { return errors_; }
 
  private:
-  absl::Status Entry(int dir_fd, const std::string& path, const std::string& name,
+  // The directory being listed: where its entries go.
+  struct Listing {
+    int fd;
+    const std::string& rel;
+    TreeBuilder* tree;
+    DirectoryBundles* bundles;
+  };
+
+  // Seals the bundles and hands the queued entries to the tree. At the end
+  // of a directory that was in view whole, first reads the unchanged files
+  // of sparse old bundles into new ones.
+  absl::Status DrainBundles(Listing* listing, bool at_end) {
+    const std::vector<size_t> sparse = at_end ? listing->bundles->Sparse() : std::vector<size_t>();
+    for (size_t index : sparse) {
+      const v1::TreeEntry& old = listing->bundles->queued(index);
+      // A file that cannot be read again, or changed since it was looked
+      // at, keeps its slice of the old bundle: that is still its content.
+      int fd = openat(listing->fd, old.name().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) continue;
+      UniqueFd file(fd);
+      absl::StatusOr<SmallFileContent> small = ReadSmallFile(fd, old.name(), old.size());
+      if (!small.ok() || small->data.size() != old.size() ||
+          Nanos(small->st.st_mtim) != old.mtime_ns() ||
+          Nanos(small->st.st_ctim) != old.ctime_ns() || small->st.st_ino != old.inode()) {
+        continue;
+      }
+      v1::TreeEntry entry = old;
+      stats_.bytes_read += small->data.size();
+      ++stats_.files_rebundled;
+      RETURN_IF_ERROR(listing->bundles->Replace(index, std::move(entry), small->data));
+    }
+    RETURN_IF_ERROR(listing->bundles->Drain(
+        [listing](v1::TreeEntry e) { return listing->tree->Add(std::move(e)); }));
+    return absl::OkStatus();
+  }
+
+  absl::Status Entry(Listing* listing, const std::string& path, const std::string& name,
                      const struct stat& st, const v1::TreeEntry* before, int depth, bool whole,
-                     v1::TreeEntry* entry) {
+                     v1::TreeEntry* entry, bool* queued) {
+    const int dir_fd = listing->fd;
     switch (entry->type()) {
       case v1::ENTRY_TYPE_DIRECTORY: {
         bool had = before != nullptr && before->type() == v1::ENTRY_TYPE_DIRECTORY;
@@ -211,6 +261,12 @@ class BackupWalk final {
         }
         int child = openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child < 0) return PosixError(errno, "open directory", path);
+        // One directory's bundles open at a time; its queue waits, bounded.
+        if (listing->bundles->queued_count() > kMaxQueuedBeforeDescent) {
+          RETURN_IF_ERROR(DrainBundles(listing, /*at_end=*/false));
+        } else {
+          RETURN_IF_ERROR(listing->bundles->Seal());
+        }
         UniqueFd child_fd(child);
         std::string parent_subtree;
         if (before != nullptr && before->type() == v1::ENTRY_TYPE_DIRECTORY) {
@@ -234,7 +290,7 @@ class BackupWalk final {
         return absl::OkStatus();
       }
       case v1::ENTRY_TYPE_FILE:
-        return File(dir_fd, path, name, st, before, entry);
+        return File(dir_fd, path, name, st, before, entry, listing->bundles, queued);
       case v1::ENTRY_TYPE_FIFO:
       case v1::ENTRY_TYPE_SOCKET:
         return absl::OkStatus();
@@ -248,7 +304,8 @@ class BackupWalk final {
   }
 
   absl::Status File(int dir_fd, const std::string& path, const std::string& name,
-                    const struct stat& st, const v1::TreeEntry* before, v1::TreeEntry* entry) {
+                    const struct stat& st, const v1::TreeEntry* before, v1::TreeEntry* entry,
+                    DirectoryBundles* bundles, bool* queued) {
     entry->set_size(static_cast<uint64_t>(st.st_size));
     stats_.bytes_scanned += static_cast<uint64_t>(st.st_size);
     if (st.st_nlink > 1) {
@@ -278,6 +335,21 @@ class BackupWalk final {
     }
     if (fd < 0) return PosixError(errno, "open", path);
     UniqueFd file(fd);
+    if (bundles->Bundles(entry->size())) {
+      absl::StatusOr<SmallFileContent> small = ReadSmallFile(fd, path, crypto_.bundle_file_bytes);
+      if (small.ok()) {
+        FillMetadata(small->st, entry);
+        stats_.bytes_scanned += small->data.size() - entry->size();
+        entry->set_size(small->data.size());
+        RecordProbe(small->probe, entry);
+        stats_.bytes_read += small->data.size();
+        if (small->reads > 1) ++stats_.files_reread;
+        *queued = true;
+        return bundles->AddSmall(std::move(*entry), small->data);
+      }
+      // Grown past the bundle limit since it was looked at: chunked below.
+      if (!absl::IsOutOfRange(small.status())) return small.status();
+    }
     ASSIGN_OR_RETURN(FileContent content, ReadFileChunks(fd, path, crypto_, &chunker_, uploader_,
                                                          JoinPath(options_.root, path)));
     // Describe the version that was read.
@@ -499,6 +571,7 @@ absl::StatusOr<BackupResult> RunBackup(ServerConnection* connection, const Agent
     stats.set_bytes_read(walk.stats().bytes_read);
     stats.set_files_failed(walk.stats().files_failed);
     stats.set_files_reread(walk.stats().files_reread);
+    stats.set_files_rebundled(walk.stats().files_rebundled);
     stats.set_chunks_new(upload->chunks_uploaded);
     stats.set_bytes_uploaded(upload->bytes_uploaded);
     stats.set_chunks_as_deltas(upload->chunks_as_deltas);

@@ -1,7 +1,8 @@
 // One backup of one root: open a job on the server, walk the root without
 // following symlinks, reuse the parent snapshot's entry for every file whose
 // metadata is unchanged (incremental and differential levels), read and
-// upload the rest, then send the directory trees and commit the snapshot.
+// upload the rest (small files a directory's at a time, in bundles:
+// agent/file_bundles.h), then send the directory trees and commit the snapshot.
 // Every snapshot is complete on its own; unchanged subtrees are shared.
 //
 //   ASSIGN_OR_RETURN(BackupResult r, RunBackup(&conn, crypto, config, options));

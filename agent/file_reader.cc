@@ -212,4 +212,41 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
                                          " tries); its previous version is kept"));
 }
 
+absl::StatusOr<SmallFileContent> ReadSmallFile(int fd, const std::string& path,
+                                               uint64_t max_bytes) {
+  SmallFileContent content;
+  for (int attempt = 1; attempt <= kMaxFileReads; ++attempt) {
+    struct stat before;
+    if (fstat(fd, &before) != 0) return PosixError(errno, "fstat", path);
+    const uint64_t size = static_cast<uint64_t>(before.st_size);
+    if (size > max_bytes) {
+      return absl::OutOfRangeError(absl::StrCat(path, " is larger than a bundled file"));
+    }
+    content.reads = attempt;
+    // One byte more than the size, to see a file that grew.
+    content.data.resize(size + 1);
+    size_t got = 0;
+    while (got < content.data.size()) {
+      ssize_t n =
+          pread(fd, content.data.data() + got, content.data.size() - got, static_cast<off_t>(got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return PosixError(errno, "read", path);
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    content.data.resize(got);
+    ASSIGN_OR_RETURN(content.probe, ProbeFile(fd, size, path));
+    struct stat after;
+    if (fstat(fd, &after) != 0) return PosixError(errno, "fstat", path);
+    if (got == size && SameVersion(before, after)) {
+      content.st = after;
+      return content;
+    }
+  }
+  return absl::AbortedError(absl::StrCat(path, " kept changing while it was read (", kMaxFileReads,
+                                         " tries); its previous version is kept"));
+}
+
 }  // namespace cairn

@@ -41,6 +41,19 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
                                            ChunkUploader* uploader,
                                            const std::string& disk_path = "");
 
+// A small file read whole, for a bundle (agent/file_bundles.h).
+struct SmallFileContent {
+  std::string data;
+  FileProbe probe;
+  struct stat st;  // as of the read that was kept
+  int reads = 0;
+};
+
+// Reads the file open as `fd` whole, with the same retries as
+// ReadFileChunks. OutOfRange when it has grown past `max_bytes` (take the
+// chunked path instead).
+absl::StatusOr<SmallFileContent> ReadSmallFile(int fd, const std::string& path, uint64_t max_bytes);
+
 }  // namespace cairn
 
 #endif  // CAIRN_AGENT_FILE_READER_H_

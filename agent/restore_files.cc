@@ -65,7 +65,7 @@ absl::Status FileWindow::Add(std::shared_ptr<const UniqueFd> dir, const std::str
   for (const v1::ChunkRef& c : f->entry.chunks()) {
     auto [it, inserted] = targets_.try_emplace(c.id());
     if (inserted) order_.push_back(c.id());
-    it->second.push_back(Target{f, c.offset(), c.size()});
+    it->second.push_back(Target{f, c.offset(), c.size(), c.bundle_offset(), c.bundle_size()});
     ++refs_;
   }
   return absl::OkStatus();
@@ -79,15 +79,15 @@ absl::Status FileWindow::Open(File* file) {
   // Created with its final permission bits when the umask keeps them all.
   mode_t mode = file->entry.mode() & 0777;
   if ((mode & umask_) != 0) mode = 0600;
-  int fd = openat(dir, file->name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  mode);
+  int fd =
+      openat(dir, file->name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0 && errno == EEXIST) {
     absl::Status rule = ExistingEntry(file->path, false, settings_.overwrite);
     if (!rule.ok()) return rule;
     // Overwrite: a temp file beside it, renamed over it once complete.
     file->temp = TempName();
-    fd = openat(dir, file->temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+    fd =
+        openat(dir, file->temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   }
   if (fd < 0) {
     file->temp.clear();
@@ -134,8 +134,8 @@ void FileWindow::Finish(File* file) {
                                         MetadataParts{.owner = owner, .mode = mode});
   if (!metadata.ok()) log_->Failed(file->path, metadata);
   if (!file->temp.empty()) {
-    absl::Status moved = MoveIntoPlace(file->dir->get(), file->temp, file->name, file->path,
-                                       settings_.overwrite);
+    absl::Status moved =
+        MoveIntoPlace(file->dir->get(), file->temp, file->name, file->path, settings_.overwrite);
     if (!moved.ok()) {
       Fail(file, moved);
       return;
@@ -155,14 +155,22 @@ void FileWindow::Deliver(const std::string& id, const absl::Status& status,
     File* file = t.file;
     if (!file->failed) {
       absl::Status written = status;
-      if (written.ok() && plain.size() != t.size) {
-        written = absl::DataLossError(absl::StrCat("chunk ", HexOf(id), " has ", plain.size(),
-                                                   " bytes, the file expects ", t.size));
+      // A bundle's slice lies inside it (compared without adding, so a
+      // hostile tree cannot wrap around); a plain chunk is the extent.
+      const uint64_t expected = t.bundle_size > 0 ? t.bundle_size : t.size;
+      if (written.ok() && (plain.size() != expected || t.bundle_offset > expected ||
+                           t.size > expected - t.bundle_offset)) {
+        written = absl::DataLossError(
+            absl::StrCat("chunk ", HexOf(id), " has ", plain.size(), " bytes, the file expects ",
+                         t.size, t.bundle_size > 0 ? " in a bundle of " : "",
+                         t.bundle_size > 0 ? absl::StrCat(expected) : ""));
       }
+      absl::string_view bytes;
+      if (written.ok()) bytes = plain.substr(t.bundle_size > 0 ? t.bundle_offset : 0, t.size);
       if (written.ok()) written = Open(file);
-      if (written.ok()) written = WriteAt(file->fd.get(), plain, t.offset, file->path);
+      if (written.ok()) written = WriteAt(file->fd.get(), bytes, t.offset, file->path);
       if (written.ok()) {
-        log_->bytes += plain.size();
+        log_->bytes += bytes.size();
       } else {
         Fail(file, written);
       }
@@ -175,8 +183,8 @@ void FileWindow::Close(const absl::Status& why) {
   for (const std::unique_ptr<File>& file : files_) {
     if (file->finished && !file->failed) continue;
     if (!file->finished) {
-      Fail(file.get(), why.ok() ? absl::DataLossError("the server did not send all its chunks")
-                                : why);
+      Fail(file.get(),
+           why.ok() ? absl::DataLossError("the server did not send all its chunks") : why);
     }
     Discard(file.get());
   }

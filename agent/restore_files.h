@@ -75,9 +75,7 @@ class FileWindow final {
   // file's alone; the caller reports it.
   absl::Status Add(std::shared_ptr<const UniqueFd> dir, const std::string& name,
                    const std::string& path, v1::TreeEntry entry);
-  bool full() const {
-    return files_.size() >= settings_.max_files || refs_ >= settings_.max_refs;
-  }
+  bool full() const { return files_.size() >= settings_.max_files || refs_ >= settings_.max_refs; }
   bool empty() const { return files_.empty(); }
   // The distinct chunk ids the queued files need, in order of first use.
   const std::vector<std::string>& ChunkIds() const { return order_; }
@@ -97,8 +95,8 @@ class FileWindow final {
     v1::TreeEntry entry;
     absl::Mutex open_mu;  // the first chunk's worker creates the file
     bool opened ABSL_GUARDED_BY(open_mu) = false;
-    std::string temp;   // set when the file is written under a temp name (overwrite)
-    UniqueFd fd;        // valid once opened, until finished
+    std::string temp;  // set when the file is written under a temp name (overwrite)
+    UniqueFd fd;       // valid once opened, until finished
     std::atomic<int> remaining{0};
     std::atomic<bool> failed{false};
     bool finished = false;  // only the worker that wrote the last chunk sets it
@@ -107,6 +105,10 @@ class FileWindow final {
     File* file;
     uint64_t offset;
     uint32_t size;
+    // A slice of a bundle (agent/file_bundles.h): the chunk has
+    // bundle_size bytes and the file's are at bundle_offset. 0: whole chunk.
+    uint32_t bundle_offset;
+    uint32_t bundle_size;
   };
   // Creates the file (once); the status of the first attempt.
   absl::Status Open(File* file);

@@ -78,7 +78,7 @@ class StatsWalk {
       }
       // One catalog lookup per tree for the chunks its files reach first.
       std::vector<std::string> fresh;
-      std::vector<v1::KindStats*> owners;
+      std::vector<Owner> owners;
       for (const v1::TreePage& page : tree.pages()) pending.push_back(page.tree_id());
       for (const v1::TreeEntry& entry : tree.entries()) {
         if (entry.type() == v1::ENTRY_TYPE_DIRECTORY) {
@@ -96,9 +96,11 @@ class StatsWalk {
                              tenant, absl::MakeConstSpan(fresh).subspan(start, end - start)));
         for (size_t i = 0; i < where.size(); ++i) {
           if (!where[i].has_value()) continue;  // damaged or lost: verify reports those
-          v1::KindStats* owner = owners[start + i];
-          owner->set_stored_bytes(owner->stored_bytes() + where[i]->length);
-          owner->set_chunks(owner->chunks() + 1);
+          const Owner& owner = owners[start + i];
+          owner.stats->set_stored_bytes(
+              owner.stats->stored_bytes() +
+              (owner.of == 0 ? where[i]->length : where[i]->length * owner.share / owner.of));
+          if (owner.counts_chunk) owner.stats->set_chunks(owner.stats->chunks() + 1);
         }
       }
     }
@@ -124,17 +126,31 @@ class StatsWalk {
   std::vector<v1::PlotPoint>* points() { return &points_; }
 
  private:
-  // Counts the file; the chunks no earlier file reached go to *fresh, with
-  // the stats they will be credited to in *owners.
+  // Who a chunk's stored bytes are credited to: all of them, or for a
+  // slice of a bundle of small files, its share (share / of).
+  struct Owner {
+    v1::KindStats* stats;
+    uint64_t share = 0;
+    uint64_t of = 0;  // 0: the whole chunk
+    bool counts_chunk = true;
+  };
+
+  // Counts the file; the chunks (bundle slices) no earlier file reached go
+  // to *fresh, with the stats they will be credited to in *owners.
   void AddFile(int64_t tenant, const v1::TreeEntry& entry, std::vector<std::string>* fresh,
-               std::vector<v1::KindStats*>* owners) {
+               std::vector<Owner>* owners) {
     v1::KindStats& stats = by_kind_[KindLabel(entry)];
     stats.set_files(stats.files() + 1);
     stats.set_logical_bytes(stats.logical_bytes() + entry.size());
     for (const v1::ChunkRef& ref : entry.chunks()) {
-      if (chunks_seen_.insert(absl::StrCat(tenant, ":", ref.id())).second) {
+      const bool slice = ref.bundle_size() > 0;
+      std::string key = absl::StrCat(tenant, ":", ref.id());
+      if (slice) absl::StrAppend(&key, "@", ref.bundle_offset());
+      if (chunks_seen_.insert(std::move(key)).second) {
         fresh->push_back(ref.id());
-        owners->push_back(&stats);
+        owners->push_back(
+            slice ? Owner{&stats, ref.size(), ref.bundle_size(), ref.bundle_offset() == 0}
+                  : Owner{&stats});
       }
     }
     if (entry.plot().size() == 2 && points_.size() < plot_points_) {

@@ -24,6 +24,14 @@ absl::Status CheckChunkList(const v1::TreeEntry& entry, std::vector<std::string>
       return absl::InvalidArgumentError(
           absl::StrCat("file \"", absl::CHexEscape(entry.name()), "\" has chunks past its size"));
     }
+    // A bundle slice (agent/file_bundles.h) lies inside its bundle.
+    if (chunk.bundle_size() > kMaxChunkBytes ||
+        (chunk.bundle_size() == 0 && chunk.bundle_offset() != 0) ||
+        (chunk.bundle_size() > 0 && (chunk.size() > chunk.bundle_size() ||
+                                     chunk.bundle_offset() > chunk.bundle_size() - chunk.size()))) {
+      return absl::InvalidArgumentError(absl::StrCat("file \"", absl::CHexEscape(entry.name()),
+                                                     "\" names a slice outside its bundle"));
+    }
     end = chunk.offset() + chunk.size();
     ids->push_back(chunk.id());
   }

@@ -289,4 +289,14 @@ std::string DescribeErrors(const std::vector<v1::FileError>& errors) {
   return out;
 }
 
+void ExpectRestoresTo(AgentTestEnv* env, const std::string& snapshot, const TreeManifest& want,
+                      const std::string& target) {
+  absl::StatusOr<RestoreResult> result = env->Restore(snapshot, target);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->errors.empty()) << DescribeErrors(result->errors);
+  absl::StatusOr<TreeManifest> got = CaptureTree(target);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(DiffManifests(want, *got), "");
+}
+
 }  // namespace cairn

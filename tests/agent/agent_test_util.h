@@ -78,6 +78,12 @@ class AgentTestEnv final {
 
   const std::string& base() const { return base_; }
   CairnServer* server() { return server_.get(); }
+  // Small-file bundles (agent/file_bundles.h) of this env's agent; 0 stores
+  // every file in chunks of its own, as tests of chunk-level paths need.
+  void SetBundleFileBytes(uint32_t bytes) {
+    agent_.crypto->bundle_file_bytes = bytes;
+    agent_.config.set_bundle_file_bytes(bytes);
+  }
   // Agent-a's connection.
   ServerConnection* connection() { return agent_.connection.get(); }
   const AgentIdentity& agent() const { return agent_; }
@@ -135,6 +141,32 @@ std::vector<std::string> ListDir(const std::string& dir);
 // True when some error's path equals `path`.
 bool HasErrorFor(const std::vector<v1::FileError>& errors, absl::string_view path);
 std::string DescribeErrors(const std::vector<v1::FileError>& errors);
+
+// Restores `snapshot` whole into `target` (a new directory) through `env`
+// and adds a test failure unless it has no errors and is exactly `want`.
+void ExpectRestoresTo(AgentTestEnv* env, const std::string& snapshot, const TreeManifest& want,
+                      const std::string& target);
+
+// A fixture around one AgentTestEnv (the subclass starts it in SetUp): its
+// base directory is removed when the test passed; restores go to numbered
+// directories in it.
+class AgentEnvTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (env_ == nullptr) return;
+    std::string base = env_->base();
+    env_.reset();
+    if (!HasFailure()) RemoveTree(base);
+  }
+  void ExpectRestoresTo(const std::string& snapshot, const TreeManifest& want) {
+    cairn::ExpectRestoresTo(env_.get(), snapshot, want,
+                            env_->base() + "/restore-" + std::to_string(targets_++));
+  }
+
+  std::unique_ptr<AgentTestEnv> env_;
+  std::string src_;  // what the test backs up
+  int targets_ = 0;
+};
 
 }  // namespace cairn
 

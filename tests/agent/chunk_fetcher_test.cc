@@ -62,6 +62,8 @@ class ChunkFetcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("chunk_fetcher"));
+    // Each small file a chunk of its own: these tests reach chunks by file.
+    env_->SetBundleFileBytes(0);
     src_ = env_->base() + "/src";
     ASSERT_EQ(mkdir(src_.c_str(), 0755), 0);
   }

@@ -107,6 +107,8 @@ class DataPortTamperTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("data_port_tamper"));
+    // Each small file a chunk of its own: these tests reach chunks by file.
+    env_->SetBundleFileBytes(0);
     ASSERT_NE(env_->server()->data_port(), 0);
     src_ = env_->base() + "/src";
     ASSERT_EQ(mkdir(src_.c_str(), 0755), 0);

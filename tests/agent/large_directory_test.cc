@@ -24,7 +24,7 @@ constexpr int kFiles = 30000;
 
 std::string FileName(int i) { return absl::StrFormat("sample-%06d.txt", i); }
 
-class LargeDirectoryTest : public ::testing::Test {
+class LargeDirectoryTest : public AgentEnvTest {
  protected:
   void SetUp() override {
     CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("large_directory"));
@@ -38,13 +38,6 @@ class LargeDirectoryTest : public ::testing::Test {
     ASSERT_EQ(mkdir((src_ + "/big/sample-015000.txt.d").c_str(), 0755), 0);
     ASSERT_OK(WriteFile(src_ + "/big/sample-015000.txt.d/inner", "inner\n"));
     ASSERT_OK(WriteFile(src_ + "/top.txt", "top\n"));
-  }
-
-  void TearDown() override {
-    if (env_ == nullptr) return;
-    std::string base = env_->base();
-    env_.reset();
-    if (!HasFailure()) RemoveTree(base);
   }
 
   // Every tree node a snapshot reaches.
@@ -76,18 +69,6 @@ class LargeDirectoryTest : public ::testing::Test {
     ADD_FAILURE() << "no big/ in the root";
     return v1::Tree();
   }
-
-  void ExpectRestoresTo(const std::string& snapshot, const TreeManifest& want) {
-    std::string target = absl::StrCat(env_->base(), "/restore-", targets_++);
-    CAIRN_ASSERT_OK_AND_ASSIGN(RestoreResult result, env_->Restore(snapshot, target));
-    EXPECT_TRUE(result.errors.empty()) << DescribeErrors(result.errors);
-    CAIRN_ASSERT_OK_AND_ASSIGN(TreeManifest got, CaptureTree(target));
-    EXPECT_EQ(DiffManifests(want, got), "");
-  }
-
-  std::unique_ptr<AgentTestEnv> env_;
-  std::string src_;
-  int targets_ = 0;
 };
 
 TEST_F(LargeDirectoryTest, IsStoredInPagesAndAChangeRewritesOnlyItsPages) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -190,6 +191,44 @@ TEST_F(RestoreFilesTest, ABadChunkFailsOnlyTheFilesThatNeedIt) {
   EXPECT_THAT(errors[0].error(), HasSubstr("failed authentication"));
   EXPECT_EQ(errors[1].path(), "sub/b");
   EXPECT_THAT(errors[1].error(), HasSubstr("has 9 bytes, the file expects 10"));
+}
+
+// Small files stored in one bundle (agent/file_bundles.h): each takes its
+// slice of the bundle's bytes; a bundle of another length, or a slice a
+// hostile tree puts past the bundle's end, fails only the files naming it.
+TEST_F(RestoreFilesTest, BundledFilesTakeTheirSliceOfTheBundle) {
+  const std::string bundle = Plain(7, 300);
+  auto slice = [](const std::string& name, int n, uint32_t offset, uint32_t size,
+                  uint32_t bundle_size) {
+    v1::TreeEntry e = File(name, {{n, size}});
+    e.mutable_chunks(0)->set_bundle_offset(offset);
+    e.mutable_chunks(0)->set_bundle_size(bundle_size);
+    return e;
+  };
+  std::unique_ptr<FileWindow> window = Window();
+  ASSERT_OK(Add(*window, slice("a", 7, 0, 100, 300)));
+  ASSERT_OK(Add(*window, slice("b", 7, 100, 150, 300)));
+  ASSERT_OK(Add(*window, slice("c", 7, 250, 50, 300)));
+  ASSERT_OK(Add(*window, slice("past-the-end", 7, 290, 50, 300)));
+  ASSERT_OK(Add(*window, slice("wraps", 7, UINT32_MAX, 2, 300)));
+  ASSERT_OK(Add(*window, slice("other-length", 8, 0, 10, 400)));
+  EXPECT_THAT(window->ChunkIds(), ElementsAre(Id(7), Id(8)));  // one fetch per bundle
+  window->Deliver(Id(7), absl::OkStatus(), bundle);
+  window->Deliver(Id(8), absl::OkStatus(), Plain(8, 399));
+  window->Close(absl::OkStatus());
+  EXPECT_THAT(ListDir(dir_), ElementsAre("a", "b", "c"));
+  for (const auto& [name, offset, size] : std::vector<std::tuple<std::string, size_t, size_t>>{
+           {"a", 0, 100}, {"b", 100, 150}, {"c", 250, 50}}) {
+    ASSERT_OK_AND_ASSIGN(std::string content, ReadFile(At(name)));
+    EXPECT_EQ(content, bundle.substr(offset, size)) << name;
+  }
+  std::vector<v1::FileError> errors = log_.TakeErrors();
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].path(), "sub/past-the-end");
+  EXPECT_THAT(errors[0].error(), HasSubstr("in a bundle of 300"));
+  EXPECT_EQ(errors[1].path(), "sub/wraps");
+  EXPECT_EQ(errors[2].path(), "sub/other-length");
+  EXPECT_THAT(errors[2].error(), HasSubstr("has 399 bytes"));
 }
 
 TEST_F(RestoreFilesTest, AnExistingFileWithoutOverwriteIsRefusedAndUntouched) {

@@ -11,6 +11,8 @@ namespace cairn {
 
 void RestoreSafetyTest::SetUp() {
   CAIRN_ASSERT_OK_AND_ASSIGN(env_, AgentTestEnv::Start("restore_safety"));
+  // Each small file a chunk of its own: these tests reach chunks by file.
+  env_->SetBundleFileBytes(0);
   src_ = env_->base() + "/src";
   work_ = env_->base() + "/work";
   target_ = work_ + "/target";

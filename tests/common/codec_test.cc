@@ -172,6 +172,29 @@ TEST(CodecTest, AutomaticStoresMostlyRandomChunkRaw) {
   EXPECT_EQ(Frame(CodecChoice{}, data)[0], static_cast<char>(Codec::kNone));
 }
 
+// A text hint with a level (bundles of small files) compresses harder than
+// zstd-1, round-trips, and leaves the thread's context as it was: the next
+// plain frame is the same bytes as before.
+TEST(CodecTest, ATextHintsLevelCompressesHarderAndRoundTrips) {
+  const std::string text = TextData(1 << 20);
+  const std::string plain_before = Frame(CodecChoice{}, text);
+  std::string hinted;
+  Compress(CodecChoice{}, text, &hinted, DataHint{.kind = DataHint::Class::kText, .level = 9});
+  std::string one;
+  Compress(CodecChoice{}, text, &one, DataHint{.kind = DataHint::Class::kText});
+  EXPECT_EQ(hinted[0], static_cast<char>(Codec::kZstd));
+  EXPECT_LT(hinted.size(), one.size());
+  std::string raw;
+  ASSERT_TRUE(Decompress(hinted, kMaxRaw, &raw).ok());
+  EXPECT_EQ(raw, text);
+  EXPECT_EQ(Frame(CodecChoice{}, text), plain_before);
+  // Random bytes under the same hint are stored raw.
+  std::string random;
+  Compress(CodecChoice{}, RandomData(100 << 10, 5), &random,
+           DataHint{.kind = DataHint::Class::kText, .level = 9});
+  EXPECT_EQ(random[0], static_cast<char>(Codec::kNone));
+}
+
 TEST(CodecTest, FrameHeaderIsCodecThenVarint) {
   const std::string raw(300, 'a');
   std::string framed = Frame(Fixed(Codec::kNone), raw);

@@ -98,6 +98,25 @@ std::vector<Bad> BadTrees() {
     e = File("f");
     e.clear_size();
     bad.push_back({"chunks in a file of size 0", One(e), "past its size"});
+    // Bundle slices (agent/file_bundles.h) must lie inside their bundle.
+    e = File("f");
+    e.mutable_chunks(0)->set_bundle_size(150);
+    e.mutable_chunks(0)->set_bundle_offset(51);
+    bad.push_back(
+        {"slice past its bundle's end", One(e), "\"f\" names a slice outside its bundle"});
+    e = File("f");
+    e.mutable_chunks(0)->set_bundle_size(99);
+    bad.push_back({"slice larger than its bundle", One(e), "slice outside its bundle"});
+    e = File("f");
+    e.mutable_chunks(0)->set_bundle_size(100);
+    e.mutable_chunks(0)->set_bundle_offset(UINT32_MAX);
+    bad.push_back({"slice offset wraps", One(e), "slice outside its bundle"});
+    e = File("f");
+    e.mutable_chunks(0)->set_bundle_offset(10);
+    bad.push_back({"slice offset without a bundle", One(e), "slice outside its bundle"});
+    e = File("f");
+    e.mutable_chunks(0)->set_bundle_size(kMaxChunkBytes + 1);
+    bad.push_back({"bundle over 16 MiB", One(e), "slice outside its bundle"});
     e = File(std::string("bad\x01name", 8));
     e.set_size(1);
     bad.push_back({"the message escapes the name", One(e), "bad\\x01name"});
@@ -171,6 +190,12 @@ TEST(TreeValidatorTest, AcceptsTheLegalBoundaries) {
   at_the_end.mutable_chunks(0)->set_offset(UINT64_MAX - 1);
   at_the_end.set_size(UINT64_MAX);
   v1::TreeEntry empty_file = FileEntry("empty", {}, 0);
+  // Slices of one bundle: at its start, and ending at its end.
+  v1::TreeEntry slice_a = FileEntry("slice-a", {TestChunkId(5)}, 100);
+  slice_a.mutable_chunks(0)->set_bundle_size(kMaxChunkBytes);
+  v1::TreeEntry slice_b = FileEntry("slice-b", {TestChunkId(5)}, 100);
+  slice_b.mutable_chunks(0)->set_bundle_size(kMaxChunkBytes);
+  slice_b.mutable_chunks(0)->set_bundle_offset(kMaxChunkBytes - 100);
   std::vector<v1::TreeEntry> entries = {
       File("A"),  // uppercase sorts first
       Special("block", v1::ENTRY_TYPE_BLOCK_DEVICE),
@@ -181,13 +206,15 @@ TEST(TreeValidatorTest, AcceptsTheLegalBoundaries) {
       holes,
       Link("link", v1::ENTRY_TYPE_SYMLINK, std::string(kMaxPathTotalBytes, '/')),
       biggest,
+      slice_a,
+      slice_b,
       Special("sock", v1::ENTRY_TYPE_SOCKET),
       File(std::string(255, 'x')),
       File("\xc3\xa9\xff\n"),  // any bytes but '/' and NUL
   };
   absl::StatusOr<TreeReferences> refs = CheckTree(TreeBytes(entries));
   ASSERT_OK(refs.status());
-  EXPECT_EQ(refs->chunk_ids.size(), 10u);
+  EXPECT_EQ(refs->chunk_ids.size(), 12u);
   EXPECT_THAT(refs->subtree_ids, IsEmpty());
 
   ASSERT_OK_AND_ASSIGN(TreeReferences none, CheckTree(""));  // the empty directory
