@@ -239,6 +239,7 @@ int Backup(const Agent& agent) {
       report.set_chunks_new(st.chunks_new());
       report.set_chunks_as_deltas(st.chunks_as_deltas());
       report.set_chunks_waited(st.chunks_waited());
+      report.set_files_rebundled(st.files_rebundled());
       report.set_bytes_uploaded(st.bytes_uploaded());
       report.set_files_failed(st.files_failed());
       report.set_seconds(st.seconds());
@@ -250,13 +251,16 @@ int Backup(const Agent& agent) {
       std::cerr << "\r";
       std::cout << absl::StrFormat(
           "snapshot %s of %s: %d files, %d dirs, %.1f MiB (read %.1f MiB, uploaded %.1f MiB in "
-          "%d new chunks%s%s) in %.2fs\n",
+          "%d new chunks%s%s%s) in %.2fs\n",
           s.id(), root, st.files(), st.directories(), st.bytes_scanned() / 1048576.0,
           st.bytes_read() / 1048576.0, st.bytes_uploaded() / 1048576.0, st.chunks_new(),
           st.chunks_as_deltas() > 0 ? absl::StrFormat(", %d as deltas", st.chunks_as_deltas())
                                     : std::string(),
           st.chunks_waited() > 0
               ? absl::StrFormat(", %d sent by another backup", st.chunks_waited())
+              : std::string(),
+          st.files_rebundled() > 0
+              ? absl::StrFormat(", %d small files moved to new bundles", st.files_rebundled())
               : std::string(),
           st.seconds());
     }
