@@ -251,5 +251,30 @@ TEST_F(FileReaderTest, AnUnreadableDescriptorIsAnErrorNamingThePath) {
   EXPECT_THAT(std::string(content.status().message()), HasSubstr("/no/such/fd"));
 }
 
+// ReadSmallFile (files for bundles, agent/file_bundles.h): the whole file,
+// its probe and stat; a file larger than the limit is OutOfRange (the walk
+// then cuts it into chunks), and an empty one reads as empty.
+TEST(ReadSmallFileTest, ReadsAFileWholeOrSaysItIsTooLarge) {
+  const std::string dir = MakeTestDir("read_small_file");
+  const std::string data = RandomBytes(5000, 7);
+  CAIRN_ASSERT_OK(WriteFile(dir + "/f", data));
+  CAIRN_ASSERT_OK(WriteFile(dir + "/empty", ""));
+  int fd = open((dir + "/f").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  UniqueFd file(fd);
+  CAIRN_ASSERT_OK_AND_ASSIGN(SmallFileContent small, ReadSmallFile(fd, "f", 5000));
+  EXPECT_EQ(small.data, data);
+  EXPECT_EQ(small.st.st_size, 5000);
+  EXPECT_EQ(small.reads, 1);
+  absl::StatusOr<SmallFileContent> too_large = ReadSmallFile(fd, "f", 4999);
+  EXPECT_EQ(too_large.status().code(), absl::StatusCode::kOutOfRange) << too_large.status();
+  int empty_fd = open((dir + "/empty").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(empty_fd, 0);
+  UniqueFd empty(empty_fd);
+  CAIRN_ASSERT_OK_AND_ASSIGN(SmallFileContent none, ReadSmallFile(empty_fd, "empty", 5000));
+  EXPECT_TRUE(none.data.empty());
+  RemoveTree(dir);
+}
+
 }  // namespace
 }  // namespace cairn
