@@ -145,7 +145,7 @@ class BackupWalk final {
         [this](const v1::Tree& node) { return spool_->Add(node.SerializeAsString()); });
     // Entries wait here, in order, for the bundles of small files they name.
     DirectoryBundles bundles(&crypto_, uploader_);
-    Listing listing{fd, rel, &tree, &bundles};
+    Listing listing{fd, &tree, &bundles};
     for (const std::string& name : names) {
       std::string path = JoinPath(rel, name);
       if (Excluded(path, name)) continue;
@@ -203,7 +203,6 @@ class BackupWalk final {
   // The directory being listed: where its entries go.
   struct Listing {
     int fd;
-    const std::string& rel;
     TreeBuilder* tree;
     DirectoryBundles* bundles;
   };

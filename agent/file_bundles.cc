@@ -63,7 +63,6 @@ absl::Status DirectoryBundles::SealOne(int which) {
     ref->set_bundle_size(static_cast<uint32_t>(bundle.bytes.size()));
     queued.open = -1;
   }
-  ++bundles_sealed_;
   bundle.bytes.clear();
   bundle.members.clear();
   return absl::OkStatus();

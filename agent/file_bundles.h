@@ -89,8 +89,6 @@ class DirectoryBundles final {
 
   bool full() const { return queue_.size() >= kMaxQueuedEntries; }
   size_t queued_count() const { return queue_.size(); }
-  // Bundles sealed and files put in them, for the backup's stats.
-  uint64_t bundles_sealed() const { return bundles_sealed_; }
 
  private:
   struct Queued {
@@ -109,7 +107,6 @@ class DirectoryBundles final {
   ChunkUploader* uploader_;
   std::vector<Queued> queue_;
   std::array<OpenBundle, 2> open_;  // 0: compressible, 1: stored raw
-  uint64_t bundles_sealed_ = 0;
   bool drained_ = false;
 };
 
