@@ -72,6 +72,15 @@ Dirtiness Classify(const std::set<std::string>& changed, const std::string& dir)
   return Dirtiness::kClean;
 }
 
+// Opens file `name` in `dir_fd` to back it up: without following a symlink,
+// and without touching its atime where we may (O_NOATIME needs ownership).
+int OpenToRead(int dir_fd, const std::string& name) {
+  int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM)
+    fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  return fd;
+}
+
 void FillMetadata(const struct stat& st, v1::TreeEntry* entry) {
   entry->set_mode(st.st_mode & 07777);
   entry->set_uid(st.st_uid);
@@ -216,7 +225,7 @@ class BackupWalk final {
       const v1::TreeEntry& old = listing->bundles->queued(index);
       // A file that cannot be read again, or changed since it was looked
       // at, keeps its slice of the old bundle: that is still its content.
-      int fd = openat(listing->fd, old.name().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = OpenToRead(listing->fd, old.name());
       if (fd < 0) continue;
       UniqueFd file(fd);
       absl::StatusOr<SmallFileContent> small = ReadSmallFile(fd, old.name(), old.size());
@@ -328,10 +337,7 @@ class BackupWalk final {
       entry->set_plot(before->plot());
       return absl::OkStatus();
     }
-    int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-    if (fd < 0 && errno == EPERM) {
-      fd = openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    }
+    int fd = OpenToRead(dir_fd, name);
     if (fd < 0) return PosixError(errno, "open", path);
     UniqueFd file(fd);
     if (bundles->Bundles(entry->size())) {

@@ -10,6 +10,7 @@
 #include "agent/delta_base.h"
 #include "common/byte_source.h"
 #include "common/chunker.h"
+#include "common/file_kind.h"
 #include "common/posix_error.h"
 #include "common/status_macros.h"
 
@@ -237,7 +238,13 @@ absl::StatusOr<SmallFileContent> ReadSmallFile(int fd, const std::string& path,
       got += static_cast<size_t>(n);
     }
     content.data.resize(got);
-    ASSIGN_OR_RETURN(content.probe, ProbeFile(fd, size, path));
+    // The kind from the bytes in hand (ProbeFile would read the head again;
+    // a bundled file is not cut by tensor layout nor classified).
+    const size_t slash = path.rfind('/');
+    content.probe.kind =
+        SniffFileKind(absl::string_view(content.data).substr(0, kSniffBytes), got,
+                      slash == std::string::npos ? absl::string_view(path)
+                                                 : absl::string_view(path).substr(slash + 1));
     struct stat after;
     if (fstat(fd, &after) != 0) return PosixError(errno, "fstat", path);
     if (got == size && SameVersion(before, after)) {

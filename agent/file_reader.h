@@ -44,8 +44,8 @@ absl::StatusOr<FileContent> ReadFileChunks(int fd, const std::string& path,
 // A small file read whole, for a bundle (agent/file_bundles.h).
 struct SmallFileContent {
   std::string data;
-  FileProbe probe;
-  struct stat st;  // as of the read that was kept
+  FileProbe probe;  // its kind, sniffed from `data` (no layout, no class)
+  struct stat st;   // as of the read that was kept
   int reads = 0;
 };
 

@@ -266,6 +266,13 @@ TEST(ReadSmallFileTest, ReadsAFileWholeOrSaysItIsTooLarge) {
   EXPECT_EQ(small.data, data);
   EXPECT_EQ(small.st.st_size, 5000);
   EXPECT_EQ(small.reads, 1);
+  EXPECT_EQ(small.probe.kind, FileKind::kUnknown) << "random bytes";
+  CAIRN_ASSERT_OK(WriteFile(dir + "/notes.txt", "step 1 loss 0.5\nstep 2 loss 0.4\n"));
+  int text_fd = open((dir + "/notes.txt").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(text_fd, 0);
+  UniqueFd text(text_fd);
+  CAIRN_ASSERT_OK_AND_ASSIGN(SmallFileContent notes, ReadSmallFile(text_fd, "logs/notes.txt", 100));
+  EXPECT_EQ(notes.probe.kind, FileKind::kText) << "sniffed from the bytes read";
   absl::StatusOr<SmallFileContent> too_large = ReadSmallFile(fd, "f", 4999);
   EXPECT_EQ(too_large.status().code(), absl::StatusCode::kOutOfRange) << too_large.status();
   int empty_fd = open((dir + "/empty").c_str(), O_RDONLY | O_CLOEXEC);
