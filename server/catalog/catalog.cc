@@ -1,5 +1,6 @@
 #include "server/catalog/catalog.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -73,6 +74,23 @@ absl::Status Catalog::SnapshotTo(const std::string& path) {
   ASSIGN_OR_RETURN(SqliteStatement vacuum, checks_db_->Prepare("VACUUM INTO ?"));
   vacuum.BindText(1, path);
   return vacuum.Run();
+}
+
+absl::Status Catalog::FoldLog() {
+  absl::MutexLock lock(&mu_);
+  sqlite3* db = checks_db_->raw();
+  sqlite3_busy_timeout(db, 0);
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    return absl::UnavailableError("the catalog is in use; its log is folded later");
+  }
+  if (rc != SQLITE_OK) {
+    return absl::InternalError(
+        absl::StrCat("folding the catalog's log into its file: ", sqlite3_errmsg(db)));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> Catalog::IntegrityCheck() {

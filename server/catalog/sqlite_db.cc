@@ -100,7 +100,7 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
     return status;
   }
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw));
-  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_busy_timeout(raw, kSqliteBusyTimeoutMs);
   // Extended codes tell a foreign-key violation from a duplicate key.
   sqlite3_extended_result_codes(raw, 1);
   // synchronous=FULL: a commit that acknowledges a backup is on disk when it

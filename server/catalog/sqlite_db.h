@@ -25,6 +25,9 @@
 
 namespace cairn {
 
+// How long a connection waits for another's lock before SQLITE_BUSY.
+inline constexpr int kSqliteBusyTimeoutMs = 10000;
+
 class SqliteDb;
 
 class SqliteStatement final {

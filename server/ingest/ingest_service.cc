@@ -438,9 +438,20 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
     log::Warn("agent.last_backup_not_recorded",
               {{"agent", agent->name()}, {"snapshot", committed.id()}, {"error", noted}});
   }
+  FoldLogIfIdle();
   v1::CommitSnapshotResponse response;
   *response.mutable_snapshot() = std::move(committed);
   return response;
+}
+
+void IngestService::FoldLogIfIdle() {
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> live =
+      catalog_->jobs().LiveBackups(NowMs());
+  if (!live.ok() || !live->empty()) return;
+  absl::Status folded = catalog_->FoldLog();
+  if (!folded.ok() && !absl::IsUnavailable(folded)) {
+    log::Warn("catalog.log_not_folded", {{"error", folded}});
+  }
 }
 
 }  // namespace cairn

@@ -101,6 +101,10 @@ class IngestService final {
   absl::Status ValidateTree(int64_t tenant, absl::string_view id, absl::string_view data,
                             const absl::flat_hash_set<std::string>& earlier);
   int64_t NowMs() const { return absl::ToUnixMillis(options_.clock()); }
+  // After the last running backup commits, the catalog's write-ahead log is
+  // folded into its file (Catalog::FoldLog), best effort: an idle server's
+  // catalog is one file.
+  void FoldLogIfIdle();
 
   Catalog* catalog_;
   const TierSet* tiers_;

@@ -1,12 +1,16 @@
 // Catalog snapshot commits on a real SQLite file: idempotent per job, one id
 // for one snapshot only, unknown jobs and tenants refused, and the latest
 // snapshot of an agent's root by level.
+#include <sys/stat.h>
+
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/catalog/catalog.h"
+#include "server/catalog/sqlite_db.h"
 #include "tests/server/catalog/catalog_test_util.h"
 #include "tests/server/server_test_util.h"
 
@@ -68,6 +72,54 @@ TEST_F(CatalogTest, CommitSnapshotForAnUnknownJobOrTenantFails) {
   stranger.set_tenant("no-such-tenant");
   EXPECT_FALSE(
       catalog_->snapshots().Commit(stranger, Job("j-2", "a1", v1::JOB_STATE_SUCCEEDED, 1)).ok());
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+// After a commit the write-ahead log holds it; folded, the log is empty and
+// the commit is in the database file, read back after a reopen.
+TEST_F(CatalogTest, FoldLogEmptiesTheLogAndKeepsEveryCommit) {
+  ASSERT_OK(catalog_->agents().TenantId("t1").status());
+  ASSERT_OK(CommitNew("s-1", "j-1", v1::BACKUP_LEVEL_FULL, 10).status());
+  const std::string wal = path_ + "-wal";
+  EXPECT_GT(FileSize(wal), 0);
+  ASSERT_OK(catalog_->FoldLog());
+  EXPECT_EQ(FileSize(wal), 0);
+  ASSERT_OK(CommitNew("s-2", "j-2", v1::BACKUP_LEVEL_FULL, 20).status());
+  ASSERT_OK(catalog_->FoldLog());
+  EXPECT_EQ(FileSize(wal), 0);
+  Reopen();
+  for (const char* id : {"s-1", "s-2"}) {
+    ASSERT_OK_AND_ASSIGN(std::optional<v1::Snapshot> s, catalog_->snapshots().Get(id));
+    EXPECT_TRUE(s.has_value()) << id;
+  }
+}
+
+// A reader still on an older state keeps the log: FoldLog says so at once
+// instead of waiting, and succeeds once the reader is done.
+TEST_F(CatalogTest, FoldLogDoesNotWaitForAReader) {
+  ASSERT_OK(catalog_->agents().TenantId("t1").status());
+  ASSERT_OK(CommitNew("s-1", "j-1", v1::BACKUP_LEVEL_FULL, 10).status());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> reader, SqliteDb::Open(path_));
+  ASSERT_OK(reader->Exec("BEGIN"));
+  {
+    ASSERT_OK_AND_ASSIGN(SqliteStatement count, reader->Prepare("SELECT count(*) FROM snapshots"));
+    ASSERT_OK_AND_ASSIGN(bool row, count.Step());
+    ASSERT_TRUE(row);
+    EXPECT_EQ(count.ColumnInt(0), 1);
+  }
+  ASSERT_OK(CommitNew("s-2", "j-2", v1::BACKUP_LEVEL_FULL, 20).status());
+  const absl::Time start = absl::Now();
+  absl::Status busy = catalog_->FoldLog();
+  EXPECT_TRUE(absl::IsUnavailable(busy)) << busy;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // not the 10 s busy wait
+  EXPECT_GT(FileSize(path_ + "-wal"), 0);
+  ASSERT_OK(reader->Exec("COMMIT"));
+  ASSERT_OK(catalog_->FoldLog());
+  EXPECT_EQ(FileSize(path_ + "-wal"), 0);
 }
 
 TEST_F(CatalogTest, LatestSnapshotByLevel) {

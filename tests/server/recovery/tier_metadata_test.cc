@@ -21,6 +21,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/v1/types.pb.h"
+#include "common/codec.h"
+#include "common/pack_format.h"
+#include "common/seal.h"
 #include "common/secret_key.h"
 #include "common/tree_id.h"
 #include "gmock/gmock.h"
@@ -129,6 +132,18 @@ class TierMetadataTest : public ::testing::Test {
     ::close(fd);
   }
 
+  void WriteBlobs(const std::string& object,
+                  const std::vector<std::pair<ChunkId, std::string>>& blobs);
+
+  static ChunkId ToId(const std::string& bytes) {
+    ChunkId id{};
+    std::copy(bytes.begin(), bytes.end(), id.begin());
+    return id;
+  }
+  static std::string IdString(const ChunkId& id) {
+    return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+  }
+
   std::string dir_;
   std::unique_ptr<Tier> tier_;
   SecretKey key_ = SecretKey::Random();
@@ -191,10 +206,43 @@ TEST_F(TierMetadataTest, TreePackRoundTrip) {
   const std::string bytes = ObjectBytes(object);
   EXPECT_FALSE(absl::StrContains(bytes, kTenant));
   EXPECT_FALSE(absl::StrContains(bytes, "file-1.bin"));
-  // And the pack's index names the header blob and then the trees.
+  // And the pack's index names the header blob and then one group for the
+  // three trees.
   ASSERT_OK_AND_ASSIGN(std::vector<PackEntry> entries, ReadPackIndex(tier_.get(), object));
-  ASSERT_EQ(entries.size(), 4u);
+  ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].id, TreePackHeaderId(object));
+  EXPECT_EQ(entries[1].id, TreePackGroupId(object, 1));
+}
+
+TEST_F(TierMetadataTest, TreesPastTheGroupSizeSpanSeveralGroups) {
+  std::vector<TreeRow> trees;
+  for (uint64_t n = 1; n <= 40; ++n) trees.push_back(Tree(n));
+  const uint64_t group_bytes = 3 * (trees[0].data.size() + 36);
+  const std::string object = NewTreePackName();
+  ASSERT_OK(WriteTreePack(tier_.get(), object, kTenant, trees, key_, group_bytes));
+  ASSERT_OK_AND_ASSIGN(std::vector<PackEntry> entries, ReadPackIndex(tier_.get(), object));
+  ASSERT_GT(entries.size(), 10u);
+  for (size_t i = 1; i < entries.size(); ++i) EXPECT_EQ(entries[i].id, TreePackGroupId(object, i));
+  ReadBack got = ReadAll(object, key_);
+  ASSERT_OK(got.status);
+  ASSERT_EQ(got.trees.size(), trees.size());
+  for (size_t i = 0; i < trees.size(); ++i) {
+    EXPECT_EQ(got.trees[i], std::make_pair(trees[i].id, trees[i].data)) << i;
+  }
+}
+
+// Grouped, the trees of a snapshot cost a fraction of one frame per tree:
+// they share names, ids and times.
+TEST_F(TierMetadataTest, GroupsStoreLessThanATreeAPiece) {
+  std::vector<TreeRow> trees;
+  for (uint64_t n = 1; n <= 200; ++n) trees.push_back(Tree(n));
+  const std::string grouped = NewTreePackName();
+  ASSERT_OK(WriteTreePack(tier_.get(), grouped, kTenant, trees, key_));
+  const std::string one_each = NewTreePackName();
+  ASSERT_OK(WriteTreePack(tier_.get(), one_each, kTenant, trees, key_, /*group_bytes=*/1));
+  ASSERT_OK_AND_ASSIGN(uint64_t grouped_size, tier_->Size(grouped));
+  ASSERT_OK_AND_ASSIGN(uint64_t one_each_size, tier_->Size(one_each));
+  EXPECT_LT(grouped_size * 3, one_each_size) << grouped_size << " vs " << one_each_size;
 }
 
 TEST_F(TierMetadataTest, ATreePackWithoutTreesReads) {
@@ -226,11 +274,12 @@ TEST_F(TierMetadataTest, TreeIdsMustBe32Bytes) {
 }
 
 TEST_F(TierMetadataTest, ATamperedByteInAnyBlobIsDataLoss) {
-  // The header blob (the tenant), the first tree and the last tree.
+  // The header blob (the tenant), the first group and the last group, each
+  // group one tree.
   for (size_t blob : {size_t{0}, size_t{1}, size_t{3}}) {
     SCOPED_TRACE(absl::StrCat("blob ", blob));
     const std::string object = NewTreePackName();
-    ASSERT_OK(WriteTreePack(tier_.get(), object, kTenant, trees_, key_));
+    ASSERT_OK(WriteTreePack(tier_.get(), object, kTenant, trees_, key_, /*group_bytes=*/1));
     ASSERT_OK_AND_ASSIGN(std::vector<PackEntry> entries, ReadPackIndex(tier_.get(), object));
     ASSERT_EQ(entries.size(), 4u);
     FlipByte(object, entries[blob].offset + entries[blob].length / 2);
@@ -286,6 +335,80 @@ TEST_F(TierMetadataTest, ATreeThatDoesNotHashToItsIdIsDataLoss) {
   EXPECT_THAT(got.status.message(), HasSubstr("does not hash"));
   // The good tree before it was handed over; the bad one was not.
   EXPECT_THAT(got.trees, ElementsAre(Pair(trees[0].id, trees[0].data)));
+}
+
+// Packs as another writer (an older cairn, or a hostile one holding the
+// key) could lay them out: `blobs` of (id, plaintext), each sealed as the
+// writer seals them, the header first.
+void TierMetadataTest::WriteBlobs(const std::string& object,
+                                  const std::vector<std::pair<ChunkId, std::string>>& blobs) {
+  Sealer sealer(key_);
+  PackBuilder builder;
+  std::string pack = PackBuilder::Header();
+  for (const auto& [id, plain] : blobs) {
+    std::string framed;
+    Compress(CodecChoice{.automatic = false, .codec = Codec::kZstd}, plain, &framed);
+    std::string sealed;
+    ASSERT_OK(sealer.Seal(TreePackSealId(object, IdString(id)), framed, &sealed));
+    ASSERT_OK(builder.Add(id, static_cast<uint32_t>(plain.size()), sealed).status());
+    pack += sealed;
+  }
+  pack += builder.Finish();
+  ASSERT_OK(tier_->Put(object, pack));
+}
+
+std::string GroupRecord(const TreeRow& tree, int64_t lie = 0) {
+  const uint32_t n = static_cast<uint32_t>(static_cast<int64_t>(tree.data.size()) + lie);
+  std::string out = tree.id;
+  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>(n >> shift));
+  return out + tree.data;
+}
+
+// A pack of one blob per tree, as cairn wrote them before groups, reads.
+TEST_F(TierMetadataTest, PacksOfOneBlobPerTreeStillRead) {
+  const std::string object = NewTreePackName();
+  WriteBlobs(object, {{TreePackV1HeaderId(object), kTenant},
+                      {ToId(trees_[0].id), trees_[0].data},
+                      {ToId(trees_[1].id), trees_[1].data}});
+  ReadBack got = ReadAll(object, key_);
+  ASSERT_OK(got.status);
+  EXPECT_THAT(got.trees,
+              ElementsAre(Pair(trees_[0].id, trees_[0].data), Pair(trees_[1].id, trees_[1].data)));
+  EXPECT_THAT(got.tenants, ElementsAre(kTenant, kTenant));
+}
+
+TEST_F(TierMetadataTest, GroupsWhoseRecordsLieAreDataLoss) {
+  const std::string good = GroupRecord(trees_[0]);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a length past the end", good + GroupRecord(trees_[1], +1)},
+      {"a length far past the end", good + GroupRecord(trees_[1], int64_t{1} << 31)},
+      {"a record header cut short", good + trees_[1].id.substr(0, 20)},
+      {"an id with no length", good + trees_[1].id},
+      {"an empty group", ""},
+      {"a tree under another's id",
+       good + GroupRecord(TreeRow{.id = trees_[2].id, .data = trees_[1].data})},
+  };
+  for (const auto& [what, group] : cases) {
+    SCOPED_TRACE(what);
+    const std::string object = NewTreePackName();
+    WriteBlobs(object, {{TreePackHeaderId(object), kTenant}, {TreePackGroupId(object, 1), group}});
+    ReadBack got = ReadAll(object, key_);
+    EXPECT_TRUE(absl::IsDataLoss(got.status)) << got.status;
+    // Only whole records that hash to their ids were handed over.
+    for (const auto& [id, bytes] : got.trees) EXPECT_EQ(TreeId(bytes), id);
+    EXPECT_LE(got.trees.size(), 1u);
+  }
+}
+
+TEST_F(TierMetadataTest, AGroupInAnotherPlaceIsDataLoss) {
+  const std::string object = NewTreePackName();
+  WriteBlobs(object, {{TreePackHeaderId(object), kTenant},
+                      {TreePackGroupId(object, 2), GroupRecord(trees_[0])},
+                      {TreePackGroupId(object, 1), GroupRecord(trees_[1])}});
+  ReadBack got = ReadAll(object, key_);
+  EXPECT_TRUE(absl::IsDataLoss(got.status)) << got.status;
+  EXPECT_THAT(got.status.message(), HasSubstr("moved"));
+  EXPECT_THAT(got.trees, IsEmpty());
 }
 
 TEST_F(TierMetadataTest, SnapshotRecordRoundTrip) {
