@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -77,18 +78,21 @@ absl::Status Catalog::SnapshotTo(const std::string& path) {
 }
 
 absl::Status Catalog::FoldLog() {
-  absl::MutexLock lock(&mu_);
+  // Not behind a long check or copy (SnapshotTo, IntegrityCheck): the
+  // caller is a commit waiting to be answered.
+  if (!mu_.TryLock()) return absl::UnavailableError("the catalog is being copied or checked");
   sqlite3* db = checks_db_->raw();
   sqlite3_busy_timeout(db, 0);
   const int rc =
       sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
+  const std::string error = rc == SQLITE_OK ? "" : sqlite3_errmsg(db);
+  mu_.Unlock();
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
     return absl::UnavailableError("the catalog is in use; its log is folded later");
   }
   if (rc != SQLITE_OK) {
-    return absl::InternalError(
-        absl::StrCat("folding the catalog's log into its file: ", sqlite3_errmsg(db)));
+    return absl::InternalError(absl::StrCat("folding the catalog's log into its file: ", error));
   }
   return absl::OkStatus();
 }

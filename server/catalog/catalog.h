@@ -75,7 +75,8 @@ class Catalog final {
   // Copies the write-ahead log into the database file and cuts the log to
   // zero bytes, so that an idle catalog is one file of its own size (the log
   // otherwise stays at up to 4 MiB). Never waits: Unavailable while another
-  // connection reads an older state or writes (a later call succeeds).
+  // connection reads an older state or writes, or while SnapshotTo or
+  // IntegrityCheck runs (a later call succeeds).
   absl::Status FoldLog();
 
  private:

@@ -24,7 +24,7 @@ absl::StatusOr<std::vector<TreeRow>> MirrorStore::Unmirrored(int64_t tenant, uin
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement list,
                    db_->Prepare("SELECT id, created_ms, data FROM trees WHERE tier_pack IS NULL "
-                                "AND tenant_id = ? ORDER BY id"));
+                                "AND tenant_id = ? ORDER BY rowid"));
   list.Bind(1, tenant);
   std::vector<TreeRow> trees;
   uint64_t bytes = 0;

@@ -11,7 +11,7 @@
 // kTreeGroupTargetBytes of records (32-byte tree id, 4-byte little-endian
 // length, the serialized tree), zstd-framed as one. One frame per group,
 // not per tree: the nodes of a snapshot share names, ids and times, and a
-// 2 KiB node compressed alone cannot use any of that (measured on the bench's
+// 3 KiB node compressed alone cannot use any of that (measured on the bench's
 // 100k-file tree in docs/scale.md). Each blob is sealed under
 // BLAKE2b(object, id), so a blob cannot be moved to another pack (another
 // tenant), to another place in its pack, or renamed.

@@ -2,6 +2,8 @@
 // commit returns the same snapshot, file errors make it partial (bounded),
 // a failed job cannot commit; and reads of committed snapshots (chunks,
 // trees) are scoped to the snapshot's tenant.
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,6 +60,30 @@ TEST_F(IngestServiceTest, RetriedCommitReturnsTheSameSnapshot) {
   // A "retry" naming another root is not a retry.
   request.set_root_tree_id(other);
   EXPECT_EQ(calls().CommitSnapshot(request).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+// While another backup runs, a commit leaves the catalog's write-ahead log
+// as it is; the commit of the last running backup folds it into the file.
+TEST_F(IngestServiceTest, TheLastRunningBackupsCommitFoldsTheCatalogLog) {
+  const std::string wal = repo_->dir + "/catalog.db-wal";
+  ASSERT_OK_AND_ASSIGN(std::string other,
+                       StartBackup(calls(), "a2", "t1", "/data", v1::BACKUP_LEVEL_FULL));
+  ASSERT_OK_AND_ASSIGN(std::string root, SimpleRoot(job_));
+  ASSERT_OK(Commit(calls(), job_, root).status());
+  EXPECT_GT(FileSize(wal), 0) << "another backup is running";
+
+  ASSERT_OK(StoreChunks(calls(), other, stored_));
+  ASSERT_OK_AND_ASSIGN(std::string other_root, SimpleRoot(other, "g"));
+  ASSERT_OK_AND_ASSIGN(v1::Snapshot last, Commit(calls(), other, other_root));
+  EXPECT_EQ(FileSize(wal), 0);
+  // Folded, not lost: both snapshots read back.
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Snapshot> all, repo_->catalog->snapshots().List("", 10));
+  EXPECT_THAT(all, SizeIs(2));
 }
 
 TEST_F(IngestServiceTest, CommitWithFileErrorsIsPartialAndBounded) {
