@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/v1/types.pb.h"
+#include "common/chunk_id.h"
 #include "common/codec.h"
 #include "common/pack_format.h"
 #include "common/seal.h"
@@ -134,15 +135,6 @@ class TierMetadataTest : public ::testing::Test {
 
   void WriteBlobs(const std::string& object,
                   const std::vector<std::pair<ChunkId, std::string>>& blobs);
-
-  static ChunkId ToId(const std::string& bytes) {
-    ChunkId id{};
-    std::copy(bytes.begin(), bytes.end(), id.begin());
-    return id;
-  }
-  static std::string IdString(const ChunkId& id) {
-    return std::string(reinterpret_cast<const char*>(id.data()), id.size());
-  }
 
   std::string dir_;
   std::unique_ptr<Tier> tier_;
@@ -349,7 +341,7 @@ void TierMetadataTest::WriteBlobs(const std::string& object,
     std::string framed;
     Compress(CodecChoice{.automatic = false, .codec = Codec::kZstd}, plain, &framed);
     std::string sealed;
-    ASSERT_OK(sealer.Seal(TreePackSealId(object, IdString(id)), framed, &sealed));
+    ASSERT_OK(sealer.Seal(TreePackSealId(object, ChunkIdBytes(id)), framed, &sealed));
     ASSERT_OK(builder.Add(id, static_cast<uint32_t>(plain.size()), sealed).status());
     pack += sealed;
   }
@@ -367,9 +359,11 @@ std::string GroupRecord(const TreeRow& tree, int64_t lie = 0) {
 // A pack of one blob per tree, as cairn wrote them before groups, reads.
 TEST_F(TierMetadataTest, PacksOfOneBlobPerTreeStillRead) {
   const std::string object = NewTreePackName();
-  WriteBlobs(object, {{TreePackV1HeaderId(object), kTenant},
-                      {ToId(trees_[0].id), trees_[0].data},
-                      {ToId(trees_[1].id), trees_[1].data}});
+  ASSERT_OK_AND_ASSIGN(ChunkId first, ChunkIdFromBytes(trees_[0].id));
+  ASSERT_OK_AND_ASSIGN(ChunkId second, ChunkIdFromBytes(trees_[1].id));
+  WriteBlobs(
+      object,
+      {{TreePackV1HeaderId(object), kTenant}, {first, trees_[0].data}, {second, trees_[1].data}});
   ReadBack got = ReadAll(object, key_);
   ASSERT_OK(got.status);
   EXPECT_THAT(got.trees,
