@@ -447,7 +447,11 @@ absl::StatusOr<v1::CommitSnapshotResponse> IngestService::CommitSnapshot(
 void IngestService::FoldLogIfIdle() {
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> live =
       catalog_->jobs().LiveBackups(NowMs());
-  if (!live.ok() || !live->empty()) return;
+  if (!live.ok()) {
+    log::Warn("catalog.log_not_folded", {{"error", live.status()}});
+    return;
+  }
+  if (!live->empty()) return;
   absl::Status folded = catalog_->FoldLog();
   if (!folded.ok() && !absl::IsUnavailable(folded)) {
     log::Warn("catalog.log_not_folded", {{"error", folded}});

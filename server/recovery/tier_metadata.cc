@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/codec.h"
 #include "common/ids.h"
+#include "common/le_coding.h"
 #include "common/limits.h"
 #include "common/pack_format.h"
 #include "common/seal.h"
@@ -56,10 +57,7 @@ constexpr int kTreeGroupLevel = 3;
 
 void AppendRecord(absl::string_view id, absl::string_view tree, std::string* group) {
   group->append(id.data(), id.size());
-  const uint32_t n = static_cast<uint32_t>(tree.size());
-  const char length[4] = {static_cast<char>(n), static_cast<char>(n >> 8),
-                          static_cast<char>(n >> 16), static_cast<char>(n >> 24)};
-  group->append(length, sizeof(length));
+  AppendLe32(static_cast<uint32_t>(tree.size()), group);
   group->append(tree.data(), tree.size());
 }
 
@@ -78,9 +76,7 @@ absl::Status ReadGroup(
           absl::StrCat("tree pack ", object, ": blob ", blob, " ends inside a record header"));
     }
     const std::string id(group.substr(0, kChunkIdBytes));
-    const auto* l = reinterpret_cast<const unsigned char*>(group.data() + kChunkIdBytes);
-    const uint64_t length =
-        uint64_t{l[0]} | uint64_t{l[1]} << 8 | uint64_t{l[2]} << 16 | uint64_t{l[3]} << 24;
+    const uint32_t length = LoadLe32(group.data() + kChunkIdBytes);
     group.remove_prefix(kRecordHeaderBytes);
     if (length > group.size() || length > kMaxTreeBytes) {
       return absl::DataLossError(absl::StrCat("tree pack ", object, ": blob ", blob,

@@ -23,6 +23,7 @@
 #include "cairn/v1/types.pb.h"
 #include "common/chunk_id.h"
 #include "common/codec.h"
+#include "common/le_coding.h"
 #include "common/pack_format.h"
 #include "common/seal.h"
 #include "common/secret_key.h"
@@ -352,7 +353,7 @@ void TierMetadataTest::WriteBlobs(const std::string& object,
 std::string GroupRecord(const TreeRow& tree, int64_t lie = 0) {
   const uint32_t n = static_cast<uint32_t>(static_cast<int64_t>(tree.data.size()) + lie);
   std::string out = tree.id;
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>(n >> shift));
+  AppendLe32(n, &out);
   return out + tree.data;
 }
 
